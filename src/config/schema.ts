@@ -1,0 +1,220 @@
+/**
+ * The one configuration schema.
+ *
+ * Guarantees: every key is known (objects are strict: an unknown key is an error with its
+ * path), every value has a type and a safe default, and the parsed object mirrors the YAML
+ * exactly (snake_case keys), so what an operator writes is what the code reads.
+ * Does not: read files or the environment (see load.ts), or check cross references that
+ * need the whole document (see validate.ts).
+ */
+import { z } from 'zod';
+
+const durationMs = z.number().int().positive();
+const name = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/, 'must be a name: letters, digits, _ . - (max 63)');
+
+export const rateLimitSchema = z
+  .strictObject({
+    /** Requests per window, per principal (after authentication). */
+    per_principal: z.number().int().positive().default(600),
+    /** Requests per window, per client IP (before authentication). */
+    per_ip: z.number().int().positive().default(1200),
+    window_ms: durationMs.default(60_000),
+  })
+  .prefault({});
+
+export const serverSchema = z
+  .strictObject({
+    transport: z.enum(['http', 'stdio']).default('http'),
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8420),
+    /** Host header values accepted on /mcp (DNS-rebinding defense). Empty: loopback names when bound to loopback, else any. */
+    allowed_hosts: z.array(z.string().min(1)).default([]),
+    /** Origin header values accepted on /mcp when a browser sends one. */
+    allowed_origins: z.array(z.string().min(1)).default([]),
+    /** fastify trustProxy: false, true, a hop count, or a comma list of trusted addresses/CIDRs. */
+    trust_proxy: z.union([z.boolean(), z.number().int().nonnegative(), z.string()]).default(false),
+    body_limit_bytes: z.number().int().positive().default(1_048_576),
+    request_timeout_ms: durationMs.default(120_000),
+    /** On SIGTERM/SIGINT: how long in-flight calls may run before they are cancelled. */
+    drain_timeout_ms: durationMs.default(10_000),
+    rate_limit: rateLimitSchema,
+  })
+  .prefault({});
+
+export const tlsSchema = z
+  .strictObject({
+    mode: z.enum(['disable', 'require', 'verify-full']).default('disable'),
+    /** PEM CA bundle (a path, or inline via file:/ *_FILE indirection at load time). */
+    ca: z.string().optional(),
+    cert: z.string().optional(),
+    key: z.string().optional(),
+  })
+  .prefault({});
+
+/** Read limits; set per database and overridable per policy. */
+export const limitsSchema = z.strictObject({
+  max_rows: z.number().int().positive().max(1_000_000).optional(),
+  max_bytes: z.number().int().positive().optional(),
+  statement_timeout_ms: durationMs.optional(),
+  lock_timeout_ms: durationMs.optional(),
+  idle_in_transaction_timeout_ms: durationMs.optional(),
+});
+export const DEFAULT_LIMITS = {
+  max_rows: 500,
+  max_bytes: 4 * 1024 * 1024,
+  statement_timeout_ms: 5_000,
+  lock_timeout_ms: 1_000,
+  idle_in_transaction_timeout_ms: 10_000,
+} as const;
+
+export const databaseSchema = z.strictObject({
+  /** postgres:// DSN. Use ${VAR}, *_FILE or file: indirection to keep the password out of the file. */
+  url: z.string().min(1),
+  description: z.string().optional(),
+  pool: z
+    .strictObject({
+      max: z.number().int().positive().default(10),
+      idle_timeout_ms: durationMs.default(30_000),
+      connection_timeout_ms: durationMs.default(5_000),
+    })
+    .prefault({}),
+  /** Pinned for every agent statement (SET LOCAL search_path) and used to resolve unqualified names. */
+  search_path: z.array(z.string().min(1)).min(1).default(['public']),
+  tls: tlsSchema,
+  limits: limitsSchema.prefault({}),
+  application_name: z.string().default('pgwarden'),
+});
+
+const tableRulesSchema = z
+  .strictObject({
+    /** Patterns `schema.table`; `*` matches within one name part. Empty allow = every table in the allowed schemas. */
+    allow: z.array(z.string().min(1)).default([]),
+    deny: z.array(z.string().min(1)).default([]),
+  })
+  .prefault({});
+
+const functionRulesSchema = z
+  .strictObject({
+    /** denylist: built-ins are allowed except the built-in deny set and `deny`; allowlist: only `allow` (plus a safe core) */
+    mode: z.enum(['denylist', 'allowlist']).default('denylist'),
+    allow: z.array(z.string().min(1)).default([]),
+    deny: z.array(z.string().min(1)).default([]),
+  })
+  .prefault({});
+
+const toolSwitchesSchema = z
+  .strictObject({
+    query: z.boolean().default(true),
+    explain: z.boolean().default(true),
+    describe: z.boolean().default(true),
+    check: z.boolean().default(true),
+    execute: z.boolean().default(true),
+    revert: z.boolean().default(true),
+  })
+  .prefault({});
+
+const descriptionsSchema = z
+  .strictObject({
+    schemas: z.record(z.string(), z.string()).default({}),
+    /** key: schema.table */
+    tables: z.record(z.string(), z.string()).default({}),
+    /** key: schema.table.column */
+    columns: z.record(z.string(), z.string()).default({}),
+  })
+  .prefault({});
+
+/** What one policy allows on one database. */
+export const databasePolicySchema = z.strictObject({
+  mode: z.enum(['read-only', 'read-write', 'explain-only']).default('read-only'),
+  /** Schemas the principal may see; empty: the database's search_path. */
+  schemas: z.array(z.string().min(1)).default([]),
+  tables: tableRulesSchema,
+  functions: functionRulesSchema,
+  /** Allow reading system catalogs (pg_catalog, information_schema). pg_toast is never allowed. */
+  catalogs: z.boolean().default(false),
+  /** Allow views; a view is checked against its (recursive) base tables either way. */
+  views: z.boolean().default(true),
+  limits: limitsSchema.prefault({}),
+  /** SET LOCAL ROLE to this role for every statement, so grants and row-level security apply. */
+  role: z.string().optional(),
+  /** SET LOCAL <guc> = principal name, for RLS policies (e.g. pgwarden.principal). */
+  principal_setting: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/, 'must be a custom setting name like pgwarden.principal')
+    .default('pgwarden.principal'),
+  tools: toolSwitchesSchema,
+  descriptions: descriptionsSchema,
+});
+
+export const policySchema = z.strictObject({
+  description: z.string().optional(),
+  /** Compute and audit decisions but do not enforce them (rollout). The response says so. */
+  observe: z.boolean().default(false),
+  /** Per database the policy may reach. A database not listed is not reachable. */
+  databases: z.record(name, databasePolicySchema),
+});
+
+export const tokenSchema = z
+  .strictObject({
+    /** A label for logs and audit (never the token). Defaults to principal#index. */
+    id: z.string().optional(),
+    /** The raw token (>= 32 chars). Prefer sha256 in files; use ${VAR} / file: indirection for raw tokens. */
+    token: z.string().optional(),
+    /** Hex SHA-256 digest of the token. */
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/i, 'must be 64 hex characters')
+      .optional(),
+    /** ISO-8601 instant after which the token is refused. */
+    expires_at: z.iso.datetime({ offset: true }).optional(),
+  })
+  .refine((t) => (t.token === undefined) !== (t.sha256 === undefined), {
+    message: 'exactly one of token or sha256 is required',
+  });
+
+export const principalSchema = z.strictObject({
+  policy: name,
+  tokens: z.array(tokenSchema).default([]),
+  description: z.string().optional(),
+});
+
+export const logSchema = z
+  .strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .prefault({});
+
+export const guardSchema = z
+  .strictObject({
+    /** Bounded LRU of decisions keyed by (exact SQL, principal, policy version). */
+    decision_cache_size: z.number().int().nonnegative().default(10_000),
+    /** Statements longer than this are refused before parsing. */
+    max_statement_bytes: z.number().int().positive().default(100_000),
+    /** Parse trees with more nodes than this are refused (fail closed on pathological input). */
+    max_ast_nodes: z.number().int().positive().default(50_000),
+    /** How long a loaded catalog snapshot (relations, views, functions) is trusted. */
+    catalog_ttl_ms: durationMs.default(60_000),
+  })
+  .prefault({});
+
+export const configSchema = z.strictObject({
+  server: serverSchema,
+  log: logSchema,
+  guard: guardSchema,
+  databases: z.record(name, databaseSchema),
+  principals: z.record(name, principalSchema),
+  policies: z.record(name, policySchema),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ServerConfig = z.infer<typeof serverSchema>;
+export type DatabaseConfig = z.infer<typeof databaseSchema>;
+export type Limits = z.infer<typeof limitsSchema>;
+export type ResolvedLimits = { [K in keyof typeof DEFAULT_LIMITS]: number };
+export type Policy = z.infer<typeof policySchema>;
+export type DatabasePolicy = z.infer<typeof databasePolicySchema>;
+export type PrincipalConfig = z.infer<typeof principalSchema>;
+export type TokenConfig = z.infer<typeof tokenSchema>;
+export type ToolSwitches = z.infer<typeof toolSwitchesSchema>;

@@ -1,0 +1,267 @@
+/**
+ * The catalogue of reason codes: every refusal and every error an agent can see carries one
+ * of these stable UPPER_SNAKE codes, a message and a fix. docs/reasons.md is checked against
+ * this file by a test, so the docs cannot drift.
+ *
+ * Guarantees: codes are stable identifiers (never renamed once released); `fix` is written
+ * for an agent to act on. Messages built from this catalogue must never include SQL
+ * literals, tokens or DSNs.
+ */
+
+export type ReasonCategory =
+  | 'input' // the text itself: parse errors, size, multiple statements
+  | 'statement' // statement kinds the policy does not allow
+  | 'relation' // tables, views, schemas, catalogs
+  | 'function' // functions and procedures
+  | 'access' // principal, database, tool
+  | 'runtime' // what happened while running an allowed statement
+  | 'write' // guarded writes (issue #5)
+  | 'gateway'; // the gateway itself: shutdown, audit, internal
+
+export interface ReasonDefinition {
+  readonly category: ReasonCategory;
+  /** One line: what the code means. */
+  readonly summary: string;
+  /** The default fix an agent can act on; call sites may give a more specific one. */
+  readonly fix: string;
+}
+
+export const REASONS = {
+  // input
+  PARSE_ERROR: {
+    category: 'input',
+    summary: 'The text is not valid PostgreSQL syntax.',
+    fix: 'Fix the syntax error at the reported position and send one PostgreSQL statement.',
+  },
+  EMPTY_STATEMENT: {
+    category: 'input',
+    summary: 'The text contains no statement.',
+    fix: 'Send exactly one SQL statement.',
+  },
+  MULTI_STATEMENT: {
+    category: 'input',
+    summary: 'The text contains more than one statement.',
+    fix: 'Send one statement per call; split the text at the semicolons and call the tool once for each.',
+  },
+  INVALID_INPUT: {
+    category: 'input',
+    summary: 'The text contains bytes PostgreSQL cannot accept (such as a NUL byte).',
+    fix: 'Remove control characters such as NUL (\\0) from the statement.',
+  },
+  STATEMENT_TOO_LARGE: {
+    category: 'input',
+    summary: 'The statement is longer than the configured maximum.',
+    fix: 'Send a shorter statement; move long value lists into a table or a predefined tool.',
+  },
+  STATEMENT_TOO_COMPLEX: {
+    category: 'input',
+    summary: 'The parse tree is larger or deeper than the guard will evaluate.',
+    fix: 'Simplify the statement: fewer nested expressions or terms.',
+  },
+  UNSUPPORTED_PARAMETERS: {
+    category: 'input',
+    summary: 'The statement uses $n parameters, which this tool does not bind.',
+    fix: 'Inline the values as literals, or use a predefined tool that takes parameters.',
+  },
+
+  // statement kinds
+  WRITE_NOT_ALLOWED: {
+    category: 'statement',
+    summary: 'The statement writes data, and this tool or policy only reads.',
+    fix: 'Use a SELECT. If a write is intended, use the execute tool with a principal whose policy allows writes.',
+  },
+  DATA_MODIFYING_CTE: {
+    category: 'statement',
+    summary: 'A WITH clause contains INSERT, UPDATE, DELETE or MERGE.',
+    fix: 'Remove the data-modifying statement from the WITH clause; reads may only contain SELECTs.',
+  },
+  SELECT_INTO: {
+    category: 'statement',
+    summary: 'SELECT INTO creates a table.',
+    fix: 'Remove the INTO clause and read the rows directly.',
+  },
+  EXPLAIN_ANALYZE_WRITE: {
+    category: 'statement',
+    summary: 'EXPLAIN ANALYZE would execute a write.',
+    fix: 'Use EXPLAIN without ANALYZE for writes, or use the check tool for the write.',
+  },
+  DDL_NOT_ALLOWED: {
+    category: 'statement',
+    summary: 'Schema changes (CREATE, ALTER, DROP, TRUNCATE, COMMENT…) are not allowed.',
+    fix: 'pgwarden does not run DDL for agents; ask an operator to apply the migration.',
+  },
+  DCL_NOT_ALLOWED: {
+    category: 'statement',
+    summary: 'Privilege and role changes (GRANT, REVOKE, CREATE/ALTER ROLE…) are never allowed.',
+    fix: 'Privileges are managed by operators outside pgwarden.',
+  },
+  TRANSACTION_CONTROL: {
+    category: 'statement',
+    summary: 'Transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT…) is managed by the gateway.',
+    fix: 'Send only the statement itself; pgwarden opens and closes the transaction.',
+  },
+  SESSION_CONTROL: {
+    category: 'statement',
+    summary: 'Session changes (SET, RESET, DISCARD, SET ROLE, SET SESSION AUTHORIZATION…) are not allowed.',
+    fix: 'Remove the session command; settings are pinned by the gateway per principal.',
+  },
+  UTILITY_NOT_ALLOWED: {
+    category: 'statement',
+    summary: 'Utility commands (COPY, VACUUM, LOCK, LISTEN/NOTIFY, PREPARE, DECLARE, DO, CALL, LOAD…) are not allowed.',
+    fix: 'Express the request as a single SELECT.',
+  },
+  LOCKING_CLAUSE: {
+    category: 'statement',
+    summary: 'FOR UPDATE / FOR SHARE takes row locks, which a read-only policy does not allow.',
+    fix: 'Remove the FOR UPDATE/SHARE clause.',
+  },
+  UNKNOWN_STATEMENT: {
+    category: 'statement',
+    summary: 'The parse tree contains a node the guard does not know; it fails closed.',
+    fix: 'Rewrite the statement with common SQL constructs, or report the construct to the operator.',
+  },
+  EXPLAIN_ONLY: {
+    category: 'statement',
+    summary: 'The policy is explain-only: the plan is returned instead of rows.',
+    fix: 'No change needed; ask an operator for a read-only policy to see rows.',
+  },
+
+  // relations
+  DENIED_TABLE: {
+    category: 'relation',
+    summary: 'The statement reads a table or view the policy denies.',
+    fix: 'Remove the denied relation; call describe to list what this principal may read.',
+  },
+  DENIED_SCHEMA: {
+    category: 'relation',
+    summary: 'The statement reads from a schema the policy does not expose.',
+    fix: 'Use tables from the exposed schemas; call describe to list them.',
+  },
+  SYSTEM_CATALOG: {
+    category: 'relation',
+    summary: 'System catalogs (pg_catalog, information_schema, pg_toast) are hidden by policy.',
+    fix: 'Use the describe tool to discover schemas, tables and columns.',
+  },
+  UNKNOWN_RELATION: {
+    category: 'relation',
+    summary: 'The relation does not exist in the database as resolved with the pinned search_path.',
+    fix: 'Check the name with describe; qualify it with its schema.',
+  },
+  VIEW_NOT_ALLOWED: {
+    category: 'relation',
+    summary: 'The relation is a view and the policy does not allow views, or the view reads a denied relation.',
+    fix: 'Query the base tables directly; call describe to list what is allowed.',
+  },
+
+  // functions
+  UNSAFE_FUNCTION: {
+    category: 'function',
+    summary: 'The statement calls a function with side effects, file, network, admin, lock, sleep or dynamic-SQL access.',
+    fix: 'Remove the function call; it is denied wherever it appears.',
+  },
+  FUNCTION_NOT_ALLOWED: {
+    category: 'function',
+    summary: 'The function is not on the policy allow-list, or is a user-defined function the policy does not allow.',
+    fix: 'Use built-in functions, or ask an operator to allow the function in the policy.',
+  },
+
+  // access
+  UNKNOWN_DATABASE: {
+    category: 'access',
+    summary: 'No database with that name is configured.',
+    fix: 'Use one of the databases listed by the status tool.',
+  },
+  DATABASE_NOT_ALLOWED: {
+    category: 'access',
+    summary: "The principal's policy does not reach this database.",
+    fix: 'Use one of the databases listed by the status tool.',
+  },
+  TOOL_NOT_ALLOWED: {
+    category: 'access',
+    summary: "The principal's policy disables this tool on this database.",
+    fix: 'Use another tool (status lists what is enabled), or ask an operator to enable it.',
+  },
+  UNKNOWN_TABLE: {
+    category: 'access',
+    summary: 'describe was asked for a table that does not exist or is not visible to this principal.',
+    fix: 'Call describe without a table to list the tables this principal may see.',
+  },
+
+  // runtime
+  STATEMENT_TIMEOUT: {
+    category: 'runtime',
+    summary: 'The statement ran longer than the statement timeout and was cancelled.',
+    fix: 'Make the query cheaper: add selective WHERE conditions, use indexed columns, aggregate less data.',
+  },
+  LOCK_TIMEOUT: {
+    category: 'runtime',
+    summary: 'The statement waited too long for a lock.',
+    fix: 'Retry later; another transaction holds a lock on the relation.',
+  },
+  QUERY_CANCELED: {
+    category: 'runtime',
+    summary: 'The statement was cancelled (client went away, or the gateway is shutting down).',
+    fix: 'Retry the call.',
+  },
+  RESULT_TOO_LARGE: {
+    category: 'runtime',
+    summary: 'A single row is larger than the byte cap.',
+    fix: 'Select fewer or smaller columns (e.g. left(col, 200)).',
+  },
+  PERMISSION_DENIED: {
+    category: 'runtime',
+    summary: "The database refused the statement under the principal's role (grants or row-level security).",
+    fix: 'Use relations the role may read; call describe to list them.',
+  },
+  READ_ONLY_VIOLATION: {
+    category: 'runtime',
+    summary: 'The database refused a write inside the read-only transaction.',
+    fix: 'Use a statement that only reads.',
+  },
+  DATABASE_ERROR: {
+    category: 'runtime',
+    summary: 'The database reported an error running the statement (see sqlstate).',
+    fix: 'Read the sqlstate and message, correct the statement and retry.',
+  },
+  DATABASE_UNAVAILABLE: {
+    category: 'runtime',
+    summary: 'The database cannot be reached right now.',
+    fix: 'Retry in a few seconds; if it persists, the operator must check the database.',
+  },
+
+  // gateway
+  SHUTTING_DOWN: {
+    category: 'gateway',
+    summary: 'The gateway is shutting down and takes no new calls.',
+    fix: 'Retry; another replica (or the restarted gateway) will answer.',
+  },
+  RATE_LIMITED: {
+    category: 'gateway',
+    summary: 'Too many calls in the window for this principal or address.',
+    fix: 'Wait for the number of seconds in Retry-After, then retry.',
+  },
+  INTERNAL_ERROR: {
+    category: 'gateway',
+    summary: 'The gateway hit an unexpected error; nothing was run or the statement was rolled back.',
+    fix: 'Retry; if it persists, report the request id to the operator.',
+  },
+} as const satisfies Record<string, ReasonDefinition>;
+
+export type ReasonCode = keyof typeof REASONS;
+
+/** A reason attached to a decision or an error: a stable code, a message and a fix. */
+export interface Reason {
+  code: ReasonCode;
+  message: string;
+  fix: string;
+}
+
+/** Build a reason from the catalogue; `message`/`fix` default to the catalogue's text. */
+export function reason(code: ReasonCode, message?: string, fix?: string): Reason {
+  const def: ReasonDefinition = REASONS[code];
+  return { code, message: message ?? def.summary, fix: fix ?? def.fix };
+}
+
+export function isReasonCode(value: string): value is ReasonCode {
+  return Object.prototype.hasOwnProperty.call(REASONS, value);
+}

@@ -1,0 +1,117 @@
+/**
+ * Contracts between the pure guard and the rest of the gateway.
+ *
+ * The guard never does I/O. What it needs to know about a database (which relations exist,
+ * which are views and what they read, which functions exist and who defined them) arrives as a
+ * CatalogSnapshot that the db layer loads (src/db/catalog.ts) and caches.
+ */
+import type { DatabasePolicy } from '../config/schema.js';
+import type { Reason } from './reasons.js';
+
+export type ToolName = 'query' | 'explain' | 'describe' | 'check' | 'status' | 'execute' | 'revert';
+
+/** Top-level classification of one statement (after looking inside EXPLAIN, CTEs, subqueries). */
+export type StatementKind =
+  | 'read' // SELECT / TABLE / VALUES / WITH … of reads only
+  | 'explain' // EXPLAIN of an inner statement (see ExplainInfo)
+  | 'write' // INSERT / UPDATE / DELETE / MERGE, data-modifying CTE, SELECT INTO, CREATE TABLE AS
+  | 'ddl'
+  | 'dcl'
+  | 'transaction'
+  | 'session'
+  | 'utility'
+  | 'unknown';
+
+export type WriteKind = 'insert' | 'update' | 'delete' | 'merge' | 'select_into' | 'create_table_as';
+
+export interface ExplainInfo {
+  analyze: boolean;
+  /** Kind of the explained statement. */
+  inner: StatementKind;
+}
+
+/** A relation name resolved exactly as Postgres would resolve it under the pinned search_path. */
+export interface QualifiedName {
+  schema: string;
+  name: string;
+}
+
+export type RelationKind = 'table' | 'partitioned_table' | 'view' | 'materialized_view' | 'foreign_table' | 'sequence' | 'other';
+
+export interface CatalogRelation {
+  schema: string;
+  name: string;
+  kind: RelationKind;
+  /** For views and materialized views: every base relation they read, transitively (schema.name). */
+  dependsOn?: string[];
+  /** Estimated rows (pg_class.reltuples), for describe; -1 when unknown. */
+  estimatedRows?: number;
+}
+
+export interface CatalogFunction {
+  schema: string;
+  name: string;
+  securityDefiner: boolean;
+  volatility: 'immutable' | 'stable' | 'volatile';
+  /** 'internal' | 'c' | 'sql' | 'plpgsql' | … */
+  language: string;
+}
+
+/**
+ * What the guard knows about one database. Keys are `schema.name` with names as stored in the
+ * catalog (case exact). The snapshot always includes pg_catalog and information_schema.
+ */
+export interface CatalogSnapshot {
+  /** schema.name → relation */
+  relations: ReadonlyMap<string, CatalogRelation>;
+  /** function name (unqualified, as stored) → overloads in every schema */
+  functions: ReadonlyMap<string, readonly CatalogFunction[]>;
+  /** Schemas that exist. */
+  schemas: ReadonlySet<string>;
+  /** Operator names defined outside pg_catalog (extensions, user code): not trusted by default. */
+  userOperators: ReadonlySet<string>;
+  /** Monotonic version; part of the decision cache key. */
+  version: number;
+}
+
+/** Everything the guard needs to judge one statement. */
+export interface GuardRequest {
+  sql: string;
+  tool: ToolName;
+  principal: string;
+  database: string;
+  /** The principal's policy for this database (undefined: the policy does not reach it). */
+  policy: DatabasePolicy | undefined;
+  /** Whether the policy is in observe mode (decisions audited, not enforced). */
+  observe: boolean;
+  /** Name of the principal's policy, for messages ("denied by policy 'analyst'"). */
+  policyName: string;
+  /** The database's pinned search_path. */
+  searchPath: readonly string[];
+  catalog: CatalogSnapshot;
+  /** Part of the cache key: changes whenever the configuration is reloaded. */
+  policyVersion: number;
+}
+
+export interface Decision {
+  decision: 'allow' | 'block' | 'hold';
+  kind: StatementKind;
+  writeKind?: WriteKind;
+  explain?: ExplainInfo;
+  /** Every relation read or written, resolved, as schema.name (sorted, unique). */
+  relations: string[];
+  /** Every function called, as schema.name where resolvable, else the name as written (sorted, unique). */
+  functions: string[];
+  /** All reasons (empty when allowed). */
+  reasons: Reason[];
+  /** True when the policy is in observe mode and the decision was not enforced. */
+  observed: boolean;
+  /** libpg-query fingerprint (groups statements that differ only in constants). */
+  fingerprint: string;
+  /** The statement with literals replaced by $n placeholders (safe to log). */
+  normalized: string;
+  /** How long the decision took (µs) the first time it was computed. */
+  elapsedUs: number;
+  /** Whether this decision came from the cache. */
+  cached: boolean;
+}
