@@ -1,0 +1,531 @@
+/**
+ * The gateway core: one pipeline for every adapter (MCP over HTTP, MCP over stdio, CLI).
+ *
+ *   resolve principal/database → guard (parse, classify, authorize) → execute (hardened read)
+ *   → shape → audit
+ *
+ * Guarantees: no statement reaches the database unless the guard allowed it for this principal,
+ * database and tool (observe mode excepted, where the response says what would be refused);
+ * reads run only through DatabasePort.runRead (read-only transaction, extended protocol, caps);
+ * every call produces exactly one audit event; errors leave as coded refusals, never raw.
+ * Does not: authenticate (the HTTP/stdio adapters hand over a principal name).
+ */
+import type { Config, DatabasePolicy } from '../config/schema.js';
+import { reason, type Reason } from '../guard/reasons.js';
+import type { CatalogSnapshot, Decision, ToolName } from '../guard/types.js';
+import { GatewayError, isGatewayError } from './errors.js';
+import { databasePolicy, effectiveLimits, resolvePrincipal, toolEnabled, toolsForPrincipal, type PrincipalView } from './principals.js';
+import type { AuditEventInput, AuditPort, DatabasePort, GuardPort, ReadResult, RelationDetail, RelationSummary } from './ports.js';
+import { ok, refused, type Outcome, type QueryPayload, type Refusal } from './results.js';
+
+export interface CallContext {
+  principal: string;
+  requestId: string;
+  clientAddress?: string;
+  signal?: AbortSignal;
+}
+
+export interface GatewayDeps {
+  config: Config;
+  configVersion: number;
+  databases: ReadonlyMap<string, DatabasePort>;
+  guard: GuardPort;
+  audit: AuditPort;
+  /** How many sample rows describe shows for one table. */
+  describeSampleRows?: number;
+}
+
+interface Resolved {
+  view: PrincipalView;
+  database: string;
+  db: DatabasePort;
+  policy: DatabasePolicy;
+}
+
+type Judged = { decision: Decision; catalog: CatalogSnapshot };
+
+export class Gateway {
+  private readonly deps: GatewayDeps;
+  private shuttingDown = false;
+  private readonly inflight = new Set<AbortController>();
+
+  constructor(deps: GatewayDeps) {
+    this.deps = deps;
+  }
+
+  get config(): Config {
+    return this.deps.config;
+  }
+
+  principal(name: string): PrincipalView | undefined {
+    return resolvePrincipal(this.deps.config, name);
+  }
+
+  tools(principal: string): Set<ToolName> {
+    return toolsForPrincipal(this.deps.config, principal);
+  }
+
+  policyFor(principal: string, database: string): DatabasePolicy | undefined {
+    return databasePolicy(this.deps.config, principal, database);
+  }
+
+  // ---------------------------------------------------------------- tools
+
+  async query(ctx: CallContext, args: { sql: string; database?: string | undefined }): Promise<Outcome<QueryPayload>> {
+    return this.call(ctx, 'query', args.database, async (r, started, event) => {
+      const judged = await this.judge(ctx, r, 'query', args.sql);
+      const blocked = this.enforce(judged.decision, event);
+      if (blocked) return refused(blocked);
+      const explainOnly = r.policy.mode === 'explain-only' && judged.decision.kind === 'read';
+      const result = await this.read(ctx, r, args.sql, explainOnly ? { analyze: false } : undefined);
+      event.rows = result.rowCount;
+      event.truncated = result.truncated;
+      return ok(this.shape(r.database, result, started, judged.decision, explainOnly));
+    });
+  }
+
+  async explain(
+    ctx: CallContext,
+    args: { sql: string; database?: string | undefined; analyze?: boolean | undefined },
+  ): Promise<Outcome<{ database: string; plan: unknown; elapsedMs: number; observed?: { reasons: Reason[] } }>> {
+    return this.call(ctx, 'explain', args.database, async (r, started, event) => {
+      const judged = await this.judge(ctx, r, 'explain', args.sql);
+      const blocked = this.enforce(judged.decision, event);
+      if (blocked) return refused(blocked);
+      const analyze = args.analyze === true;
+      if (analyze && judged.decision.kind !== 'read') {
+        const reasons = [reason('EXPLAIN_ANALYZE_WRITE', 'ANALYZE would execute this statement; only reads may be analyzed.')];
+        event.decision = 'blocked';
+        event.reasons = reasons.map((x) => x.code);
+        return refused({ decision: 'block', reasons });
+      }
+      const result = await this.read(ctx, r, args.sql, { analyze });
+      return ok({
+        database: r.database,
+        plan: planOf(result),
+        elapsedMs: Date.now() - started,
+        ...(judged.decision.observed && judged.decision.reasons.length > 0 ? { observed: { reasons: judged.decision.reasons } } : {}),
+      });
+    });
+  }
+
+  async check(
+    ctx: CallContext,
+    args: { sql: string; database?: string | undefined },
+  ): Promise<Outcome<Omit<Decision, 'cached' | 'elapsedUs' | 'stmt'> & { database: string }>> {
+    return this.call(ctx, 'check', args.database, async (r, _started, event) => {
+      const { decision } = await this.judge(ctx, r, 'check', args.sql);
+      event.decision = decision.decision === 'allow' ? 'allowed' : decision.decision === 'hold' ? 'held' : 'blocked';
+      event.reasons = decision.reasons.map((x) => x.code);
+      return ok({
+        database: r.database,
+        decision: decision.decision,
+        kind: decision.kind,
+        ...(decision.writeKind ? { writeKind: decision.writeKind } : {}),
+        ...(decision.explain ? { explain: decision.explain } : {}),
+        relations: decision.relations,
+        functions: decision.functions,
+        reasons: decision.reasons,
+        observed: decision.observed,
+        fingerprint: decision.fingerprint,
+        normalized: decision.normalized,
+      });
+    });
+  }
+
+  async describe(
+    ctx: CallContext,
+    args: { database?: string | undefined; table?: string | undefined },
+  ): Promise<Outcome<Record<string, unknown>>> {
+    return this.call(ctx, 'describe', args.database, async (r) => {
+      if (args.table === undefined || args.table.trim() === '') return ok(await this.describeDatabase(r));
+      return this.describeTable(ctx, r, args.table);
+    });
+  }
+
+  async status(ctx: CallContext): Promise<Outcome<Record<string, unknown>>> {
+    const view = this.principal(ctx.principal);
+    const cfg = this.deps.config;
+    const databases = await Promise.all(
+      (view?.databases ?? []).map(async (name) => {
+        const pol = this.policyFor(ctx.principal, name);
+        const db = this.deps.databases.get(name);
+        const tools = (['query', 'explain', 'describe', 'check', 'execute', 'revert'] as const).filter((t) => toolEnabled(pol, t));
+        return {
+          name,
+          description: cfg.databases[name]?.description,
+          mode: pol?.mode,
+          ready: db ? await db.ready().catch(() => false) : false,
+          tools,
+          limits: effectiveLimits(cfg, name, pol),
+          searchPath: cfg.databases[name]?.search_path,
+          role: pol?.role !== undefined ? 'pinned' : 'connection role',
+        };
+      }),
+    );
+    this.deps.audit.record({ ...this.baseEvent(ctx, 'status'), decision: 'allowed' });
+    return ok({
+      principal: ctx.principal,
+      policy: view?.policyName,
+      observe: view?.observe ?? false,
+      databases,
+      pendingApprovals: [],
+      audit: this.deps.audit.stats(),
+      server: { version: VERSION, shuttingDown: this.shuttingDown },
+    });
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  async ready(): Promise<boolean> {
+    if (this.shuttingDown) return false;
+    const checks = await Promise.all([...this.deps.databases.values()].map((d) => d.ready().catch(() => false)));
+    return checks.length > 0 && checks.every(Boolean);
+  }
+
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  /** Stop taking calls; let in-flight calls finish within `budgetMs`, then cancel the rest and close pools. */
+  async shutdown(budgetMs: number): Promise<void> {
+    this.shuttingDown = true;
+    const deadline = Date.now() + budgetMs;
+    while (this.inflight.size > 0 && Date.now() < deadline) await sleep(25);
+    for (const c of this.inflight) c.abort(new GatewayError('SHUTTING_DOWN'));
+    await Promise.all([...this.deps.databases.values()].map((d) => d.cancelAll().catch(() => undefined)));
+    await Promise.all([...this.deps.databases.values()].map((d) => d.end().catch(() => undefined)));
+    await this.deps.audit.close().catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- pipeline pieces
+
+  /** Resolve, run `body`, convert errors into refusals, and audit exactly once. */
+  private async call<T>(
+    ctx: CallContext,
+    tool: ToolName,
+    database: string | undefined,
+    body: (r: Resolved, started: number, event: AuditEventInput) => Promise<Outcome<T>>,
+  ): Promise<Outcome<T>> {
+    const started = Date.now();
+    const event: AuditEventInput = { ...this.baseEvent(ctx, tool), decision: 'allowed' };
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(ctx.signal?.reason);
+    if (ctx.signal?.aborted) controller.abort(ctx.signal.reason);
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    this.inflight.add(controller);
+    try {
+      const pre = this.precheck(ctx, tool, database);
+      if ('refusal' in pre) {
+        event.decision = 'blocked';
+        event.reasons = pre.refusal.reasons.map((x) => x.code);
+        return refused(withRequestId(pre.refusal, ctx));
+      }
+      event.database = pre.database;
+      const out = await body(pre, started, event);
+      if (!out.ok) return refused(withRequestId(out.refusal, ctx));
+      return out;
+    } catch (err) {
+      const refusal = toRefusal(err);
+      event.decision = 'failed';
+      event.reasons = refusal.reasons.map((x) => x.code);
+      if (refusal.sqlstate) event.sqlstate = refusal.sqlstate;
+      return refused(withRequestId(refusal, ctx));
+    } finally {
+      ctx.signal?.removeEventListener('abort', onAbort);
+      this.inflight.delete(controller);
+      event.duration_ms = Date.now() - started;
+      this.deps.audit.record(event);
+    }
+  }
+
+  private precheck(ctx: CallContext, tool: ToolName, database: string | undefined): Resolved | { refusal: Refusal } {
+    if (this.shuttingDown) return { refusal: { decision: 'error', reasons: [reason('SHUTTING_DOWN')] } };
+    if (!this.deps.audit.accepting()) return { refusal: { decision: 'error', reasons: [gatewayReason('AUDIT_UNAVAILABLE')] } };
+    const view = this.principal(ctx.principal);
+    if (!view || view.databases.length === 0) {
+      return { refusal: { decision: 'block', reasons: [reason('DATABASE_NOT_ALLOWED', 'This principal reaches no database.')] } };
+    }
+    const name = database ?? view.databases[0];
+    if (name === undefined || !(name in this.deps.config.databases)) {
+      return {
+        refusal: {
+          decision: 'block',
+          reasons: [reason('UNKNOWN_DATABASE', `No database named "${safeName(name)}".`, `Use one of: ${view.databases.join(', ')}.`)],
+        },
+      };
+    }
+    const policy = this.policyFor(ctx.principal, name);
+    const db = this.deps.databases.get(name);
+    if (!policy || !db) {
+      return {
+        refusal: {
+          decision: 'block',
+          reasons: [reason('DATABASE_NOT_ALLOWED', `Policy '${view.policyName}' does not reach database ${name}.`, `Use one of: ${view.databases.join(', ')}.`)],
+        },
+      };
+    }
+    if (!toolEnabled(policy, tool)) {
+      return {
+        refusal: {
+          decision: 'block',
+          reasons: [reason('TOOL_NOT_ALLOWED', `Policy '${view.policyName}' disables the ${tool} tool on database ${name}.`)],
+        },
+      };
+    }
+    return { view, database: name, db, policy };
+  }
+
+  /** Run the guard; on an unknown relation, refresh the catalog once and judge again. */
+  private async judge(ctx: CallContext, r: Resolved, tool: ToolName, sql: string): Promise<Judged> {
+    let catalog = await r.db.catalog();
+    let decision = this.decide(ctx, r, tool, sql, catalog);
+    if (decision.reasons.some((x) => x.code === 'UNKNOWN_RELATION')) {
+      catalog = await r.db.refreshCatalog();
+      decision = this.decide(ctx, r, tool, sql, catalog);
+    }
+    return { decision, catalog };
+  }
+
+  private decide(ctx: CallContext, r: Resolved, tool: ToolName, sql: string, catalog: CatalogSnapshot): Decision {
+    return this.deps.guard.decide({
+      sql,
+      tool,
+      principal: ctx.principal,
+      database: r.database,
+      policy: r.policy,
+      observe: r.view.observe,
+      policyName: r.view.policyName,
+      searchPath: r.db.config.search_path,
+      catalog,
+      policyVersion: this.deps.configVersion,
+    });
+  }
+
+  /** Fill the audit event from the decision; return a refusal when the decision blocks. */
+  private enforce(decision: Decision, event: AuditEventInput): Refusal | undefined {
+    event.kind = decision.kind;
+    event.relations = decision.relations;
+    event.fingerprint = decision.fingerprint;
+    event.normalized_sql = decision.normalized;
+    event.reasons = decision.reasons.map((x) => x.code);
+    event.observed = decision.observed;
+    if (decision.decision === 'allow') return undefined;
+    event.decision = decision.decision === 'hold' ? 'held' : 'blocked';
+    return { decision: decision.decision, reasons: decision.reasons };
+  }
+
+  private read(ctx: CallContext, r: Resolved, sql: string, explain: { analyze: boolean } | undefined): Promise<ReadResult> {
+    return r.db.runRead({
+      sql,
+      limits: effectiveLimits(this.deps.config, r.database, r.policy),
+      searchPath: r.db.config.search_path,
+      ...(r.policy.role !== undefined ? { role: r.policy.role } : {}),
+      principal: { setting: r.policy.principal_setting, value: ctx.principal },
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(explain ? { explain } : {}),
+    });
+  }
+
+  private shape(database: string, result: ReadResult, started: number, decision: Decision, explainOnly: boolean): QueryPayload {
+    const payload: QueryPayload = {
+      database,
+      columns: result.columns,
+      rows: result.rows,
+      rowCount: result.rowCount,
+      truncated: result.truncated,
+      ...(result.truncatedBy ? { truncatedBy: result.truncatedBy } : {}),
+      masked: [],
+      elapsedMs: Date.now() - started,
+    };
+    if (decision.observed && decision.reasons.length > 0) payload.observed = { reasons: decision.reasons };
+    if (explainOnly) {
+      payload.plan = planOf(result);
+      payload.columns = [];
+      payload.rows = [];
+      payload.rowCount = 0;
+      payload.notice = 'explain-only policy: the plan is returned instead of rows';
+    }
+    return payload;
+  }
+
+  private async describeDatabase(r: Resolved): Promise<Record<string, unknown>> {
+    const catalog = await r.db.catalog();
+    const schemas = visibleSchemas(r);
+    const all = await r.db.listRelations(schemas);
+    const tables: (RelationSummary & { description?: string })[] = [];
+    for (const rel of all) {
+      if (!this.relationVisible(r, catalog, rel.schema, rel.name)) continue;
+      const description = r.policy.descriptions.tables[`${rel.schema}.${rel.name}`] ?? rel.comment ?? undefined;
+      tables.push({ schema: rel.schema, name: rel.name, kind: rel.kind, estimatedRows: rel.estimatedRows, ...(description ? { description } : {}) });
+    }
+    return {
+      database: r.database,
+      schemas: schemas.map((s) => ({ name: s, ...(r.policy.descriptions.schemas[s] ? { description: r.policy.descriptions.schemas[s] } : {}) })),
+      tables,
+    };
+  }
+
+  /** A relation is visible when a plain SELECT of it would be allowed for this principal. */
+  private relationVisible(r: Resolved, catalog: CatalogSnapshot, schema: string, name: string): boolean {
+    const sql = `SELECT * FROM ${quoteIdent(schema)}.${quoteIdent(name)}`;
+    const d = this.deps.guard.decide({
+      sql,
+      tool: 'query',
+      principal: 'describe',
+      database: r.database,
+      policy: r.policy,
+      observe: false,
+      policyName: r.view.policyName,
+      searchPath: r.db.config.search_path,
+      catalog,
+      policyVersion: this.deps.configVersion,
+    });
+    return d.decision === 'allow';
+  }
+
+  private async describeTable(ctx: CallContext, r: Resolved, table: string): Promise<Outcome<Record<string, unknown>>> {
+    const catalog = await r.db.catalog();
+    const target = resolveTableName(table, catalog, r.db.config.search_path);
+    const notVisible = refused<Record<string, unknown>>({
+      decision: 'block',
+      reasons: [reason('UNKNOWN_TABLE', `No visible table named "${safeName(table)}".`)],
+    });
+    if (!target || !this.relationVisible(r, catalog, target.schema, target.name)) return notVisible;
+    const detail: RelationDetail | undefined = await r.db.describeRelation(target.schema, target.name);
+    if (!detail) return notVisible;
+    const key = `${detail.schema}.${detail.name}`;
+    const columns = detail.columns.map((c) => {
+      const description = r.policy.descriptions.columns[`${key}.${c.name}`] ?? c.comment ?? undefined;
+      return { name: c.name, type: c.type, nullable: c.nullable, ...(description ? { description } : {}), masked: false };
+    });
+    const sample = await this.read(ctx, r, `SELECT * FROM ${quoteIdent(detail.schema)}.${quoteIdent(detail.name)} LIMIT ${this.deps.describeSampleRows ?? 3}`, undefined);
+    return ok({
+      database: r.database,
+      schema: detail.schema,
+      name: detail.name,
+      kind: detail.kind,
+      description: r.policy.descriptions.tables[key] ?? detail.comment ?? undefined,
+      estimatedRows: detail.estimatedRows,
+      columns,
+      primaryKey: detail.primaryKey,
+      foreignKeys: detail.foreignKeys,
+      indexes: detail.indexes,
+      masked: [],
+      sample: { columns: sample.columns.map((c) => c.name), rows: sample.rows },
+    });
+  }
+
+  private baseEvent(ctx: CallContext, tool: string): Omit<AuditEventInput, 'decision'> {
+    return { request_id: ctx.requestId, principal: ctx.principal, ...(ctx.clientAddress ? { client: ctx.clientAddress } : {}), tool };
+  }
+}
+
+export const VERSION = '0.1.0';
+
+// ---------------------------------------------------------------- helpers (pure)
+
+function visibleSchemas(r: Resolved): string[] {
+  return r.policy.schemas.length > 0 ? [...r.policy.schemas] : [...r.db.config.search_path];
+}
+
+/** Resolve "schema.table" or "table" (first match on the search path); quotes allowed. */
+export function resolveTableName(input: string, catalog: CatalogSnapshot, searchPath: readonly string[]): { schema: string; name: string } | undefined {
+  const parts = splitQualified(input.trim());
+  if (!parts) return undefined;
+  if (parts.length === 2) {
+    const [schema, name] = parts as [string, string];
+    return catalog.relations.has(`${schema}.${name}`) ? { schema, name } : undefined;
+  }
+  const [name] = parts as [string];
+  for (const schema of searchPath) if (catalog.relations.has(`${schema}.${name}`)) return { schema, name };
+  return undefined;
+}
+
+/** Split `a.b`, `"A"."b"`, `a` into identifier parts with Postgres folding (unquoted → lower case). */
+export function splitQualified(input: string): string[] | undefined {
+  const parts: string[] = [];
+  let i = 0;
+  while (i < input.length) {
+    if (input[i] === '"') {
+      let j = i + 1;
+      let out = '';
+      for (;;) {
+        if (j >= input.length) return undefined;
+        if (input[j] === '"') {
+          if (input[j + 1] === '"') {
+            out += '"';
+            j += 2;
+            continue;
+          }
+          break;
+        }
+        out += input[j];
+        j += 1;
+      }
+      parts.push(out);
+      i = j + 1;
+    } else {
+      const m = /^[A-Za-z_][A-Za-z0-9_$]*/.exec(input.slice(i));
+      if (!m) return undefined;
+      parts.push(m[0].toLowerCase());
+      i += m[0].length;
+    }
+    if (i < input.length) {
+      if (input[i] !== '.') return undefined;
+      i += 1;
+      if (i >= input.length) return undefined;
+    }
+  }
+  return parts.length >= 1 && parts.length <= 2 ? parts : undefined;
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+function planOf(result: ReadResult): unknown {
+  const cell = result.rows[0]?.[0];
+  if (typeof cell === 'string') {
+    try {
+      return JSON.parse(cell) as unknown;
+    } catch {
+      return cell;
+    }
+  }
+  return cell;
+}
+
+/** Names echoed back are clipped and stripped of control characters. */
+function safeName(name: string | undefined): string {
+  return (name ?? '').replace(/[^\x20-\x7e]/g, '?').slice(0, 80);
+}
+
+function gatewayReason(code: string): Reason {
+  // AUDIT_UNAVAILABLE is added by the audit module; fall back to INTERNAL_ERROR if absent.
+  try {
+    return reason(code as Parameters<typeof reason>[0]);
+  } catch {
+    return reason('INTERNAL_ERROR');
+  }
+}
+
+function withRequestId(refusal: Refusal, ctx: CallContext): Refusal {
+  return { ...refusal, requestId: ctx.requestId };
+}
+
+export function toRefusal(err: unknown): Refusal {
+  if (isGatewayError(err)) {
+    return {
+      decision: err.decision,
+      reasons: err.reasons,
+      ...(err.details.sqlstate ? { sqlstate: err.details.sqlstate } : {}),
+      ...(err.details.position ? { position: err.details.position } : {}),
+    };
+  }
+  return { decision: 'error', reasons: [reason('INTERNAL_ERROR')] };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

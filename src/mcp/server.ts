@@ -1,0 +1,148 @@
+/**
+ * MCP adapter: builds one McpServer per request (HTTP) or per connection (stdio) for one
+ * principal, over the gateway core. Thin by design: argument schemas, annotations, and the
+ * mapping of core outcomes to tool results. No policy decisions live here.
+ *
+ * Guarantees: the tool list is derived from the same policy that enforces execution (a tool the
+ * principal cannot use is not listed; the `database` enum lists only reachable databases);
+ * every refusal is a tool result with isError true and {decision, reasons:[{code,message,fix}]},
+ * never a protocol error; results carry structuredContent plus the same JSON as text.
+ */
+import { McpServer, type CallToolResult, type McpRequestContext, type McpServerFactory, type ToolAnnotations } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import { randomUUID } from 'node:crypto';
+import type { CallContext, Gateway } from '../core/gateway.js';
+import { VERSION } from '../core/gateway.js';
+import { effectiveLimits } from '../core/principals.js';
+import type { Outcome } from '../core/results.js';
+import type { ToolName } from '../guard/types.js';
+
+/** What the transport adapter knows about the caller. */
+export interface CallerInfo {
+  principal: string;
+  requestId?: string;
+  clientAddress?: string;
+  /** Fires when the HTTP client goes away or shutdown cancels the call. */
+  signal?: AbortSignal;
+}
+
+/** Resolve the caller from the SDK's request context (authInfo set by the HTTP layer). */
+export type CallerResolver = (ctx: McpRequestContext) => CallerInfo | undefined;
+
+const READ_ONLY: ToolAnnotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
+
+const INSTRUCTIONS =
+  'pgwarden guards a PostgreSQL database. Start with `describe` (no arguments) to list the tables you may read, ' +
+  'then `describe` one table for columns and sample rows. `query` runs ONE read statement (rows capped; truncation is reported). ' +
+  '`check` tells what the guard would decide without running anything. Refusals carry a reason code and a fix: apply the fix and retry.';
+
+export function createServerFactory(gateway: Gateway, resolveCaller: CallerResolver): McpServerFactory {
+  return (ctx) => {
+    const caller = resolveCaller(ctx);
+    return buildServer(gateway, caller);
+  };
+}
+
+export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): McpServer {
+  const server = new McpServer({ name: 'pgwarden', version: VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+  if (!caller) return server; // unauthenticated: nothing to offer (HTTP refuses before reaching here)
+  const view = gateway.principal(caller.principal);
+  const databases = view?.databases ?? [];
+  if (databases.length === 0) return server;
+  const tools = gateway.tools(caller.principal);
+  const dbArg = z
+    .enum(databases as [string, ...string[]])
+    .optional()
+    .describe(`Database to use (default: ${databases[0]}).`);
+  const context = (signal: AbortSignal): CallContext => ({
+    principal: caller.principal,
+    requestId: caller.requestId ?? randomUUID(),
+    ...(caller.clientAddress ? { clientAddress: caller.clientAddress } : {}),
+    signal: caller.signal ? AbortSignal.any([caller.signal, signal]) : signal,
+  });
+  const limits = effectiveLimits(gateway.config, databases[0] as string, gateway.policyFor(caller.principal, databases[0] as string));
+  const has = (t: ToolName): boolean => tools.has(t);
+
+  if (has('query')) {
+    server.registerTool(
+      'query',
+      {
+        title: 'Run one read-only SQL statement',
+        description:
+          `Run exactly one read statement (SELECT, WITH … SELECT, TABLE, VALUES, EXPLAIN of a read) and get rows back. ` +
+          `At most ${limits.max_rows} rows / ${limits.max_bytes} bytes are returned (truncated:true says more existed); ` +
+          `statements time out after ${limits.statement_timeout_ms} ms. Writes, DDL, session and transaction commands are refused with a reason code.`,
+        inputSchema: z.object({ sql: z.string().describe('One PostgreSQL read statement.'), database: dbArg }),
+        annotations: { title: 'Query (read-only)', ...READ_ONLY },
+      },
+      async ({ sql, database }, c) => toResult(await gateway.query(context(c.mcpReq.signal), { sql, database })),
+    );
+  }
+  if (has('explain')) {
+    server.registerTool(
+      'explain',
+      {
+        title: 'Explain a statement',
+        description:
+          'Return the PostgreSQL plan (EXPLAIN FORMAT JSON) for one statement. Pass the statement itself, without EXPLAIN. ' +
+          'analyze:true executes it and is allowed only for reads (inside a read-only transaction with the same timeout).',
+        inputSchema: z.object({
+          sql: z.string().describe('The statement to explain (without the EXPLAIN keyword).'),
+          analyze: z.boolean().optional().describe('Run the statement to get actual timings (reads only).'),
+          database: dbArg,
+        }),
+        annotations: { title: 'Explain', ...READ_ONLY },
+      },
+      async ({ sql, analyze, database }, c) => toResult(await gateway.explain(context(c.mcpReq.signal), { sql, analyze, database })),
+    );
+  }
+  if (has('describe')) {
+    server.registerTool(
+      'describe',
+      {
+        title: 'Describe the database or one table',
+        description:
+          'Without table: the schemas and tables you may read, with descriptions and row estimates. ' +
+          'With table ("schema.table" or "table"): columns, types, keys, indexes, estimated rows and a few sample rows.',
+        inputSchema: z.object({ table: z.string().optional().describe('A table or view, e.g. app.orders.'), database: dbArg }),
+        annotations: { title: 'Describe', ...READ_ONLY },
+      },
+      async ({ table, database }, c) => toResult(await gateway.describe(context(c.mcpReq.signal), { table, database })),
+    );
+  }
+  if (has('check')) {
+    server.registerTool(
+      'check',
+      {
+        title: "Ask the guard's verdict without running",
+        description:
+          'Return what the guard would decide for one statement, without running it: statement kind, relations, functions, and every reason with a fix.',
+        inputSchema: z.object({ sql: z.string().describe('The statement to judge.'), database: dbArg }),
+        annotations: { title: 'Check', ...READ_ONLY },
+      },
+      async ({ sql, database }, c) => toResult(await gateway.check(context(c.mcpReq.signal), { sql, database })),
+    );
+  }
+  server.registerTool(
+    'status',
+    {
+      title: 'Who am I and what may I do',
+      description: 'Your principal, the databases you can reach with their mode, tools and limits, pending approvals, and gateway health.',
+      inputSchema: z.object({}),
+      annotations: { title: 'Status', ...READ_ONLY },
+    },
+    async (_args, c) => toResult(await gateway.status(context(c.mcpReq.signal))),
+  );
+  return server;
+}
+
+/** Map a core outcome to a tool result: structuredContent + the same JSON as text. */
+export function toResult(outcome: Outcome<unknown>): CallToolResult {
+  const payload = outcome.ok ? outcome.value : outcome.refusal;
+  const structured = JSON.parse(JSON.stringify(payload)) as Record<string, unknown>;
+  return {
+    content: [{ type: 'text', text: JSON.stringify(structured) }],
+    structuredContent: structured,
+    ...(outcome.ok ? {} : { isError: true }),
+  };
+}
