@@ -199,10 +199,36 @@ export const guardSchema = z
   })
   .prefault({});
 
+/** Audit log (src/audit, docs/audit.md). */
+export const auditSchema = z
+  .strictObject({
+    /** file: NDJSON at `path` (default); stdout: for container log collection (refused under stdio transport); stderr; none: disabled (warned). */
+    sink: z.enum(['file', 'stdout', 'stderr', 'none']).default('file'),
+    /** File sink path; relative paths resolve against the working directory. */
+    path: z.string().min(1).default('.pgwarden/audit.ndjson'),
+    /** Rotate the file before it grows past this many bytes; 0 disables rotation. */
+    max_bytes: z.number().int().nonnegative().default(64 * 1024 * 1024),
+    /** Rotated files kept (path.1 … path.N); the oldest is deleted. */
+    max_files: z.number().int().positive().default(10),
+    /** Records buffered between record() and the writer. */
+    queue_size: z.number().int().positive().default(10_000),
+    /** fail-closed: refuse new calls while the sink cannot write; drop: keep serving, count dropped records. */
+    on_failure: z.enum(['fail-closed', 'drop']).default('fail-closed'),
+    /** always: fsync after every batch; interval: every fsync_interval_ms; never: leave it to the OS. */
+    fsync: z.enum(['interval', 'always', 'never']).default('interval'),
+    fsync_interval_ms: durationMs.default(1_000),
+    /** How long close() waits for queued records at shutdown. */
+    flush_timeout_ms: durationMs.default(5_000),
+    /** Also write the raw statement text (with literals) as sql_raw. Off: only normalized SQL is written. */
+    include_raw_sql: z.boolean().default(false),
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
   server: serverSchema,
   log: logSchema,
   guard: guardSchema,
+  audit: auditSchema,
   databases: z.record(name, databaseSchema),
   principals: z.record(name, principalSchema),
   policies: z.record(name, policySchema),
@@ -210,6 +236,7 @@ export const configSchema = z.strictObject({
 
 export type Config = z.infer<typeof configSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
+export type AuditConfig = z.infer<typeof auditSchema>;
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
 export type ResolvedLimits = { [K in keyof typeof DEFAULT_LIMITS]: number };

@@ -240,6 +240,11 @@ export const REASONS = {
     summary: 'Too many calls in the window for this principal or address.',
     fix: 'Wait for the number of seconds in Retry-After, then retry.',
   },
+  AUDIT_UNAVAILABLE: {
+    category: 'gateway',
+    summary: 'The audit log cannot be written and the gateway is configured to refuse calls it cannot audit (on_failure: fail-closed).',
+    fix: 'Retry later; the operator must restore the audit sink (disk space, permissions, path).',
+  },
   INTERNAL_ERROR: {
     category: 'gateway',
     summary: 'The gateway hit an unexpected error; nothing was run or the statement was rolled back.',
