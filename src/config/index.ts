@@ -1,0 +1,22 @@
+/** Public surface of the config module. */
+export * from './schema.js';
+export { ConfigError, isConfigError } from './errors.js';
+export {
+  loadConfig,
+  configVersion,
+  parseYaml,
+  substituteEnv,
+  resolveSecretRefs,
+  deepMerge,
+  formatZodIssues,
+  ENV_DATABASE,
+  ENV_POLICY,
+  ENV_PRINCIPAL,
+  type ConfigInput,
+  type ConfigOverrides,
+  type LoadConfigOptions,
+} from './load.js';
+export { validateConfig, MIN_TOKEN_LENGTH } from './validate.js';
+export { redactConfig, redactDsn, REDACTED } from './redact.js';
+export { resolveLimits, effectivePolicy, reachableDatabases, type EffectivePolicy } from './effective.js';
+export { allKeyPaths, formatPath } from './introspect.js';
