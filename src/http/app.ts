@@ -1,0 +1,89 @@
+/**
+ * buildHttpApp: the fastify application serving MCP on POST /mcp and the probes.
+ *
+ * Request pipeline for /mcp (each step can refuse with a JSON-RPC-shaped error, errors.ts):
+ *   request id → Host/Origin allow-lists (403) → shutdown gate (503) → per-IP limit (429)
+ *   → bearer auth (401) → per-principal limit (429) → body limit (413) / content type (415) /
+ *   JSON parse (400, -32700) → MCP SDK (both eras) with principal + AbortSignal in authInfo.
+ * Probes (/health, /livez, /ready, /readyz) skip Host checks, limits and auth.
+ *
+ * Guarantees: the Authorization header is never logged (serializers log no headers; pino
+ * redaction as a second line); unknown routes and framework errors answer JSON, never HTML.
+ * Does not: listen (startHttpServer does) or terminate TLS (run behind a proxy for HTTPS).
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { authHook } from './auth.js';
+import { errorHandler, HttpError, sendError } from './errors.js';
+import { hostCheckHook, hostPolicy } from './host-check.js';
+import { Lifecycle } from './lifecycle.js';
+import { genRequestId, httpLogger, isProbe, REQUEST_ID_HEADER } from './logging.js';
+import { registerMcpRoute } from './mcp-route.js';
+import { registerProbes } from './probes.js';
+import { registerRateLimits } from './rate-limit.js';
+import type { BuildHttpAppOptions } from './types.js';
+import type { ServerConfig } from '../config/schema.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Shutdown state and in-flight tracking of this app (used by startHttpServer().stop()). */
+    pgwardenLifecycle: Lifecycle;
+  }
+}
+
+/**
+ * server.trust_proxy → fastify trustProxy. A hop count n trusts the n nearest hops, the classic
+ * proxy-addr meaning (fastify 5 treats a bare number as "trust nothing"): only use it when
+ * clients cannot reach pgwarden except through those proxies; prefer addresses/CIDRs.
+ */
+export function trustProxyOption(tp: ServerConfig['trust_proxy']): boolean | string | ((address: string, hop: number) => boolean) {
+  if (typeof tp === 'number') return (_address, hop) => hop < tp;
+  return tp;
+}
+
+export async function buildHttpApp(opts: BuildHttpAppOptions): Promise<FastifyInstance> {
+  const { server } = opts;
+  const lifecycle = opts.lifecycle ?? new Lifecycle();
+
+  const app = Fastify({
+    loggerInstance: httpLogger(opts.logger) as FastifyBaseLogger,
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: (req) => isProbe(req.url) }),
+    genReqId: genRequestId,
+    requestIdHeader: false,
+    trustProxy: trustProxyOption(server.trust_proxy),
+    bodyLimit: server.body_limit_bytes,
+    requestTimeout: server.request_timeout_ms,
+    // Closing: keep-alive sockets that are idle are closed at once; busy ones finish first.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+  app.decorate('pgwardenLifecycle', lifecycle);
+  app.decorateRequest('pgwarden', null);
+
+  // Only JSON bodies: drop fastify's text/plain parser so anything else is 415.
+  app.removeContentTypeParser('text/plain');
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((_request, reply) => sendError(reply, new HttpError('NOT_FOUND')));
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, String(request.id));
+    if (lifecycle.shuttingDown) reply.header('connection', 'close');
+  });
+  app.addHook('onRequest', hostCheckHook(hostPolicy(server)));
+
+  registerProbes(app, opts.readiness, lifecycle);
+
+  const limits = await registerRateLimits(app, server.rate_limit);
+  registerMcpRoute(app, {
+    server,
+    mcpFactory: opts.mcpFactory,
+    lifecycle,
+    preAuth: [limits.perIp],
+    auth: [authHook(opts.authenticator, opts.onAuthFailure), limits.perPrincipal],
+  });
+
+  await app.ready();
+  return app;
+}

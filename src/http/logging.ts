@@ -1,0 +1,75 @@
+/**
+ * Request ids and request logging for the HTTP layer.
+ *
+ * Guarantees: every request gets an id (a sane inbound X-Request-Id is kept, anything else is
+ * replaced by a random UUID), returned in the X-Request-Id response header and bound to every
+ * log line of the request as `requestId`. Request log lines carry method, path (never the
+ * query string), client address and user agent — never headers; and the logger is wrapped
+ * with redaction of every `authorization` / `cookie` field we know of, as a second line of
+ * defense.
+ * Does not: redact secrets that callers put in free-text messages.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** fastify genReqId: keep a sane inbound id, otherwise mint one. */
+export function genRequestId(raw: IncomingMessage): string {
+  const inbound = raw.headers[REQUEST_ID_HEADER];
+  if (typeof inbound === 'string' && SANE_REQUEST_ID.test(inbound)) return inbound;
+  return randomUUID();
+}
+
+/** Paths pino must censor wherever a request or its headers get logged. */
+export const LOG_REDACT_PATHS = [
+  'authorization',
+  'headers.authorization',
+  'headers.cookie',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'request.headers.authorization',
+  'raw.headers.authorization',
+  'req.raw.headers.authorization',
+  'res.headers["set-cookie"]',
+  'authInfo.token',
+  '*.authorization',
+];
+
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return '';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/** Serializers: what of a request/response appears in logs. */
+export const logSerializers = {
+  req(req: FastifyRequest | IncomingMessage): Record<string, unknown> {
+    const r = req as FastifyRequest & IncomingMessage;
+    const ua = r.headers?.['user-agent'];
+    return {
+      method: r.method,
+      path: pathOf(r.url),
+      clientAddress: typeof r.ip === 'string' ? r.ip : r.socket?.remoteAddress,
+      ...(typeof ua === 'string' ? { userAgent: ua.slice(0, 200) } : {}),
+    };
+  },
+  res(res: FastifyReply | { statusCode?: number }): Record<string, unknown> {
+    return { statusCode: res.statusCode };
+  },
+};
+
+/** The logger the HTTP app uses: the caller's, with our serializers and redaction on top. */
+export function httpLogger(base: Logger): Logger {
+  return base.child({ component: 'http' }, { redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' }, serializers: logSerializers });
+}
+
+/** Probe paths: not request-logged (kubelets call them every few seconds). */
+export const PROBE_PATHS = new Set(['/health', '/livez', '/ready', '/readyz']);
+export function isProbe(url: string | undefined): boolean {
+  return PROBE_PATHS.has(pathOf(url));
+}
+export { pathOf };

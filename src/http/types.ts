@@ -1,0 +1,46 @@
+/**
+ * Contracts of the HTTP layer: what buildHttpApp needs from the rest of pgwarden.
+ *
+ * The Authenticator is declared here structurally so this layer does not depend on the
+ * TokenStore implementation (src/auth/tokens.ts satisfies it).
+ */
+import type { McpServerFactory } from '@modelcontextprotocol/server';
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../config/schema.js';
+import type { Lifecycle } from './lifecycle.js';
+
+export type AuthFailureReason = 'missing' | 'malformed' | 'invalid' | 'expired';
+
+export type AuthResult =
+  | { ok: true; principal: string; tokenId: string }
+  | { ok: false; reason: AuthFailureReason };
+
+/** Maps an Authorization header value to a principal (TokenStore implements it). */
+export interface Authenticator {
+  authenticate(authorizationHeader: string | undefined, now?: Date): AuthResult;
+}
+
+/** What the audit hook learns about a refused request. Never carries the credential. */
+export interface AuthFailureInfo {
+  reason: AuthFailureReason;
+  requestId: string;
+  clientAddress: string;
+  method: string;
+  /** Path only, without the query string. */
+  path: string;
+  userAgent?: string;
+}
+
+export interface BuildHttpAppOptions {
+  server: ServerConfig;
+  authenticator: Authenticator;
+  /** Called once per MCP request (per HTTP POST) by the SDK's createMcpHandler. */
+  mcpFactory: McpServerFactory;
+  /** Whether the gateway can serve (databases reachable…). Must not throw; a throw counts as not ready. */
+  readiness: () => Promise<boolean>;
+  logger: Logger;
+  /** Shared shutdown state; one is created when omitted (see startHttpServer().stop()). */
+  lifecycle?: Lifecycle;
+  /** Audit hook for refused authentication. Exceptions it throws are logged and swallowed. */
+  onAuthFailure?: (info: AuthFailureInfo) => void;
+}
