@@ -3,11 +3,12 @@
  * crypto.timingSafeEqual, whichever one matches (no early exit). Counted with a spy wrapping
  * the real function.
  */
+import type * as Crypto from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 
 const calls = vi.hoisted(() => ({ count: 0, lengths: [] as number[] }));
 vi.mock('node:crypto', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('node:crypto')>();
+  const actual = await importOriginal<typeof Crypto>();
   return {
     ...actual,
     timingSafeEqual: (a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
