@@ -1,0 +1,18 @@
+/**
+ * Audit log: a tamper-evident NDJSON hash chain of every gateway decision (docs/audit.md).
+ */
+export { createAuditSink, auditSinkProblem, NullAuditSink, describeError, type AuditSink, type AuditSinkOptions } from './sink.js';
+export { auditVerify, type VerifyResult, type VerifyBreak, type VerifyOptions, type VerifyFileSummary } from './verify.js';
+export { auditStats, formatAuditStats, type AuditStatsResult } from './stats.js';
+export { canonicalJson, recordHash, sha256Hex } from './canonical.js';
+export { scrubSqlLiterals, scrubSecrets } from './scrub.js';
+export {
+  AUDIT_DECISIONS,
+  GENESIS_PREV,
+  type AuditDecision,
+  type AuditEvent,
+  type AuditRecord,
+  type AuditLogger,
+  type AuditSinkKind,
+  type AuditSinkStats,
+} from './types.js';
