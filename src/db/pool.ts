@@ -1,0 +1,428 @@
+/**
+ * DatabasePool: one configured database — a pg.Pool plus the hardened read path.
+ *
+ * Guarantees:
+ * - Every agent statement runs on one pooled connection inside `BEGIN READ ONLY` with
+ *   statement/lock/idle timeouts, a pinned search_path and optionally `SET LOCAL ROLE` and a
+ *   principal setting, all sent as ONE trusted simple-protocol string; the agent's statement
+ *   itself goes over the extended protocol only (a cursor: Parse/Bind/Execute), so a second
+ *   statement in its text cannot run.
+ * - Rows are capped at the protocol level (max_rows + 1 through the portal) and by bytes.
+ * - The transaction always ends with ROLLBACK; a connection whose state is unknown (failed
+ *   ROLLBACK, lost connection, cancel sent) is destroyed, never returned to the pool.
+ * - Aborting `signal` sends a CancelRequest for the backend and destroys the connection.
+ * - Errors are GatewayErrors with sanitized messages (src/db/errors.ts); pool and client
+ *   'error' events are handled, so a dead idle connection cannot crash the process.
+ * Does not: decide whether a statement may run (the guard does), mask values, or retry a
+ * statement once it was sent (only a failed session set-up on a stale connection is retried).
+ */
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { ConnectionOptions } from 'node:tls';
+import pg from 'pg';
+import Cursor from 'pg-cursor';
+import type { DatabaseConfig, ResolvedLimits } from '../config/schema.js';
+import { GatewayError } from '../core/errors.js';
+import { cancelTargetOf, sendCancelRequest } from './cancel.js';
+import { toGatewayError, unavailableReason } from './errors.js';
+import { fetchCapped, hardeningSql, type ColumnInfo } from './read.js';
+import { BUILTIN_TYPE_NAMES, resultTypes } from './values.js';
+
+export interface ReadOptions {
+  /** One statement, already judged by the guard. Sent over the extended protocol only. */
+  sql: string;
+  /** Bind values for $n (predefined tools only). */
+  params?: readonly unknown[];
+  limits: ResolvedLimits;
+  searchPath: readonly string[];
+  /** SET LOCAL ROLE for this statement. */
+  role?: string;
+  /** SELECT set_config(setting, value, true), e.g. pgwarden.principal = alice. */
+  principal?: { setting: string; value: string };
+  /** Abort: cancel the backend query and destroy the connection; rejects with QUERY_CANCELED. */
+  signal?: AbortSignal;
+  /** Run EXPLAIN (FORMAT JSON[, ANALYZE true]) of `sql` instead; the plan is in `plan`. */
+  explain?: { analyze: boolean };
+}
+
+export interface ReadResult {
+  columns: ColumnInfo[];
+  rows: unknown[][];
+  rowCount: number;
+  truncated: boolean;
+  truncatedBy?: 'rows' | 'bytes';
+  elapsedMs: number;
+  /** EXPLAIN only: the JSON plan (the array PostgreSQL returns). */
+  plan?: unknown;
+}
+
+export interface DatabasePoolOptions {
+  /** The configured database name (for diagnostics). */
+  name?: string;
+  /** Called with a GatewayError when an idle connection fails (logged by the caller). */
+  onError?: (err: GatewayError) => void;
+  /** How long a ready() answer is reused. Default 1500 ms. */
+  readyCacheMs?: number;
+  /** Upper bound for one ready() check. Default 2000 ms. */
+  readyTimeoutMs?: number;
+}
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+  activeReads: number;
+}
+
+/** Grace period after a CancelRequest before the connection is torn down regardless. */
+const CANCEL_GRACE_MS = 2_000;
+
+type TlsMode = DatabaseConfig['tls']['mode'];
+
+function pemOrFile(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return value.includes('-----BEGIN') ? value : readFileSync(value, 'utf8');
+}
+
+/**
+ * Connection settings for pg. The tls block decides; ssl* parameters in the URL are removed
+ * (pg would let them override our settings) and only used when tls.mode is 'disable':
+ * sslmode=require → require, verify-ca/verify-full → verify-full; prefer/allow/disable → disable.
+ */
+export function connectionConfig(config: DatabaseConfig): pg.PoolConfig {
+  let connectionString = config.url;
+  let urlMode: TlsMode = 'disable';
+  try {
+    const url = new URL(config.url);
+    const sslmode = url.searchParams.get('sslmode');
+    if (sslmode === 'require') urlMode = 'require';
+    else if (sslmode === 'verify-ca' || sslmode === 'verify-full') urlMode = 'verify-full';
+    for (const key of ['sslmode', 'ssl', 'sslrootcert', 'sslcert', 'sslkey', 'sslnegotiation', 'uselibpqcompat']) url.searchParams.delete(key);
+    connectionString = url.toString();
+  } catch {
+    // Not a URL (pg also accepts other forms); leave it to pg.
+  }
+  const mode: TlsMode = config.tls.mode !== 'disable' ? config.tls.mode : urlMode;
+  let ssl: pg.PoolConfig['ssl'] = false;
+  if (mode !== 'disable') {
+    const tls: ConnectionOptions = { rejectUnauthorized: mode === 'verify-full' };
+    const ca = pemOrFile(config.tls.ca);
+    const cert = pemOrFile(config.tls.cert);
+    const key = pemOrFile(config.tls.key);
+    if (ca !== undefined) tls.ca = ca;
+    if (cert !== undefined) tls.cert = cert;
+    if (key !== undefined) tls.key = key;
+    ssl = tls;
+  }
+  return {
+    connectionString,
+    ssl,
+    max: config.pool.max,
+    idleTimeoutMillis: config.pool.idle_timeout_ms,
+    connectionTimeoutMillis: config.pool.connection_timeout_ms,
+    application_name: config.application_name,
+    keepAlive: true,
+  };
+}
+
+interface ActiveRead {
+  controller: AbortController;
+  done: Promise<unknown>;
+}
+
+function abortError(): GatewayError {
+  return new GatewayError('QUERY_CANCELED', 'The statement was cancelled because the request was aborted.');
+}
+
+export class DatabasePool {
+  readonly name: string;
+  readonly config: DatabaseConfig;
+  private readonly pool: pg.Pool;
+  private readonly options: DatabasePoolOptions;
+  private readonly active = new Set<ActiveRead>();
+  private readonly typeNames = new Map<number, string>(BUILTIN_TYPE_NAMES);
+  private closing = false;
+  private ended = false;
+  private readyCache: { at: number; value: boolean } | undefined;
+  private readyInFlight: Promise<boolean> | undefined;
+
+  constructor(config: DatabaseConfig, options: DatabasePoolOptions = {}) {
+    this.config = config;
+    this.options = options;
+    this.name = options.name ?? 'default';
+    this.pool = new pg.Pool(connectionConfig(config));
+    // An idle client that dies (server restart, network) emits on the pool: handle it.
+    this.pool.on('error', (err) => this.options.onError?.(toGatewayError(err)));
+    // A checked-out client has no pool listener: give every client its own, once.
+    this.pool.on('connect', (client) => {
+      client.on('error', () => undefined);
+    });
+  }
+
+  get searchPath(): readonly string[] {
+    return this.config.search_path;
+  }
+
+  stats(): PoolStats {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount, activeReads: this.active.size };
+  }
+
+  /**
+   * Whether a connection can be checked out and answers SELECT 1 — cached for a short time and
+   * bounded by its own timeout, so probes cannot pile up on a dead database.
+   */
+  async ready(): Promise<boolean> {
+    if (this.closing) return false;
+    const cacheMs = this.options.readyCacheMs ?? 1_500;
+    if (this.readyCache !== undefined && performance.now() - this.readyCache.at < cacheMs) return this.readyCache.value;
+    if (this.readyInFlight !== undefined) return await this.readyInFlight;
+    this.readyInFlight = this.checkReady().then((value) => {
+      this.readyCache = { at: performance.now(), value };
+      this.readyInFlight = undefined;
+      return value;
+    });
+    return await this.readyInFlight;
+  }
+
+  private async checkReady(): Promise<boolean> {
+    const timeoutMs = this.options.readyTimeoutMs ?? 2_000;
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    const attempt = (async (): Promise<boolean> => {
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch {
+        return false;
+      }
+      if (timedOut) {
+        client.release();
+        return false;
+      }
+      try {
+        await client.query('SELECT 1');
+        if (timedOut) client.release(new Error('ready check timed out'));
+        else client.release();
+        return true;
+      } catch (err) {
+        client.release(err instanceof Error ? err : new Error('ready check failed'));
+        return false;
+      }
+    })();
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        resolve(false);
+      }, timeoutMs);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([attempt, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Run one read statement through the hardened path (see the module header). */
+  async runRead(options: ReadOptions): Promise<ReadResult> {
+    if (this.closing) throw new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.');
+    if (options.signal?.aborted === true) throw abortError();
+    const controller = new AbortController();
+    const forward = (): void => controller.abort();
+    options.signal?.addEventListener('abort', forward, { once: true });
+    const done = this.readWithRetry(options, controller.signal);
+    const entry: ActiveRead = { controller, done };
+    this.active.add(entry);
+    try {
+      return await done;
+    } finally {
+      this.active.delete(entry);
+      options.signal?.removeEventListener('abort', forward);
+    }
+  }
+
+  private async readWithRetry(options: ReadOptions, signal: AbortSignal): Promise<ReadResult> {
+    try {
+      return await this.readOnce(options, signal);
+    } catch (err) {
+      // A stale pooled connection (server restarted) fails during set-up, before the agent's
+      // statement was sent: one retry on a fresh connection is safe.
+      if (err instanceof RetryableSetupError && !signal.aborted) return await this.readOnce(options, signal);
+      throw err instanceof RetryableSetupError ? err.gatewayError : err;
+    }
+  }
+
+  private async checkout(signal: AbortSignal): Promise<pg.PoolClient> {
+    const pending = this.pool.connect();
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(abortError());
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([pending, aborted]);
+    } catch (err) {
+      // If the connection arrives after an abort, give it straight back.
+      pending.then((c) => c.release(), () => undefined);
+      throw toGatewayError(err, { aborted: signal.aborted });
+    } finally {
+      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async readOnce(options: ReadOptions, signal: AbortSignal): Promise<ReadResult> {
+    const started = performance.now();
+    const client = await this.checkout(signal);
+    let released = false;
+    let cancelSent = false;
+    const destroy = (err: unknown): void => {
+      if (released) return;
+      released = true;
+      client.release(err instanceof Error ? err : new Error('connection discarded'));
+    };
+    const onAbort = (): void => {
+      cancelSent = true;
+      const target = cancelTargetOf(client);
+      void (target !== undefined ? sendCancelRequest(target) : Promise.resolve(false)).then(() => {
+        setTimeout(() => destroy(new Error('cancelled')), CANCEL_GRACE_MS).unref();
+      });
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    let phase: 'setup' | 'statement' | 'end' = 'setup';
+    const prefix = options.explain !== undefined ? `EXPLAIN (FORMAT JSON${options.explain.analyze ? ', ANALYZE true' : ''}) ` : '';
+    try {
+      await client.query(hardeningSql(options));
+      phase = 'statement';
+      const cursor = client.query(
+        new Cursor<unknown[]>(prefix + options.sql, options.params === undefined ? undefined : [...options.params], { rowMode: 'array', types: resultTypes }),
+      );
+      const limits = options.explain !== undefined ? { max_rows: 1, max_bytes: Number.MAX_SAFE_INTEGER } : options.limits;
+      let fetched;
+      try {
+        fetched = await fetchCapped(cursor, limits);
+      } catch (fetchErr) {
+        // Our own refusal (e.g. RESULT_TOO_LARGE) leaves the portal open: close it so the
+        // ROLLBACK is not queued behind it. A server error already ended the portal.
+        if (fetchErr instanceof GatewayError) await cursor.close();
+        throw fetchErr;
+      }
+      await cursor.close();
+      const columns = await this.columnTypes(client, fetched.fields);
+      phase = 'end';
+      await client.query('ROLLBACK');
+      if (signal.aborted || cancelSent) throw abortError();
+      released = true;
+      client.release();
+      const result: ReadResult = {
+        columns,
+        rows: fetched.rows,
+        rowCount: fetched.rows.length,
+        truncated: fetched.truncated,
+        elapsedMs: Math.round((performance.now() - started) * 1000) / 1000,
+      };
+      if (fetched.truncatedBy !== undefined) result.truncatedBy = fetched.truncatedBy;
+      if (options.explain !== undefined) result.plan = fetched.rows[0]?.[0];
+      return result;
+    } catch (err) {
+      const aborted = signal.aborted || cancelSent;
+      if (aborted || unavailableReason(err) !== undefined || phase === 'end') {
+        destroy(err);
+      } else {
+        await this.rollbackOrDestroy(client, () => released, (v) => (released = v));
+      }
+      const mapped = toGatewayError(err, { aborted, positionOffset: prefix.length });
+      if (phase === 'setup' && !aborted && mapped.code === 'DATABASE_UNAVAILABLE') throw new RetryableSetupError(mapped);
+      throw mapped;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async rollbackOrDestroy(client: pg.PoolClient, isReleased: () => boolean, setReleased: (v: boolean) => void): Promise<void> {
+    if (isReleased()) return;
+    try {
+      await client.query('ROLLBACK');
+      setReleased(true);
+      client.release();
+    } catch (rollbackErr) {
+      setReleased(true);
+      client.release(rollbackErr instanceof Error ? rollbackErr : new Error('rollback failed'));
+    }
+  }
+
+  /** Type names for the result's columns; unknown OIDs are looked up once, on the same connection. */
+  private async columnTypes(client: pg.PoolClient, fields: { name: string; dataTypeID: number }[]): Promise<ColumnInfo[]> {
+    const missing = [...new Set(fields.map((f) => f.dataTypeID).filter((oid) => !this.typeNames.has(oid)))];
+    if (missing.length > 0) {
+      const r = await client.query<{ oid: number; name: string }>('SELECT oid::int8::float8 AS oid, format_type(oid, NULL) AS name FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])', [missing]);
+      for (const row of r.rows) this.typeNames.set(Number(row.oid), row.name);
+    }
+    return fields.map((f) => ({ name: f.name, type: this.typeNames.get(f.dataTypeID) ?? `oid:${f.dataTypeID}` }));
+  }
+
+  /**
+   * Run trusted gateway SQL (catalog, describe) in a read-only transaction with a statement
+   * timeout. Never pass agent text here.
+   */
+  async withTrustedRead<T>(fn: (client: pg.PoolClient) => Promise<T>, options: { timeoutMs?: number; repeatableRead?: boolean } = {}): Promise<T> {
+    if (this.closing) throw new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.');
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw toGatewayError(err);
+    }
+    try {
+      const timeout = Math.max(1, Math.floor(options.timeoutMs ?? 10_000));
+      await client.query(`BEGIN${options.repeatableRead === true ? ' ISOLATION LEVEL REPEATABLE READ' : ''} READ ONLY; SET LOCAL statement_timeout = ${timeout}; SET LOCAL search_path = pg_catalog`);
+      const result = await fn(client);
+      await client.query('ROLLBACK');
+      client.release();
+      return result;
+    } catch (err) {
+      if (unavailableReason(err) !== undefined) client.release(err instanceof Error ? err : new Error('connection lost'));
+      else {
+        let released = false;
+        await this.rollbackOrDestroy(client, () => released, (v) => (released = v));
+      }
+      throw toGatewayError(err);
+    }
+  }
+
+  /**
+   * Stop taking reads, let in-flight ones finish for up to `graceMs`, cancel the rest (their
+   * callers get QUERY_CANCELED), then close every connection.
+   */
+  async shutdown(options: { graceMs?: number } = {}): Promise<void> {
+    this.closing = true;
+    const graceMs = options.graceMs ?? 0;
+    if (this.active.size > 0 && graceMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.active].map((a) => a.done)),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    for (const read of this.active) read.controller.abort();
+    await Promise.allSettled([...this.active].map((a) => a.done));
+    await this.end();
+  }
+
+  /** Close the pool (idempotent). Prefer shutdown(), which cancels in-flight reads first. */
+  async end(): Promise<void> {
+    this.closing = true;
+    if (this.ended) return;
+    this.ended = true;
+    await this.pool.end();
+  }
+}
+
+/** Internal: set-up failed on a connection that turned out dead; safe to retry once. */
+class RetryableSetupError extends Error {
+  constructor(readonly gatewayError: GatewayError) {
+    super(gatewayError.message);
+  }
+}

@@ -1,0 +1,224 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GatewayError } from '../../../src/core/errors.js';
+import type { DatabasePool } from '../../../src/db/pool.js';
+import { testDatabase } from '../../support/pg.js';
+import { adminQuery, eventually, limits, poolFor, rejection } from './helpers.js';
+
+let pool: DatabasePool;
+const t = testDatabase();
+const base = () => ({ limits: limits(), searchPath: ['app'] });
+
+beforeAll(() => {
+  pool = poolFor(t.gatewayUrl);
+});
+afterAll(async () => {
+  await pool.end();
+});
+
+async function gatewayError(p: Promise<unknown>): Promise<GatewayError> {
+  const err = await rejection(p);
+  expect(err).toBeInstanceOf(GatewayError);
+  return err as GatewayError;
+}
+
+describe('runRead: results', () => {
+  it('returns columns with type names and JSON-safe values', async () => {
+    const r = await pool.runRead({
+      ...base(),
+      sql: "SELECT id, full_name, signed_up, profile, 12345678901234567890::numeric AS big, 9007199254740993::int8 AS huge, 42::int8 AS small, '\\x0102'::bytea AS b, 'NaN'::float8 AS nan FROM customers WHERE id = 1",
+    });
+    expect(r.columns).toEqual([
+      { name: 'id', type: 'bigint' },
+      { name: 'full_name', type: 'text' },
+      { name: 'signed_up', type: 'timestamp with time zone' },
+      { name: 'profile', type: 'jsonb' },
+      { name: 'big', type: 'numeric' },
+      { name: 'huge', type: 'bigint' },
+      { name: 'small', type: 'bigint' },
+      { name: 'b', type: 'bytea' },
+      { name: 'nan', type: 'double precision' },
+    ]);
+    expect(r.rows).toHaveLength(1);
+    const [id, name, signedUp, profile, big, huge, small, bytes, nan] = r.rows[0] as unknown[];
+    expect(id).toBe(1);
+    expect(name).toBe('Grace Lovelace');
+    expect(signedUp).toMatch(/^2024-01-01 17:00:00\+00|^2024-01-01 \d\d:00:00[+-]\d\d/);
+    expect(profile).toEqual({ tier: 'silver', newsletter: false });
+    expect(big).toBe('12345678901234567890');
+    expect(huge).toBe('9007199254740993');
+    expect(small).toBe(42);
+    expect(bytes).toBe('\\x0102');
+    expect(nan).toBe('NaN');
+    expect(r.truncated).toBe(false);
+    expect(r.truncatedBy).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(r.rows))).toEqual(r.rows);
+  });
+
+  it('resolves unqualified names with the pinned search_path', async () => {
+    const r = await pool.runRead({ ...base(), sql: 'SELECT current_setting($1) AS sp, count(*) AS n FROM products', params: ['search_path'] });
+    expect(r.rows[0]).toEqual(['app', 50]);
+  });
+
+  it('looks up names of types that are not built in', async () => {
+    const r = await pool.runRead({ ...base(), sql: "SELECT 'app.customers'::regclass AS rel, ROW(1, 'a') AS rec, int4range(1, 5) AS rng" });
+    expect(r.columns.map((c) => c.type)).toEqual(['regclass', 'record', 'int4range']);
+  });
+});
+
+describe('runRead: caps', () => {
+  it('stops at max_rows through the portal and says so', async () => {
+    const r = await pool.runRead({ ...base(), limits: limits({ max_rows: 7 }), sql: 'SELECT id FROM orders ORDER BY id' });
+    expect(r.rowCount).toBe(7);
+    expect(r.rows).toEqual([[1], [2], [3], [4], [5], [6], [7]]);
+    expect(r.truncated).toBe(true);
+    expect(r.truncatedBy).toBe('rows');
+  });
+
+  it('does not report truncation when the result has exactly max_rows rows', async () => {
+    const r = await pool.runRead({ ...base(), limits: limits({ max_rows: 5 }), sql: 'SELECT g FROM generate_series(1, 5) g' });
+    expect(r.rowCount).toBe(5);
+    expect(r.truncated).toBe(false);
+  });
+
+  it('reads large results in batches up to max_rows', async () => {
+    const r = await pool.runRead({ ...base(), limits: limits({ max_rows: 1500 }), sql: 'SELECT id FROM events ORDER BY id' });
+    expect(r.rowCount).toBe(1500);
+    expect(r.truncated).toBe(true);
+    expect(r.rows[1499]).toEqual([1500]);
+  });
+
+  it('stops at max_bytes and says so', async () => {
+    const r = await pool.runRead({ ...base(), limits: limits({ max_bytes: 2_000 }), sql: 'SELECT id, body FROM support_tickets ORDER BY id' });
+    expect(r.truncated).toBe(true);
+    expect(r.truncatedBy).toBe('bytes');
+    expect(r.rowCount).toBeGreaterThan(10);
+    expect(JSON.stringify(r.rows).length).toBeLessThanOrEqual(2_000);
+  });
+
+  it('refuses a first row larger than max_bytes, and the connection stays usable', async () => {
+    const err = await gatewayError(pool.runRead({ ...base(), limits: limits({ max_bytes: 100 }), sql: "SELECT repeat('x', 500)" }));
+    expect(err.code).toBe('RESULT_TOO_LARGE');
+    const r = await pool.runRead({ ...base(), sql: 'SELECT 1' });
+    expect(r.rows).toEqual([[1]]);
+  });
+
+  it('never rewrites the statement text (LIMIT inside stays the agent\'s)', async () => {
+    const r = await pool.runRead({ ...base(), limits: limits({ max_rows: 3 }), sql: 'SELECT id FROM orders ORDER BY id LIMIT 2' });
+    expect(r.rowCount).toBe(2);
+    expect(r.truncated).toBe(false);
+  });
+});
+
+describe('runRead: hardening', () => {
+  it('cannot send several statements (extended protocol): the smuggled DROP never runs', async () => {
+    const err = await gatewayError(pool.runRead({ ...base(), sql: 'SELECT 1; COMMIT; DROP TABLE app.events' }));
+    expect(err.code).toBe('DATABASE_ERROR');
+    expect(err.details.sqlstate).toBe('42601');
+    const rows = await adminQuery<{ exists: boolean }>(t.databaseUrl, "SELECT to_regclass('app.events') IS NOT NULL AS exists");
+    expect(rows[0]?.exists).toBe(true);
+  });
+
+  it('refuses a write inside the read-only transaction (25006)', async () => {
+    const err = await gatewayError(pool.runRead({ ...base(), sql: "WITH d AS (DELETE FROM app.events WHERE id = 1 RETURNING id) SELECT count(*) FROM d" }));
+    expect(err.code).toBe('READ_ONLY_VIOLATION');
+    expect(err.details.sqlstate).toBe('25006');
+    const rows = await adminQuery<{ n: string }>(t.databaseUrl, 'SELECT count(*) AS n FROM app.events WHERE id = 1');
+    expect(rows[0]?.n).toBe('1');
+  });
+
+  it('applies SET LOCAL ROLE: the reader role cannot read internal', async () => {
+    const err = await gatewayError(pool.runRead({ ...base(), role: t.readerRole, sql: 'SELECT secret FROM internal.api_keys' }));
+    expect(err.code).toBe('PERMISSION_DENIED');
+    expect(err.details.sqlstate).toBe('42501');
+    const ok = await pool.runRead({ ...base(), role: t.readerRole, sql: 'SELECT current_user, count(*) FROM customers' });
+    expect(ok.rows[0]).toEqual([t.readerRole, 200]);
+    // and the role does not leak into the next statement on a reused connection
+    const after = await pool.runRead({ ...base(), sql: 'SELECT current_user' });
+    expect(after.rows[0]).toEqual([t.gatewayRole]);
+  });
+
+  it('the reader role cannot reach internal through the app view either', async () => {
+    const err = await gatewayError(pool.runRead({ ...base(), role: t.readerRole, sql: 'SELECT * FROM app.customer_notes' }));
+    expect(err.code).toBe('PERMISSION_DENIED');
+  });
+
+  it('sets the principal setting for the transaction only', async () => {
+    const r = await pool.runRead({ ...base(), principal: { setting: 'pgwarden.principal', value: "o'brien" }, sql: "SELECT current_setting('pgwarden.principal')" });
+    expect(r.rows[0]).toEqual(["o'brien"]);
+    const after = await pool.runRead({ ...base(), sql: "SELECT current_setting('pgwarden.principal', true)" });
+    expect(after.rows[0]?.[0] === null || after.rows[0]?.[0] === '').toBe(true);
+  });
+
+  it('returns every connection without an open transaction', async () => {
+    for (let i = 0; i < 3; i++) await rejection(pool.runRead({ ...base(), sql: 'SELECT 1/0' }));
+    const states = await adminQuery<{ state: string }>(
+      t.databaseUrl,
+      "SELECT state FROM pg_stat_activity WHERE application_name = 'pgwarden-test' AND usename = $1",
+      [t.gatewayRole],
+    );
+    expect(states.length).toBeGreaterThan(0);
+    for (const s of states) expect(s.state).toBe('idle');
+  });
+});
+
+describe('runRead: time limits and cancellation', () => {
+  it('statement_timeout → STATEMENT_TIMEOUT, and the backend is no longer active', async () => {
+    const started = Date.now();
+    const err = await gatewayError(pool.runRead({ ...base(), limits: limits({ statement_timeout_ms: 1_000 }), sql: 'SELECT pg_sleep(60)' }));
+    expect(err.code).toBe('STATEMENT_TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const active = await adminQuery(t.databaseUrl, "SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()");
+    expect(active).toEqual([]);
+  });
+
+  it('abort signal → QUERY_CANCELED, and the backend is gone', async () => {
+    const controller = new AbortController();
+    const p = pool.runRead({ ...base(), signal: controller.signal, sql: 'SELECT pg_sleep(60) AS abort_me' });
+    const running = await eventually(async () => {
+      const rows = await adminQuery(t.databaseUrl, "SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%abort_me%' AND pid <> pg_backend_pid()");
+      return rows.length === 1;
+    });
+    expect(running).toBe(true);
+    const pids = await adminQuery<{ pid: number }>(t.databaseUrl, "SELECT pid FROM pg_stat_activity WHERE query LIKE '%abort_me%' AND pid <> pg_backend_pid()");
+    const started = Date.now();
+    controller.abort();
+    const err = await gatewayError(p);
+    expect(err.code).toBe('QUERY_CANCELED');
+    expect(Date.now() - started).toBeLessThan(3_000);
+    const gone = await eventually(async () => {
+      const rows = await adminQuery(t.databaseUrl, 'SELECT 1 FROM pg_stat_activity WHERE pid = ANY($1)', [pids.map((p) => p.pid)]);
+      return rows.length === 0;
+    });
+    expect(gone).toBe(true);
+  });
+
+  it('an already aborted signal never reaches the database', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const err = await gatewayError(pool.runRead({ ...base(), signal: controller.signal, sql: 'SELECT 1' }));
+    expect(err.code).toBe('QUERY_CANCELED');
+  });
+});
+
+describe('runRead: explain', () => {
+  it('returns the JSON plan', async () => {
+    const r = await pool.runRead({ ...base(), explain: { analyze: false }, sql: 'SELECT * FROM orders WHERE id = 5' });
+    const plan = r.plan as { Plan: { 'Node Type': string } }[];
+    expect(Array.isArray(plan)).toBe(true);
+    expect(plan[0]?.Plan['Node Type']).toMatch(/Index Scan/);
+  });
+
+  it('EXPLAIN ANALYZE runs inside the read-only transaction', async () => {
+    const r = await pool.runRead({ ...base(), explain: { analyze: true }, sql: 'SELECT count(*) FROM orders' });
+    const plan = r.plan as { 'Execution Time': number }[];
+    expect(typeof plan[0]?.['Execution Time']).toBe('number');
+    const err = await gatewayError(pool.runRead({ ...base(), explain: { analyze: true }, sql: 'DELETE FROM app.events WHERE id = 2' }));
+    expect(err.code).toBe('READ_ONLY_VIOLATION');
+  });
+
+  it('reports error positions relative to the agent statement', async () => {
+    const err = await gatewayError(pool.runRead({ ...base(), explain: { analyze: false }, sql: 'SELECT nope FROM orders' }));
+    expect(err.details.sqlstate).toBe('42703');
+    expect(err.details.position).toBe(8);
+  });
+});
