@@ -145,14 +145,23 @@ export function parseYaml(text: string, label = 'config'): Raw {
   const value: unknown = doc.toJS({ maxAliasCount: 100 });
   if (value === null || value === undefined) return {};
   if (!isPlainObject(value)) throw new ConfigError([`${label}: the top level must be a mapping (key: value)`], 'invalid YAML');
-  return dropNulls(value) as Raw;
+  const issues: string[] = [];
+  const out = dropNulls(value, [], issues) as Raw;
+  if (issues.length > 0) throw new ConfigError(issues, 'invalid YAML');
+  return out;
 }
 
-function dropNulls(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(dropNulls);
+/** Keys that would reach Object.prototype when assigned. */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function dropNulls(v: unknown, path: Path, issues: string[]): unknown {
+  if (Array.isArray(v)) return v.map((x, i) => dropNulls(x, [...path, i], issues));
   if (isPlainObject(v)) {
     const out: Raw = {};
-    for (const [k, val] of Object.entries(v)) if (val !== null && val !== undefined) out[k] = dropNulls(val);
+    for (const [k, val] of Object.entries(v)) {
+      if (RESERVED_KEYS.has(k)) issues.push(`${formatPath([...path, k])}: reserved key`);
+      else if (val !== null && val !== undefined) out[k] = dropNulls(val, [...path, k], issues);
+    }
     return out;
   }
   return v;

@@ -248,6 +248,12 @@ describe('loadConfig: schema errors', () => {
     expect(err.message).not.toContain('s3cr3t');
   });
 
+  it('refuses keys that would reach Object.prototype', async () => {
+    const dir = tempFiles({ 'c.yaml': MINIMAL_YAML + 'server:\n  __proto__:\n    port: 1\n' });
+    const err = await loadError(loadConfig({ path: join(dir, 'c.yaml'), env: { DB_URL: DSN, TOKEN: TOKEN_A } }));
+    expect(err.issues).toEqual(['server.__proto__: reserved key']);
+  });
+
   it('empty sections (all children commented out) count as not set', async () => {
     const dir = tempFiles({ 'c.yaml': MINIMAL_YAML + 'server:\n  # port: 1\nguard:\n' });
     const config = await loadConfig({ path: join(dir, 'c.yaml'), env: { DB_URL: DSN, TOKEN: TOKEN_A } });
