@@ -63,7 +63,11 @@ export class FileTarget implements Target {
   async open(): Promise<OpenResult> {
     const first = this.size === null;
     await this.closeQuietly();
-    await mkdir(dirname(this.opts.path), { recursive: true });
+    await mkdir(dirname(this.opts.path), { recursive: true }).catch((err: unknown) => {
+      // recursive mkdir reports EEXIST when a path component is a regular file: say what it means
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw Object.assign(new AuditTargetError('ENOTDIR'), { syscall: 'mkdir' });
+      throw err;
+    });
     const fh = await open(this.opts.path, fsc.O_RDWR | fsc.O_CREAT, 0o640);
     try {
       const st = await fh.stat();
