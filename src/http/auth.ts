@@ -30,14 +30,16 @@ export function wwwAuthenticate(reason: AuthFailureReason): string {
 }
 
 export function authHook(authenticator: Authenticator, onAuthFailure: ((info: AuthFailureInfo) => void) | undefined) {
-  return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const header = request.headers.authorization;
     const result = authenticator.authenticate(typeof header === 'string' ? header : undefined);
     if (result.ok) {
       const state = requestState(request);
       state.principal = result.principal;
       state.tokenId = result.tokenId;
+      // Every later line of this request (including fastify's "request completed") names them.
       request.log = request.log.child({ principal: result.principal, tokenId: result.tokenId });
+      reply.log = request.log;
       return;
     }
     const info: AuthFailureInfo = {

@@ -1,6 +1,6 @@
 /** Public surface of the HTTP layer. */
 export { buildHttpApp } from './app.js';
-export { startHttpServer, stopHttpServer, type HttpServerHandle, type StopOptions, type StopReport } from './server.js';
+export { startHttpServer, stopHttpServer, exposureWarnings, type HttpServerHandle, type StopOptions, type StopReport } from './server.js';
 export { Lifecycle, RequestCancelledError, type CancelReason } from './lifecycle.js';
 export { httpRequestContext, callSignal, type HttpRequestContext } from './context.js';
 export { sharedJsonSchemaValidator } from './validator.js';

@@ -75,10 +75,12 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
     if (state.principal === undefined || state.tokenId === undefined) throw new HttpError('INTERNAL_ERROR'); // auth hook did not run
     if (lifecycle.shuttingDown) throw new HttpError('SHUTTING_DOWN', { headers: { connection: 'close' } });
 
+    const rpc = rpcSummary(request.body);
+    if (rpc !== undefined) reply.log = request.log = request.log.child({ rpc });
+
     const raw = reply.raw;
     const controller = new AbortController();
     const release = lifecycle.track(controller);
-    const started = process.hrtime.bigint();
     const deadline = setTimeout(() => controller.abort(new RequestCancelledError('timeout')), server.request_timeout_ms);
     deadline.unref();
     raw.once('close', () => {
@@ -117,8 +119,6 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
     } finally {
       clearTimeout(deadline);
       release();
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      request.log.info({ res: { statusCode: raw.statusCode }, responseTime: Math.round(ms * 10) / 10, rpc: rpcSummary(request.body) }, 'mcp request completed');
     }
   }
 }

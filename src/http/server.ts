@@ -84,17 +84,22 @@ export async function stopHttpServer(app: FastifyInstance, options: StopOptions 
   return { drained, cancelled };
 }
 
-function warnAboutExposure(app: FastifyInstance, server: ServerConfig): void {
-  if (isLoopbackBind(server.host)) return;
-  app.log.warn(
-    { host: server.host, port: server.port },
-    'binding to a non-loopback address: pgwarden is reachable from the network; put it behind an HTTPS reverse proxy and restrict who can reach it',
-  );
+/** Warnings to log at start for a server reachable beyond this machine (empty on loopback). */
+export function exposureWarnings(server: ServerConfig): string[] {
+  if (isLoopbackBind(server.host)) return [];
+  const out = [
+    `binding to ${server.host}: pgwarden is reachable from the network; put it behind an HTTPS reverse proxy and restrict who can reach it`,
+  ];
   const policy = hostPolicy(server);
   if (policy.hosts === undefined) {
-    app.log.warn('server.allowed_hosts is empty: any Host header is accepted on /mcp (no DNS-rebinding protection); list the public host names');
+    out.push('server.allowed_hosts is empty: any Host header is accepted on /mcp (no DNS-rebinding protection); list the public host names');
   }
-  if (server.allowed_origins.length === 0 && policy.origins.length === 0) {
-    app.log.info('server.allowed_origins is empty: requests carrying an Origin header (browsers) are refused');
+  if (policy.origins.length === 0) {
+    out.push('server.allowed_origins and server.allowed_hosts are empty: requests carrying an Origin header (browsers) are refused');
   }
+  return out;
+}
+
+function warnAboutExposure(app: FastifyInstance, server: ServerConfig): void {
+  for (const msg of exposureWarnings(server)) app.log.warn({ host: server.host, port: server.port }, msg);
 }

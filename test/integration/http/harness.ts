@@ -2,6 +2,7 @@
  * Test harness for the HTTP layer: a real fastify app on 127.0.0.1 with the real TokenStore,
  * a small MCP server factory (echo, slow), and pino output captured in memory.
  */
+import { request as httpRequest } from 'node:http';
 import { Writable } from 'node:stream';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { McpServer } from '@modelcontextprotocol/server';
@@ -147,12 +148,12 @@ export const MCP_ACCEPT = 'application/json, text/event-stream';
 export async function postMcp(
   mcpUrl: URL,
   body: unknown,
-  opts: { token?: string | null; headers?: Record<string, string>; raw?: string } = {},
+  opts: { token?: string | null; headers?: Record<string, string>; raw?: string; signal?: AbortSignal } = {},
 ): Promise<Response> {
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: MCP_ACCEPT, ...opts.headers };
   const token = opts.token === undefined ? TOKENS.alice : opts.token;
   if (token !== null) headers.authorization = `Bearer ${token}`;
-  return fetch(mcpUrl, { method: 'POST', headers, body: opts.raw ?? JSON.stringify(body) });
+  return fetch(mcpUrl, { method: 'POST', headers, body: opts.raw ?? JSON.stringify(body), ...(opts.signal ? { signal: opts.signal } : {}) });
 }
 
 /** Parse a JSON or single-event SSE response body into its JSON-RPC message. */
@@ -167,4 +168,21 @@ export async function rpcJson(res: Response): Promise<Record<string, unknown>> {
     return JSON.parse(data[data.length - 1] ?? 'null') as Record<string, unknown>;
   }
   return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** A request through node:http, so Host can be set freely (fetch forbids it). */
+export function rawRequest(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
 }
