@@ -72,7 +72,7 @@ export class Gateway {
   // ---------------------------------------------------------------- tools
 
   async query(ctx: CallContext, args: { sql: string; database?: string | undefined }): Promise<Outcome<QueryPayload>> {
-    return this.call(ctx, 'query', args.database, async (r, started, event) => {
+    return this.call(ctx, 'query', args.database, async (r, started, event, ctx) => {
       const judged = await this.judge(ctx, r, 'query', args.sql);
       const blocked = this.enforce(judged.decision, event);
       if (blocked) return refused(blocked);
@@ -88,7 +88,7 @@ export class Gateway {
     ctx: CallContext,
     args: { sql: string; database?: string | undefined; analyze?: boolean | undefined },
   ): Promise<Outcome<{ database: string; plan: unknown; elapsedMs: number; observed?: { reasons: Reason[] } }>> {
-    return this.call(ctx, 'explain', args.database, async (r, started, event) => {
+    return this.call(ctx, 'explain', args.database, async (r, started, event, ctx) => {
       const judged = await this.judge(ctx, r, 'explain', args.sql);
       const blocked = this.enforce(judged.decision, event);
       if (blocked) return refused(blocked);
@@ -137,7 +137,7 @@ export class Gateway {
     ctx: CallContext,
     args: { database?: string | undefined; table?: string | undefined },
   ): Promise<Outcome<Record<string, unknown>>> {
-    return this.call(ctx, 'describe', args.database, async (r) => {
+    return this.call(ctx, 'describe', args.database, async (r, _started, _event, ctx) => {
       if (args.table === undefined || args.table.trim() === '') return ok(await this.describeDatabase(r));
       return this.describeTable(ctx, r, args.table);
     });
@@ -187,13 +187,18 @@ export class Gateway {
     return this.shuttingDown;
   }
 
+  /** Cancel every in-flight call now (shutdown after the drain budget). */
+  async cancelInflight(): Promise<void> {
+    for (const c of this.inflight) c.abort(new GatewayError('SHUTTING_DOWN'));
+    await Promise.all([...this.deps.databases.values()].map((d) => d.cancelAll().catch(() => undefined)));
+  }
+
   /** Stop taking calls; let in-flight calls finish within `budgetMs`, then cancel the rest and close pools. */
   async shutdown(budgetMs: number): Promise<void> {
     this.shuttingDown = true;
     const deadline = Date.now() + budgetMs;
     while (this.inflight.size > 0 && Date.now() < deadline) await sleep(25);
-    for (const c of this.inflight) c.abort(new GatewayError('SHUTTING_DOWN'));
-    await Promise.all([...this.deps.databases.values()].map((d) => d.cancelAll().catch(() => undefined)));
+    await this.cancelInflight();
     await Promise.all([...this.deps.databases.values()].map((d) => d.end().catch(() => undefined)));
     await this.deps.audit.close().catch(() => undefined);
   }
@@ -205,7 +210,7 @@ export class Gateway {
     ctx: CallContext,
     tool: ToolName,
     database: string | undefined,
-    body: (r: Resolved, started: number, event: AuditEventInput) => Promise<Outcome<T>>,
+    body: (r: Resolved, started: number, event: AuditEventInput, ctx: CallContext) => Promise<Outcome<T>>,
   ): Promise<Outcome<T>> {
     const started = Date.now();
     const event: AuditEventInput = { ...this.baseEvent(ctx, tool), decision: 'allowed' };
@@ -222,7 +227,7 @@ export class Gateway {
         return refused(withRequestId(pre.refusal, ctx));
       }
       event.database = pre.database;
-      const out = await body(pre, started, event);
+      const out = await body(pre, started, event, { ...ctx, signal: controller.signal });
       if (!out.ok) return refused(withRequestId(out.refusal, ctx));
       return out;
     } catch (err) {
@@ -241,7 +246,7 @@ export class Gateway {
 
   private precheck(ctx: CallContext, tool: ToolName, database: string | undefined): Resolved | { refusal: Refusal } {
     if (this.shuttingDown) return { refusal: { decision: 'error', reasons: [reason('SHUTTING_DOWN')] } };
-    if (!this.deps.audit.accepting()) return { refusal: { decision: 'error', reasons: [gatewayReason('AUDIT_UNAVAILABLE')] } };
+    if (!this.deps.audit.accepting()) return { refusal: { decision: 'error', reasons: [reason('AUDIT_UNAVAILABLE')] } };
     const view = this.principal(ctx.principal);
     if (!view || view.databases.length === 0) {
       return { refusal: { decision: 'block', reasons: [reason('DATABASE_NOT_ALLOWED', 'This principal reaches no database.')] } };
@@ -484,7 +489,8 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-function planOf(result: ReadResult): unknown {
+function planOf(result: ReadResult & { plan?: unknown }): unknown {
+  if (result.plan !== undefined) return result.plan;
   const cell = result.rows[0]?.[0];
   if (typeof cell === 'string') {
     try {
@@ -501,14 +507,6 @@ function safeName(name: string | undefined): string {
   return (name ?? '').replace(/[^\x20-\x7e]/g, '?').slice(0, 80);
 }
 
-function gatewayReason(code: string): Reason {
-  // AUDIT_UNAVAILABLE is added by the audit module; fall back to INTERNAL_ERROR if absent.
-  try {
-    return reason(code as Parameters<typeof reason>[0]);
-  } catch {
-    return reason('INTERNAL_ERROR');
-  }
-}
 
 function withRequestId(refusal: Refusal, ctx: CallContext): Refusal {
   return { ...refusal, requestId: ctx.requestId };

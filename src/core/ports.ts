@@ -23,6 +23,8 @@ export interface ReadResult {
   truncated: boolean;
   truncatedBy?: 'rows' | 'bytes';
   elapsedMs: number;
+  /** EXPLAIN only: the JSON plan. */
+  plan?: unknown;
 }
 
 export interface RelationSummary {

@@ -181,6 +181,11 @@ export const REASONS = {
     summary: "The principal's policy disables this tool on this database.",
     fix: 'Use another tool (status lists what is enabled), or ask an operator to enable it.',
   },
+  UNAUTHORIZED: {
+    category: 'access',
+    summary: 'The request carried no valid bearer token (missing, malformed, unknown or expired).',
+    fix: 'Send Authorization: Bearer <token> with a token configured for a principal; ask the operator for a new one if it expired.',
+  },
   UNKNOWN_TABLE: {
     category: 'access',
     summary: 'describe was asked for a table that does not exist or is not visible to this principal.',

@@ -1,0 +1,144 @@
+/**
+ * `pgwarden serve`: load configuration, build the runtime, serve MCP over HTTP or stdio, and
+ * shut down cleanly on SIGTERM/SIGINT (readiness 503, drain within budget, cancel leftovers,
+ * close pools, exit 0).
+ */
+import { stringify } from 'yaml';
+import { loadConfig, redactConfig } from '../config/index.js';
+import type { Config } from '../config/schema.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { createRuntime, type Runtime } from '../core/wiring.js';
+import { TokenStore } from '../auth/tokens.js';
+
+export interface ServeOptions {
+  config?: string | undefined;
+  transport?: string | undefined;
+  host?: string | undefined;
+  port?: string | undefined;
+  principal?: string | undefined;
+  dryRun?: boolean;
+}
+
+export async function serveCommand(opts: ServeOptions): Promise<number> {
+  const config = await loadConfig({ path: opts.config, env: process.env, overrides: cliOverrides(opts) });
+  if (opts.dryRun) {
+    process.stdout.write(stringify(redactConfig(config)));
+    return 0;
+  }
+  const logger = createLogger(config.log.level);
+  const runtime = await createRuntime(config, logger);
+  if (config.server.transport === 'stdio') return serveStdioTransport(runtime, config, logger, opts.principal);
+  return serveHttpTransport(runtime, config, logger);
+}
+
+function cliOverrides(opts: ServeOptions): { server?: Partial<Config['server']> } {
+  const server: Partial<Config['server']> = {};
+  if (opts.transport !== undefined) {
+    if (opts.transport !== 'http' && opts.transport !== 'stdio') throw new Error('--transport must be http or stdio');
+    server.transport = opts.transport;
+  }
+  if (opts.host !== undefined) server.host = opts.host;
+  if (opts.port !== undefined) {
+    const port = Number(opts.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be an integer 0-65535');
+    server.port = port;
+  }
+  return Object.keys(server).length > 0 ? { server } : {};
+}
+
+export interface RunningHttp {
+  url: string;
+  stop: (signal?: string) => Promise<void>;
+}
+
+/** Start the HTTP transport; returns once listening. Used by serve and demo. */
+export async function startHttp(runtime: Runtime, config: Config, logger: Logger): Promise<RunningHttp> {
+  const { buildHttpApp, startHttpServer } = await import('../http/index.js');
+  const app = await buildHttpApp({
+    server: config.server,
+    authenticator: runtime.tokens,
+    mcpFactory: runtime.httpFactory,
+    readiness: () => runtime.gateway.ready(),
+    logger,
+    lifecycle: runtime.lifecycle,
+    onAuthFailure: runtime.onAuthFailure,
+  });
+  const handle = await startHttpServer(app, config.server);
+  let stopping: Promise<void> | undefined;
+  const stop = (signal?: string): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({ signal }, 'shutting down: readiness is 503, draining in-flight calls');
+      const report = await handle.stop({ onCancel: () => runtime.gateway.cancelInflight() });
+      await runtime.gateway.shutdown(0);
+      logger.info(report, 'stopped');
+      logger.flush?.();
+    })();
+    return stopping;
+  };
+  return { url: handle.url, stop };
+}
+
+async function serveHttpTransport(runtime: Runtime, config: Config, logger: Logger): Promise<number> {
+  const running = await startHttp(runtime, config, logger);
+  logger.info({ url: `${running.url}/mcp` }, 'pgwarden listening');
+  await waitForSignal(async (signal) => running.stop(signal));
+  return 0;
+}
+
+async function serveStdioTransport(runtime: Runtime, config: Config, logger: Logger, principalFlag: string | undefined): Promise<number> {
+  const principal = stdioPrincipal(config, principalFlag);
+  const { serveStdio } = await import('@modelcontextprotocol/server/stdio');
+  const handle = serveStdio(runtime.stdioFactory(principal), { onerror: (err) => logger.warn({ err: err.message }, 'stdio transport error') });
+  logger.info({ principal }, 'pgwarden serving MCP over stdio');
+  const closed = new Promise<string>((resolve) => process.stdin.once('end', () => resolve('stdin closed')));
+  const signal = await Promise.race([closed, nextSignal()]);
+  logger.info({ signal }, 'shutting down');
+  await runtime.gateway.shutdown(config.server.drain_timeout_ms);
+  await handle.close().catch(() => undefined);
+  return 0;
+}
+
+/**
+ * Which principal a stdio session acts as: --principal, PGWARDEN_PRINCIPAL, the principal whose
+ * token is in PGWARDEN_TOKEN, or the only configured principal.
+ */
+export function stdioPrincipal(config: Config, flag: string | undefined): string {
+  const named = flag ?? process.env.PGWARDEN_PRINCIPAL;
+  if (named !== undefined) {
+    if (!(named in config.principals)) throw new Error(`unknown principal "${named}"`);
+    return named;
+  }
+  const token = process.env.PGWARDEN_TOKEN;
+  if (token !== undefined && token !== '') {
+    const auth = new TokenStore(config).authenticate(`Bearer ${token}`);
+    if (auth.ok) return auth.principal;
+    throw new Error('PGWARDEN_TOKEN does not match any configured token');
+  }
+  const names = Object.keys(config.principals);
+  if (names.length === 1) return names[0] as string;
+  throw new Error('several principals are configured: choose one with --principal or PGWARDEN_PRINCIPAL');
+}
+
+function nextSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (s: NodeJS.Signals): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(s);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+export async function waitForSignal(onSignal: (signal: string) => Promise<void>): Promise<void> {
+  const signal = await nextSignal();
+  // A second signal while draining forces the exit.
+  const force = (): void => process.exit(130);
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  await onSignal(signal);
+  process.off('SIGINT', force);
+  process.off('SIGTERM', force);
+}
+
