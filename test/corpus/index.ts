@@ -158,3 +158,39 @@ export function corpusCounts(cases: readonly CorpusCase[]): Record<Expectation, 
     allow: cases.filter((c) => c.expect === 'allow').length,
   };
 }
+
+/** The part of a verdict the corpus judges: the pure guard's Decision and the gateway's refusal both fit. */
+export interface Verdict {
+  decision: string;
+  reasons: ReadonlyArray<{ code: string }>;
+  kind?: string;
+}
+
+function describeVerdict(c: CorpusCase, v: Verdict): string {
+  const codes = v.reasons.map((r) => r.code).join(', ') || '(none)';
+  const sql = c.sql.length > 300 ? `${c.sql.slice(0, 300)}… (${c.sql.length} chars)` : c.sql;
+  const want =
+    (c.codes.length ? ` with ${c.codes.join('+')}` : '') + (c.codesAny.length ? ` with one of ${c.codesAny.join('|')}` : '');
+  return `${c.id} [${c.class}] expected ${c.expect}${want}; got ${v.decision}${v.kind ? ` (kind ${v.kind})` : ''} reasons: ${codes}\n  why: ${c.why}\n  sql: ${sql}`;
+}
+
+/**
+ * Judges one verdict against its case: undefined when right, else a message naming the case,
+ * what was expected and what came back. Must-allow: decision 'allow' and no reasons. Must-block:
+ * decision 'block' (or, with `acceptErrors`, the gateway's 'error' refusal), every `codes` entry
+ * present, and at least one `codes_any` entry present.
+ */
+export function verdictProblem(c: CorpusCase, v: Verdict, opts: { acceptErrors?: boolean } = {}): string | undefined {
+  const got = new Set(v.reasons.map((r) => r.code));
+  if (c.expect === 'allow') {
+    return v.decision === 'allow' && v.reasons.length === 0 ? undefined : describeVerdict(c, v);
+  }
+  const refused = v.decision === 'block' || (opts.acceptErrors === true && v.decision === 'error');
+  if (!refused || v.reasons.length === 0) return describeVerdict(c, v);
+  const missing = c.codes.filter((code) => !got.has(code));
+  if (missing.length > 0) return `${describeVerdict(c, v)}\n  missing codes: ${missing.join(', ')}`;
+  if (c.codesAny.length > 0 && !c.codesAny.some((code) => got.has(code))) {
+    return `${describeVerdict(c, v)}\n  none of: ${c.codesAny.join(', ')}`;
+  }
+  return undefined;
+}
