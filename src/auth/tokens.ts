@@ -56,6 +56,11 @@ const HEADER_RE = /^[ \t]*([A-Za-z]+)[ \t]+([^ \t]+)[ \t]*$/;
 export class TokenStore {
   readonly #entries: readonly Entry[];
 
+  /** Same as `new TokenStore(config)`. */
+  static fromConfig(config: Pick<Config, 'principals'>): TokenStore {
+    return new TokenStore(config);
+  }
+
   constructor(config: Pick<Config, 'principals'>) {
     const entries: Entry[] = [];
     const seen = new Set<string>();

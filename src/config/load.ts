@@ -37,6 +37,15 @@ export interface LoadConfigOptions {
   overrides?: ConfigOverrides;
   /** Clock for expiry checks (tests). */
   now?: Date;
+  /** Skip the "http needs a token" check (commands that do not serve, e.g. `pgwarden check`). */
+  allowNoTokens?: boolean;
+}
+
+export interface ParseConfigOptions {
+  now?: Date;
+  allowNoTokens?: boolean;
+  /** Shown in the error heading, e.g. the file name. */
+  source?: string;
 }
 
 type Raw = Record<string, unknown>;
@@ -86,13 +95,25 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     );
   }
 
-  const merged = deepMerge(deepMerge(fromEnv, file), (options.overrides ?? {}) as Raw);
-  const parsed = configSchema.safeParse(merged);
-  if (!parsed.success) throw new ConfigError(formatZodIssues(parsed.error.issues), heading(path));
+  // principals/policies may be absent (e.g. DATABASE_URL alone): the cross checks then say
+  // what is missing (a token for http) instead of "principals: required".
+  const base: Raw = { principals: {}, policies: {} };
+  const merged = deepMerge(deepMerge(deepMerge(base, fromEnv), file), (options.overrides ?? {}) as Raw);
+  return parseConfig(merged, { now: options.now, allowNoTokens: options.allowNoTokens, source: path });
+}
+
+/**
+ * Validate an in-memory configuration object (schema, then cross references), hash its raw
+ * tokens and give it a version — what loadConfig does after reading the file and environment.
+ * No substitution, file references or environment fallbacks. Throws ConfigError.
+ */
+export function parseConfig(input: unknown, options: ParseConfigOptions = {}): Config {
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(formatZodIssues(parsed.error.issues), heading(options.source));
 
   const config = parsed.data;
-  const crossIssues = validateConfig(config, options.now);
-  if (crossIssues.length > 0) throw new ConfigError(crossIssues, heading(path));
+  const crossIssues = validateConfig(config, options.now, { allowNoTokens: options.allowNoTokens });
+  if (crossIssues.length > 0) throw new ConfigError(crossIssues, heading(options.source));
 
   hashRawTokens(config);
   versions.set(config, ++versionCounter);

@@ -108,7 +108,7 @@ describe('TokenStore.authenticate', () => {
 
   it('works from a loaded config (raw tokens already hashed)', async () => {
     const config = await loadConfig({ env: { DATABASE_URL: 'postgres://h/d', PGWARDEN_TOKEN: OPS } });
-    expect(new TokenStore(config).authenticate(`Bearer ${OPS}`)).toEqual({ ok: true, principal: 'agent', tokenId: 'agent#env' });
+    expect(TokenStore.fromConfig(config).authenticate(`Bearer ${OPS}`)).toEqual({ ok: true, principal: 'agent', tokenId: 'agent#env' });
   });
 });
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { digestToken } from '../../../src/auth/tokens.js';
-import { ConfigError, configVersion, loadConfig } from '../../../src/config/index.js';
+import { ConfigError, configVersion, loadConfig, parseConfig } from '../../../src/config/index.js';
 import { DSN, MINIMAL_YAML, TOKEN_A, TOKEN_B, tempFiles } from './helpers.js';
 
 async function loadError(p: Promise<unknown>): Promise<ConfigError> {
@@ -276,5 +276,28 @@ describe('loadConfig: versions and the example', () => {
     expect(config.principals.analyst?.tokens).toHaveLength(2);
     expect(config.policies.analyst?.databases.main?.tables.deny).toContain('internal.*');
     expect(config.policies.explainer?.databases.main?.mode).toBe('explain-only');
+  });
+});
+
+describe('parseConfig and allowNoTokens', () => {
+  const input = {
+    databases: { main: { url: DSN } },
+    principals: { analyst: { policy: 'analyst' } },
+    policies: { analyst: { databases: { main: {} } } },
+  };
+
+  it('validates an in-memory object, hashes raw tokens and versions it', () => {
+    const config = parseConfig({ ...input, principals: { analyst: { policy: 'analyst', tokens: [{ token: TOKEN_A }] } } });
+    expect(config.principals.analyst?.tokens).toEqual([{ id: 'analyst#0', sha256: digestToken(TOKEN_A) }]);
+    expect(configVersion(config)).toBeGreaterThan(0);
+    expect(() => parseConfig({ ...input, databases: { main: { url: DSN, pool: { max: 'x' } } } })).toThrow(ConfigError);
+  });
+
+  it('http without tokens is refused unless allowNoTokens (commands that do not serve)', async () => {
+    expect(() => parseConfig(input)).toThrow(/pgwarden token/);
+    expect(parseConfig(input, { allowNoTokens: true }).server.transport).toBe('http');
+    await expect(loadConfig({ env: { DATABASE_URL: DSN } })).rejects.toThrow(/needs at least one token/);
+    const config = await loadConfig({ env: { DATABASE_URL: DSN }, allowNoTokens: true });
+    expect(Object.keys(config.principals)).toEqual([]);
   });
 });
