@@ -13,8 +13,9 @@ import { Guard, loadParser } from '../guard/index.js';
 import { Lifecycle, httpRequestContext, callSignal, type AuthFailureInfo } from '../http/index.js';
 import type { Logger } from '../log/logger.js';
 import { buildServer, createServerFactory } from '../mcp/server.js';
+import { isGatewayError } from './errors.js';
 import { Gateway } from './gateway.js';
-import { NO_AUDIT, type AuditEventInput, type AuditPort, type DatabasePort, type ReadRequest, type ReadResult } from './ports.js';
+import { NO_AUDIT, type AuditEventInput, type AuditPort, type DatabasePort, type ReadRequest, type ReadResult, type RelationDetail } from './ports.js';
 
 export interface Runtime {
   gateway: Gateway;
@@ -67,8 +68,14 @@ export class PgDatabase implements DatabasePort {
     return listRelations(this.pool, schemas);
   }
 
-  describeRelation(schema: string, name: string) {
-    return describeRelation(this.pool, schema, name);
+  async describeRelation(schema: string, name: string): Promise<RelationDetail | undefined> {
+    try {
+      const d = await describeRelation(this.pool, schema, name);
+      return { ...d, primaryKey: d.primaryKey ?? [] };
+    } catch (err) {
+      if (isGatewayError(err) && err.code === 'UNKNOWN_TABLE') return undefined;
+      throw err;
+    }
   }
 
   async cancelAll(): Promise<void> {

@@ -16,6 +16,7 @@ import { VERSION } from '../core/gateway.js';
 import { effectiveLimits } from '../core/principals.js';
 import type { Outcome } from '../core/results.js';
 import type { ToolName } from '../guard/types.js';
+import { sharedJsonSchemaValidator } from '../http/validator.js';
 
 /** What the transport adapter knows about the caller. */
 export interface CallerInfo {
@@ -44,7 +45,7 @@ export function createServerFactory(gateway: Gateway, resolveCaller: CallerResol
 }
 
 export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): McpServer {
-  const server = new McpServer({ name: 'pgwarden', version: VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+  const server = new McpServer({ name: 'pgwarden', version: VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS, jsonSchemaValidator: sharedJsonSchemaValidator });
   if (!caller) return server; // unauthenticated: nothing to offer (HTTP refuses before reaching here)
   const view = gateway.principal(caller.principal);
   const databases = view?.databases ?? [];
