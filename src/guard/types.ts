@@ -44,6 +44,11 @@ export interface CatalogRelation {
   kind: RelationKind;
   /** For views and materialized views: every base relation they read, transitively (schema.name). */
   dependsOn?: string[];
+  /**
+   * For views and materialized views: every function their definitions call, transitively
+   * through nested views (schema.name). A view calling a SECURITY DEFINER function is a side door.
+   */
+  dependsOnFunctions?: string[];
   /** Estimated rows (pg_class.reltuples), for describe; -1 when unknown. */
   estimatedRows?: number;
 }

@@ -1,0 +1,298 @@
+/**
+ * What the guard knows about a database: a CatalogSnapshot (src/guard/types.ts) loaded from
+ * pg_catalog, and a per-pool cache with a TTL.
+ *
+ * Guarantees: the snapshot is read in one REPEATABLE READ READ ONLY transaction (consistent);
+ * it lists every relation of kinds r, p, v, m, f, S in every schema (pg_catalog and
+ * information_schema included); for each view and materialized view `dependsOn` holds every
+ * relation it reads, transitively through nested views (the intermediate views included), and
+ * `dependsOnFunctions` every function those definitions call; functions cover every schema. The
+ * cache loads at most once at a time (single flight) and bumps `version` only when the content
+ * changed.
+ * Does not: see objects the gateway's login cannot see in pg_catalog (all of it is world
+ * readable by default), or notice a change before the TTL expires (call refresh()).
+ */
+import { createHash } from 'node:crypto';
+import type { CatalogFunction, CatalogRelation, CatalogSnapshot, RelationKind } from '../guard/types.js';
+import { GatewayError } from '../core/errors.js';
+import type { DatabasePool } from './pool.js';
+
+const KINDS: Record<string, RelationKind> = {
+  r: 'table',
+  p: 'partitioned_table',
+  v: 'view',
+  m: 'materialized_view',
+  f: 'foreign_table',
+  S: 'sequence',
+};
+
+const VOLATILITY: Record<string, CatalogFunction['volatility']> = { i: 'immutable', s: 'stable', v: 'volatile' };
+
+interface RelationRow {
+  oid: number;
+  schema: string;
+  name: string;
+  kind: string;
+  reltuples: number | null;
+}
+
+interface DependencyRow {
+  view: number;
+  ref: number;
+  is_function: boolean;
+}
+
+interface FunctionRow {
+  oid: number;
+  schema: string;
+  name: string;
+  secdef: boolean;
+  volatility: string;
+  language: string;
+}
+
+const RELATIONS_SQL = `
+  SELECT c.oid::int8::float8 AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
+         c.reltuples::float8 AS reltuples
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')`;
+
+/**
+ * Direct references of each view/materialized view rule. pg_depend does not record references
+ * to pinned (built-in) objects such as pg_catalog.pg_authid or pg_read_file(), so the stored
+ * rule tree is read as well: every RangeTblEntry carries ":relid", every function call
+ * ":funcid" (also aggregates, window functions and operator implementations). The tree scan is
+ * limited to views outside pg_catalog/information_schema (system views are system catalogs to
+ * the guard anyway, and scanning their large trees costs ~10x the whole load).
+ */
+const DEPENDENCIES_SQL = `
+  WITH rules AS (
+    SELECT r.oid, r.ev_class, r.ev_action, n.nspname NOT IN ('pg_catalog', 'information_schema') AS user_view
+    FROM pg_rewrite r
+    JOIN pg_class v ON v.oid = r.ev_class AND v.relkind IN ('v', 'm')
+    JOIN pg_namespace n ON n.oid = v.relnamespace
+  )
+  SELECT DISTINCT rules.ev_class::int8::float8 AS view, d.refobjid::int8::float8 AS ref,
+         d.refclassid = 'pg_proc'::regclass AS is_function
+  FROM rules JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rules.oid
+  WHERE d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass)
+  UNION
+  SELECT rules.ev_class::int8::float8, m[2]::int8::float8, m[1] <> 'relid'
+  FROM rules, regexp_matches(rules.ev_action::text, ':(relid|funcid|aggfnoid|winfnoid|opfuncid) (\\d+)', 'g') AS m
+  WHERE m[2] <> '0' AND rules.user_view`;
+
+const FUNCTIONS_SQL = `
+  SELECT p.oid::int8::float8 AS oid, n.nspname AS schema, p.proname AS name, p.prosecdef AS secdef,
+         p.provolatile::text AS volatility, l.lanname AS language
+  FROM pg_proc p
+  JOIN pg_namespace n ON n.oid = p.pronamespace
+  JOIN pg_language l ON l.oid = p.prolang`;
+
+const SCHEMAS_SQL = 'SELECT nspname AS name FROM pg_namespace';
+
+const OPERATORS_SQL = `
+  SELECT DISTINCT o.oprname AS name
+  FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+  WHERE n.nspname <> 'pg_catalog'`;
+
+function estimatedRows(kind: RelationKind, reltuples: number | null): number {
+  if (kind === 'view' || kind === 'sequence' || reltuples === null || reltuples < 0) return -1;
+  return Math.round(reltuples);
+}
+
+/** Transitive closure of view dependencies (relations and functions), memoized, cycle-safe. */
+function closeDependencies(
+  direct: Map<number, { relations: Set<number>; functions: Set<number> }>,
+): Map<number, { relations: Set<number>; functions: Set<number> }> {
+  const done = new Map<number, { relations: Set<number>; functions: Set<number> }>();
+  const visit = (view: number, stack: Set<number>): { relations: Set<number>; functions: Set<number> } => {
+    const memo = done.get(view);
+    if (memo !== undefined) return memo;
+    const own = direct.get(view) ?? { relations: new Set<number>(), functions: new Set<number>() };
+    const relations = new Set(own.relations);
+    const functions = new Set(own.functions);
+    stack.add(view);
+    for (const ref of own.relations) {
+      if (direct.has(ref) && !stack.has(ref)) {
+        const sub = visit(ref, stack);
+        for (const r of sub.relations) relations.add(r);
+        for (const f of sub.functions) functions.add(f);
+      }
+    }
+    stack.delete(view);
+    relations.delete(view);
+    const result = { relations, functions };
+    done.set(view, result);
+    return result;
+  };
+  for (const view of direct.keys()) visit(view, new Set());
+  return done;
+}
+
+interface SnapshotContent {
+  relations: Map<string, CatalogRelation>;
+  functions: Map<string, CatalogFunction[]>;
+  schemas: Set<string>;
+  userOperators: Set<string>;
+}
+
+async function readCatalog(pool: DatabasePool): Promise<SnapshotContent> {
+  return await pool.withTrustedRead(
+    async (client) => {
+      const relationRows = (await client.query<RelationRow>(RELATIONS_SQL)).rows;
+      const dependencyRows = (await client.query<DependencyRow>(DEPENDENCIES_SQL)).rows;
+      const functionRows = (await client.query<FunctionRow>(FUNCTIONS_SQL)).rows;
+      const schemaRows = (await client.query<{ name: string }>(SCHEMAS_SQL)).rows;
+      const operatorRows = (await client.query<{ name: string }>(OPERATORS_SQL)).rows;
+
+      const relByOid = new Map<number, RelationRow>(relationRows.map((r) => [r.oid, r]));
+      const fnByOid = new Map<number, FunctionRow>(functionRows.map((f) => [f.oid, f]));
+      const direct = new Map<number, { relations: Set<number>; functions: Set<number> }>();
+      for (const row of relationRows) if (row.kind === 'v' || row.kind === 'm') direct.set(row.oid, { relations: new Set(), functions: new Set() });
+      for (const dep of dependencyRows) {
+        const entry = direct.get(dep.view);
+        if (entry === undefined) continue;
+        if (dep.is_function) entry.functions.add(dep.ref);
+        else if (relByOid.has(dep.ref)) entry.relations.add(dep.ref);
+      }
+      const closed = closeDependencies(direct);
+      const qualifiedRel = (oid: number): string | undefined => {
+        const r = relByOid.get(oid);
+        return r === undefined ? undefined : `${r.schema}.${r.name}`;
+      };
+      const qualifiedFn = (oid: number): string | undefined => {
+        const f = fnByOid.get(oid);
+        return f === undefined ? undefined : `${f.schema}.${f.name}`;
+      };
+
+      const relations = new Map<string, CatalogRelation>();
+      for (const row of relationRows) {
+        const kind = KINDS[row.kind] ?? 'other';
+        const relation: CatalogRelation = { schema: row.schema, name: row.name, kind, estimatedRows: estimatedRows(kind, row.reltuples) };
+        const deps = closed.get(row.oid);
+        if (deps !== undefined) {
+          relation.dependsOn = [...deps.relations].map(qualifiedRel).filter((x): x is string => x !== undefined).sort();
+          relation.dependsOnFunctions = [...new Set([...deps.functions].map(qualifiedFn).filter((x): x is string => x !== undefined))].sort();
+        }
+        relations.set(`${row.schema}.${row.name}`, relation);
+      }
+
+      const functions = new Map<string, CatalogFunction[]>();
+      for (const row of functionRows) {
+        const fn: CatalogFunction = {
+          schema: row.schema,
+          name: row.name,
+          securityDefiner: row.secdef,
+          volatility: VOLATILITY[row.volatility] ?? 'volatile',
+          language: row.language,
+        };
+        const list = functions.get(row.name);
+        if (list === undefined) functions.set(row.name, [fn]);
+        else list.push(fn);
+      }
+      return {
+        relations,
+        functions,
+        schemas: new Set(schemaRows.map((s) => s.name)),
+        userOperators: new Set(operatorRows.map((o) => o.name)),
+      };
+    },
+    { repeatableRead: true, timeoutMs: 30_000 },
+  );
+}
+
+/** Load a snapshot with the given version number. */
+export async function loadCatalog(pool: DatabasePool, version: number): Promise<CatalogSnapshot> {
+  const content = await readCatalog(pool);
+  return { ...content, version };
+}
+
+/** A stable digest of a snapshot's content (not its version). */
+export function catalogDigest(snapshot: Omit<CatalogSnapshot, 'version'>): string {
+  const hash = createHash('sha256');
+  for (const key of [...snapshot.relations.keys()].sort()) {
+    const r = snapshot.relations.get(key) as CatalogRelation;
+    hash.update(`R|${key}|${r.kind}|${(r.dependsOn ?? []).join(',')}|${(r.dependsOnFunctions ?? []).join(',')}\n`);
+  }
+  for (const name of [...snapshot.functions.keys()].sort()) {
+    const list = (snapshot.functions.get(name) ?? []).map((f) => `${f.schema}.${f.name}:${String(f.securityDefiner)}:${f.volatility}:${f.language}`).sort();
+    hash.update(`F|${list.join(';')}\n`);
+  }
+  hash.update(`S|${[...snapshot.schemas].sort().join(',')}\n`);
+  hash.update(`O|${[...snapshot.userOperators].sort().join(',')}\n`);
+  return hash.digest('hex');
+}
+
+export interface CatalogCacheOptions {
+  /** guard.catalog_ttl_ms */
+  ttlMs: number;
+  /** After a failed refresh with a snapshot in hand, retry no sooner than this. Default 1000 ms. */
+  retryMs?: number;
+  /** Called when a refresh fails (the stale snapshot keeps serving). */
+  onError?: (err: GatewayError) => void;
+  now?: () => number;
+}
+
+/**
+ * Per-pool cache of the catalog snapshot. get() serves the snapshot while it is younger than
+ * the TTL and reloads it otherwise; a failed reload keeps serving the previous snapshot (and
+ * retries after retryMs) — with no snapshot yet, it throws.
+ */
+export class CatalogCache {
+  private snapshot: CatalogSnapshot | undefined;
+  private digest: string | undefined;
+  private expiresAt = 0;
+  private inFlight: Promise<CatalogSnapshot> | undefined;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly pool: DatabasePool,
+    private readonly options: CatalogCacheOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The current snapshot without loading (undefined before the first load). */
+  peek(): CatalogSnapshot | undefined {
+    return this.snapshot;
+  }
+
+  async get(): Promise<CatalogSnapshot> {
+    if (this.snapshot !== undefined && this.now() < this.expiresAt) return this.snapshot;
+    return await this.refresh();
+  }
+
+  /** Reload now (joins a reload already in progress). */
+  async refresh(): Promise<CatalogSnapshot> {
+    if (this.inFlight !== undefined) return await this.inFlight;
+    this.inFlight = this.load().finally(() => {
+      this.inFlight = undefined;
+    });
+    return await this.inFlight;
+  }
+
+  /** Make the next get() reload. */
+  invalidate(): void {
+    this.expiresAt = 0;
+  }
+
+  private async load(): Promise<CatalogSnapshot> {
+    let content: SnapshotContent;
+    try {
+      content = await readCatalog(this.pool);
+    } catch (err) {
+      const gatewayError = err instanceof GatewayError ? err : new GatewayError('INTERNAL_ERROR', undefined, { cause: err });
+      if (this.snapshot === undefined) throw gatewayError;
+      this.options.onError?.(gatewayError);
+      this.expiresAt = this.now() + (this.options.retryMs ?? 1_000);
+      return this.snapshot;
+    }
+    const digest = catalogDigest(content);
+    if (this.snapshot === undefined || digest !== this.digest) {
+      this.snapshot = { ...content, version: (this.snapshot?.version ?? 0) + 1 };
+      this.digest = digest;
+    }
+    this.expiresAt = this.now() + this.options.ttlMs;
+    return this.snapshot;
+  }
+}

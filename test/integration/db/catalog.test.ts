@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GatewayError } from '../../../src/core/errors.js';
+import { CatalogCache, loadCatalog } from '../../../src/db/catalog.js';
+import { describeRelation, listRelations } from '../../../src/db/describe.js';
+import type { DatabasePool } from '../../../src/db/pool.js';
+import { createScratchDatabase, type ScratchDatabase } from '../../support/postgres.js';
+import { testDatabase } from '../../support/pg.js';
+import { adminQuery, limits, poolFor, rejection } from './helpers.js';
+
+const t = testDatabase();
+let pool: DatabasePool;
+beforeAll(() => {
+  pool = poolFor(t.gatewayUrl);
+});
+afterAll(async () => {
+  await pool.end();
+});
+
+describe('loadCatalog', () => {
+  it('lists relations of every kind with their schema, kind and estimates', async () => {
+    const snap = await loadCatalog(pool, 7);
+    expect(snap.version).toBe(7);
+    expect(snap.relations.get('app.customers')).toMatchObject({ schema: 'app', name: 'customers', kind: 'table', estimatedRows: 200 });
+    expect(snap.relations.get('app.events_id_seq')?.kind).toBe('sequence');
+    expect(snap.relations.get('internal.api_keys')?.kind).toBe('table');
+    expect(snap.relations.get('pg_catalog.pg_class')?.kind).toBe('table');
+    expect(snap.relations.get('information_schema.tables')?.kind).toBe('view');
+    expect(snap.schemas.has('app') && snap.schemas.has('internal') && snap.schemas.has('pg_catalog')).toBe(true);
+    expect(snap.userOperators.size).toBe(0);
+  });
+
+  it("records the base relations views read: app.customer_notes reads internal.staff_notes", async () => {
+    const snap = await loadCatalog(pool, 1);
+    expect(snap.relations.get('app.customer_notes')).toMatchObject({ kind: 'view', dependsOn: ['app.customers', 'internal.staff_notes'] });
+    expect(snap.relations.get('app.order_totals')?.dependsOn).toEqual(['app.orders']);
+    expect(snap.relations.get('app.customers')?.dependsOn).toBeUndefined();
+  });
+
+  it('lists functions in every schema with security definer, volatility and language', async () => {
+    const snap = await loadCatalog(pool, 1);
+    expect(snap.functions.get('lookup_key')).toEqual([{ schema: 'app', name: 'lookup_key', securityDefiner: true, volatility: 'stable', language: 'sql' }]);
+    expect(snap.functions.get('cents_to_eur')?.[0]).toMatchObject({ securityDefiner: false, volatility: 'immutable' });
+    expect(snap.functions.get('pg_sleep')?.[0]).toMatchObject({ schema: 'pg_catalog', volatility: 'volatile', language: 'internal' });
+  });
+});
+
+describe('loadCatalog on a database with nested views and user operators', () => {
+  let scratch: ScratchDatabase;
+  let scratchPool: DatabasePool;
+  beforeAll(async () => {
+    scratch = await createScratchDatabase();
+    await adminQuery(
+      scratch.databaseUrl,
+      `CREATE VIEW app.notes_again AS SELECT * FROM app.customer_notes WHERE id < 10;
+       CREATE MATERIALIZED VIEW app.key_services AS SELECT app.lookup_key(service) AS k, upper(service) AS s FROM internal.api_keys;
+       CREATE VIEW app.view_calling_definer AS SELECT app.lookup_key('payments') AS k;
+       CREATE VIEW app.role_names AS SELECT rolname, pg_read_file('PG_VERSION') AS v FROM pg_catalog.pg_authid;
+       CREATE FUNCTION app.approx_eq(int, int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT abs($1 - $2) < 2';
+       CREATE OPERATOR app.~~~ (LEFTARG = int, RIGHTARG = int, FUNCTION = app.approx_eq);
+       GRANT SELECT ON ALL TABLES IN SCHEMA app TO ${t.gatewayRole};`,
+    );
+    scratchPool = poolFor(scratch.gatewayUrl);
+  });
+  afterAll(async () => {
+    await scratchPool.end();
+    await scratch.drop();
+  });
+
+  it('follows views through views, transitively', async () => {
+    const snap = await loadCatalog(scratchPool, 1);
+    expect(snap.relations.get('app.notes_again')?.dependsOn).toEqual(['app.customer_notes', 'app.customers', 'internal.staff_notes']);
+    expect(snap.relations.get('app.key_services')).toMatchObject({ kind: 'materialized_view', dependsOn: ['internal.api_keys'] });
+  });
+
+  it('sees references to built-in (pinned) catalogs and functions, which pg_depend does not record', async () => {
+    const snap = await loadCatalog(scratchPool, 1);
+    expect(snap.relations.get('app.role_names')?.dependsOn).toEqual(['pg_catalog.pg_authid']);
+    expect(snap.relations.get('app.role_names')?.dependsOnFunctions).toEqual(['pg_catalog.pg_read_file']);
+  });
+
+  it('records the functions views call', async () => {
+    const snap = await loadCatalog(scratchPool, 1);
+    expect(snap.relations.get('app.view_calling_definer')?.dependsOnFunctions).toEqual(['app.lookup_key']);
+    expect(snap.relations.get('app.key_services')?.dependsOnFunctions).toEqual(['app.lookup_key', 'pg_catalog.upper']);
+  });
+
+  it('lists operators defined outside pg_catalog', async () => {
+    const snap = await loadCatalog(scratchPool, 1);
+    expect([...snap.userOperators]).toEqual(['~~~']);
+  });
+
+  it('CatalogCache: serves within the TTL, reloads after, bumps the version only on change', async () => {
+    let now = 1_000;
+    const cache = new CatalogCache(scratchPool, { ttlMs: 60_000, now: () => now });
+    const [a, b] = await Promise.all([cache.get(), cache.get()]);
+    expect(a).toBe(b);
+    expect(a.version).toBe(1);
+    expect(await cache.get()).toBe(a);
+    now += 61_000;
+    const same = await cache.get();
+    expect(same.version).toBe(1);
+    await adminQuery(scratch.databaseUrl, 'CREATE TABLE app.brand_new (id int)');
+    expect((await cache.get()).relations.has('app.brand_new')).toBe(false); // within TTL
+    const fresh = await cache.refresh();
+    expect(fresh.version).toBe(2);
+    expect(fresh.relations.has('app.brand_new')).toBe(true);
+  });
+});
+
+describe('describe', () => {
+  it('lists relations of the requested schemas with comments and estimates', async () => {
+    const list = await listRelations(pool, ['app']);
+    expect(list.map((r) => r.name)).toEqual(['customer_notes', 'customers', 'events', 'order_items', 'order_totals', 'orders', 'products', 'support_tickets']);
+    expect(list.find((r) => r.name === 'customers')).toEqual({
+      schema: 'app',
+      name: 'customers',
+      kind: 'table',
+      estimatedRows: 200,
+      comment: 'People who bought at least once or signed up.',
+    });
+    expect(list.find((r) => r.name === 'order_totals')?.kind).toBe('view');
+    expect(await listRelations(pool, [])).toEqual([]);
+  });
+
+  it('describes columns, keys, indexes and estimates of a table', async () => {
+    const d = await describeRelation(pool, 'app', 'orders');
+    expect(d.kind).toBe('table');
+    expect(d.estimatedRows).toBe(1000);
+    expect(d.columns.map((c) => [c.name, c.type, c.nullable])).toEqual([
+      ['id', 'bigint', false],
+      ['customer_id', 'bigint', false],
+      ['status', 'text', false],
+      ['placed_at', 'timestamp with time zone', false],
+      ['shipped_at', 'timestamp with time zone', true],
+      ['total_cents', 'integer', false],
+      ['shipping_address', 'text', true],
+    ]);
+    expect(d.primaryKey).toEqual(['id']);
+    expect(d.foreignKeys).toEqual([
+      {
+        name: 'orders_customer_id_fkey',
+        columns: ['customer_id'],
+        references: { schema: 'app', table: 'customers', columns: ['id'] },
+        definition: 'FOREIGN KEY (customer_id) REFERENCES app.customers(id)',
+      },
+    ]);
+    expect(d.indexes.map((i) => i.name)).toEqual(['orders_customer_idx', 'orders_pkey', 'orders_placed_idx']);
+    expect(d.indexes.find((i) => i.name === 'orders_pkey')).toMatchObject({ unique: true, primary: true, definition: 'CREATE UNIQUE INDEX orders_pkey ON app.orders USING btree (id)' });
+  });
+
+  it('describes defaults, comments and composite keys', async () => {
+    const customers = await describeRelation(pool, 'app', 'customers');
+    expect(customers.columns.find((c) => c.name === 'email')?.comment).toBe('Login e-mail (PII).');
+    expect(customers.columns.find((c) => c.name === 'marketing_opt_in')?.default).toBe('false');
+    const items = await describeRelation(pool, 'app', 'order_items');
+    expect(items.primaryKey).toEqual(['order_id', 'line_no']);
+    expect(items.foreignKeys.map((f) => f.references.table).sort()).toEqual(['orders', 'products']);
+  });
+
+  it('fetches sample rows through the hardened read path', async () => {
+    const d = await describeRelation(pool, 'app', 'products', { sample: { rows: 3, read: { limits: limits(), searchPath: ['app'] } } });
+    expect(d.sample?.rowCount).toBe(3);
+    expect(d.sample?.columns.map((c) => c.name)).toEqual(['id', 'sku', 'name', 'category', 'price_cents', 'active', 'tags']);
+    const denied = await rejection(describeRelation(pool, 'internal', 'api_keys', { sample: { rows: 2, read: { limits: limits(), searchPath: ['app'], role: t.readerRole } } }));
+    expect((denied as GatewayError).code).toBe('PERMISSION_DENIED');
+  });
+
+  it('UNKNOWN_TABLE for a relation that does not exist (names are not SQL)', async () => {
+    const err = await rejection(describeRelation(pool, 'app', 'customers; DROP TABLE app.events'));
+    expect(err).toBeInstanceOf(GatewayError);
+    expect((err as GatewayError).code).toBe('UNKNOWN_TABLE');
+  });
+});
