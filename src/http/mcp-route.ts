@@ -68,7 +68,7 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
     reply.header('allow', 'POST');
     throw new HttpError('METHOD_NOT_ALLOWED');
   };
-  app.route({ method: ['GET', 'DELETE', 'PUT', 'PATCH'], url: '/mcp', onRequest: opts.preAuth, handler: notAllowed });
+  app.route({ method: ['GET', 'DELETE', 'PUT', 'PATCH', 'OPTIONS'], url: '/mcp', onRequest: opts.preAuth, handler: notAllowed });
 
   async function serveMcp(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const state = requestState(request);
