@@ -20,8 +20,8 @@ export interface CheckOptions {
 export async function checkCommand(opts: CheckOptions): Promise<number> {
   if (opts.principal === undefined) throw new Error('--principal is required');
   if (opts.sql.trim() === '') throw new Error('give the SQL statement as the last argument');
-  // check serves nothing, so it needs no tokens: validate as a stdio configuration.
-  const config = await loadConfig({ path: opts.config, env: process.env, overrides: { server: { transport: 'stdio' } } });
+  // check serves nothing, so it needs no tokens.
+  const config = await loadConfig({ path: opts.config, env: process.env, allowNoTokens: true });
   const logger = createLogger('silent');
   const runtime = await createRuntime(config, logger, { audit: false });
   try {

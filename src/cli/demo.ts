@@ -7,7 +7,7 @@
 import { rm, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { generateToken } from '../auth/tokens.js';
-import { ConfigError, configSchema, formatZodIssues, validateConfig } from '../config/index.js';
+import { parseConfig } from '../config/index.js';
 import type { Config } from '../config/schema.js';
 import { createRuntime } from '../core/wiring.js';
 import { createLogger } from '../log/logger.js';
@@ -61,11 +61,7 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
 
 /** The demo's configuration, validated by the same schema as a file would be. */
 export function demoConfig(databaseUrl: string, token: string, port: number, dataDir: string): Config {
-  const parsed = configSchema.safeParse(demoConfigInput(databaseUrl, token, port, dataDir));
-  if (!parsed.success) throw new ConfigError(formatZodIssues(parsed.error.issues), 'invalid demo configuration');
-  const issues = validateConfig(parsed.data);
-  if (issues.length > 0) throw new ConfigError(issues, 'invalid demo configuration');
-  return parsed.data;
+  return parseConfig(demoConfigInput(databaseUrl, token, port, dataDir), { source: 'demo configuration' });
 }
 
 function demoConfigInput(databaseUrl: string, token: string, port: number, dataDir: string): unknown {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import pino from 'pino';
-import { configSchema, validateConfig, type Config } from '../../src/config/index.js';
+import { parseConfig, type Config } from '../../src/config/index.js';
 import { createRuntime, type Runtime } from '../../src/core/wiring.js';
 import { startHttp, type RunningHttp } from '../../src/cli/serve.js';
 import { testDatabase } from './pg.js';
@@ -61,10 +61,7 @@ export function e2eConfigInput(databaseUrl: string, auditPath: string, overrides
 }
 
 export function buildConfig(input: Record<string, unknown>): Config {
-  const config = configSchema.parse(input);
-  const issues = validateConfig(config);
-  if (issues.length > 0) throw new Error(issues.join('\n'));
-  return config;
+  return parseConfig(input, { source: 'e2e configuration' });
 }
 
 export interface E2eGateway {
