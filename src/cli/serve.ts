@@ -5,7 +5,8 @@
  */
 import { stringify } from 'yaml';
 import { loadConfig, redactConfig } from '../config/index.js';
-import type { Config } from '../config/schema.js';
+import { databasePolicySchema, policySchema, principalSchema, type Config } from '../config/schema.js';
+import { ENV_POLICY, ENV_PRINCIPAL } from '../config/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createRuntime, type Runtime } from '../core/wiring.js';
 import { TokenStore } from '../auth/tokens.js';
@@ -26,6 +27,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
     return 0;
   }
   const logger = createLogger(config.log.level);
+  if (config.server.transport === 'stdio') addLocalPrincipal(config);
   const runtime = await createRuntime(config, logger);
   if (config.server.transport === 'stdio') return serveStdioTransport(runtime, config, logger, opts.principal);
   return serveHttpTransport(runtime, config, logger);
@@ -96,6 +98,19 @@ async function serveStdioTransport(runtime: Runtime, config: Config, logger: Log
   await runtime.gateway.shutdown(config.server.drain_timeout_ms);
   await handle.close().catch(() => undefined);
   return 0;
+}
+
+/**
+ * The simplest local start is `DATABASE_URL=… pgwarden serve --transport stdio`: with no principal
+ * configured, stdio serves a principal `agent` under a read-only policy over every configured
+ * database (the same default the environment creates for PGWARDEN_TOKEN).
+ */
+export function addLocalPrincipal(config: Config): void {
+  if (Object.keys(config.principals).length > 0) return;
+  const policyName = config.policies[ENV_POLICY] ? `${ENV_POLICY}_stdio` : ENV_POLICY;
+  const databases = Object.fromEntries(Object.keys(config.databases).map((db) => [db, databasePolicySchema.parse({ mode: 'read-only' })]));
+  config.policies[policyName] = policySchema.parse({ description: 'Read-only local access (stdio, no principal configured)', databases });
+  config.principals[ENV_PRINCIPAL] = principalSchema.parse({ policy: policyName, tokens: [] });
 }
 
 /**
