@@ -173,7 +173,7 @@ describe('runRead: time limits and cancellation', () => {
 
   it('abort signal → QUERY_CANCELED, and the backend is gone', async () => {
     const controller = new AbortController();
-    const p = pool.runRead({ ...base(), signal: controller.signal, sql: 'SELECT pg_sleep(60) AS abort_me' });
+    const p = gatewayError(pool.runRead({ ...base(), signal: controller.signal, sql: 'SELECT pg_sleep(60) AS abort_me' }));
     const running = await eventually(async () => {
       const rows = await adminQuery(t.databaseUrl, "SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%abort_me%' AND pid <> pg_backend_pid()");
       return rows.length === 1;
@@ -182,7 +182,7 @@ describe('runRead: time limits and cancellation', () => {
     const pids = await adminQuery<{ pid: number }>(t.databaseUrl, "SELECT pid FROM pg_stat_activity WHERE query LIKE '%abort_me%' AND pid <> pg_backend_pid()");
     const started = Date.now();
     controller.abort();
-    const err = await gatewayError(p);
+    const err = await p;
     expect(err.code).toBe('QUERY_CANCELED');
     expect(Date.now() - started).toBeLessThan(3_000);
     const gone = await eventually(async () => {
