@@ -13,23 +13,24 @@ import { AUDIT_FORMAT_VERSION, type AuditEvent, type AuditRecordBody, type Audit
 /** The sink's private copy of an event, taken synchronously in record(). */
 export interface PendingEvent extends Omit<AuditEvent, 'decision' | 'ts'> {
   decision: AuditRecordDecision;
-  ts: string;
+  /** Epoch milliseconds (converted to ISO by the writer, off the hot path) or an ISO string. */
+  ts: number | string;
   dropped?: number;
 }
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
 
-function isoTs(ts: AuditEvent['ts']): string {
-  if (ts instanceof Date && !Number.isNaN(ts.getTime())) return ts.toISOString();
+function snapshotTs(ts: AuditEvent['ts']): number | string {
+  if (ts instanceof Date && !Number.isNaN(ts.getTime())) return ts.getTime();
   if (typeof ts === 'string' && ISO.test(ts)) return ts;
-  return new Date().toISOString();
+  return Date.now();
 }
 
 /** O(fields) snapshot so later mutation of the caller's object cannot change the record. */
 export function snapshotEvent(event: AuditEvent): PendingEvent {
   return {
     ...event,
-    ts: isoTs(event.ts),
+    ts: snapshotTs(event.ts),
     reasons: event.reasons ? event.reasons.slice() : null,
     relations: event.relations ? event.relations.slice() : null,
   };
@@ -78,7 +79,7 @@ export function buildRecordBody(ev: PendingEvent, seq: number, prev: string, opt
     sqlstate: scrubField(ev.sqlstate),
     tool: scrubField(ev.tool),
     truncated: bool(ev.truncated),
-    ts: ev.ts,
+    ts: typeof ev.ts === 'number' ? new Date(ev.ts).toISOString() : ev.ts,
     undo_id: scrubField(ev.undo_id),
     v: AUDIT_FORMAT_VERSION,
   };

@@ -51,110 +51,119 @@ export function scrubList(list: readonly unknown[] | null | undefined): string[]
   return out;
 }
 
-function isIdentChar(c: string | undefined): boolean {
-  if (c === undefined) return false;
-  const k = c.charCodeAt(0);
-  return (k >= 48 && k <= 57) || (k >= 65 && k <= 90) || (k >= 97 && k <= 122) || k === 95 || k === 36 || k >= 128;
+const isIdentCode = (k: number): boolean =>
+  (k >= 48 && k <= 57) || (k >= 65 && k <= 90) || (k >= 97 && k <= 122) || k === 95 || k === 36 || k >= 128;
+const isDigitCode = (k: number): boolean => k >= 48 && k <= 57;
+const QUOTE = 39; // '
+const DQUOTE = 34; // "
+const DOLLAR = 36;
+const DASH = 45;
+const SLASH = 47;
+const STAR = 42;
+const DOT = 46;
+const BACKSLASH = 92;
+
+/** End (exclusive) of a '…' literal starting at the quote at `i`; unterminated: the end of text. */
+function endOfString(sql: string, i: number): number {
+  const n = sql.length;
+  let j = i + 1;
+  while (j < n) {
+    const k = sql.charCodeAt(j);
+    if (k === BACKSLASH) j += 2;
+    else if (k === QUOTE) {
+      if (sql.charCodeAt(j + 1) === QUOTE) j += 2;
+      else return j + 1;
+    } else j += 1;
+  }
+  return n;
 }
 
-function isDigit(c: string | undefined): boolean {
-  if (c === undefined) return false;
-  const k = c.charCodeAt(0);
-  return k >= 48 && k <= 57;
+function endOfQuotedIdent(sql: string, i: number): number {
+  const n = sql.length;
+  let j = i + 1;
+  while (j < n) {
+    if (sql.charCodeAt(j) === DQUOTE) {
+      if (sql.charCodeAt(j + 1) === DQUOTE) j += 2;
+      else return j + 1;
+    } else j += 1;
+  }
+  return n;
 }
+
+function endOfBlockComment(sql: string, i: number): number {
+  const n = sql.length;
+  let depth = 1;
+  let j = i + 2;
+  while (j < n && depth > 0) {
+    const k = sql.charCodeAt(j);
+    if (k === SLASH && sql.charCodeAt(j + 1) === STAR) {
+      depth += 1;
+      j += 2;
+    } else if (k === STAR && sql.charCodeAt(j + 1) === SLASH) {
+      depth -= 1;
+      j += 2;
+    } else j += 1;
+  }
+  return j;
+}
+
+const NUMBER = /(?:0[xXoObB][0-9A-Fa-f_]+|(?:\d[\d_]*)?\.?\d[\d_]*(?:[eE][+-]?\d+)?)/y;
+const DOLLAR_TAG = /\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/y;
+const PARAM = /\$\d+/y;
+const PREFIX = /(?:^|[^A-Za-z0-9_$\u0080-\uffff])([EeBbXxNn]|[Uu]&)$/;
 
 /**
  * Replace literal values in SQL text with `?` in one linear pass: '…' strings (E'', B'', X'',
- * U&'' prefixes included), $tag$…$tag$ bodies, numeric literals and comments. Quoted identifiers
- * and $n parameters are kept. On text already normalized by libpg-query this is a no-op apart
- * from numbers in type modifiers (numeric(10,2) → numeric(?,?)).
+ * N'', U&'' prefixes included), $tag$…$tag$ bodies, numeric literals and comments. Quoted
+ * identifiers, identifiers with digits and $n parameters are kept. On text already normalized by
+ * libpg-query this is a no-op apart from numbers in type modifiers (numeric(10,2) → numeric(?,?)).
  */
 export function scrubSqlLiterals(sql: string): string {
   let out = '';
+  let run = 0; // start of the pending run of text copied verbatim
   let i = 0;
   const n = sql.length;
+  const replace = (from: number, to: number, by: string): void => {
+    out += sql.slice(run, from) + by;
+    run = to;
+    i = to;
+  };
   while (i < n) {
-    const c = sql[i] as string;
-    const next = sql[i + 1];
-    if (c === "'") {
-      // string literal; '' is an escaped quote; backslash escapes (E'') are skipped too
-      let j = i + 1;
-      while (j < n) {
-        if (sql[j] === '\\') j += 2;
-        else if (sql[j] === "'") {
-          if (sql[j + 1] === "'") j += 2;
-          else break;
-        } else j += 1;
-      }
-      // drop a one-letter prefix already copied (E, B, X, N) or U&
-      if (/[EeBbXxNn]$/.test(out) && !isIdentChar(out[out.length - 2])) out = out.slice(0, -1);
-      else if (/[Uu]&$/.test(out) && !isIdentChar(out[out.length - 3])) out = out.slice(0, -2);
-      out += '?';
-      i = j + 1;
-    } else if (c === '"') {
-      let j = i + 1;
-      while (j < n) {
-        if (sql[j] === '"') {
-          if (sql[j + 1] === '"') j += 2;
-          else break;
-        } else j += 1;
-      }
-      out += sql.slice(i, j + 1);
-      i = j + 1;
-    } else if (c === '-' && next === '-') {
-      const j = sql.indexOf('\n', i);
-      out += ' ';
-      i = j === -1 ? n : j;
-    } else if (c === '/' && next === '*') {
-      let depth = 1;
-      let j = i + 2;
-      while (j < n && depth > 0) {
-        if (sql[j] === '/' && sql[j + 1] === '*') {
-          depth += 1;
-          j += 2;
-        } else if (sql[j] === '*' && sql[j + 1] === '/') {
-          depth -= 1;
-          j += 2;
-        } else j += 1;
-      }
-      out += ' ';
-      i = j;
-    } else if (c === '$' && !isIdentChar(sql[i - 1])) {
-      const m = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i, i + 65));
-      if (m) {
-        const tag = m[0];
-        const end = sql.indexOf(tag, i + tag.length);
-        out += '?';
-        i = end === -1 ? n : end + tag.length;
+    const k = sql.charCodeAt(i);
+    if (k === QUOTE) {
+      // a one-letter prefix (E, B, X, N) or U& belongs to the literal
+      const m = PREFIX.exec(sql.slice(Math.max(run, i - 3), i));
+      const from = m ? i - (m[1] as string).length : i;
+      replace(Math.max(from, run), endOfString(sql, i), '?');
+    } else if (k === DQUOTE) {
+      i = endOfQuotedIdent(sql, i);
+    } else if (k === DASH && sql.charCodeAt(i + 1) === DASH) {
+      const nl = sql.indexOf('\n', i);
+      replace(i, nl === -1 ? n : nl, ' ');
+    } else if (k === SLASH && sql.charCodeAt(i + 1) === STAR) {
+      replace(i, endOfBlockComment(sql, i), ' ');
+    } else if (k === DOLLAR) {
+      DOLLAR_TAG.lastIndex = i;
+      const tag = DOLLAR_TAG.exec(sql);
+      if (tag) {
+        const end = sql.indexOf(tag[0], i + tag[0].length);
+        replace(i, end === -1 ? n : end + tag[0].length, '?');
       } else {
-        // $n parameter: keep it with its digits
-        const p = /^\$\d+/.exec(sql.slice(i, i + 12));
-        const len = p ? p[0].length : 1;
-        out += sql.slice(i, i + len);
-        i += len;
+        PARAM.lastIndex = i;
+        const p = PARAM.exec(sql);
+        i += p ? p[0].length : 1;
       }
-    } else if (isDigit(c) || (c === '.' && isDigit(next))) {
-      if (isIdentChar(sql[i - 1])) {
-        out += c;
-        i += 1;
-        continue;
-      }
-      const m = /^(?:0[xXoObB][0-9A-Fa-f_]+|(?:\d[\d_]*)?\.?\d[\d_]*(?:[eE][+-]?\d+)?)/.exec(sql.slice(i, i + 64));
-      const len = m && m[0].length > 0 ? m[0].length : 1;
-      out += '?';
-      i += len;
-    } else if (isIdentChar(c)) {
-      // copy a whole identifier/keyword so digits inside it are kept
-      let j = i + 1;
-      while (j < n && isIdentChar(sql[j])) j += 1;
-      out += sql.slice(i, j);
-      i = j;
-    } else {
-      out += c;
+    } else if (isDigitCode(k) || (k === DOT && isDigitCode(sql.charCodeAt(i + 1)))) {
+      NUMBER.lastIndex = i;
+      const m = NUMBER.exec(sql);
+      replace(i, i + (m && m[0].length > 0 ? m[0].length : 1), '?');
+    } else if (isIdentCode(k)) {
+      // a whole identifier or keyword, so digits inside it are kept
       i += 1;
-    }
+      while (i < n && isIdentCode(sql.charCodeAt(i))) i += 1;
+    } else i += 1;
   }
-  return out;
+  return run === 0 ? sql : out + sql.slice(run);
 }
 
 /** The `sql` field: literals replaced, secrets scrubbed, length capped. */

@@ -195,7 +195,7 @@ class QueuedAuditSink implements AuditSink {
     if (last && last.decision === 'audit_gap' && last.dropped !== undefined) last.dropped += 1;
     else {
       // may exceed the cap by one marker; consecutive drops share it
-      this.queue.push({ decision: 'audit_gap', ts: new Date().toISOString(), reasons: ['AUDIT_RECORDS_DROPPED'], dropped: 1 });
+      this.queue.push({ decision: 'audit_gap', ts: Date.now(), reasons: ['AUDIT_RECORDS_DROPPED'], dropped: 1 });
       this.kick();
     }
   }
@@ -297,7 +297,7 @@ class QueuedAuditSink implements AuditSink {
       }
       if (repairedBytes > 0) {
         this.logger.warn({ audit: { repairedBytes } }, 'audit file ended with a torn record; it was cut at the last complete line');
-        this.queue.unshift({ decision: 'audit_gap', ts: new Date().toISOString(), reasons: ['AUDIT_TORN_RECORD_REMOVED'] });
+        this.queue.unshift({ decision: 'audit_gap', ts: Date.now(), reasons: ['AUDIT_TORN_RECORD_REMOVED'] });
       }
       return true;
     } catch (err) {

@@ -1,0 +1,124 @@
+/**
+ * Audit sink benchmark: the hot-path cost of record(), the writer's per-record cost (scrub +
+ * canonical JSON + sha256), and end-to-end write throughput to a file. Prints figures; asserts
+ * nothing. Bounded: a few tens of thousands of records into a temporary directory.
+ *
+ *   npx tsx bench/audit.ts [records]
+ */
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { auditSchema, type AuditConfig } from '../src/config/schema.js';
+import { createAuditSink } from '../src/audit/sink.js';
+import { buildRecordBody, encodeRecord, snapshotEvent } from '../src/audit/record.js';
+import { GENESIS_PREV, type AuditEvent } from '../src/audit/types.js';
+
+export interface AuditBenchFigures {
+  scenario: string;
+  records: number;
+  /** Cost of one record() call on the hot path: median over slices of 500 calls, and mean. */
+  recordCallNs: number;
+  recordCallMeanNs: number;
+  /** Writer cost per record: scrub, canonical JSON, sha256 (no I/O). */
+  encodeUs: number;
+  /** From the first record() to the last byte written (and synced, per policy). */
+  endToEndPerSec: number;
+  bytesPerRecord: number;
+}
+
+const silent = { warn: () => undefined, error: () => undefined, info: () => undefined };
+
+function event(i: number): AuditEvent {
+  return {
+    decision: i % 10 === 0 ? 'blocked' : 'allowed',
+    request_id: `01J${String(i).padStart(20, '0')}`,
+    principal: 'analyst',
+    client: '10.0.12.7',
+    tool: 'query',
+    database: 'demo',
+    reasons: i % 10 === 0 ? ['DENIED_TABLE'] : [],
+    kind: 'read',
+    relations: ['app.orders', 'app.customers'],
+    fingerprint: 'b4b2f0c5a1e9d3f7',
+    normalized_sql:
+      'SELECT c.id, c.name, sum(o.total_cents) AS spent FROM app.customers c JOIN app.orders o ON o.customer_id = c.id WHERE o.created_at > $1 GROUP BY c.id, c.name ORDER BY spent DESC LIMIT $2',
+    rows: 25,
+    duration_ms: 3.417,
+    observed: false,
+  };
+}
+
+function encodeCost(n: number): number {
+  const events = Array.from({ length: n }, (_, i) => snapshotEvent(event(i)));
+  let prev = GENESIS_PREV;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) prev = encodeRecord(buildRecordBody(events[i] as ReturnType<typeof snapshotEvent>, i + 1, prev, { includeRawSql: false })).hash;
+  return ((performance.now() - t0) * 1000) / n;
+}
+
+async function fileScenario(name: string, n: number, overrides: Partial<AuditConfig>, encodeUs: number): Promise<AuditBenchFigures> {
+  const dir = await mkdtemp(join(tmpdir(), 'pgwarden-audit-bench-'));
+  try {
+    const path = join(dir, 'audit.ndjson');
+    const config = auditSchema.parse({ path, queue_size: n + 1, max_bytes: 0, ...overrides });
+    const sink = createAuditSink(config, silent);
+    await sink.ready();
+    const events = Array.from({ length: n }, (_, i) => event(i));
+    // interleave like a server: record a slice, yield to the event loop, repeat
+    const slice = 500;
+    let recordMs = 0;
+    const perCallNs: number[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < n; i += slice) {
+      const s = performance.now();
+      const end = Math.min(n, i + slice);
+      for (let j = i; j < end; j++) sink.record(events[j] as AuditEvent);
+      const ms = performance.now() - s;
+      recordMs += ms;
+      perCallNs.push((ms * 1e6) / (end - i));
+      await new Promise((r) => setImmediate(r));
+    }
+    perCallNs.sort((a, b) => a - b);
+    await sink.flush(60_000);
+    await sink.close(); // includes the final fsync unless fsync: never
+    const total = performance.now() - t0;
+    const size = (await stat(path)).size;
+    const st = sink.stats();
+    if (st.written !== n) throw new Error(`bench: ${st.written} of ${n} written`);
+    return { scenario: name, records: n, recordCallNs: perCallNs[Math.floor(perCallNs.length / 2)] ?? 0, recordCallMeanNs: (recordMs * 1e6) / n, encodeUs, endToEndPerSec: n / (total / 1000), bytesPerRecord: size / n };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runAuditBench(records = 20_000, print: (line: string) => void = (l) => console.log(l)): Promise<AuditBenchFigures[]> {
+  encodeCost(2_000); // warm up
+  // best of 5 rounds: the machine may be shared, preemption only ever adds time
+  const encodeUs = Math.min(...Array.from({ length: 5 }, () => encodeCost(Math.max(1_000, Math.floor(records / 5)))));
+  const results: AuditBenchFigures[] = [];
+  for (const [name, cfg] of [
+    ['file, fsync never', { fsync: 'never' }],
+    ['file, fsync interval (1 s)', { fsync: 'interval' }],
+    ['file, fsync always (per batch)', { fsync: 'always' }],
+  ] as const) {
+    results.push(await fileScenario(name, records, cfg, encodeUs));
+  }
+  print(`audit bench: ${records} records per scenario, Node ${process.version}, load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} CPUs`);
+  print(`writer encode (scrub + canonical JSON + sha256): ${encodeUs.toFixed(2)} µs/record`);
+  for (const r of results) {
+    print(
+      `${r.scenario.padEnd(32)} record(): ${r.recordCallNs.toFixed(0).padStart(5)} ns/call (mean ${r.recordCallMeanNs.toFixed(0)})   end-to-end: ${Math.round(r.endToEndPerSec).toLocaleString('en-US').padStart(8)} records/s   ${Math.round(r.bytesPerRecord)} B/record`,
+    );
+  }
+  return results;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const n = Number(process.argv[2] ?? '20000');
+  runAuditBench(Number.isFinite(n) && n > 0 ? Math.min(n, 200_000) : 20_000).catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
