@@ -224,11 +224,39 @@ export const auditSchema = z
   })
   .prefault({});
 
+/** OpenTelemetry and Prometheus (src/telemetry, docs/telemetry.md). Off unless an endpoint or Prometheus is configured. */
+export const telemetrySchema = z
+  .strictObject({
+    /** OTLP base URL (e.g. http://collector:4318); overrides OTEL_EXPORTER_OTLP_ENDPOINT. Unset and no OTEL_* endpoint: no SDK is loaded. */
+    otlp_endpoint: z
+      .string()
+      .regex(/^https?:\/\/[^\s]+$/, 'must be an http(s):// URL')
+      .optional(),
+    /** service.name of the resource, unless OTEL_SERVICE_NAME is set. */
+    service_name: z.string().min(1).default('pgwarden'),
+    /** Parent-based trace-id ratio sampling (0..1); unset: OTEL_TRACES_SAMPLER or always on. */
+    sample_ratio: z.number().min(0).max(1).optional(),
+    /** Put the normalized statement (literals replaced by $n) into db.query.text. Raw text is never recorded. */
+    record_query_text: z.boolean().default(false),
+    /** OTLP metrics export period. */
+    metrics_interval_ms: durationMs.default(60_000),
+    prometheus: z
+      .strictObject({
+        /** Serve GET /metrics (Prometheus text format) on a separate, unauthenticated admin listener. */
+        enabled: z.boolean().default(false),
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(9464),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
   server: serverSchema,
   log: logSchema,
   guard: guardSchema,
   audit: auditSchema,
+  telemetry: telemetrySchema,
   databases: z.record(name, databaseSchema),
   principals: z.record(name, principalSchema),
   policies: z.record(name, policySchema),
@@ -237,6 +265,7 @@ export const configSchema = z.strictObject({
 export type Config = z.infer<typeof configSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
 export type AuditConfig = z.infer<typeof auditSchema>;
+export type TelemetryConfig = z.infer<typeof telemetrySchema>;
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
 export type ResolvedLimits = { [K in keyof typeof DEFAULT_LIMITS]: number };
