@@ -6,12 +6,15 @@
  *   2. in-flight calls get up to server.drain_timeout_ms to finish;
  *   3. leftovers have their AbortSignal aborted (reason "shutdown"), the `onCancel` hook runs
  *      (e.g. cancel database statements), and they get `cancelGraceMs` more;
- *   4. the listener closes; connections still open after that are destroyed.
+ *   4. the listener closes; connections still open CLOSE_FLUSH_MS later are destroyed.
  * Does not: install signal handlers (the CLI maps SIGTERM/SIGINT to stop()).
  */
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../config/schema.js';
 import { hostPolicy, isLoopbackBind } from './host-check.js';
+
+/** After the listener closes, how long open connections may finish writing before they are destroyed. */
+const CLOSE_FLUSH_MS = 1_000;
 
 export interface StopOptions {
   /** Overrides server.drain_timeout_ms. */
@@ -76,10 +79,14 @@ export async function stopHttpServer(app: FastifyInstance, options: StopOptions 
     const settled = await lifecycle.waitForIdle(options.cancelGraceMs ?? 2_000);
     if (!settled) app.log.warn({ inFlight: lifecycle.inFlight }, 'calls still running after cancellation: closing their connections');
   }
-  const closing = app.close();
-  // Whatever is still connected now is abandoned work: destroy it so close() can finish.
-  app.server.closeAllConnections();
-  await closing;
+  // Idle keep-alive sockets close at once (forceCloseConnections: 'idle'); responses still being
+  // flushed get CLOSE_FLUSH_MS, then whatever is left is abandoned work and is destroyed.
+  const force = setTimeout(() => app.server.closeAllConnections(), CLOSE_FLUSH_MS);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(force);
+  }
   app.log.info({ drained, cancelled }, 'http server stopped');
   return { drained, cancelled };
 }

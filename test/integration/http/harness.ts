@@ -59,13 +59,17 @@ export function testFactory(slow: SlowProbe): BuildHttpAppOptions['mcpFactory'] 
     );
     server.registerTool(
       'slow',
-      { description: 'Wait ms milliseconds or until cancelled', inputSchema: z.object({ ms: z.number() }) },
-      async ({ ms }, c) => {
-        const signal = callSignal(c.http?.authInfo, c.mcpReq.signal);
+      {
+        description: 'Wait ms milliseconds or until cancelled (unless stubborn)',
+        inputSchema: z.object({ ms: z.number(), stubborn: z.boolean().optional() }),
+      },
+      async ({ ms, stubborn }, c) => {
+        const signal = stubborn === true ? undefined : callSignal(c.http?.authInfo, c.mcpReq.signal);
         slow.started += 1;
         slow.onStart?.();
         const outcome = await new Promise<{ aborted: boolean; reason?: string }>((resolve) => {
           const timer = setTimeout(() => resolve({ aborted: false }), ms);
+          timer.unref();
           signal?.addEventListener(
             'abort',
             () => {

@@ -73,3 +73,34 @@ describe('per-IP limit', () => {
     }
   });
 });
+
+describe('client address behind a proxy', () => {
+  it('without trust_proxy, X-Forwarded-For cannot dodge the per-IP limit', async () => {
+    const t = await startTestServer({ rate_limit: { per_principal: 100, per_ip: 2, window_ms: 60_000 } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await postMcp(t.mcpUrl, list, { headers: { ...headers, 'x-forwarded-for': `203.0.113.${i}` } });
+        statuses.push(res.status);
+      }
+      expect(statuses).toEqual([200, 200, 429]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('with trust_proxy set to the proxy address, each forwarded client has its own budget', async () => {
+    const t = await startTestServer({ trust_proxy: '127.0.0.1', rate_limit: { per_principal: 100, per_ip: 2, window_ms: 60_000 } });
+    try {
+      const a = { ...headers, 'x-forwarded-for': '203.0.113.7' };
+      expect((await postMcp(t.mcpUrl, list, { headers: a })).status).toBe(200);
+      expect((await postMcp(t.mcpUrl, list, { headers: a })).status).toBe(200);
+      expect((await postMcp(t.mcpUrl, list, { headers: a })).status).toBe(429);
+      expect((await postMcp(t.mcpUrl, list, { headers: { ...headers, 'x-forwarded-for': '203.0.113.8' } })).status).toBe(200);
+      await postMcp(t.mcpUrl, list, { token: null, headers: { 'x-forwarded-for': '198.51.100.9' } });
+      expect(t.authFailures.at(-1)?.clientAddress).toBe('198.51.100.9');
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -73,6 +73,20 @@ describe('graceful stop', () => {
     await client.close().catch(() => undefined);
   });
 
+  it('a handler that ignores its signal cannot hold stop() past drain + grace + flush', async () => {
+    t = await startTestServer({ drain_timeout_ms: 200 });
+    const pending = postMcp(t.mcpUrl, { ...slowCall(30_000), params: { name: 'slow', arguments: { ms: 30_000, stubborn: true } } }, { headers: v });
+    const settled = pending.then(
+      (r) => r.text(),
+      (e: unknown) => e,
+    );
+    await waitFor(() => t!.slow.started === 1);
+    const began = Date.now();
+    expect(await t.handle.stop({ cancelGraceMs: 200 })).toEqual({ drained: false, cancelled: 1 });
+    expect(Date.now() - began).toBeLessThan(3_000);
+    expect(await settled).toBeInstanceOf(Error); // the connection was cut
+  });
+
   it('stop() is idempotent and the port is released', async () => {
     t = await startTestServer();
     const a = t.handle.stop();
