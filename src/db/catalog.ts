@@ -228,6 +228,12 @@ export interface CatalogCacheOptions {
   ttlMs: number;
   /** After a failed refresh with a snapshot in hand, retry no sooner than this. Default 1000 ms. */
   retryMs?: number;
+  /**
+   * refresh() reloads at most this often (a stream of unknown names must not turn into a stream
+   * of catalog loads); within the window it returns the current snapshot. Default 1000 ms.
+   * refresh({ force: true }) ignores it.
+   */
+  minRefreshMs?: number;
   /** Called when a refresh fails (the stale snapshot keeps serving). */
   onError?: (err: GatewayError) => void;
   now?: () => number;
@@ -242,6 +248,7 @@ export class CatalogCache {
   private snapshot: CatalogSnapshot | undefined;
   private digest: string | undefined;
   private expiresAt = 0;
+  private loadedAt = 0;
   private inFlight: Promise<CatalogSnapshot> | undefined;
   private readonly now: () => number;
 
@@ -262,9 +269,11 @@ export class CatalogCache {
     return await this.refresh();
   }
 
-  /** Reload now (joins a reload already in progress). */
-  async refresh(): Promise<CatalogSnapshot> {
+  /** Reload now (joins a reload already in progress; see minRefreshMs). */
+  async refresh(options: { force?: boolean } = {}): Promise<CatalogSnapshot> {
     if (this.inFlight !== undefined) return await this.inFlight;
+    const minRefreshMs = this.options.minRefreshMs ?? 1_000;
+    if (options.force !== true && this.snapshot !== undefined && this.now() - this.loadedAt < minRefreshMs) return this.snapshot;
     this.inFlight = this.load().finally(() => {
       this.inFlight = undefined;
     });
@@ -287,6 +296,7 @@ export class CatalogCache {
       this.expiresAt = this.now() + (this.options.retryMs ?? 1_000);
       return this.snapshot;
     }
+    this.loadedAt = this.now();
     const digest = catalogDigest(content);
     if (this.snapshot === undefined || digest !== this.digest) {
       this.snapshot = { ...content, version: (this.snapshot?.version ?? 0) + 1 };

@@ -101,9 +101,12 @@ describe('loadCatalog on a database with nested views and user operators', () =>
     expect(same.version).toBe(1);
     await adminQuery(scratch.databaseUrl, 'CREATE TABLE app.brand_new (id int)');
     expect((await cache.get()).relations.has('app.brand_new')).toBe(false); // within TTL
+    expect((await cache.refresh()).relations.has('app.brand_new')).toBe(false); // refresh rate-limited
+    now += 1_500;
     const fresh = await cache.refresh();
     expect(fresh.version).toBe(2);
     expect(fresh.relations.has('app.brand_new')).toBe(true);
+    expect((await cache.refresh({ force: true })).version).toBe(2);
   });
 });
 
