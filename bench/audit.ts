@@ -9,7 +9,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { auditSchema, type AuditConfig } from '../src/config/schema.js';
 import { createAuditSink } from '../src/audit/sink.js';
 import { buildRecordBody, encodeRecord, snapshotEvent } from '../src/audit/record.js';
@@ -26,6 +26,9 @@ export interface AuditBenchFigures {
   /** From the first record() to the last byte written (and synced, per policy). */
   endToEndPerSec: number;
   bytesPerRecord: number;
+  /** Event-loop delay while recording and writing (p99 / max, ms): what other requests would feel. */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
 }
 
 const silent = { warn: () => undefined, error: () => undefined, info: () => undefined };
@@ -70,6 +73,8 @@ async function fileScenario(name: string, n: number, overrides: Partial<AuditCon
     const slice = 500;
     let recordMs = 0;
     const perCallNs: number[] = [];
+    const h = monitorEventLoopDelay({ resolution: 1 });
+    h.enable();
     const t0 = performance.now();
     for (let i = 0; i < n; i += slice) {
       const s = performance.now();
@@ -84,10 +89,11 @@ async function fileScenario(name: string, n: number, overrides: Partial<AuditCon
     await sink.flush(60_000);
     await sink.close(); // includes the final fsync unless fsync: never
     const total = performance.now() - t0;
+    h.disable();
     const size = (await stat(path)).size;
     const st = sink.stats();
     if (st.written !== n) throw new Error(`bench: ${st.written} of ${n} written`);
-    return { scenario: name, records: n, recordCallNs: perCallNs[Math.floor(perCallNs.length / 2)] ?? 0, recordCallMeanNs: (recordMs * 1e6) / n, encodeUs, endToEndPerSec: n / (total / 1000), bytesPerRecord: size / n };
+    return { scenario: name, records: n, recordCallNs: perCallNs[Math.floor(perCallNs.length / 2)] ?? 0, recordCallMeanNs: (recordMs * 1e6) / n, encodeUs, endToEndPerSec: n / (total / 1000), bytesPerRecord: size / n, loopDelayP99Ms: h.percentile(99) / 1e6, loopDelayMaxMs: h.max / 1e6 };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -109,7 +115,7 @@ export async function runAuditBench(records = 20_000, print: (line: string) => v
   print(`writer encode (scrub + canonical JSON + sha256): ${encodeUs.toFixed(2)} µs/record`);
   for (const r of results) {
     print(
-      `${r.scenario.padEnd(32)} record(): ${r.recordCallNs.toFixed(0).padStart(5)} ns/call (mean ${r.recordCallMeanNs.toFixed(0)})   end-to-end: ${Math.round(r.endToEndPerSec).toLocaleString('en-US').padStart(8)} records/s   ${Math.round(r.bytesPerRecord)} B/record`,
+      `${r.scenario.padEnd(32)} record(): ${r.recordCallNs.toFixed(0).padStart(5)} ns/call (mean ${r.recordCallMeanNs.toFixed(0)})   end-to-end: ${Math.round(r.endToEndPerSec).toLocaleString('en-US').padStart(8)} records/s   ${Math.round(r.bytesPerRecord)} B/record   loop delay p99 ${r.loopDelayP99Ms.toFixed(1)} ms, max ${r.loopDelayMaxMs.toFixed(1)} ms`,
     );
   }
   return results;

@@ -149,7 +149,7 @@ class QueuedAuditSink implements AuditSink {
     this.cap = config.queue_size;
     this.retry = options.retry ?? { initialMs: 100, maxMs: 5_000 };
     this.backoffMs = this.retry.initialMs;
-    this.maxBatch = options.maxBatch ?? 512;
+    this.maxBatch = options.maxBatch ?? 128; // bounds event-loop time spent encoding one batch
     this.firstOpen = new Promise((r) => {
       this.resolveFirstOpen = r;
     });
