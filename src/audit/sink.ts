@@ -73,7 +73,7 @@ export function createAuditSink(audit: AuditConfig, logger: AuditLogger, options
     case 'file': {
       const path = resolvePath(options.cwd ?? process.cwd(), audit.path);
       const target = new FileTarget({ path, maxBytes: audit.max_bytes, maxFiles: audit.max_files, syncOnRotate: audit.fsync !== 'never' });
-      return new QueuedAuditSink('file', target, audit, logger, options);
+      return new QueuedAuditSink('file', target, audit, logger, options, path);
     }
   }
 }
@@ -144,6 +144,8 @@ class QueuedAuditSink implements AuditSink {
     private readonly config: AuditConfig,
     private readonly logger: AuditLogger,
     options: AuditSinkOptions,
+    /** The file path, for operator logs only (never in stats or agent-visible errors). */
+    private readonly location?: string,
   ) {
     this.failClosed = config.on_failure === 'fail-closed';
     this.cap = config.queue_size;
@@ -383,7 +385,7 @@ class QueuedAuditSink implements AuditSink {
     if (this.healthy) {
       this.healthy = false;
       this.logger.error(
-        { audit: { sink: this.kind, error: this.lastError, onFailure: this.config.on_failure } },
+        { audit: { sink: this.kind, ...(this.location ? { path: this.location } : {}), error: this.lastError, onFailure: this.config.on_failure } },
         this.failClosed ? 'audit sink failing: refusing new calls until it recovers' : 'audit sink failing: records may be dropped',
       );
     }
