@@ -79,12 +79,7 @@ export class FileTarget implements Target {
         size = this.size;
       }
       const tail = await readTail(fh, size);
-      let repairedBytes = 0;
-      if (tail.validEnd < size) {
-        repairedBytes = size - tail.validEnd;
-        await fh.truncate(tail.validEnd);
-        size = tail.validEnd;
-      }
+      // On the first open, find where the chain stands before touching the file.
       let state: ChainState | null = null;
       if (first) {
         if (tail.lastLine !== null) {
@@ -93,6 +88,12 @@ export class FileTarget implements Target {
         } else {
           state = await this.rotatedState();
         }
+      }
+      let repairedBytes = 0;
+      if (tail.validEnd < size) {
+        repairedBytes = size - tail.validEnd;
+        await fh.truncate(tail.validEnd);
+        size = tail.validEnd;
       }
       this.fh = fh;
       this.size = size;

@@ -169,11 +169,14 @@ describe('audit sink: restart and rotation', () => {
   });
 
   it('refuses to continue after a last line that is not a record (fail-closed)', async () => {
-    await writeFile(join(dir, 'audit.ndjson'), 'this is not a record\n');
+    const content = 'this is not a record\n{"torn":';
+    await writeFile(join(dir, 'audit.ndjson'), content);
     const { sink } = open();
     await sink.ready();
     expect(sink.stats()).toMatchObject({ healthy: false, lastError: 'AUDIT_TAIL_INVALID (open)' });
     expect(sink.accepting()).toBe(false);
+    // the evidence is left as it was
+    expect(await readFile(join(dir, 'audit.ndjson'), 'utf8')).toBe(content);
   });
 
   it('rotates by size, keeps max_files, and the chain verifies across files given in any order', async () => {
