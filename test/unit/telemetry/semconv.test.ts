@@ -1,0 +1,19 @@
+import * as stable from '@opentelemetry/semantic-conventions';
+import * as incubating from '@opentelemetry/semantic-conventions/incubating';
+import { describe, expect, it } from 'vitest';
+import * as sc from '../../../src/telemetry/semconv.js';
+
+describe('semantic convention names', () => {
+  it('match @opentelemetry/semantic-conventions', () => {
+    const ours = Object.entries(sc).filter(([k]) => !/^(ATTR|METRIC)_(PRINCIPAL|REQUEST_ID|DATABASE|TOOL|DECISION|REASON|REASONS|STATEMENT_KIND|WRITE_KIND|FINGERPRINT|RELATIONS|FUNCTIONS|GUARD_|ROWS|TRUNCATED|TOOL_CALL|MASKED|BLAST|APPROVALS|DB_ACTIVE|AUDIT_)/.test(k));
+    expect(ours.length).toBeGreaterThan(20);
+    const theirs = { ...incubating, ...stable } as Record<string, unknown>;
+    const mismatched = ours.filter(([k, v]) => theirs[k] !== v).map(([k, v]) => `${k}=${String(v)} (package: ${String(theirs[k])})`);
+    expect(mismatched).toEqual([]);
+  });
+
+  it('keeps our own names under pgwarden.', () => {
+    const own = Object.entries(sc).filter(([, v]) => !Object.values({ ...incubating, ...stable }).includes(v));
+    expect(own.map(([, v]) => v).filter((v) => !String(v).startsWith('pgwarden.'))).toEqual([]);
+  });
+});
