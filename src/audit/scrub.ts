@@ -119,6 +119,15 @@ const PREFIX = /(?:^|[^A-Za-z0-9_$\u0080-\uffff])([EeBbXxNn]|[Uu]&)$/;
  * libpg-query this is a no-op apart from numbers in type modifiers (numeric(10,2) → numeric(?,?)).
  */
 export function scrubSqlLiterals(sql: string): string {
+  // Fast path for normalized text: nothing the scanner would replace can occur without one of these.
+  return NEEDS_SCAN.test(sql) ? scanSqlLiterals(sql) : sql;
+}
+
+/** Quotes, comments, a `$` that is not `$n`, a digit not inside an identifier, or `.digit`. */
+const NEEDS_SCAN = /['"]|--|\/\*|\$(?!\d)|(?<![A-Za-z0-9_$\u0080-\uffff])\d|\.\d/;
+
+/** The scanner behind scrubSqlLiterals (exported for tests). */
+export function scanSqlLiterals(sql: string): string {
   let out = '';
   let run = 0; // start of the pending run of text copied verbatim
   let i = 0;

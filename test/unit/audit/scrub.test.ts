@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../../src/audit/canonical.js';
 import { buildRecordBody, snapshotEvent } from '../../../src/audit/record.js';
-import { scrubField, scrubReasons, scrubSecrets, scrubSqlLiterals } from '../../../src/audit/scrub.js';
+import { scanSqlLiterals, scrubField, scrubReasons, scrubSecrets, scrubSqlLiterals } from '../../../src/audit/scrub.js';
 import { GENESIS_PREV } from '../../../src/audit/types.js';
 import { sampleEvent } from './helpers.js';
 
@@ -60,5 +60,27 @@ describe('record body', () => {
 
   it('canonicalJson sorts nested keys and drops undefined members', () => {
     expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: undefined } })).toBe('{"a":{"d":[1,{"y":2,"z":1}]},"b":1}');
+  });
+});
+
+describe('scrubSqlLiterals fast path', () => {
+  it('returns exactly what the scanner returns, on random SQL-like text', () => {
+    const alphabet = ["'", '"', '$', '1', '0', '.', '-', '/', '*', 'a', 'E', 'x', '_', ' ', ',', '(', ')', '\n', 'é', '=', '&', 'U', 'N'];
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    for (let k = 0; k < 20_000; k++) {
+      let text = '';
+      const len = 1 + rand(24);
+      for (let i = 0; i < len; i++) text += alphabet[rand(alphabet.length)];
+      expect(scrubSqlLiterals(text)).toBe(scanSqlLiterals(text));
+    }
+  });
+
+  it('leaves libpg-query normalized text untouched', () => {
+    const normalized = 'SELECT c.id, sum(o.total_cents) FROM app.customers c JOIN app.orders o ON o.customer_id = c.id WHERE o.created_at > $1 LIMIT $2';
+    expect(scrubSqlLiterals(normalized)).toBe(normalized);
   });
 });
