@@ -125,6 +125,11 @@ export const REASONS = {
     summary: 'The policy is explain-only: the plan is returned instead of rows.',
     fix: 'No change needed; ask an operator for a read-only policy to see rows.',
   },
+  NOT_A_WRITE: {
+    category: 'statement',
+    summary: 'The execute tool runs writes only, and the statement does not write.',
+    fix: 'Use the query tool for reads.',
+  },
 
   // relations
   DENIED_TABLE: {

@@ -6,6 +6,7 @@
  * CatalogSnapshot that the db layer loads (src/db/catalog.ts) and caches.
  */
 import type { DatabasePolicy } from '../config/schema.js';
+import type { Node } from 'libpg-query';
 import type { Reason } from './reasons.js';
 
 export type ToolName = 'query' | 'explain' | 'describe' | 'check' | 'status' | 'execute' | 'revert';
@@ -96,6 +97,27 @@ export interface GuardRequest {
   catalog: CatalogSnapshot;
   /** Part of the cache key: changes whenever the configuration is reloaded. */
   policyVersion: number;
+  /**
+   * Whether `$n` parameters are bound by the caller (predefined tools). Default false: a `$n` in
+   * agent SQL is UNSUPPORTED_PARAMETERS.
+   */
+  parameters?: boolean;
+  /** explain tool only: whether the gateway will run EXPLAIN ANALYZE (executes the statement). */
+  analyze?: boolean;
+}
+
+/** The result of parsing one text (Guard.parse). */
+export interface ParsedStatement {
+  /** True when the text parsed to at least one statement and passed the input checks. */
+  ok: boolean;
+  /** The parsed statements (RawStmt.stmt nodes), empty when not ok. Do not mutate. */
+  stmts: Node[];
+  /** Input reasons (PARSE_ERROR, EMPTY_STATEMENT, STATEMENT_TOO_LARGE…) when not ok. */
+  reasons: Reason[];
+  /** 1-based character position of a parse error, when known. */
+  position?: number;
+  fingerprint: string;
+  normalized: string;
 }
 
 export interface Decision {
@@ -119,4 +141,20 @@ export interface Decision {
   elapsedUs: number;
   /** Whether this decision came from the cache. */
   cached: boolean;
+  /** Number of statements in the text (1 for anything that can be allowed). */
+  statementCount: number;
+  /**
+   * The parsed statement (the RawStmt.stmt node of the first statement), for later stages
+   * (masking rewrite, blast radius) so they need not re-parse. Shared with the cache: never mutate.
+   */
+  stmt?: Node;
+  /** 1-based character position of a parse error, when known. */
+  position?: number;
+  /**
+   * True when a relation or function was not found in the catalog snapshot: the caller should
+   * refresh the snapshot (its version changes) and decide again before answering.
+   */
+  needsCatalogRefresh: boolean;
+  /** check tool: the tool whose verdict the decision reports ('query' for reads, 'execute' for writes). */
+  judgedAs?: ToolName;
 }

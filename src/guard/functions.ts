@@ -1,0 +1,312 @@
+/**
+ * Function and operator policy: the built-in deny set, the safe core for allowlist mode, name
+ * resolution against the catalog snapshot, and the regclass-argument table.
+ *
+ * Guarantees:
+ * - a function is judged by the name the parser produced (quoted names keep their case, so
+ *   "PG_SLEEP" is a different, unknown function; U&"\0070g_sleep" arrives decoded as pg_sleep);
+ * - an unqualified call is checked against EVERY candidate PostgreSQL could pick: pg_catalog
+ *   (searched first unless listed in search_path) and every schema of the pinned search_path.
+ *   Overload resolution depends on argument types the guard cannot see, so one denied or
+ *   unknown candidate refuses the call;
+ * - the built-in deny set applies in every schema and wherever the call appears (select list,
+ *   FROM/ROWS FROM/LATERAL, WHERE, ORDER BY, DEFAULT, VALUES, casts, regproc literals …);
+ * - functions outside pg_catalog (user code, extensions, SECURITY DEFINER) are refused unless the
+ *   policy allows them by name; a function not in the snapshot is refused (and flags a refresh);
+ * - operators defined outside pg_catalog are refused unless allowed (an operator runs a function).
+ * Does not: see inside function bodies, or judge casts to user-defined types (a user cast
+ * function could run); see the report for these limits.
+ */
+import { matchesAny } from './patterns.js';
+import type { CatalogFunction, CatalogSnapshot } from './types.js';
+
+/** Exact names of built-in (pg_catalog and common extension) functions that are always unsafe. */
+const DENIED_EXACT: readonly string[] = [
+  // file system access
+  'pg_read_file', 'pg_read_file_old', 'pg_read_binary_file', 'pg_stat_file', 'pg_ls_dir', 'pg_current_logfile',
+  'pg_hba_file_rules', 'pg_ident_file_mappings', 'pg_show_all_file_settings', 'pg_config', 'pg_relation_filepath',
+  'pg_wal_summary_contents',
+  // adminpack (file writes)
+  'pg_file_write', 'pg_file_rename', 'pg_file_unlink', 'pg_file_sync', 'pg_logdir_ls',
+  // large objects (server-side file import/export, writes)
+  'loread', 'lowrite',
+  // dynamic SQL: functions that run a query given as text (or read a whole table/schema)
+  'query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema', 'ts_stat', 'ts_rewrite',
+  // configuration and session state
+  'set_config', 'setseed', 'pg_reload_conf', 'pg_rotate_logfile', 'pg_rotate_logfile_old',
+  'pg_export_snapshot', 'pg_import_system_collations',
+  // signals and administration
+  'pg_terminate_backend', 'pg_cancel_backend', 'pg_log_backend_memory_contexts', 'pg_promote', 'pg_switch_wal',
+  'pg_create_restore_point', 'pg_backup_start', 'pg_backup_stop', 'pg_start_backup', 'pg_stop_backup',
+  'pg_wal_replay_pause', 'pg_wal_replay_resume', 'pg_wal_replay_wait', 'pg_log_standby_snapshot',
+  'pg_stop_making_pinned_objects', 'pg_nextoid', 'pg_extension_config_dump', 'pg_stat_force_next_flush',
+  'pg_sync_replication_slots', 'pg_get_shmem_allocations', 'pg_get_shmem_allocations_numa',
+  'pg_get_backend_memory_contexts',
+  // index maintenance that writes
+  'brin_summarize_range', 'brin_summarize_new_values', 'brin_desummarize_range', 'gin_clean_pending_list',
+  // statistics that write (PostgreSQL 17/18)
+  'pg_restore_relation_stats', 'pg_restore_attribute_stats', 'pg_clear_relation_stats', 'pg_clear_attribute_stats',
+  'pg_set_relation_stats', 'pg_set_attribute_stats', 'pg_restore_extended_stats', 'pg_clear_extended_stats',
+  // replication slots
+  'pg_drop_replication_slot', 'pg_replication_slot_advance', 'pg_logical_emit_message',
+  'pg_copy_physical_replication_slot', 'pg_copy_logical_replication_slot',
+  // sequences (side effects, or session state of a pooled connection)
+  'nextval', 'setval', 'currval', 'lastval',
+  // transaction ids that assign an xid
+  'txid_current', 'pg_current_xact_id',
+  // notifications
+  'pg_notify',
+  // low-level tuple access
+  'currtid2', 'currtid_byrelname',
+  // extensions commonly installed: network, remote SQL, file and cluster access
+  'dblink', 'dblink_exec', 'dblink_open', 'dblink_fetch', 'dblink_close', 'dblink_connect', 'dblink_connect_u',
+  'dblink_disconnect', 'dblink_send_query', 'dblink_get_result', 'dblink_get_connections', 'dblink_is_busy',
+  'dblink_cancel_query', 'dblink_error_message', 'dblink_get_notify', 'dblink_get_pkey', 'dblink_build_sql_insert',
+  'dblink_build_sql_delete', 'dblink_build_sql_update', 'pg_stat_statements_reset', 'pg_prewarm',
+  'pg_buffercache_evict', 'pg_buffercache_evict_all', 'pg_buffercache_evict_relation', 'lo_manage',
+];
+
+/** Name prefixes of function families that are always unsafe. */
+const DENIED_PREFIXES: readonly string[] = [
+  'pg_ls_', // pg_ls_dir, pg_ls_logdir, pg_ls_waldir, pg_ls_tmpdir, pg_ls_archive_statusdir, pg_ls_*dir …
+  'pg_read_', // pg_read_file, pg_read_binary_file (and future readers)
+  'pg_file_', // adminpack
+  'lo_', // lo_import, lo_export, lo_create, lo_creat, lo_unlink, lo_open, lo_put, lo_get, lo_from_bytea …
+  'dblink', // dblink_* family
+  'pg_sleep', // pg_sleep, pg_sleep_for, pg_sleep_until
+  'pg_advisory', // pg_advisory_lock, _shared, _xact_, _unlock, _unlock_all
+  'pg_try_advisory', // pg_try_advisory_lock …
+  'pg_stat_reset', // pg_stat_reset, _shared, _single_table_counters, _slru, _replication_slot, _backend_stats …
+  'pg_replication_origin_', // create, drop, session_setup, xact_setup, advance …
+  'pg_logical_slot_', // get/peek changes (consumes the slot)
+  'binary_upgrade_', // pg_upgrade support: writes catalog state
+];
+
+/** Name patterns of function families that are always unsafe. */
+const DENIED_PATTERNS: readonly RegExp[] = [
+  /^pg_create_.*replication_slot$/, // pg_create_physical_replication_slot, pg_create_logical_replication_slot
+  /_to_xml$/, // table_to_xml, schema_to_xml, database_to_xml, cursor_to_xml, query_to_xml (run SQL / read whole tables)
+  /_to_xmlschema$/,
+  /_to_xml_and_xmlschema$/,
+];
+
+/**
+ * The built-in deny set: functions that have side effects or reach outside the query — files,
+ * network, administration, locks, sleep, dynamic SQL, large objects, replication, configuration,
+ * sequences. Denied wherever they appear. `functions.deny` extends it; `functions.allow` removes
+ * names from it (an operator's explicit decision).
+ */
+export const BUILTIN_DENIED_FUNCTIONS: {
+  readonly exact: ReadonlySet<string>;
+  readonly prefixes: readonly string[];
+  readonly patterns: readonly RegExp[];
+} = { exact: new Set(DENIED_EXACT), prefixes: DENIED_PREFIXES, patterns: DENIED_PATTERNS };
+
+/** Whether a function name (as stored, unqualified) is in the built-in deny set. */
+export function isBuiltinDenied(name: string): boolean {
+  if (BUILTIN_DENIED_FUNCTIONS.exact.has(name)) return true;
+  for (const p of DENIED_PREFIXES) if (name.startsWith(p)) return true;
+  for (const r of DENIED_PATTERNS) if (r.test(name)) return true;
+  return false;
+}
+
+/**
+ * The safe core for `functions.mode: allowlist`: pg_catalog aggregates, window, math, string,
+ * date/time, JSON and array functions, plus what SQL syntax turns into function calls
+ * (EXTRACT, SUBSTRING, TRIM, POSITION, OVERLAY, AT TIME ZONE, SIMILAR TO, IS NORMALIZED…).
+ */
+export const SAFE_CORE_FUNCTIONS: ReadonlySet<string> = new Set([
+  // aggregates
+  'count', 'sum', 'avg', 'min', 'max', 'string_agg', 'array_agg', 'bool_and', 'bool_or', 'every', 'stddev',
+  'stddev_pop', 'stddev_samp', 'variance', 'var_pop', 'var_samp', 'percentile_cont', 'percentile_disc', 'mode',
+  'json_agg', 'jsonb_agg', 'json_object_agg', 'jsonb_object_agg', 'json_agg_strict', 'jsonb_agg_strict',
+  'json_object_agg_strict', 'jsonb_object_agg_strict', 'json_object_agg_unique', 'jsonb_object_agg_unique',
+  'corr', 'covar_pop', 'covar_samp', 'regr_avgx', 'regr_avgy', 'regr_count', 'regr_intercept', 'regr_r2',
+  'regr_slope', 'regr_sxx', 'regr_sxy', 'regr_syy', 'bit_and', 'bit_or', 'bit_xor', 'any_value', 'range_agg',
+  'range_intersect_agg', 'xmlagg', 'grouping',
+  // window
+  'row_number', 'rank', 'dense_rank', 'percent_rank', 'cume_dist', 'ntile', 'lag', 'lead', 'first_value',
+  'last_value', 'nth_value',
+  // math
+  'abs', 'ceil', 'ceiling', 'floor', 'round', 'trunc', 'sqrt', 'cbrt', 'power', 'pow', 'exp', 'ln', 'log',
+  'log10', 'mod', 'sign', 'div', 'width_bucket', 'random', 'random_normal', 'pi', 'degrees', 'radians', 'sin',
+  'cos', 'tan', 'asin', 'acos', 'atan', 'atan2', 'sind', 'cosd', 'tand', 'sinh', 'cosh', 'tanh', 'gcd', 'lcm',
+  'factorial', 'scale', 'min_scale', 'trim_scale', 'numeric', 'int4', 'int8', 'float8', 'float4', 'text',
+  // string
+  'length', 'char_length', 'character_length', 'octet_length', 'bit_length', 'lower', 'upper', 'initcap', 'btrim',
+  'ltrim', 'rtrim', 'substr', 'substring', 'left', 'right', 'lpad', 'rpad', 'replace', 'split_part', 'position',
+  'strpos', 'concat', 'concat_ws', 'format', 'repeat', 'reverse', 'starts_with', 'regexp_replace', 'regexp_match',
+  'regexp_matches', 'regexp_split_to_array', 'regexp_split_to_table', 'regexp_like', 'regexp_count',
+  'regexp_substr', 'regexp_instr', 'translate', 'md5', 'sha224', 'sha256', 'sha384', 'sha512', 'encode', 'decode',
+  'to_char', 'to_number', 'to_hex', 'quote_ident', 'quote_literal', 'quote_nullable', 'string_to_array',
+  'string_to_table', 'array_to_string', 'ascii', 'chr', 'overlay', 'unistr', 'normalize', 'is_normalized',
+  'casefold', 'similar_to_escape', 'like_escape', 'convert_from', 'convert_to',
+  // date and time
+  'now', 'date_trunc', 'date_part', 'extract', 'age', 'make_date', 'make_time', 'make_timestamp',
+  'make_timestamptz', 'make_interval', 'date_bin', 'clock_timestamp', 'statement_timestamp',
+  'transaction_timestamp', 'timeofday', 'to_date', 'to_timestamp', 'justify_days', 'justify_hours',
+  'justify_interval', 'isfinite', 'timezone', 'date_add', 'date_subtract', 'overlaps', 'generate_series',
+  // JSON
+  'json_build_object', 'jsonb_build_object', 'json_build_array', 'jsonb_build_array', 'to_json', 'to_jsonb',
+  'row_to_json', 'array_to_json', 'json_array_length', 'jsonb_array_length', 'json_each', 'jsonb_each',
+  'json_each_text', 'jsonb_each_text', 'json_extract_path', 'jsonb_extract_path', 'json_extract_path_text',
+  'jsonb_extract_path_text', 'json_object_keys', 'jsonb_object_keys', 'json_typeof', 'jsonb_typeof',
+  'json_strip_nulls', 'jsonb_strip_nulls', 'jsonb_pretty', 'jsonb_set', 'jsonb_set_lax', 'jsonb_insert',
+  'jsonb_path_query', 'jsonb_path_exists', 'jsonb_path_match', 'jsonb_path_query_array', 'jsonb_path_query_first',
+  'json_array_elements', 'jsonb_array_elements', 'json_array_elements_text', 'jsonb_array_elements_text',
+  'json_populate_record', 'jsonb_populate_record', 'json_populate_recordset', 'jsonb_populate_recordset',
+  'json_to_record', 'jsonb_to_record', 'json_to_recordset', 'jsonb_to_recordset', 'json_object', 'jsonb_object',
+  // arrays
+  'array_length', 'cardinality', 'unnest', 'array_append', 'array_prepend', 'array_cat', 'array_position',
+  'array_positions', 'array_remove', 'array_replace', 'array_upper', 'array_lower', 'array_ndims', 'array_dims',
+  'generate_subscripts', 'array_fill', 'trim_array', 'array_sample', 'array_shuffle', 'array_reverse',
+  'array_sort',
+  // misc
+  'gen_random_uuid', 'uuidv4', 'uuidv7', 'num_nulls', 'num_nonnulls', 'current_setting', 'version',
+  'current_database', 'current_schema', 'pg_typeof', 'isempty', 'lower_inc', 'upper_inc', 'lower_inf',
+  'upper_inf', 'range_merge',
+]);
+
+/** Built-in functions whose positional arguments (0-based) are relation names (regclass or text). */
+export const REGCLASS_ARGS: Readonly<Record<string, readonly number[]>> = {
+  to_regclass: [0],
+  pg_relation_size: [0],
+  pg_total_relation_size: [0],
+  pg_table_size: [0],
+  pg_indexes_size: [0],
+  pg_relation_filenode: [0],
+  pg_relation_filepath: [0],
+  pg_partition_tree: [0],
+  pg_partition_ancestors: [0],
+  pg_partition_root: [0],
+  pg_sequence_last_value: [0],
+  pg_get_serial_sequence: [0],
+  pg_get_viewdef: [0],
+  pg_get_replica_identity_index: [0],
+  pg_relation_is_updatable: [0],
+  pg_column_is_updatable: [0],
+  pg_index_has_property: [0],
+  pg_index_column_has_property: [0],
+  nextval: [0],
+  setval: [0],
+  currval: [0],
+  table_to_xml: [0],
+  table_to_xmlschema: [0],
+  table_to_xml_and_xmlschema: [0],
+};
+
+export type FunctionVerdict =
+  | { ok: true; resolved: string }
+  | { ok: false; code: 'UNSAFE_FUNCTION' | 'FUNCTION_NOT_ALLOWED'; resolved: string; why: string; unknown?: boolean };
+
+export interface FunctionRules {
+  mode: 'denylist' | 'allowlist';
+  allow: readonly string[];
+  deny: readonly string[];
+}
+
+/** Schemas an unqualified function or relation name is looked up in, in PostgreSQL's order. */
+export function effectiveSearchPath(searchPath: readonly string[]): string[] {
+  const path = searchPath.filter((s) => s !== '$user' && s !== 'pg_temp');
+  return path.includes('pg_catalog') ? path : ['pg_catalog', ...path];
+}
+
+function policyAllows(rules: FunctionRules, schema: string, name: string): boolean {
+  return rules.allow.length > 0 && matchesAny(rules.allow, schema, name);
+}
+
+function policyDenies(rules: FunctionRules, schema: string, name: string): boolean {
+  return rules.deny.length > 0 && matchesAny(rules.deny, schema, name);
+}
+
+/** Judge one candidate (schema, name) that exists in the catalog. */
+function judgeCandidate(fn: CatalogFunction, rules: FunctionRules, policyName: string): FunctionVerdict {
+  const resolved = `${fn.schema}.${fn.name}`;
+  const allowed = policyAllows(rules, fn.schema, fn.name);
+  if (policyDenies(rules, fn.schema, fn.name)) {
+    return { ok: false, code: 'FUNCTION_NOT_ALLOWED', resolved, why: `is denied by policy '${policyName}'` };
+  }
+  if (isBuiltinDenied(fn.name) && !allowed) {
+    return { ok: false, code: 'UNSAFE_FUNCTION', resolved, why: 'is in the built-in deny set (side effects, file, network, admin, lock, sleep or dynamic SQL)' };
+  }
+  if (fn.schema !== 'pg_catalog') {
+    if (allowed) return { ok: true, resolved };
+    const what = fn.securityDefiner ? 'a SECURITY DEFINER function' : 'a user-defined function';
+    return { ok: false, code: 'FUNCTION_NOT_ALLOWED', resolved, why: `is ${what} that policy '${policyName}' does not allow` };
+  }
+  if (rules.mode === 'allowlist' && !allowed && !SAFE_CORE_FUNCTIONS.has(fn.name)) {
+    return { ok: false, code: 'FUNCTION_NOT_ALLOWED', resolved, why: `is not on the function allow-list of policy '${policyName}'` };
+  }
+  return { ok: true, resolved };
+}
+
+/**
+ * Judge a function reference. `parts` is [name], [schema, name] or [catalog, schema, name].
+ * Returns one verdict per refusing candidate, or a single ok verdict.
+ */
+export function judgeFunction(
+  parts: readonly string[],
+  catalog: CatalogSnapshot,
+  searchPath: readonly string[],
+  rules: FunctionRules,
+  policyName: string,
+): FunctionVerdict {
+  const name = parts[parts.length - 1] ?? '';
+  const schema = parts.length >= 2 ? parts[parts.length - 2] : undefined;
+  const display = parts.join('.');
+  if (parts.length > 3 || name === '') {
+    return { ok: false, code: 'FUNCTION_NOT_ALLOWED', resolved: display, why: 'is not a valid function name', unknown: false };
+  }
+  const overloads = catalog.functions.get(name) ?? [];
+  const schemas = schema !== undefined ? [schema] : effectiveSearchPath(searchPath);
+  const candidates = overloads.filter((f) => schemas.includes(f.schema));
+  if (candidates.length === 0) {
+    // Not in the snapshot. A denied built-in name is still UNSAFE_FUNCTION (clearer, and correct
+    // even if the snapshot is stale).
+    if (isBuiltinDenied(name) && !policyAllows(rules, schema ?? 'pg_catalog', name)) {
+      return { ok: false, code: 'UNSAFE_FUNCTION', resolved: schema ? display : name, why: 'is in the built-in deny set' };
+    }
+    return { ok: false, code: 'FUNCTION_NOT_ALLOWED', resolved: display, why: 'does not exist in this database', unknown: true };
+  }
+  // every candidate must pass; report the first refusal (pg_catalog first, then path order)
+  let firstOk: FunctionVerdict | undefined;
+  for (const s of schemas) {
+    for (const fn of candidates) {
+      if (fn.schema !== s) continue;
+      const v = judgeCandidate(fn, rules, policyName);
+      if (!v.ok) return v;
+      firstOk ??= v;
+    }
+  }
+  return firstOk ?? { ok: true, resolved: `${candidates[0]?.schema}.${name}` };
+}
+
+/** Judge a TABLESAMPLE method: the built-in SYSTEM and BERNOULLI only, unless allowed. */
+export function judgeTablesample(parts: readonly string[], rules: FunctionRules, policyName: string): FunctionVerdict {
+  const name = parts[parts.length - 1] ?? '';
+  const schema = parts.length >= 2 ? (parts[parts.length - 2] as string) : 'pg_catalog';
+  if (schema === 'pg_catalog' && (name === 'system' || name === 'bernoulli')) return { ok: true, resolved: `pg_catalog.${name}` };
+  if (policyAllows(rules, schema, name)) return { ok: true, resolved: `${schema}.${name}` };
+  return { ok: false, code: 'FUNCTION_NOT_ALLOWED', resolved: parts.join('.'), why: `is a TABLESAMPLE method that policy '${policyName}' does not allow` };
+}
+
+/** Judge an operator: operators outside pg_catalog are refused unless allowed by name. */
+export function judgeOperator(
+  parts: readonly string[],
+  catalog: CatalogSnapshot,
+  rules: FunctionRules,
+  policyName: string,
+): FunctionVerdict {
+  const op = parts[parts.length - 1] ?? '';
+  const schema = parts.length >= 2 ? parts[parts.length - 2] : undefined;
+  const display = parts.join('.');
+  const user = schema !== undefined ? schema !== 'pg_catalog' : catalog.userOperators.has(op);
+  if (!user) return { ok: true, resolved: `pg_catalog.${op}` };
+  if (rules.allow.includes(op) || rules.allow.includes(display)) return { ok: true, resolved: display };
+  return {
+    ok: false,
+    code: 'FUNCTION_NOT_ALLOWED',
+    resolved: `operator ${display}`,
+    why: `is defined outside pg_catalog and policy '${policyName}' does not allow it`,
+  };
+}

@@ -1,0 +1,387 @@
+/**
+ * The policy engine: from a parsed text and a GuardRequest to a Decision.
+ *
+ * Guarantees:
+ * - fails closed: input problems, parse trees that are too large or deep, unknown node types,
+ *   MULTI_STATEMENT and UNSUPPORTED_PARAMETERS block; a missing policy is DATABASE_NOT_ALLOWED;
+ * - every reason is collected (not just the first), deduplicated by code and message, each with
+ *   a message naming its subject (identifiers only, never SQL literals) and a concrete fix;
+ * - per tool: `query` allows reads and EXPLAIN of reads (EXPLAIN ANALYZE of a write is
+ *   EXPLAIN_ANALYZE_WRITE); `explain` gets the bare statement (reads; writes without ANALYZE only
+ *   under read-write); `execute` runs writes only under read-write; `check` answers as query
+ *   (reads) or execute (writes); describe/status/revert take no SQL;
+ * - observe mode returns 'allow' with the reasons listed and `observed: true`, except for
+ *   reasons no gateway can run past: input problems, unknown statements, transaction and session
+ *   control (they would subvert the gateway's own transaction and session hardening) and a
+ *   database the policy does not reach.
+ * Does not: cache (cache.ts), parse (parse.ts) or do any I/O.
+ */
+import type { DatabasePolicy } from '../config/schema.js';
+import { classify, mostSevere, type Classification } from './classify.js';
+import { judgeFunction, judgeOperator, judgeTablesample, REGCLASS_ARGS, type FunctionRules } from './functions.js';
+import { splitQualifiedName } from './names.js';
+import { REASONS, reason, type Reason, type ReasonCode } from './reasons.js';
+import { relationRules, resolveRelation, type RelationContext } from './relations.js';
+import type { Decision, GuardRequest, ParsedStatement, StatementKind, ToolName } from './types.js';
+import { newFacts, walkStatement, type Facts, type RelationRef, type WalkLimits } from './walk.js';
+
+/** Reasons that observe mode never waives. */
+const ALWAYS_ENFORCED: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
+  'DATABASE_NOT_ALLOWED',
+  'UNKNOWN_DATABASE',
+  'UNKNOWN_STATEMENT',
+  'TRANSACTION_CONTROL',
+  'SESSION_CONTROL',
+  'INTERNAL_ERROR',
+]);
+
+const SQL_TOOLS: ReadonlySet<ToolName> = new Set<ToolName>(['query', 'explain', 'check', 'execute']);
+
+type DecisionCore = Omit<Decision, 'fingerprint' | 'normalized' | 'elapsedUs' | 'cached'>;
+
+class Reasons {
+  readonly list: Reason[] = [];
+  private readonly seen = new Set<string>();
+  add(r: Reason): void {
+    const k = `${r.code}\u0000${r.message}`;
+    if (this.seen.has(k)) return;
+    this.seen.add(k);
+    this.list.push(r);
+  }
+}
+
+/** Decision for text that failed the input checks or did not parse. */
+export function inputDecision(parsed: ParsedStatement): DecisionCore {
+  const d: DecisionCore = {
+    decision: 'block',
+    kind: 'unknown',
+    relations: [],
+    functions: [],
+    reasons: parsed.reasons,
+    observed: false,
+    statementCount: 0,
+    needsCatalogRefresh: false,
+  };
+  if (parsed.position !== undefined) d.position = parsed.position;
+  return d;
+}
+
+function walkAll(stmts: readonly unknown[], limits: WalkLimits): Facts {
+  if (stmts.length === 1) return walkStatement(stmts[0], limits, newFacts());
+  const facts = newFacts();
+  for (const s of stmts) {
+    if (facts.tooComplex) break;
+    walkStatement(s, limits, facts);
+  }
+  return facts;
+}
+
+function kindReason(c: Classification, facts: Facts): Reason | undefined {
+  switch (c.kind) {
+    case 'ddl':
+      return reason('DDL_NOT_ALLOWED', `${stmtLabel(c.type)} changes the schema`);
+    case 'dcl':
+      return reason('DCL_NOT_ALLOWED', `${stmtLabel(c.type)} changes privileges or roles`);
+    case 'transaction':
+      return reason('TRANSACTION_CONTROL', `${stmtLabel(c.type)} controls the transaction, which the gateway owns`);
+    case 'session':
+      return reason('SESSION_CONTROL', `${stmtLabel(c.type)} changes or reads session state, which the gateway pins`);
+    case 'utility':
+      if (c.type === 'CopyStmt' && facts.copyProgram) {
+        return reason('UTILITY_NOT_ALLOWED', 'COPY with a server file or PROGRAM reads or writes the database server');
+      }
+      return reason('UTILITY_NOT_ALLOWED', `${stmtLabel(c.type)} is a utility command`);
+    case 'unknown':
+      return reason('UNKNOWN_STATEMENT', `${stmtLabel(c.type)} is not a statement the guard can judge`);
+    default:
+      return undefined;
+  }
+}
+
+/** 'SelectStmt' → 'SELECT'-ish labels for messages (node type names are safe to show). */
+function stmtLabel(type: string): string {
+  const labels: Record<string, string> = {
+    SelectStmt: 'SELECT', InsertStmt: 'INSERT', UpdateStmt: 'UPDATE', DeleteStmt: 'DELETE', MergeStmt: 'MERGE',
+    ExplainStmt: 'EXPLAIN', CreateTableAsStmt: 'CREATE TABLE AS', TransactionStmt: 'Transaction control (BEGIN/COMMIT/ROLLBACK…)',
+    VariableSetStmt: 'SET/RESET', VariableShowStmt: 'SHOW', DiscardStmt: 'DISCARD', CopyStmt: 'COPY', DoStmt: 'DO',
+    CallStmt: 'CALL', PrepareStmt: 'PREPARE', ExecuteStmt: 'EXECUTE', DeclareCursorStmt: 'DECLARE CURSOR',
+    FetchStmt: 'FETCH/MOVE', ClosePortalStmt: 'CLOSE', LockStmt: 'LOCK', VacuumStmt: 'VACUUM/ANALYZE',
+    ListenStmt: 'LISTEN', NotifyStmt: 'NOTIFY', UnlistenStmt: 'UNLISTEN', LoadStmt: 'LOAD', CheckPointStmt: 'CHECKPOINT',
+    DropStmt: 'DROP', CreateStmt: 'CREATE TABLE', TruncateStmt: 'TRUNCATE', GrantStmt: 'GRANT/REVOKE',
+  };
+  return labels[type] ?? type.replace(/Stmt$/, '');
+}
+
+function writeReason(c: Classification, policyName: string, mode: DatabasePolicy['mode']): Reason {
+  if (c.writeKind === 'select_into') return reason('SELECT_INTO', 'SELECT INTO creates a table');
+  if (c.writeKind === 'create_table_as') return reason('DDL_NOT_ALLOWED', 'CREATE TABLE AS creates a table');
+  if (c.dataModifyingCte) {
+    return reason('DATA_MODIFYING_CTE', `a WITH clause contains ${(c.writeKind ?? 'a write').toUpperCase()}`);
+  }
+  const what = (c.writeKind ?? 'write').toUpperCase();
+  return mode === 'read-write'
+    ? reason('WRITE_NOT_ALLOWED', `${what} writes data; the query tool only reads`, 'Use the execute tool for writes.')
+    : reason('WRITE_NOT_ALLOWED', `${what} writes data and policy '${policyName}' is ${mode}`);
+}
+
+/** Statement-kind rules for one tool. */
+function toolRules(tool: ToolName, c: Classification, facts: Facts, req: GuardRequest, policy: DatabasePolicy, out: Reasons): void {
+  const mode = policy.mode;
+  const name = req.policyName;
+  const k = kindReason(c, facts);
+  if (k) {
+    out.add(k);
+    return;
+  }
+  switch (tool) {
+    case 'query':
+      if (c.kind === 'read') {
+        if (mode === 'explain-only') {
+          out.add(reason('EXPLAIN_ONLY', `policy '${name}' is explain-only: it returns plans, not rows`, 'Use the explain tool (or EXPLAIN …) to see the plan.'));
+        }
+        if (facts.locking) out.add(reason('LOCKING_CLAUSE', 'FOR UPDATE/SHARE takes row locks; the query tool only reads'));
+      } else if (c.kind === 'write') {
+        out.add(writeReason(c, name, mode));
+      } else if (c.kind === 'explain') {
+        explainRules(c.explain?.analyze === true, c, facts, req, policy, out, true);
+      }
+      return;
+    case 'explain':
+      if (c.kind === 'explain') {
+        out.add(reason('UTILITY_NOT_ALLOWED', 'the explain tool adds EXPLAIN itself', 'Send the statement without EXPLAIN; set the analyze option of the tool instead.'));
+        return;
+      }
+      explainRules(req.analyze === true, c, facts, req, policy, out, false);
+      return;
+    case 'execute':
+      if (c.kind === 'read' || c.kind === 'explain') {
+        out.add(reason('NOT_A_WRITE', 'the statement only reads', c.kind === 'explain' ? 'Use the explain tool for plans.' : undefined));
+        return;
+      }
+      if (c.writeKind === 'select_into' || c.writeKind === 'create_table_as') {
+        out.add(writeReason(c, name, mode));
+        return;
+      }
+      if (mode !== 'read-write') {
+        out.add(reason('WRITE_NOT_ALLOWED', `${(c.writeKind ?? 'write').toUpperCase()} writes data and policy '${name}' is ${mode}`));
+      }
+      return;
+    default:
+  }
+}
+
+/** Rules for EXPLAIN of a statement (EXPLAIN in the query tool, or the explain tool). */
+function explainRules(
+  analyze: boolean,
+  c: Classification,
+  facts: Facts,
+  req: GuardRequest,
+  policy: DatabasePolicy,
+  out: Reasons,
+  wrapped: boolean,
+): void {
+  const inner: StatementKind = wrapped ? (c.explain?.inner ?? 'unknown') : c.kind;
+  if (inner === 'read') {
+    if (facts.locking && analyze) out.add(reason('LOCKING_CLAUSE', 'EXPLAIN ANALYZE of FOR UPDATE/SHARE takes row locks'));
+    return;
+  }
+  if (inner === 'write') {
+    if (c.writeKind === 'select_into' || c.writeKind === 'create_table_as') {
+      out.add(analyze ? reason('EXPLAIN_ANALYZE_WRITE', `EXPLAIN ANALYZE would execute ${c.writeKind === 'select_into' ? 'SELECT INTO' : 'CREATE TABLE AS'}`) : writeReason(c, req.policyName, policy.mode));
+      return;
+    }
+    const what = c.dataModifyingCte ? `a data-modifying WITH (${(c.writeKind ?? 'write').toUpperCase()})` : (c.writeKind ?? 'write').toUpperCase();
+    if (analyze) {
+      out.add(reason('EXPLAIN_ANALYZE_WRITE', `EXPLAIN ANALYZE would execute ${what}`));
+    } else if (policy.mode !== 'read-write') {
+      out.add(reason('WRITE_NOT_ALLOWED', `the plan of ${what} is only shown under a read-write policy; policy '${req.policyName}' is ${policy.mode}`));
+    }
+    return;
+  }
+  const k = kindReason({ kind: inner, type: innerType(c) }, facts);
+  if (k) out.add(k);
+}
+
+function innerType(c: Classification): string {
+  switch (c.explain?.inner) {
+    case 'utility':
+      return 'EXECUTE/DECLARE';
+    default:
+      return c.explain?.inner ?? 'unknown';
+  }
+}
+
+function functionRules(policy: DatabasePolicy): FunctionRules {
+  return policy.functions;
+}
+
+/** Relation, function and operator rules; returns whether anything was unknown to the snapshot. */
+function objectRules(
+  facts: Facts,
+  req: GuardRequest,
+  policy: DatabasePolicy,
+  out: Reasons,
+  relations: Set<string>,
+  functions: Set<string>,
+): boolean {
+  const ctx: RelationContext = { policy, policyName: req.policyName, searchPath: req.searchPath, catalog: req.catalog };
+  const rules = functionRules(policy);
+  let unknown = false;
+  const refs: RelationRef[] = facts.relations.slice();
+
+  for (const f of facts.functions) {
+    const v =
+      f.kind === 'tablesample'
+        ? judgeTablesample(f.parts, rules, req.policyName)
+        : judgeFunction(f.parts, req.catalog, req.searchPath, rules, req.policyName);
+    functions.add(v.resolved);
+    if (!v.ok) {
+      if (v.unknown) unknown = true;
+      const label = f.kind === 'regproc' ? `function ${v.resolved} (named in a regproc literal)` : f.kind === 'tablesample' ? `TABLESAMPLE method ${v.resolved}` : `function ${v.resolved}`;
+      out.add(
+        reason(
+          v.code,
+          `${label} ${v.why}`,
+          v.code === 'UNSAFE_FUNCTION'
+            ? `Remove ${v.resolved}: it is denied wherever it appears.`
+            : v.unknown
+              ? 'Check the function name; use built-in functions (qualify user functions with their schema only if the policy allows them).'
+              : `Remove ${v.resolved} or ask an operator to add it to functions.allow of policy '${req.policyName}'.`,
+        ),
+      );
+    }
+    // relation names passed as text to regclass parameters
+    if (f.kind === 'call') {
+      const fname = f.parts[f.parts.length - 1] ?? '';
+      const idx = REGCLASS_ARGS[fname];
+      const schema = f.parts.length >= 2 ? f.parts[f.parts.length - 2] : 'pg_catalog';
+      if (idx && schema === 'pg_catalog') {
+        for (const i of idx) {
+          const text = f.literalArgs[i];
+          if (text === undefined) continue;
+          const parts = splitRegclassText(text);
+          refs.push(fname === 'to_regclass' ? { parts, role: 'regclass', optional: true } : { parts, role: 'regclass' });
+        }
+      }
+    }
+  }
+
+  for (const op of facts.operators) {
+    const v = judgeOperator(op, req.catalog, rules, req.policyName);
+    if (!v.ok) {
+      out.add(reason(v.code, `${v.resolved} ${v.why}`, `Use built-in operators, or ask an operator to add it to functions.allow of policy '${req.policyName}'.`));
+    }
+  }
+
+  for (const ref of refs) {
+    const r = resolveRelation(ref.parts, req.catalog, req.searchPath);
+    relations.add(r.schema === undefined ? ref.parts.join('.') : `${r.schema}.${r.name}`);
+    if (ref.role === 'create') continue;
+    const res = relationRules(r, ref, ctx);
+    if (res.unknown) unknown = true;
+    for (const x of res.reasons) out.add(x);
+  }
+  return unknown;
+}
+
+function splitRegclassText(text: string): string[] {
+  return splitQualifiedName(text) ?? [text];
+}
+
+function toolAllowed(policy: DatabasePolicy, tool: ToolName): boolean {
+  const switches = policy.tools as Record<string, boolean | undefined>;
+  return switches[tool] !== false;
+}
+
+/** Judge a parsed text. */
+export function judge(req: GuardRequest, parsed: ParsedStatement, limits: WalkLimits): DecisionCore {
+  if (!parsed.ok) return inputDecision(parsed);
+  const out = new Reasons();
+  const stmts = parsed.stmts;
+  const facts = walkAll(stmts, limits);
+  const base: DecisionCore = {
+    decision: 'block',
+    kind: 'unknown',
+    relations: [],
+    functions: [],
+    reasons: out.list,
+    observed: false,
+    statementCount: stmts.length,
+    needsCatalogRefresh: false,
+    stmt: stmts[0],
+  };
+
+  if (stmts.length > 1) {
+    out.add(reason('MULTI_STATEMENT', `the text contains ${stmts.length} statements`));
+  }
+  if (facts.tooComplex) {
+    out.add(
+      reason(
+        'STATEMENT_TOO_COMPLEX',
+        facts.tooComplex === 'nodes'
+          ? `the parse tree has more than ${limits.maxNodes} nodes`
+          : `the parse tree is nested deeper than ${limits.maxDepth} levels`,
+      ),
+    );
+    return finish(base, req, out);
+  }
+  const classes = stmts.map((s) => classify(s, stmts.length === 1 ? facts : walkStatement(s, limits, newFacts())));
+  const c = mostSevere(classes);
+  base.kind = c.kind;
+  if (c.writeKind) base.writeKind = c.writeKind;
+  if (c.explain) base.explain = c.explain;
+
+  if (facts.unknownTypes.length > 0) {
+    const types = [...new Set(facts.unknownTypes)].slice(0, 5).join(', ');
+    out.add(reason('UNKNOWN_STATEMENT', `the statement contains constructs the guard does not know (${types})`));
+  }
+  if (facts.params > 0 && req.parameters !== true) {
+    out.add(reason('UNSUPPORTED_PARAMETERS', `the statement uses ${facts.params} $n parameter reference(s)`));
+  }
+
+  const policy = req.policy;
+  if (policy === undefined) {
+    out.add(reason('DATABASE_NOT_ALLOWED', `principal ${req.principal} has no policy for database ${req.database}`));
+    return finish(base, req, out);
+  }
+
+  let tool = req.tool;
+  if (!SQL_TOOLS.has(tool)) {
+    out.add(reason('TOOL_NOT_ALLOWED', `the ${tool} tool takes no SQL statement`, 'Use query, explain, check or execute for statements.'));
+    return finish(base, req, out);
+  }
+  if (!toolAllowed(policy, tool)) {
+    out.add(reason('TOOL_NOT_ALLOWED', `the ${tool} tool is disabled by policy '${req.policyName}' on database ${req.database}`));
+  }
+  if (tool === 'check') {
+    tool = c.kind === 'write' ? 'execute' : 'query';
+    base.judgedAs = tool;
+    if (!toolAllowed(policy, tool)) {
+      out.add(reason('TOOL_NOT_ALLOWED', `the ${tool} tool is disabled by policy '${req.policyName}' on database ${req.database}`));
+    }
+  }
+  for (const cl of classes) toolRules(tool, cl, facts, req, policy, out);
+
+  const relations = new Set<string>();
+  const functions = new Set<string>();
+  const unknown = objectRules(facts, req, policy, out, relations, functions);
+  base.relations = [...relations].sort();
+  base.functions = [...functions].sort();
+  base.needsCatalogRefresh = unknown;
+  return finish(base, req, out);
+}
+
+function finish(base: DecisionCore, req: GuardRequest, out: Reasons): DecisionCore {
+  base.reasons = out.list;
+  if (out.list.length === 0) {
+    base.decision = 'allow';
+    return base;
+  }
+  if (req.observe && out.list.every((r) => !ALWAYS_ENFORCED.has(r.code) && REASONS[r.code].category !== 'input')) {
+    base.decision = 'allow';
+    base.observed = true;
+    return base;
+  }
+  base.decision = 'block';
+  return base;
+}

@@ -1,0 +1,245 @@
+/**
+ * Relation resolution and relation policy.
+ *
+ * Guarantees:
+ * - names resolve exactly as PostgreSQL resolves them: qualified names as written (the parser has
+ *   already folded unquoted identifiers to lower case and decoded U&"…" escapes); unqualified
+ *   names search pg_catalog FIRST (unless the pinned search_path lists it elsewhere), then the
+ *   search_path in order; the first schema that has the relation wins; a database-qualified name
+ *   (db.schema.table) is judged by its schema and table;
+ * - a relation missing from the snapshot is UNKNOWN_RELATION (and asks for a catalog refresh);
+ * - system schemas: pg_toast always SYSTEM_CATALOG; pg_catalog/information_schema SYSTEM_CATALOG
+ *   unless the policy enables catalogs, and even then the catalogs that hold secrets or sampled
+ *   column values (pg_authid, pg_shadow, pg_statistic, pg_stats…) stay hidden unless the policy's
+ *   tables.allow names them explicitly;
+ * - schemas: only the policy's schemas (empty: the database search_path) → else DENIED_SCHEMA;
+ *   tables: deny patterns win over allow patterns → DENIED_TABLE;
+ * - views (and materialized views) are checked against every base relation they read
+ *   (CatalogRelation.dependsOn, transitive): one hidden or denied base relation → VIEW_NOT_ALLOWED;
+ *   views:false → every view is VIEW_NOT_ALLOWED.
+ * Does not: see functions a view calls, or row-level security (the database enforces that).
+ */
+import type { DatabasePolicy } from '../config/schema.js';
+import { effectiveSearchPath } from './functions.js';
+import { displayIdent, displayQualified } from './names.js';
+import { firstMatch } from './patterns.js';
+import { reason, type Reason } from './reasons.js';
+import type { CatalogRelation, CatalogSnapshot } from './types.js';
+import type { RelationRef } from './walk.js';
+
+export const CATALOG_SCHEMAS: ReadonlySet<string> = new Set(['pg_catalog', 'information_schema']);
+
+/**
+ * System relations that stay hidden even when a policy enables catalogs: password hashes, user
+ * mappings (passwords), server files, raw large objects, and column statistics (most-common
+ * values and histograms are samples of the data itself, for every table the role can read).
+ */
+export const SENSITIVE_CATALOG_RELATIONS: ReadonlySet<string> = new Set([
+  'pg_catalog.pg_authid', 'pg_catalog.pg_shadow', 'pg_catalog.pg_user_mapping', 'pg_catalog.pg_user_mappings',
+  'pg_catalog.pg_largeobject', 'pg_catalog.pg_statistic', 'pg_catalog.pg_statistic_ext_data', 'pg_catalog.pg_stats',
+  'pg_catalog.pg_stats_ext', 'pg_catalog.pg_stats_ext_exprs', 'pg_catalog.pg_file_settings',
+  'pg_catalog.pg_hba_file_rules', 'pg_catalog.pg_ident_file_mappings', 'pg_catalog.pg_subscription',
+  'information_schema.user_mapping_options', 'information_schema._pg_user_mappings',
+]);
+
+export interface RelationContext {
+  policy: DatabasePolicy;
+  policyName: string;
+  searchPath: readonly string[];
+  catalog: CatalogSnapshot;
+}
+
+export interface ResolvedRelation {
+  schema: string | undefined;
+  name: string;
+  rel: CatalogRelation | undefined;
+  /** schema.name when resolved, else the name as written. */
+  display: string;
+}
+
+export function isSystemSchema(schema: string): boolean {
+  return CATALOG_SCHEMAS.has(schema) || schema === 'pg_toast' || schema.startsWith('pg_toast_temp') || schema.startsWith('pg_temp');
+}
+
+/** Resolve a name as written ([name], [schema, name], [db, schema, name]). */
+export function resolveRelation(parts: readonly string[], catalog: CatalogSnapshot, searchPath: readonly string[]): ResolvedRelation {
+  const name = parts[parts.length - 1] ?? '';
+  if (parts.length >= 2) {
+    const schema = parts[parts.length - 2] as string;
+    const rel = catalog.relations.get(`${schema}.${name}`);
+    return { schema, name, rel, display: displayQualified(schema, name) };
+  }
+  for (const s of effectiveSearchPath(searchPath)) {
+    const rel = catalog.relations.get(`${s}.${name}`);
+    if (rel) return { schema: s, name, rel, display: displayQualified(s, name) };
+  }
+  return { schema: undefined, name, rel: undefined, display: displayIdent(name) };
+}
+
+export function allowedSchemas(ctx: RelationContext): readonly string[] {
+  if (ctx.policy.schemas.length > 0) return ctx.policy.schemas;
+  return ctx.searchPath.filter((s) => s !== '$user' && s !== 'pg_temp' && s !== 'pg_catalog');
+}
+
+/** Name-level rules (no view expansion): the reasons `schema.name` is hidden, empty when readable. */
+export function nameRules(schema: string, name: string, ctx: RelationContext): Reason[] {
+  const key = `${schema}.${name}`;
+  const shown = displayQualified(schema, name);
+  const p = ctx.policy;
+  const out: Reason[] = [];
+  const denyPattern = firstMatch(p.tables.deny, schema, name);
+  if (schema === 'pg_toast' || schema.startsWith('pg_toast_temp')) {
+    out.push(reason('SYSTEM_CATALOG', `${shown} is TOAST storage, never readable through pgwarden`));
+    return out;
+  }
+  if (CATALOG_SCHEMAS.has(schema)) {
+    if (!p.catalogs) {
+      out.push(reason('SYSTEM_CATALOG', `${shown} is a system catalog, hidden by policy '${ctx.policyName}'`));
+    } else if (SENSITIVE_CATALOG_RELATIONS.has(key) && firstMatch(p.tables.allow, schema, name) !== key) {
+      out.push(
+        reason(
+          'SYSTEM_CATALOG',
+          `${shown} holds secrets or sampled column values and stays hidden even though policy '${ctx.policyName}' allows catalogs`,
+        ),
+      );
+    }
+    if (denyPattern !== undefined) out.push(deniedTable(shown, ctx, `matches deny pattern ${denyPattern}`));
+    return out;
+  }
+  if (denyPattern !== undefined) out.push(deniedTable(shown, ctx, `matches deny pattern ${denyPattern}`));
+  if (!allowedSchemas(ctx).includes(schema)) {
+    out.push(reason('DENIED_SCHEMA', `schema ${displayQualified(schema, name).split('.')[0]} (${shown}) is not exposed by policy '${ctx.policyName}'`));
+  } else if (denyPattern === undefined && p.tables.allow.length > 0 && firstMatch(p.tables.allow, schema, name) === undefined) {
+    out.push(deniedTable(shown, ctx, 'is not on the table allow-list'));
+  }
+  return out;
+}
+
+function deniedTable(shown: string, ctx: RelationContext, why: string): Reason {
+  return reason('DENIED_TABLE', `${shown} is denied by policy '${ctx.policyName}' (${why})`);
+}
+
+function splitKey(key: string, catalog: CatalogSnapshot): [string, string] {
+  const rel = catalog.relations.get(key);
+  if (rel) return [rel.schema, rel.name];
+  const dot = key.indexOf('.');
+  return dot === -1 ? ['', key] : [key.slice(0, dot), key.slice(dot + 1)];
+}
+
+function isView(rel: CatalogRelation | undefined): boolean {
+  return rel !== undefined && (rel.kind === 'view' || rel.kind === 'materialized_view');
+}
+
+/** All reasons a resolved relation may not be read (or written), empty when it may. */
+export function relationRules(r: ResolvedRelation, ref: RelationRef, ctx: RelationContext): { reasons: Reason[]; unknown: boolean } {
+  if (r.schema === undefined) {
+    if (ref.optional || ref.role === 'other') return { reasons: [], unknown: false };
+    const path = effectiveSearchPath(ctx.searchPath).join(', ');
+    return {
+      reasons: [withSuggestion(reason('UNKNOWN_RELATION', `relation ${r.display} does not exist (searched ${path})`), r.name, ctx)],
+      unknown: true,
+    };
+  }
+  const reasons = nameRules(r.schema, r.name, ctx);
+  let unknown = false;
+  if (r.rel === undefined) {
+    if (!ref.optional && ref.role !== 'other' && reasons.length === 0) {
+      reasons.push(withSuggestion(reason('UNKNOWN_RELATION', `relation ${r.display} does not exist`), r.name, ctx));
+      unknown = true;
+    }
+  } else if (isView(r.rel) && !CATALOG_SCHEMAS.has(r.schema) && reasons.length === 0) {
+    const what = r.rel.kind === 'view' ? 'view' : 'materialized view';
+    if (!ctx.policy.views) {
+      reasons.push(reason('VIEW_NOT_ALLOWED', `${r.display} is a ${what} and policy '${ctx.policyName}' does not allow views`));
+    } else {
+      for (const dep of r.rel.dependsOn ?? []) {
+        const [ds, dn] = splitKey(dep, ctx.catalog);
+        if (nameRules(ds, dn, ctx).length > 0) {
+          reasons.push(
+            reason(
+              'VIEW_NOT_ALLOWED',
+              `${r.display} reads ${displayQualified(ds, dn)}, which policy '${ctx.policyName}' hides`,
+            ),
+          );
+        }
+      }
+    }
+  }
+  return { reasons: reasons.map((x) => (x.code === 'UNKNOWN_RELATION' ? x : withSuggestion(x, r.name, ctx, r.display))), unknown };
+}
+
+/** Replace a reason's default fix with a concrete one naming an allowed alternative when cheap. */
+function withSuggestion(x: Reason, name: string, ctx: RelationContext, subject?: string): Reason {
+  const alt = suggestRelation(name, ctx);
+  const because = subject === undefined ? '' : `: ${subject} ${reasonVerb(x)} by policy '${ctx.policyName}'`;
+  if (x.code === 'UNKNOWN_RELATION') {
+    return { ...x, fix: alt ? `Did you mean ${alt}? Check names with describe and qualify them with their schema.` : x.fix };
+  }
+  if (alt && subject !== undefined && alt !== subject) {
+    return { ...x, fix: `Use ${alt} instead of ${subject}${because}. Call describe to list what this principal may read.` };
+  }
+  return { ...x, fix: `Remove ${subject ?? name} from the statement${because}. Call describe to list what this principal may read.` };
+}
+
+function reasonVerb(x: Reason): string {
+  switch (x.code) {
+    case 'SYSTEM_CATALOG':
+      return 'is hidden';
+    case 'VIEW_NOT_ALLOWED':
+      return 'is not allowed';
+    case 'DENIED_SCHEMA':
+      return 'is outside the exposed schemas';
+    default:
+      return 'is denied';
+  }
+}
+
+function commonPrefix(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  return i;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 3) return 99;
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0] as number;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j] as number;
+      prev[j] = Math.min((prev[j] as number) + 1, (prev[j - 1] as number) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length] as number;
+}
+
+/** An allowed, readable relation with the same or a similar name (only computed for refusals). */
+export function suggestRelation(name: string, ctx: RelationContext): string | undefined {
+  let best: string | undefined;
+  let bestScore = 0;
+  const schemas = allowedSchemas(ctx);
+  let scanned = 0;
+  for (const rel of ctx.catalog.relations.values()) {
+    if (!schemas.includes(rel.schema)) continue;
+    if (++scanned > 5000) break;
+    let score = 0;
+    if (rel.name === name) score = 100;
+    else {
+      const cp = commonPrefix(rel.name, name);
+      if (cp >= 4) score = 20 + cp;
+      else {
+        const d = editDistance(rel.name, name);
+        if (d <= 2) score = 10 - d;
+      }
+    }
+    if (score <= bestScore) continue;
+    if (nameRules(rel.schema, rel.name, ctx).length > 0) continue;
+    if (isView(rel) && (!ctx.policy.views || (rel.dependsOn ?? []).some((d) => nameRules(...splitKey(d, ctx.catalog), ctx).length > 0))) continue;
+    best = displayQualified(rel.schema, rel.name);
+    bestScore = score;
+  }
+  return best;
+}

@@ -1,0 +1,376 @@
+/**
+ * The AST walk: one iterative pass (explicit stack, no recursion) over a raw parse tree that
+ * collects every fact the policy needs.
+ *
+ * Guarantees:
+ * - every node is visited: wrapped nodes (`{ Type: {...} }`), inline typed fields (from the
+ *   generated INLINE_FIELDS table: InsertStmt.relation, SelectStmt.larg, …) and plain arrays;
+ * - node count and depth are bounded (`maxNodes`, `maxDepth`): past either the walk stops and
+ *   reports `tooComplex` (the caller fails closed);
+ * - a node type the guard does not know (nodes.ts), or a malformed node, is reported in
+ *   `unknownTypes` (deny by default);
+ * - CTE names shadow relation names only within their scope (the WITH's statement, later CTEs
+ *   of the same WITH, and every CTE of a WITH RECURSIVE); schema-qualified names never match a CTE;
+ * - relations are collected from FROM/JOIN/subqueries/CTE bodies/LATERAL/set operations/TABLE,
+ *   DML targets, regclass-typed literals (`'x'::regclass`); functions from FuncCall anywhere,
+ *   regproc/regprocedure literals and TABLESAMPLE methods; operators from A_Expr, SubLink and
+ *   ORDER BY … USING.
+ * Does not: resolve names against the catalog or apply policy (relations.ts, functions.ts,
+ * policy.ts); literal values are recorded only where they are names (regclass/regproc text).
+ */
+import { INLINE_FIELDS } from './ast-fields.js';
+import { nameList, splitOperatorName, splitQualifiedName } from './names.js';
+import { KNOWN_NODES, STATEMENT_CLASS } from './nodes.js';
+import type { WriteKind } from './types.js';
+
+/** How a relation is referenced. */
+export type RelationRole =
+  | 'read' // FROM / JOIN / subquery / TABLE …
+  | 'write' // target of INSERT / UPDATE / DELETE / MERGE
+  | 'create' // new relation (SELECT INTO, CREATE TABLE AS): not looked up
+  | 'regclass' // a literal cast to regclass, or a regclass argument
+  | 'other'; // named by a utility/DDL/DCL statement
+
+export interface RelationRef {
+  /** [name] or [schema, name] or [catalog, schema, name], as the parser produced them. */
+  parts: string[];
+  role: RelationRole;
+  /** to_regclass: a missing relation is not an error. */
+  optional?: boolean;
+}
+
+export interface FunctionRef {
+  parts: string[];
+  kind: 'call' | 'regproc' | 'tablesample';
+  /** Positional arguments: the text of a string literal (through casts), else undefined. */
+  literalArgs: (string | undefined)[];
+}
+
+export interface Facts {
+  nodeCount: number;
+  maxDepth: number;
+  tooComplex: 'nodes' | 'depth' | undefined;
+  unknownTypes: string[];
+  relations: RelationRef[];
+  functions: FunctionRef[];
+  /** Operator names ([op] or [schema, op]). */
+  operators: string[][];
+  params: number;
+  locking: boolean;
+  /** DML statements found below the root (data-modifying CTEs, at any depth). */
+  nestedWrites: WriteKind[];
+  /** Non-SELECT, non-DML statement types found below the root. */
+  nestedStatements: string[];
+  /** COPY … TO/FROM PROGRAM or a server file. */
+  copyProgram: boolean;
+}
+
+export interface WalkLimits {
+  maxNodes: number;
+  maxDepth: number;
+}
+
+interface Scope {
+  readonly names: readonly string[];
+  readonly parent: Scope | undefined;
+}
+
+// Frame flags
+const F_WRITE_TARGET = 1;
+const F_CREATE_TARGET = 2;
+/** The statement at this frame is a root (top level or the statement EXPLAIN wraps). */
+const F_ROOT = 4;
+/** RangeVars below are named by a utility/DDL/DCL statement. */
+const F_OTHER = 8;
+
+interface Frame {
+  /** The node body (wrapped node's inner object, or the inline object) — or an array of wrapped nodes. */
+  v: unknown;
+  /** Node type when v is a typed body; '' when v is a wrapped node or an array. */
+  t: string;
+  d: number;
+  s: Scope | undefined;
+  f: number;
+}
+
+const DML_KIND: Readonly<Record<string, WriteKind>> = {
+  InsertStmt: 'insert',
+  UpdateStmt: 'update',
+  DeleteStmt: 'delete',
+  MergeStmt: 'merge',
+};
+
+const OPERATOR_EXPR_KINDS = new Set([
+  'AEXPR_OP', 'AEXPR_OP_ANY', 'AEXPR_OP_ALL', 'AEXPR_DISTINCT', 'AEXPR_NOT_DISTINCT', 'AEXPR_NULLIF', 'AEXPR_IN',
+  'AEXPR_LIKE', 'AEXPR_ILIKE', 'AEXPR_SIMILAR',
+]);
+
+function inScope(scope: Scope | undefined, name: string): boolean {
+  for (let s = scope; s; s = s.parent) if (s.names.includes(name)) return true;
+  return false;
+}
+
+/** The string value of a literal, looking through casts and COLLATE: 'x', 'x'::text, ('x' COLLATE "C"). */
+export function literalString(node: unknown): string | undefined {
+  let cur = node as Record<string, Record<string, unknown>> | undefined;
+  for (let i = 0; i < 8 && cur; i++) {
+    if (cur.A_Const) {
+      const sv = cur.A_Const.sval as { sval?: string } | undefined;
+      return sv ? (sv.sval ?? '') : undefined;
+    }
+    if (cur.TypeCast) cur = cur.TypeCast.arg as typeof cur;
+    else if (cur.CollateClause) cur = cur.CollateClause.arg as typeof cur;
+    else return undefined;
+  }
+  return undefined;
+}
+
+function typeNameParts(typeName: unknown): string[] | undefined {
+  return nameList((typeName as { names?: unknown } | undefined)?.names);
+}
+
+export function newFacts(): Facts {
+  return {
+    nodeCount: 0,
+    maxDepth: 0,
+    tooComplex: undefined,
+    unknownTypes: [],
+    relations: [],
+    functions: [],
+    operators: [],
+    params: 0,
+    locking: false,
+    nestedWrites: [],
+    nestedStatements: [],
+    copyProgram: false,
+  };
+}
+
+/**
+ * Walk one statement (a wrapped node such as `{ SelectStmt: {...} }`) and add its facts to
+ * `facts` (several statements may share one Facts).
+ */
+export function walkStatement(root: unknown, limits: WalkLimits, facts: Facts): Facts {
+  const stack: Frame[] = [{ v: root, t: '', d: 0, s: undefined, f: F_ROOT }];
+  while (stack.length > 0) {
+    const fr = stack.pop() as Frame;
+    let v = fr.v;
+    let t = fr.t;
+    if (t === '') {
+      if (Array.isArray(v)) {
+        for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], t: '', d: fr.d, s: fr.s, f: fr.f & ~F_ROOT });
+        continue;
+      }
+      if (v === null || typeof v !== 'object') continue;
+      // a wrapped node: exactly one key, the type name
+      let key: string | undefined;
+      let count = 0;
+      for (const k in v) {
+        key = k;
+        if (++count > 1) break;
+      }
+      if (count === 0) continue; // {} stands for a NULL list element
+      const c0 = key === undefined ? 0 : key.charCodeAt(0);
+      if (count !== 1 || !(c0 >= 65 && c0 <= 90)) {
+        facts.unknownTypes.push('<malformed node>');
+        continue;
+      }
+      t = key as string;
+      v = (v as Record<string, unknown>)[t];
+      if (v === null || typeof v !== 'object') {
+        facts.unknownTypes.push('<malformed node>');
+        continue;
+      }
+    }
+    // a typed node body
+    const depth = fr.d + 1;
+    facts.nodeCount++;
+    if (depth > facts.maxDepth) facts.maxDepth = depth;
+    if (facts.nodeCount > limits.maxNodes) {
+      facts.tooComplex = 'nodes';
+      return facts;
+    }
+    if (depth > limits.maxDepth) {
+      facts.tooComplex = 'depth';
+      return facts;
+    }
+    visit(t, v as Record<string, unknown>, fr, depth, stack, facts);
+  }
+  return facts;
+}
+
+function pushChildren(
+  t: string,
+  body: Record<string, unknown>,
+  depth: number,
+  scope: Scope | undefined,
+  flags: number,
+  stack: Frame[],
+  skip?: string,
+  skip2?: string,
+): void {
+  const inline = INLINE_FIELDS[t];
+  for (const k in body) {
+    if (k === skip || k === skip2) continue;
+    const val = body[k];
+    if (val === null || typeof val !== 'object') continue;
+    const it = inline?.[k];
+    if (it !== undefined && !Array.isArray(val)) stack.push({ v: val, t: it, d: depth, s: scope, f: flags });
+    else stack.push({ v: val, t: '', d: depth, s: scope, f: flags });
+  }
+}
+
+function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, stack: Frame[], facts: Facts): void {
+  const cls = STATEMENT_CLASS[t];
+  let flags = fr.f & ~(F_ROOT | F_WRITE_TARGET | F_CREATE_TARGET);
+  let scope = fr.s;
+  if (cls !== undefined) {
+    // statements
+    const isRoot = (fr.f & F_ROOT) !== 0;
+    if (!isRoot) {
+      const dml = DML_KIND[t];
+      if (dml) facts.nestedWrites.push(dml);
+      else if (t !== 'SelectStmt') facts.nestedStatements.push(t);
+    }
+    if (cls !== 'read' && cls !== 'write' && cls !== 'explain') flags |= F_OTHER;
+    if (t === 'CreateTableAsStmt' && (b.objtype as string | undefined) === 'OBJECT_MATVIEW') flags |= F_OTHER;
+  } else if (!KNOWN_NODES.has(t)) {
+    facts.unknownTypes.push(t);
+    return;
+  }
+
+  switch (t) {
+    case 'SelectStmt':
+    case 'InsertStmt':
+    case 'UpdateStmt':
+    case 'DeleteStmt':
+    case 'MergeStmt': {
+      const w = b.withClause as { ctes?: unknown[]; recursive?: boolean } | undefined;
+      let skip: string | undefined;
+      if (w) {
+        facts.nodeCount++; // the WithClause itself
+        const ctes = Array.isArray(w.ctes) ? w.ctes : [];
+        const names = ctes.map((c) => ((c as { CommonTableExpr?: { ctename?: string } }).CommonTableExpr?.ctename ?? ''));
+        const bodyScope: Scope = { names, parent: scope };
+        for (let i = ctes.length - 1; i >= 0; i--) {
+          const cteScope: Scope | undefined = w.recursive ? bodyScope : i === 0 ? scope : { names: names.slice(0, i), parent: scope };
+          stack.push({ v: ctes[i], t: '', d: depth, s: cteScope, f: flags });
+        }
+        scope = bodyScope;
+        skip = 'withClause';
+      }
+      if (t === 'SelectStmt') {
+        if (b.lockingClause) facts.locking = true;
+      } else {
+        // the DML target: a real relation, never a CTE
+        const rel = b.relation;
+        if (rel && typeof rel === 'object') {
+          stack.push({ v: rel, t: 'RangeVar', d: depth, s: undefined, f: flags | F_WRITE_TARGET });
+          pushChildren(t, b, depth, scope, flags, stack, skip, 'relation');
+          return;
+        }
+      }
+      pushChildren(t, b, depth, scope, flags, stack, skip);
+      return;
+    }
+    case 'ExplainStmt': {
+      if (b.query) stack.push({ v: b.query, t: '', d: depth, s: scope, f: flags | F_ROOT });
+      pushChildren(t, b, depth, scope, flags, stack, 'query');
+      return;
+    }
+    case 'IntoClause': {
+      if (b.rel) stack.push({ v: b.rel, t: 'RangeVar', d: depth, s: undefined, f: flags | F_CREATE_TARGET });
+      pushChildren(t, b, depth, scope, flags, stack, 'rel');
+      return;
+    }
+    case 'RangeVar': {
+      const schema = b.schemaname as string | undefined;
+      const name = (b.relname as string | undefined) ?? '';
+      const catalog = b.catalogname as string | undefined;
+      const parts = catalog !== undefined ? [catalog, schema ?? '', name] : schema !== undefined ? [schema, name] : [name];
+      if (fr.f & F_CREATE_TARGET) facts.relations.push({ parts, role: 'create' });
+      else if (fr.f & F_WRITE_TARGET) facts.relations.push({ parts, role: 'write' });
+      else if (fr.f & F_OTHER) facts.relations.push({ parts, role: 'other' });
+      else if (!(schema === undefined && catalog === undefined && inScope(scope, name))) facts.relations.push({ parts, role: 'read' });
+      pushChildren(t, b, depth, scope, flags, stack);
+      return;
+    }
+    case 'FuncCall': {
+      const parts = nameList(b.funcname);
+      const args = Array.isArray(b.args) ? b.args : [];
+      if (parts) facts.functions.push({ parts, kind: 'call', literalArgs: args.map(literalString) });
+      else facts.unknownTypes.push('<unnamed function>');
+      pushChildren(t, b, depth, scope, flags, stack);
+      return;
+    }
+    case 'TypeCast': {
+      const tn = typeNameParts(b.typeName);
+      const last = tn?.[tn.length - 1];
+      if (last !== undefined && last.startsWith('reg') && (tn?.length === 1 || tn?.[0] === 'pg_catalog')) {
+        const text = literalString(b.arg);
+        if (text !== undefined) regLiteral(last, text, facts);
+      }
+      pushChildren(t, b, depth, scope, flags, stack);
+      return;
+    }
+    case 'A_Expr': {
+      const kind = b.kind as string | undefined;
+      if (kind === undefined || OPERATOR_EXPR_KINDS.has(kind)) {
+        const op = nameList(b.name);
+        if (op) facts.operators.push(op);
+      }
+      pushChildren(t, b, depth, scope, flags, stack);
+      return;
+    }
+    case 'SubLink': {
+      const op = nameList(b.operName);
+      if (op && op.length > 0) facts.operators.push(op);
+      pushChildren(t, b, depth, scope, flags, stack);
+      return;
+    }
+    case 'SortBy': {
+      const op = nameList(b.useOp);
+      if (op && op.length > 0) facts.operators.push(op);
+      pushChildren(t, b, depth, scope, flags, stack);
+      return;
+    }
+    case 'RangeTableSample': {
+      const m = nameList(b.method);
+      if (m) facts.functions.push({ parts: m, kind: 'tablesample', literalArgs: [] });
+      pushChildren(t, b, depth, scope, flags, stack);
+      return;
+    }
+    case 'ParamRef':
+      facts.params++;
+      return;
+    case 'CopyStmt':
+      if (b.is_program || typeof b.filename === 'string') facts.copyProgram = true;
+      pushChildren(t, b, depth, scope, flags, stack);
+      return;
+    default:
+      pushChildren(t, b, depth, scope, flags, stack);
+  }
+}
+
+function regLiteral(type: string, text: string, facts: Facts): void {
+  switch (type) {
+    case 'regclass': {
+      const parts = splitQualifiedName(text);
+      facts.relations.push({ parts: parts ?? [text], role: 'regclass' });
+      return;
+    }
+    case 'regproc':
+    case 'regprocedure': {
+      const parts = splitQualifiedName(text);
+      facts.functions.push({ parts: parts ?? [text], kind: 'regproc', literalArgs: [] });
+      return;
+    }
+    case 'regoper':
+    case 'regoperator': {
+      const parts = splitOperatorName(text);
+      if (parts) facts.operators.push(parts);
+      return;
+    }
+    default:
+  }
+}
