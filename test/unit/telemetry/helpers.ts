@@ -9,7 +9,8 @@ import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetr
 import { AlwaysOffSampler, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type Sampler } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { loadModule, fingerprintSync, normalizeSync } from 'libpg-query';
-import type { Decision } from '../../../src/guard/types.js';
+import { databasePolicySchema } from '../../../src/config/schema.js';
+import type { CatalogRelation, CatalogSnapshot, Decision, GuardRequest } from '../../../src/guard/types.js';
 import { OtelTelemetry } from '../../../src/telemetry/otel.js';
 
 export class CollectingReader extends MetricReader {
@@ -96,14 +97,56 @@ export function metricUnit(rm: ResourceMetrics, name: string): string | undefine
   return undefined;
 }
 
+/** The slice of src/guard/index.ts this helper uses (imported by path at run time, see decisionFor). */
+interface GuardModule {
+  createGuard(opts: { cacheSize: number; maxStatementBytes: number; maxAstNodes: number }): Promise<{ decide(req: GuardRequest): Decision }>;
+  buildCatalogSnapshot(parts: { relations: CatalogRelation[]; functions: []; schemas?: string[] }): CatalogSnapshot;
+}
+
+async function realGuard(): Promise<{ decide(req: GuardRequest): Decision; catalog: CatalogSnapshot } | undefined> {
+  const path = '../../../src/guard/index.js';
+  let mod: Partial<GuardModule>;
+  try {
+    mod = (await import(path)) as Partial<GuardModule>;
+  } catch {
+    return undefined;
+  }
+  if (typeof mod.createGuard !== 'function' || typeof mod.buildCatalogSnapshot !== 'function') return undefined;
+  const guard = await mod.createGuard({ cacheSize: 100, maxStatementBytes: 100_000, maxAstNodes: 50_000 });
+  const catalog = mod.buildCatalogSnapshot({
+    relations: [
+      { schema: 'app', name: 'customers', kind: 'table' },
+      { schema: 'internal', name: 'api_keys', kind: 'table' },
+    ],
+    functions: [],
+    schemas: ['app', 'internal'],
+  });
+  return { decide: (req) => guard.decide(req), catalog };
+}
+
 /**
- * A guard Decision for `sql`, with the real parser's fingerprint and normalization (what the
- * guard puts in Decision.normalized) and the given classification. (src/guard/index.ts did not
- * exist when this was written; the gateway wiring test exercises the real guard.)
+ * A guard Decision for `sql`: from the real guard (src/guard) when it is there, over a policy
+ * that reads schema `app` only; otherwise built from the real parser's fingerprint and
+ * normalization (what the guard puts in Decision.normalized) and the given classification.
  */
 export async function decisionFor(sql: string, fallback: Pick<Decision, 'decision' | 'kind' | 'relations' | 'reasons'>): Promise<Decision> {
+  const real = await realGuard();
+  if (real) {
+    return real.decide({
+      sql,
+      tool: 'query',
+      principal: 'analyst',
+      database: 'main',
+      policy: databasePolicySchema.parse({ schemas: ['app'] }),
+      observe: false,
+      policyName: 'analyst',
+      searchPath: ['app'],
+      catalog: real.catalog,
+      policyVersion: 1,
+    });
+  }
   await loadModule();
-  return {
+  const decision = {
     ...fallback,
     functions: [],
     observed: false,
@@ -111,5 +154,8 @@ export async function decisionFor(sql: string, fallback: Pick<Decision, 'decisio
     normalized: normalizeSync(sql),
     elapsedUs: 12,
     cached: false,
+    statementCount: 1,
+    needsCatalogRefresh: false,
   };
+  return decision as Decision;
 }

@@ -146,10 +146,12 @@ describe('spans of a query call', () => {
     });
     const spans = p.spans.getFinishedSpans();
     expect(spanNamed(spans, 'tools/call query').kind).toBe(SpanKind.SERVER); // no HTTP parent: the MCP server span
-    expect(spanNamed(spans, 'tools/call query').attributes).toMatchObject({ 'pgwarden.decision': 'blocked', 'pgwarden.reasons': ['DENIED_TABLE'] });
-    expect(spanNamed(spans, 'pgwarden.guard').attributes).toMatchObject({ 'pgwarden.decision': 'block', 'pgwarden.reasons': ['DENIED_TABLE'] });
+    const codes = spanNamed(spans, 'pgwarden.guard').attributes['pgwarden.reasons'] as string[];
+    expect(codes[0]).toMatch(/^DENIED_(TABLE|SCHEMA)$/);
+    expect(spanNamed(spans, 'tools/call query').attributes).toMatchObject({ 'pgwarden.decision': 'blocked', 'pgwarden.reasons': codes });
+    expect(spanNamed(spans, 'pgwarden.guard').attributes).toMatchObject({ 'pgwarden.decision': 'block', 'pgwarden.relations': ['internal.api_keys'] });
     const m = await p.metrics();
-    expect(dataPoints(m, 'pgwarden.guard.reasons')).toEqual([{ attributes: { 'pgwarden.reason': 'DENIED_TABLE', 'pgwarden.decision': 'block' }, value: 1 }]);
+    expect(dataPoints(m, 'pgwarden.guard.reasons')).toEqual(codes.map((c) => ({ attributes: { 'pgwarden.reason': c, 'pgwarden.decision': 'block' }, value: 1 })));
     expect(await p.everything()).not.toContain('secret-literal');
   });
 
