@@ -1,0 +1,187 @@
+/**
+ * Function and operator policy: the built-in deny set wherever a call appears, quoting and
+ * qualification tricks, user-defined and SECURITY DEFINER functions, allow/deny lists, allowlist
+ * mode, operators and TABLESAMPLE methods.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BUILTIN_DENIED_FUNCTIONS, isBuiltinDenied, type Guard } from '../../../src/guard/index.js';
+import type { Decision, GuardRequest } from '../../../src/guard/types.js';
+import { demoCatalog, demoPolicy, guardRequest, testGuard } from './fixtures/catalog.js';
+
+let guard: Guard;
+let version = 1000;
+beforeAll(async () => {
+  guard = await testGuard();
+});
+
+const decide = (sql: string, o: Partial<GuardRequest> = {}): Decision => guard.decide(guardRequest(sql, { policyVersion: version++, ...o }));
+const codes = (d: Decision): string[] => d.reasons.map((r) => r.code);
+
+describe('the built-in deny set, wherever the call appears', () => {
+  it.each([
+    'SELECT pg_sleep(1)',
+    'SELECT pg_catalog.pg_sleep(1)',
+    'SELECT "pg_sleep"(1)',
+    'SELECT U&"\\0070g_sleep"(1)',
+    'SELECT PG_SLEEP(1)',
+    'SELECT * FROM pg_sleep(1)',
+    "SELECT * FROM pg_read_file('/etc/passwd')",
+    "SELECT pg_read_binary_file('/etc/passwd')",
+    "SELECT * FROM pg_ls_dir('.')",
+    'SELECT * FROM ROWS FROM (generate_series(1, 2), pg_sleep(1))',
+    'SELECT * FROM app.orders o, LATERAL pg_sleep(o.id) s',
+    'SELECT * FROM app.orders ORDER BY pg_sleep(1)',
+    'SELECT * FROM app.orders GROUP BY id, pg_sleep(1)',
+    'SELECT count(*) FROM app.orders HAVING pg_sleep(1) IS NOT NULL',
+    'SELECT * FROM app.orders WHERE pg_sleep(1) IS NULL',
+    'VALUES (pg_sleep(1))',
+    'SELECT sum(id) FILTER (WHERE pg_sleep(0) IS NULL) FROM app.orders',
+    'SELECT row_number() OVER (PARTITION BY pg_sleep(0)) FROM app.orders',
+    'SELECT CAST(pg_sleep(1) AS text)',
+    'SELECT pg_sleep(1)::text',
+    'SELECT coalesce(NULL, pg_sleep_for($$1 s$$))',
+    'SELECT CASE WHEN true THEN pg_sleep(1) END',
+    'SELECT ARRAY[pg_sleep(1)]',
+    'WITH x AS (SELECT pg_sleep(1)) SELECT 1',
+    "SELECT 'pg_sleep'::regproc",
+    "SELECT 'pg_catalog.pg_read_file(text)'::regprocedure",
+    "SELECT set_config('search_path', 'internal', false)",
+    "SELECT pg_catalog.set_config('role', 'postgres', true)",
+    'SELECT pg_terminate_backend(1)',
+    'SELECT pg_cancel_backend(1)',
+    'SELECT pg_reload_conf()',
+    'SELECT pg_advisory_lock(1)',
+    'SELECT pg_try_advisory_xact_lock(1)',
+    "SELECT nextval('app.events_id_seq')",
+    "SELECT setval('app.events_id_seq', 1)",
+    "SELECT lo_import('/etc/passwd')",
+    "SELECT lo_export(1, '/tmp/x')",
+    "SELECT query_to_xml('select * from internal.api_keys', true, true, '')",
+    "SELECT table_to_xml('app.orders', true, true, '')",
+    "SELECT * FROM ts_stat('select 1')",
+    "SELECT pg_notify('c', 'x')",
+    'SELECT pg_switch_wal()',
+    "SELECT pg_create_logical_replication_slot('s', 'pgoutput')",
+    'SELECT pg_stat_reset()',
+    'SELECT txid_current()',
+    "SELECT dblink('host=x', 'select 1')",
+    'SELECT pg_current_logfile()',
+    "SELECT pg_stat_file('postgresql.conf')",
+    'SELECT * FROM app.orders TABLESAMPLE SYSTEM (pg_sleep(1))',
+    'SELECT json_agg(pg_sleep(1)) FROM app.orders',
+    'INSERT INTO app.orders (id) VALUES (nextval($$x$$))',
+  ])('refused: %s', (sql) => {
+    const d = decide(sql, { policy: demoPolicy({ mode: 'read-write' }), tool: sql.startsWith('INSERT') ? 'execute' : 'query' });
+    expect(d.decision).toBe('block');
+    expect(codes(d).some((c) => c === 'UNSAFE_FUNCTION' || c === 'FUNCTION_NOT_ALLOWED')).toBe(true);
+  });
+
+  it('a quoted upper-case name is a different (unknown) function', () => {
+    const d = decide('SELECT "PG_SLEEP"(1)');
+    expect(codes(d)).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(d.needsCatalogRefresh).toBe(true);
+  });
+
+  it('covers every function family of PostgreSQL 15–18 that reaches outside the query', () => {
+    for (const name of [
+      'pg_read_file', 'pg_ls_logdir', 'pg_ls_waldir', 'pg_ls_summariesdir', 'lo_from_bytea', 'lo_get', 'dblink_exec',
+      'pg_sleep_until', 'pg_advisory_unlock_all', 'pg_stat_reset_backend_stats', 'pg_replication_origin_create',
+      'pg_logical_slot_get_changes', 'pg_drop_replication_slot', 'pg_backup_start', 'pg_promote', 'pg_rotate_logfile',
+      'pg_log_backend_memory_contexts', 'schema_to_xml', 'database_to_xmlschema', 'cursor_to_xml', 'pg_import_system_collations',
+      'pg_create_restore_point', 'pg_restore_relation_stats', 'binary_upgrade_set_next_pg_type_oid', 'pg_file_write',
+      'brin_summarize_range', 'gin_clean_pending_list', 'currval', 'lastval', 'setseed', 'pg_export_snapshot',
+    ]) {
+      expect(isBuiltinDenied(name), name).toBe(true);
+    }
+    for (const name of ['current_setting', 'pg_get_keywords', 'now', 'count', 'lower', 'xpath', 'pg_relation_size', 'pg_typeof', 'version']) {
+      expect(isBuiltinDenied(name), name).toBe(false);
+    }
+    expect(BUILTIN_DENIED_FUNCTIONS.exact.size).toBeGreaterThan(50);
+  });
+
+  it('every built-in deny entry exists in PostgreSQL 15 or is a known extension/newer function', () => {
+    const known = demoCatalog().functions;
+    const missing = [...BUILTIN_DENIED_FUNCTIONS.exact].filter((n) => !known.has(n));
+    // the rest are extension (dblink, adminpack, pg_prewarm, …) or PostgreSQL 16–18 functions
+    for (const n of missing) expect(n).toMatch(/^(dblink|pg_file_|pg_logdir|pg_stat_statements|pg_prewarm|pg_buffercache|lo_manage|pg_(start|stop)_backup|pg_wal_replay_wait|pg_log_standby|pg_sync_repl|pg_get_shmem_allocations_numa|pg_(restore|clear|set)_(relation|attribute|extended)_stats|pg_wal_summary_contents|currtid_byrelname)/);
+  });
+});
+
+describe('user-defined functions', () => {
+  it('SECURITY DEFINER and ordinary user functions are refused unless allowed', () => {
+    const d = decide("SELECT app.lookup_key('payments')");
+    expect(codes(d)).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(d.reasons[0]?.message).toContain('SECURITY DEFINER');
+    expect(codes(decide('SELECT app.cents_to_eur(total_cents) FROM app.orders'))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(codes(decide('SELECT cents_to_eur(total_cents) FROM app.orders'))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(codes(decide("SELECT * FROM app.lookup_key('x')"))).toEqual(['FUNCTION_NOT_ALLOWED']);
+  });
+
+  it('functions.allow opens a user function by name or pattern', () => {
+    const p = demoPolicy({ functions: { allow: ['app.cents_to_eur'] } });
+    expect(decide('SELECT app.cents_to_eur(total_cents) FROM app.orders', { policy: p }).decision).toBe('allow');
+    expect(decide('SELECT cents_to_eur(total_cents) FROM app.orders', { policy: p }).decision).toBe('allow');
+    expect(codes(decide("SELECT app.lookup_key('x')", { policy: p }))).toEqual(['FUNCTION_NOT_ALLOWED']);
+  });
+
+  it('an unqualified call is refused when any schema on the path has a candidate that is not allowed', () => {
+    const catalog = demoCatalog({ functions: [{ schema: 'app', name: 'lower', securityDefiner: false, volatility: 'volatile', language: 'plpgsql' }], version: 5 });
+    expect(codes(decide('SELECT lower(full_name) FROM app.customers', { catalog }))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(decide('SELECT pg_catalog.lower(full_name) FROM app.customers', { catalog }).decision).toBe('allow');
+  });
+
+  it('an unknown function is refused and asks for a catalog refresh', () => {
+    const d = decide('SELECT no_such_function(1)');
+    expect(codes(d)).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(d.needsCatalogRefresh).toBe(true);
+  });
+});
+
+describe('policy lists and modes', () => {
+  it('functions.deny extends the built-in set', () => {
+    const p = demoPolicy({ functions: { deny: ['md5', 'pg_catalog.sha*'] } });
+    expect(codes(decide('SELECT md5(email) FROM app.customers', { policy: p }))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(codes(decide('SELECT sha256(email::bytea) FROM app.customers', { policy: p }))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(decide('SELECT lower(email) FROM app.customers', { policy: p }).decision).toBe('allow');
+  });
+
+  it('functions.allow narrows the built-in set', () => {
+    const p = demoPolicy({ functions: { allow: ['pg_sleep'] } });
+    expect(decide('SELECT pg_sleep(0)', { policy: p }).decision).toBe('allow');
+  });
+
+  it('allowlist mode allows the safe core and functions.allow only', () => {
+    const p = demoPolicy({ functions: { mode: 'allowlist', allow: ['pg_catalog.pg_relation_size'] } });
+    const ok = decide(
+      "SELECT date_trunc('month', placed_at), count(*), sum(total_cents), round(avg(total_cents), 2), string_agg(status, ',') FROM app.orders GROUP BY 1",
+      { policy: p },
+    );
+    expect(ok.decision).toBe('allow');
+    expect(decide("SELECT extract(year FROM placed_at), substring(status FROM 1 FOR 2), trim(both ' ' FROM status) FROM app.orders", { policy: p }).decision).toBe('allow');
+    expect(codes(decide('SELECT pg_backend_pid()', { policy: p }))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(decide("SELECT pg_relation_size('app.orders')", { policy: p }).decision).toBe('allow');
+  });
+});
+
+describe('operators and TABLESAMPLE', () => {
+  it('operators outside pg_catalog are refused unless allowed', () => {
+    const catalog = demoCatalog({ userOperators: ['==='], version: 6 });
+    expect(codes(decide('SELECT 1 === 2', { catalog }))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(codes(decide('SELECT 1 OPERATOR(app.+) 2'))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(decide('SELECT 1 OPERATOR(pg_catalog.+) 2').decision).toBe('allow');
+    expect(codes(decide('SELECT * FROM app.orders ORDER BY id USING OPERATOR(app.<)'))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(codes(decide('SELECT 1 WHERE 1 OPERATOR(app.=) ANY (SELECT 1)'))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(decide('SELECT 1 === 2', { catalog, policy: demoPolicy({ functions: { allow: ['==='] } }) }).decision).toBe('allow');
+    expect(decide("SELECT * FROM app.customers WHERE email LIKE '%x' AND id BETWEEN 1 AND 5 AND country IN ('DE', 'FR')").decision).toBe('allow');
+  });
+
+  it('TABLESAMPLE: SYSTEM and BERNOULLI only', () => {
+    expect(decide('SELECT * FROM app.orders TABLESAMPLE SYSTEM (10)').decision).toBe('allow');
+    expect(decide('SELECT * FROM app.orders TABLESAMPLE BERNOULLI (10) REPEATABLE (1)').decision).toBe('allow');
+    expect(codes(decide('SELECT * FROM app.orders TABLESAMPLE system_rows (10)'))).toEqual(['FUNCTION_NOT_ALLOWED']);
+  });
+
+  it('regclass-typed functions with allowed relations are fine', () => {
+    expect(decide("SELECT pg_relation_size('app.orders'), pg_total_relation_size('orders')").decision).toBe('allow');
+  });
+});

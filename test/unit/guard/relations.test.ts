@@ -1,0 +1,219 @@
+/**
+ * Relation resolution (case, quoting, escapes, search_path, CTE scope) and relation policy
+ * (schemas, allow/deny patterns, system catalogs, views).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Guard } from '../../../src/guard/index.js';
+import type { Decision, GuardRequest } from '../../../src/guard/types.js';
+import { demoCatalog, demoPolicy, guardRequest, testGuard } from './fixtures/catalog.js';
+
+let guard: Guard;
+let version = 100;
+beforeAll(async () => {
+  guard = await testGuard();
+});
+
+/** Each call gets its own policy version so per-test policies never hit another test's cache entry. */
+const decide = (sql: string, o: Partial<GuardRequest> = {}): Decision => guard.decide(guardRequest(sql, { policyVersion: version++, ...o }));
+const codes = (d: Decision): string[] => d.reasons.map((r) => r.code);
+
+describe('name resolution', () => {
+  it('unquoted names fold to lower case; quoted names are exact', () => {
+    expect(decide('SELECT * FROM APP.ORDERS').relations).toEqual(['app.orders']);
+    expect(decide('SELECT * FROM "app"."orders"').relations).toEqual(['app.orders']);
+    const q = decide('SELECT * FROM "APP"."ORDERS"');
+    expect(q.decision).toBe('block');
+    expect(codes(q)).toContain('DENIED_SCHEMA');
+    const r = decide('SELECT * FROM app."Orders"');
+    expect(codes(r)).toEqual(['UNKNOWN_RELATION']);
+    expect(r.needsCatalogRefresh).toBe(true);
+  });
+
+  it('decodes U& escapes (the parser does it)', () => {
+    const d = decide('SELECT * FROM U&"\\0069nternal".U&"\\0061pi_keys"');
+    expect(d.relations).toEqual(['internal.api_keys']);
+    expect(codes(d)).toContain('DENIED_TABLE');
+  });
+
+  it('unqualified names search the search_path in order', () => {
+    expect(decide('SELECT * FROM orders').relations).toEqual(['app.orders']);
+    expect(codes(decide('SELECT * FROM api_keys'))).toEqual(['UNKNOWN_RELATION']);
+    const viaPath = decide('SELECT * FROM api_keys', { searchPath: ['internal', 'app'] });
+    expect(viaPath.relations).toEqual(['internal.api_keys']);
+    expect(codes(viaPath)).toContain('DENIED_TABLE');
+  });
+
+  it('pg_catalog is searched first: a user table named like a catalog does not win', () => {
+    const catalog = demoCatalog({ relations: [{ schema: 'app', name: 'pg_class', kind: 'table' }], version: 2 });
+    const d = decide('SELECT * FROM pg_class', { catalog });
+    expect(d.relations).toEqual(['pg_catalog.pg_class']);
+    expect(codes(d)).toEqual(['SYSTEM_CATALOG']);
+    expect(decide('SELECT * FROM app.pg_class', { catalog }).decision).toBe('allow');
+    // …unless the search_path lists pg_catalog after app
+    const later = decide('SELECT * FROM pg_class', { catalog, searchPath: ['app', 'pg_catalog'] });
+    expect(later.relations).toEqual(['app.pg_class']);
+    expect(later.decision).toBe('allow');
+  });
+
+  it('a database-qualified name is judged by schema and table', () => {
+    expect(codes(decide('SELECT * FROM demo.internal.api_keys'))).toContain('DENIED_TABLE');
+    expect(decide('SELECT * FROM demo.app.orders').decision).toBe('allow');
+  });
+
+  it('resolves relations everywhere: joins, subqueries, CTE bodies, LATERAL, set operations, TABLE', () => {
+    for (const sql of [
+      'SELECT * FROM app.orders o JOIN internal.api_keys k ON true',
+      'SELECT * FROM app.orders WHERE id IN (SELECT id FROM internal.api_keys)',
+      'SELECT EXISTS (SELECT 1 FROM internal.staff_notes)',
+      'WITH x AS (SELECT * FROM internal.api_keys) SELECT 1',
+      'SELECT * FROM app.orders o, LATERAL (SELECT * FROM internal.api_keys k WHERE k.id = o.id) l',
+      'SELECT id FROM app.orders UNION SELECT id FROM internal.api_keys',
+      'TABLE internal.api_keys',
+      'SELECT * FROM app.orders ORDER BY (SELECT max(id) FROM internal.api_keys)',
+      'SELECT (SELECT secret FROM internal.api_keys LIMIT 1) AS s',
+      'SELECT * FROM app.orders GROUP BY id HAVING count(*) > (SELECT count(*) FROM internal.api_keys)',
+      'SELECT row_number() OVER (ORDER BY (SELECT 1 FROM internal.api_keys LIMIT 1)) FROM app.orders',
+      'VALUES ((SELECT secret FROM internal.api_keys LIMIT 1))',
+      "SELECT 'internal.api_keys'::regclass",
+      "SELECT CAST('internal.api_keys' AS regclass)",
+      "SELECT regclass 'internal.api_keys'",
+      "SELECT 'internal.api_keys'::text::pg_catalog.regclass",
+      "SELECT pg_relation_size('internal.api_keys')",
+      "SELECT pg_catalog.pg_total_relation_size('INTERNAL.API_KEYS')",
+      "SELECT to_regclass('internal.api_keys')",
+    ]) {
+      const d = decide(sql);
+      expect(d.decision, sql).toBe('block');
+      expect(codes(d), sql).toContain('DENIED_TABLE');
+    }
+  });
+
+  it('to_regclass of a missing relation is fine; a regclass cast of one is UNKNOWN_RELATION', () => {
+    expect(decide("SELECT to_regclass('app.nope')").decision).toBe('allow');
+    expect(codes(decide("SELECT 'app.nope'::regclass"))).toEqual(['UNKNOWN_RELATION']);
+  });
+});
+
+describe('CTE scope', () => {
+  it('a CTE named like a denied table is fine', () => {
+    expect(decide('WITH api_keys AS (SELECT 1 AS id) SELECT * FROM api_keys').decision).toBe('allow');
+    expect(decide('WITH staff_notes AS (SELECT * FROM app.customers) SELECT * FROM staff_notes').decision).toBe('allow');
+  });
+
+  it('but a qualified reference is never the CTE', () => {
+    expect(codes(decide('WITH api_keys AS (SELECT 1) SELECT * FROM internal.api_keys'))).toContain('DENIED_TABLE');
+  });
+
+  it('a CTE is not visible outside its WITH', () => {
+    const d = decide('SELECT * FROM (WITH pg_class AS (SELECT 1) SELECT * FROM pg_class) a, pg_class');
+    expect(codes(d)).toEqual(['SYSTEM_CATALOG']);
+  });
+
+  it('a non-recursive CTE does not see itself or later CTEs; WITH RECURSIVE does', () => {
+    const d = decide('WITH a AS (SELECT * FROM pg_class), pg_class AS (SELECT 1) SELECT * FROM a');
+    expect(codes(d)).toEqual(['SYSTEM_CATALOG']);
+    expect(decide('WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 5) SELECT * FROM t').decision).toBe('allow');
+    expect(decide('WITH x AS (SELECT 1), y AS (SELECT * FROM x) SELECT * FROM y').decision).toBe('allow');
+  });
+
+  it('the DML target is a real relation even when a CTE has its name', () => {
+    const d = decide('WITH orders AS (SELECT 1) DELETE FROM orders', { tool: 'execute' });
+    expect(d.relations).toEqual(['app.orders']);
+  });
+});
+
+describe('schemas and table patterns', () => {
+  it('DENIED_SCHEMA outside the policy schemas; empty schemas means the search_path', () => {
+    const p = demoPolicy({ schemas: [], tables: { deny: [] } });
+    expect(decide('SELECT * FROM app.orders', { policy: p }).decision).toBe('allow');
+    expect(codes(decide('SELECT * FROM internal.api_keys', { policy: p }))).toEqual(['DENIED_SCHEMA']);
+    expect(decide('SELECT * FROM internal.api_keys', { policy: p, searchPath: ['app', 'internal'] }).decision).toBe('allow');
+  });
+
+  it('deny wins over allow; wildcards stay within one name part', () => {
+    const p = demoPolicy({ schemas: ['app'], tables: { allow: ['app.*'], deny: ['app.customer*'] } });
+    expect(decide('SELECT * FROM app.orders', { policy: p }).decision).toBe('allow');
+    expect(codes(decide('SELECT * FROM app.customers', { policy: p }))).toEqual(['DENIED_TABLE']);
+    const only = demoPolicy({ tables: { allow: ['app.order*'], deny: [] } });
+    expect(decide('SELECT * FROM app.order_items', { policy: only }).decision).toBe('allow');
+    expect(codes(decide('SELECT * FROM app.products', { policy: only }))).toEqual(['DENIED_TABLE']);
+    const star = demoPolicy({ tables: { allow: ['*'], deny: [] } });
+    expect(decide('SELECT * FROM app.products', { policy: star }).decision).toBe('allow');
+  });
+
+  it('messages name the subject and the policy; fixes suggest an allowed relation', () => {
+    const d = decide('SELECT * FROM internal.api_keys');
+    const denied = d.reasons.find((r) => r.code === 'DENIED_TABLE');
+    expect(denied?.message).toContain('internal.api_keys');
+    expect(denied?.message).toContain("policy 'analyst'");
+    expect(denied?.fix).toMatch(/internal\.api_keys/);
+    const v = decide('SELECT * FROM app.customer_notes');
+    expect(v.reasons[0]?.fix).toContain('use app.customers instead of app.customer_notes'.replace(/^u/, 'U'));
+    expect(decide('SELECT * FROM app.ordres').reasons[0]?.fix).toContain('app.orders');
+  });
+
+  it('writes and utility targets are judged too', () => {
+    expect(codes(decide('DELETE FROM internal.api_keys', { tool: 'execute', policy: demoPolicy({ mode: 'read-write' }) }))).toContain('DENIED_TABLE');
+    expect(codes(decide('LOCK internal.api_keys'))).toEqual(expect.arrayContaining(['UTILITY_NOT_ALLOWED', 'DENIED_TABLE']));
+    // a new relation created by DDL is not "unknown"
+    expect(codes(decide('CREATE TABLE app.brand_new (a int)'))).toEqual(['DDL_NOT_ALLOWED']);
+  });
+});
+
+describe('system catalogs', () => {
+  it.each([
+    'SELECT * FROM pg_class',
+    'SELECT * FROM pg_catalog.pg_class',
+    'SELECT * FROM pg_user',
+    'SELECT * FROM pg_shadow',
+    'SELECT * FROM pg_authid',
+    'SELECT * FROM pg_settings',
+    'SELECT * FROM pg_stat_activity',
+    'SELECT * FROM pg_stats',
+    'SELECT * FROM information_schema.tables',
+    'SELECT * FROM information_schema.columns',
+    'SELECT * FROM "pg_catalog"."pg_class"',
+    'SELECT * FROM PG_CATALOG.PG_CLASS',
+    'SELECT * FROM pg_toast.pg_toast_2619',
+  ])('SYSTEM_CATALOG: %s', (sql) => {
+    const d = decide(sql);
+    expect(d.decision).toBe('block');
+    expect(codes(d)).toContain('SYSTEM_CATALOG');
+  });
+
+  it('catalogs: true opens pg_catalog and information_schema but not secrets, statistics or TOAST', () => {
+    const p = demoPolicy({ catalogs: true });
+    expect(decide('SELECT relname FROM pg_class', { policy: p }).decision).toBe('allow');
+    expect(decide('SELECT * FROM information_schema.columns', { policy: p }).decision).toBe('allow');
+    for (const sql of ['SELECT * FROM pg_authid', 'SELECT * FROM pg_shadow', 'SELECT * FROM pg_stats', 'SELECT * FROM pg_statistic', 'SELECT * FROM pg_toast.pg_toast_2619']) {
+      expect(codes(decide(sql, { policy: p })), sql).toContain('SYSTEM_CATALOG');
+    }
+    const explicit = demoPolicy({ catalogs: true, tables: { allow: ['app.*', 'pg_catalog.pg_stats'], deny: [] } });
+    expect(decide('SELECT * FROM pg_stats', { policy: explicit }).decision).toBe('allow');
+  });
+});
+
+describe('views', () => {
+  it('a view that reads a hidden relation is VIEW_NOT_ALLOWED, naming what it reads', () => {
+    const d = decide('SELECT * FROM app.customer_notes');
+    expect(codes(d)).toEqual(['VIEW_NOT_ALLOWED']);
+    expect(d.reasons[0]?.message).toContain('app.customer_notes reads internal.staff_notes');
+  });
+
+  it('a view over allowed tables is fine; views: false refuses every view', () => {
+    expect(decide('SELECT * FROM app.order_totals').decision).toBe('allow');
+    expect(codes(decide('SELECT * FROM app.order_totals', { policy: demoPolicy({ views: false }) }))).toEqual(['VIEW_NOT_ALLOWED']);
+  });
+
+  it('a view reaching a system catalog or a denied table through another view', () => {
+    const catalog = demoCatalog({
+      relations: [
+        { schema: 'app', name: 'rel_sizes', kind: 'view', dependsOn: ['pg_catalog.pg_class'] },
+        { schema: 'app', name: 'notes_mv', kind: 'materialized_view', dependsOn: ['app.customer_notes', 'app.customers', 'internal.staff_notes'] },
+      ],
+      version: 3,
+    });
+    expect(codes(decide('SELECT * FROM app.rel_sizes', { catalog }))).toEqual(['VIEW_NOT_ALLOWED']);
+    expect(codes(decide('SELECT * FROM app.notes_mv', { catalog }))).toEqual(['VIEW_NOT_ALLOWED']);
+  });
+});
