@@ -26,6 +26,8 @@ export interface AuditBenchFigures {
   /** From the first record() to the last byte written (and synced, per policy). */
   endToEndPerSec: number;
   bytesPerRecord: number;
+  /** CPU time (user+system) of this process per record, all work included: load-independent. */
+  cpuUsPerRecord: number;
   /** Event-loop delay while recording and writing (p99 / max, ms): what other requests would feel. */
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
@@ -53,12 +55,27 @@ function event(i: number): AuditEvent {
   };
 }
 
+/** CPU µs per record for scrub + canonical JSON + sha256 (CPU time: robust on a shared machine). */
 function encodeCost(n: number): number {
   const events = Array.from({ length: n }, (_, i) => snapshotEvent(event(i)));
   let prev = GENESIS_PREV;
-  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < n; i++) prev = encodeRecord(buildRecordBody(events[i] as ReturnType<typeof snapshotEvent>, i + 1, prev, { includeRawSql: false })).hash;
-  return ((performance.now() - t0) * 1000) / n;
+  const cpu = process.cpuUsage(cpu0);
+  return (cpu.user + cpu.system) / n;
+}
+
+/** CPU ns for what record() does per call: snapshot the event and enqueue it (queue drained every 128). */
+function recordCallCpuNs(n: number): number {
+  const events = Array.from({ length: n }, (_, i) => event(i));
+  const queue: unknown[] = [];
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) {
+    queue.push(snapshotEvent(events[i] as AuditEvent));
+    if (queue.length === 128) queue.length = 0;
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return ((cpu.user + cpu.system) * 1000) / n;
 }
 
 async function fileScenario(name: string, n: number, overrides: Partial<AuditConfig>, encodeUs: number): Promise<AuditBenchFigures> {
@@ -76,6 +93,7 @@ async function fileScenario(name: string, n: number, overrides: Partial<AuditCon
     const h = monitorEventLoopDelay({ resolution: 1 });
     h.enable();
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < n; i += slice) {
       const s = performance.now();
       const end = Math.min(n, i + slice);
@@ -89,11 +107,12 @@ async function fileScenario(name: string, n: number, overrides: Partial<AuditCon
     await sink.flush(60_000);
     await sink.close(); // includes the final fsync unless fsync: never
     const total = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
     h.disable();
     const size = (await stat(path)).size;
     const st = sink.stats();
     if (st.written !== n) throw new Error(`bench: ${st.written} of ${n} written`);
-    return { scenario: name, records: n, recordCallNs: perCallNs[Math.floor(perCallNs.length / 2)] ?? 0, recordCallMeanNs: (recordMs * 1e6) / n, encodeUs, endToEndPerSec: n / (total / 1000), bytesPerRecord: size / n, loopDelayP99Ms: h.percentile(99) / 1e6, loopDelayMaxMs: h.max / 1e6 };
+    return { scenario: name, records: n, recordCallNs: perCallNs[Math.floor(perCallNs.length / 2)] ?? 0, recordCallMeanNs: (recordMs * 1e6) / n, encodeUs, endToEndPerSec: n / (total / 1000), bytesPerRecord: size / n, cpuUsPerRecord: (cpu.user + cpu.system) / n, loopDelayP99Ms: h.percentile(99) / 1e6, loopDelayMaxMs: h.max / 1e6 };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -103,6 +122,8 @@ export async function runAuditBench(records = 20_000, print: (line: string) => v
   encodeCost(2_000); // warm up
   // best of 5 rounds: the machine may be shared, preemption only ever adds time
   const encodeUs = Math.min(...Array.from({ length: 5 }, () => encodeCost(Math.max(1_000, Math.floor(records / 5)))));
+  recordCallCpuNs(20_000); // warm up
+  const snapshotNs = Math.min(...Array.from({ length: 5 }, () => recordCallCpuNs(100_000)));
   const results: AuditBenchFigures[] = [];
   for (const [name, cfg] of [
     ['file, fsync never', { fsync: 'never' }],
@@ -112,10 +133,11 @@ export async function runAuditBench(records = 20_000, print: (line: string) => v
     results.push(await fileScenario(name, records, cfg, encodeUs));
   }
   print(`audit bench: ${records} records per scenario, Node ${process.version}, load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} CPUs`);
-  print(`writer encode (scrub + canonical JSON + sha256): ${encodeUs.toFixed(2)} µs/record`);
+  print(`record() snapshot + enqueue (CPU time): ${snapshotNs.toFixed(0)} ns/call`);
+  print(`writer encode (scrub + canonical JSON + sha256, CPU time): ${encodeUs.toFixed(2)} µs/record`);
   for (const r of results) {
     print(
-      `${r.scenario.padEnd(32)} record(): ${r.recordCallNs.toFixed(0).padStart(5)} ns/call (mean ${r.recordCallMeanNs.toFixed(0)})   end-to-end: ${Math.round(r.endToEndPerSec).toLocaleString('en-US').padStart(8)} records/s   ${Math.round(r.bytesPerRecord)} B/record   loop delay p99 ${r.loopDelayP99Ms.toFixed(1)} ms, max ${r.loopDelayMaxMs.toFixed(1)} ms`,
+      `${r.scenario.padEnd(32)} record(): ${r.recordCallNs.toFixed(0).padStart(5)} ns/call (mean ${r.recordCallMeanNs.toFixed(0)})   end-to-end: ${Math.round(r.endToEndPerSec).toLocaleString('en-US').padStart(8)} records/s   CPU ${r.cpuUsPerRecord.toFixed(1)} µs/record (≈${Math.round(1e6 / r.cpuUsPerRecord).toLocaleString('en-US')}/s per core)   ${Math.round(r.bytesPerRecord)} B/record   loop delay p99 ${r.loopDelayP99Ms.toFixed(1)} ms, max ${r.loopDelayMaxMs.toFixed(1)} ms`,
     );
   }
   return results;
