@@ -116,14 +116,9 @@ class ToolScope implements ToolCallScope {
 }
 
 class DbScope implements DbOperationScope {
-  constructor(
-    readonly span: Span,
-    private readonly onRows: (rows: number) => void,
-  ) {}
+  constructor(readonly span: Span) {}
   setReturnedRows(rows: number): void {
-    if (!Number.isFinite(rows) || rows < 0) return;
-    this.span.setAttribute(sc.ATTR_DB_RESPONSE_RETURNED_ROWS, rows);
-    this.onRows(rows);
+    if (Number.isFinite(rows) && rows >= 0) this.span.setAttribute(sc.ATTR_DB_RESPONSE_RETURNED_ROWS, rows);
   }
 }
 
@@ -152,7 +147,6 @@ export class OtelTelemetry implements Telemetry {
   private readonly guardReasons: Counter;
   private readonly guardDuration: Histogram;
   private readonly dbDuration: Histogram;
-  private readonly dbRows: Histogram;
   private readonly rowsReturned: Histogram;
   private readonly maskedCells: Counter;
   private readonly blastRadius: Histogram;
@@ -183,11 +177,6 @@ export class OtelTelemetry implements Telemetry {
       description: 'Duration of database client operations.',
       unit: 's',
       advice: { explicitBucketBoundaries: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10] },
-    });
-    this.dbRows = m.createHistogram(sc.METRIC_DB_CLIENT_RESPONSE_RETURNED_ROWS, {
-      description: 'Rows returned by database operations.',
-      unit: '{row}',
-      advice: { explicitBucketBoundaries: ROW_BUCKETS },
     });
     this.rowsReturned = m.createHistogram(sc.METRIC_ROWS_RETURNED, {
       description: 'Rows handed to the agent per tool call (after caps).',
@@ -339,7 +328,7 @@ export class OtelTelemetry implements Telemetry {
       if (this.recordQueryText && info.normalizedSql !== undefined) a[sc.ATTR_DB_QUERY_TEXT] = redactLiterals(info.normalizedSql);
       span.setAttributes(a);
     }
-    const scope = new DbScope(span, (rows) => this.dbRows.record(rows, metricAttrs));
+    const scope = new DbScope(span);
     let result: Promise<T>;
     try {
       result = context.with(trace.setSpan(active, span), fn, undefined, scope);

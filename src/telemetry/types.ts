@@ -59,7 +59,7 @@ export interface DbOperationInfo {
 
 export interface DbOperationScope {
   readonly span: Span;
-  /** db.response.returned_rows on the span and the db.client.response.returned_rows histogram. */
+  /** db.response.returned_rows on the span (rows per call are in the pgwarden.rows.returned histogram). */
   setReturnedRows(rows: number): void;
 }
 

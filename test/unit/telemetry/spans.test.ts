@@ -181,7 +181,7 @@ describe('metrics', () => {
     expect(dataPoints(m, 'pgwarden.guard.decisions')).toEqual([{ attributes: { 'pgwarden.decision': 'allow', 'pgwarden.statement.kind': 'read' }, value: 1 }]);
     expect(dataPoints(m, 'pgwarden.masked.cells')).toEqual([{ attributes: { 'pgwarden.tool': 'query' }, value: 6 }]);
     expect((dataPoints(m, 'pgwarden.rows.returned')[0]?.value as { sum: number }).sum).toBe(3);
-    expect((dataPoints(m, 'db.client.response.returned_rows')[0]?.value as { sum: number }).sum).toBe(3);
+    expect(dataPoints(m, 'db.client.response.returned_rows')).toEqual([]); // span attribute only
     expect(dataPoints(m, 'pgwarden.write.blast_radius')[0]?.attributes).toEqual({ 'pgwarden.write.kind': 'delete', 'pgwarden.decision': 'held' });
     expect(metricUnit(m, 'pgwarden.guard.duration')).toBe('s');
     // relations are span attributes, never metric labels
