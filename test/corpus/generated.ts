@@ -68,14 +68,29 @@ export function generatedCases(): CorpusCase[] {
       why: 'a second statement hidden behind a 90 KB comment',
     }),
     gen(10, {
-      sql: `SELECT ${Array.from({ length: 2_000 }, (_, i) => `o.total_cents + ${i}`).join(', ')}, pg_read_file('/etc/passwd') FROM app.orders o`,
+      sql: `SELECT ${Array.from({ length: 300 }, (_, i) => `o.total_cents + ${i}`).join(', ')}, pg_read_file('/etc/passwd') FROM app.orders o`,
       codes: ['UNSAFE_FUNCTION'],
-      why: 'an unsafe call after 2 000 harmless expressions: every node is visited',
+      why: 'an unsafe call after 300 harmless expressions (within every limit): every node is visited',
     }),
     gen(11, {
       sql: `${'SELECT 1 UNION ALL '.repeat(1_500)}SELECT count(*)::int FROM internal.api_keys`,
       codesAny: ['DENIED_TABLE', 'DENIED_SCHEMA', 'STATEMENT_TOO_COMPLEX'],
       why: 'a denied table as the 1 501st branch of a UNION chain',
+    }),
+    gen(12, {
+      sql: `SELECT ${Array.from({ length: 2_000 }, (_, i) => `o.total_cents + ${i}`).join(', ')}, pg_read_file('/etc/passwd') FROM app.orders o`,
+      codesAny: ['UNSAFE_FUNCTION', 'STATEMENT_TOO_COMPLEX'],
+      why: 'an unsafe call after 2 000 harmless expressions (beyond the pre-parse operator budget)',
+    }),
+    gen(13, {
+      sql: `SELECT ${Array.from({ length: 200 }, () => 'coalesce(').join('')}pg_read_file('/etc/passwd')${')'.repeat(200)}`,
+      codesAny: ['UNSAFE_FUNCTION', 'STATEMENT_TOO_COMPLEX'],
+      why: 'an unsafe call nested 200 function calls deep',
+    }),
+    gen(14, {
+      sql: `SELECT * FROM app.orders WHERE ${Array.from({ length: 200 }, (_, i) => `id <> ${i}`).join(' AND ')} AND customer_id IN (SELECT customer_id FROM internal.staff_notes)`,
+      codesAny: ['DENIED_TABLE', 'DENIED_SCHEMA'],
+      why: 'a denied subquery after 200 harmless conjuncts',
     }),
   ];
 }
