@@ -82,7 +82,7 @@ export async function startHttp(runtime: Runtime, config: Config, logger: Logger
 
 async function serveHttpTransport(runtime: Runtime, config: Config, logger: Logger): Promise<number> {
   const running = await startHttp(runtime, config, logger);
-  logger.info({ url: `${running.url}/mcp` }, 'pgwarden listening');
+  logger.info({ endpoint: `${running.url}/mcp` }, 'pgwarden listening');
   await waitForSignal(async (signal) => running.stop(signal));
   return 0;
 }

@@ -18,6 +18,11 @@ import { databasePolicy, effectiveLimits, resolvePrincipal, toolEnabled, toolsFo
 import type { AuditEventInput, AuditPort, DatabasePort, GuardPort, ReadResult, RelationDetail, RelationSummary } from './ports.js';
 import { ok, refused, type Outcome, type QueryPayload, type Refusal } from './results.js';
 
+/** What `check` returns: the guard's decision, without running anything. */
+export type CheckPayload = Pick<Decision, 'decision' | 'kind' | 'writeKind' | 'explain' | 'relations' | 'functions' | 'reasons' | 'observed' | 'fingerprint' | 'normalized'> & {
+  database: string;
+};
+
 export interface CallContext {
   principal: string;
   requestId: string;
@@ -74,9 +79,11 @@ export class Gateway {
   async query(ctx: CallContext, args: { sql: string; database?: string | undefined }): Promise<Outcome<QueryPayload>> {
     return this.call(ctx, 'query', args.database, async (r, started, event, ctx) => {
       const judged = await this.judge(ctx, r, 'query', args.sql);
+      // explain-only: a read that is refused only because rows are not shown runs as a plan.
+      const explainOnly = r.policy.mode === 'explain-only' && onlyExplainOnly(judged.decision);
+      if (explainOnly) judged.decision = { ...judged.decision, decision: 'allow', reasons: [] };
       const blocked = this.enforce(judged.decision, event);
       if (blocked) return refused(blocked);
-      const explainOnly = r.policy.mode === 'explain-only' && judged.decision.kind === 'read';
       const result = await this.read(ctx, r, args.sql, explainOnly ? { analyze: false } : undefined);
       event.rows = result.rowCount;
       event.truncated = result.truncated;
@@ -89,16 +96,10 @@ export class Gateway {
     args: { sql: string; database?: string | undefined; analyze?: boolean | undefined },
   ): Promise<Outcome<{ database: string; plan: unknown; elapsedMs: number; observed?: { reasons: Reason[] } }>> {
     return this.call(ctx, 'explain', args.database, async (r, started, event, ctx) => {
-      const judged = await this.judge(ctx, r, 'explain', args.sql);
+      const analyze = args.analyze === true;
+      const judged = await this.judge(ctx, r, 'explain', args.sql, analyze);
       const blocked = this.enforce(judged.decision, event);
       if (blocked) return refused(blocked);
-      const analyze = args.analyze === true;
-      if (analyze && judged.decision.kind !== 'read') {
-        const reasons = [reason('EXPLAIN_ANALYZE_WRITE', 'ANALYZE would execute this statement; only reads may be analyzed.')];
-        event.decision = 'blocked';
-        event.reasons = reasons.map((x) => x.code);
-        return refused({ decision: 'block', reasons });
-      }
       const result = await this.read(ctx, r, args.sql, { analyze });
       return ok({
         database: r.database,
@@ -112,7 +113,7 @@ export class Gateway {
   async check(
     ctx: CallContext,
     args: { sql: string; database?: string | undefined },
-  ): Promise<Outcome<Omit<Decision, 'cached' | 'elapsedUs' | 'stmt'> & { database: string }>> {
+  ): Promise<Outcome<CheckPayload>> {
     return this.call(ctx, 'check', args.database, async (r, _started, event) => {
       const { decision } = await this.judge(ctx, r, 'check', args.sql);
       event.decision = decision.decision === 'allow' ? 'allowed' : decision.decision === 'hold' ? 'held' : 'blocked';
@@ -163,7 +164,7 @@ export class Gateway {
         };
       }),
     );
-    this.deps.audit.record({ ...this.baseEvent(ctx, 'status'), decision: 'allowed' });
+    this.audit({ ...this.baseEvent(ctx, 'status'), decision: 'allowed' });
     return ok({
       principal: ctx.principal,
       policy: view?.policyName,
@@ -240,7 +241,7 @@ export class Gateway {
       ctx.signal?.removeEventListener('abort', onAbort);
       this.inflight.delete(controller);
       event.duration_ms = Date.now() - started;
-      this.deps.audit.record(event);
+      this.audit(event);
     }
   }
 
@@ -282,18 +283,19 @@ export class Gateway {
   }
 
   /** Run the guard; on an unknown relation, refresh the catalog once and judge again. */
-  private async judge(ctx: CallContext, r: Resolved, tool: ToolName, sql: string): Promise<Judged> {
+  private async judge(ctx: CallContext, r: Resolved, tool: ToolName, sql: string, analyze = false): Promise<Judged> {
     let catalog = await r.db.catalog();
-    let decision = this.decide(ctx, r, tool, sql, catalog);
-    if (decision.reasons.some((x) => x.code === 'UNKNOWN_RELATION')) {
+    let decision = this.decide(ctx, r, tool, sql, catalog, analyze);
+    if (decision.needsCatalogRefresh) {
       catalog = await r.db.refreshCatalog();
-      decision = this.decide(ctx, r, tool, sql, catalog);
+      decision = this.decide(ctx, r, tool, sql, catalog, analyze);
     }
     return { decision, catalog };
   }
 
-  private decide(ctx: CallContext, r: Resolved, tool: ToolName, sql: string, catalog: CatalogSnapshot): Decision {
+  private decide(ctx: CallContext, r: Resolved, tool: ToolName, sql: string, catalog: CatalogSnapshot, analyze = false): Decision {
     return this.deps.guard.decide({
+      analyze,
       sql,
       tool,
       principal: ctx.principal,
@@ -421,6 +423,15 @@ export class Gateway {
     });
   }
 
+  /** Record an audit event. A fail-closed sink that cannot keep it has already counted and marked the gap. */
+  private audit(event: AuditEventInput): void {
+    try {
+      this.deps.audit.record(event);
+    } catch {
+      // The next call is refused by precheck (audit.accepting() is false).
+    }
+  }
+
   private baseEvent(ctx: CallContext, tool: string): Omit<AuditEventInput, 'decision'> {
     return { request_id: ctx.requestId, principal: ctx.principal, ...(ctx.clientAddress ? { client: ctx.clientAddress } : {}), tool };
   }
@@ -429,6 +440,11 @@ export class Gateway {
 export const VERSION = '0.1.0';
 
 // ---------------------------------------------------------------- helpers (pure)
+
+/** True when a decision's only objection is that the policy is explain-only. */
+function onlyExplainOnly(decision: Decision): boolean {
+  return decision.decision !== 'allow' && decision.reasons.length > 0 && decision.reasons.every((x) => x.code === 'EXPLAIN_ONLY');
+}
 
 function visibleSchemas(r: Resolved): string[] {
   return r.policy.schemas.length > 0 ? [...r.policy.schemas] : [...r.db.config.search_path];

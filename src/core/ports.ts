@@ -102,6 +102,9 @@ export interface AuditEventInput {
   observed?: boolean;
   sqlstate?: string;
   truncated?: boolean;
+  undo_id?: string;
+  approval_id?: string;
+  blast_radius_rows?: number;
 }
 
 export interface AuditPort {

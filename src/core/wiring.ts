@@ -124,7 +124,11 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   });
   const stdioFactory = (principal: string): McpServerFactory => () => buildServer(gateway, { principal, clientAddress: 'stdio' });
   const onAuthFailure = (info: AuthFailureInfo): void => {
-    audit.record({ decision: 'auth_failed', request_id: info.requestId, client: info.clientAddress, reasons: ['UNAUTHORIZED'] });
+    try {
+      audit.record({ decision: 'auth_failed', request_id: info.requestId, client: info.clientAddress, reasons: ['UNAUTHORIZED'] });
+    } catch {
+      // fail-closed sink already marked the gap
+    }
   };
   return { gateway, tokens, lifecycle, httpFactory, stdioFactory, onAuthFailure };
 }

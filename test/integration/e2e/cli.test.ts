@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +17,8 @@ import { testDatabase } from '../../support/pg.js';
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const MAIN = path.join(ROOT, 'src/cli/main.ts');
-const NODE_ARGS = ['--import', 'tsx', MAIN];
+// Absolute loader path: the CLI runs with a temporary working directory.
+const NODE_ARGS = ['--import', pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, MAIN];
 
 function workDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'pgwarden-cli-'));
@@ -44,9 +45,12 @@ async function cli(args: string[], env: Record<string, string>, cwd = workDir())
 describe('pgwarden serve --transport stdio', () => {
   it('serves a real MCP client over stdio with nothing but MCP on stdout', async () => {
     const cwd = workDir();
+    // No principal configured: stdio serves a local read-only principal over the database.
+    const file = path.join(cwd, 'pgwarden.yaml');
+    writeFileSync(file, ['databases:', '  main:', '    url: ${DATABASE_URL}', '    search_path: [app]', ''].join('\n'));
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: [...NODE_ARGS, 'serve', '--transport', 'stdio'],
+      args: [...NODE_ARGS, 'serve', '--transport', 'stdio', '--config', file],
       env: cleanEnv({ DATABASE_URL: testDatabase().gatewayUrl, PGWARDEN_LOG_LEVEL: 'debug' }),
       cwd,
       stderr: 'pipe',
@@ -113,7 +117,7 @@ describe('pgwarden serve (configuration)', () => {
     const a = await cli(['token'], {});
     const b = await cli(['token'], {});
     expect(a.code).toBe(0);
-    const tok = /token:\s+(\S+)/.exec(a.stdout)?.[1];
+    const tok = /^token:\s+(\S+)/m.exec(a.stdout)?.[1];
     expect(tok?.length).toBeGreaterThanOrEqual(32);
     expect(a.stdout).toMatch(/sha256:\s+[0-9a-f]{64}/);
     expect(b.stdout).not.toContain(tok as string);
@@ -179,7 +183,7 @@ describe('SIGTERM', () => {
     const url = await new Promise<string>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no listen line: ${err}`)), 20_000);
       child.stderr.on('data', () => {
-        const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)\/mcp"/.exec(err);
+        const m = /"endpoint":"(http:\/\/127\.0\.0\.1:\d+)\/mcp"/.exec(err);
         if (m) {
           clearTimeout(t);
           resolve(m[1] as string);

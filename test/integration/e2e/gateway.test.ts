@@ -37,9 +37,9 @@ describe.each<Era>(['legacy', 'modern'])('contract over the %s era', (era) => {
     expect(out.structured).toMatchObject({
       database: 'shop',
       columns: [
-        { name: 'id', type: 'int4' },
+        { name: 'id', type: 'integer' },
         { name: 'sku', type: 'text' },
-        { name: 'price_cents', type: 'int4' },
+        { name: 'price_cents', type: 'integer' },
       ],
       rowCount: 3,
       truncated: false,
@@ -144,17 +144,26 @@ describe('read path hardening', () => {
     }
   });
 
-  it('cancels the backend query when the client goes away', async () => {
-    const client = await gw.connect('legacy', E2E_TOKENS.sleeper);
+  it('cancels the backend query when the HTTP client goes away', async () => {
     const controller = new AbortController();
-    const call = client.callTool({ name: 'query', arguments: { sql: 'SELECT pg_sleep(0.9), 4242 AS marker' } }, { signal: controller.signal });
+    const call = fetch(gw.mcpUrl, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: {
+        authorization: `Bearer ${E2E_TOKENS.sleeper}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'query', arguments: { sql: 'SELECT pg_sleep(0.95), 4242 AS marker' } } }),
+    });
     call.catch(() => undefined);
     const admin = new pg.Client({ connectionString: testDatabase().databaseUrl });
     await admin.connect();
     try {
       const active = async (): Promise<number> =>
         (await admin.query("SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%4242 AS marker%' AND pid <> pg_backend_pid()")).rowCount ?? 0;
-      for (let i = 0; i < 40 && (await active()) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 50 && (await active()) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await active()).toBe(1);
       controller.abort();
       await new Promise((r) => setTimeout(r, 300));
       expect(await active()).toBe(0);
