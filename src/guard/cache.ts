@@ -1,48 +1,75 @@
 /**
- * The decision cache: a bounded LRU of decisions.
+ * The decision cache: a bounded, (approximately) LRU map of decisions.
  *
  * Guarantees: at most `size` entries (size 0 disables caching); the key covers everything a
  * decision depends on — exact SQL text, tool, principal, database, policy version, catalog
  * version, observe, parameters and analyze flags — so a policy reload or a catalog refresh can
  * never serve a stale decision. Cached decisions are frozen (shallow) and shared: callers must
  * not mutate them (or their `stmt` AST).
+ *
+ * Layout: a short context key (everything but the SQL) → a Map keyed by the SQL text itself, so
+ * a lookup hashes the text once and never builds a long concatenated key. Recency is kept per
+ * context and across contexts; eviction takes the oldest entry of the least recently used context.
  * Does not: expire entries by time (versions do that).
  */
 import type { Decision, GuardRequest } from './types.js';
 
-export function cacheKey(req: GuardRequest): string {
-  return `${req.tool}\u0001${req.principal}\u0001${req.database}\u0001${req.policyVersion}\u0001${req.catalog.version}\u0001${req.observe ? 1 : 0}${req.parameters ? 1 : 0}${req.analyze ? 1 : 0}\u0001${req.sql}`;
+export function contextKey(req: GuardRequest): string {
+  return `${req.tool}\u0001${req.principal}\u0001${req.database}\u0001${req.policyVersion}\u0001${req.catalog.version}\u0001${req.observe ? 1 : 0}${req.parameters ? 1 : 0}${req.analyze ? 1 : 0}`;
 }
 
 export class DecisionCache {
-  private readonly map = new Map<string, Decision>();
+  private readonly contexts = new Map<string, Map<string, Decision>>();
+  private count = 0;
   constructor(private readonly size: number) {}
 
-  get(key: string): Decision | undefined {
-    const hit = this.map.get(key);
+  get(ctx: string, sql: string): Decision | undefined {
+    const inner = this.contexts.get(ctx);
+    if (inner === undefined) return undefined;
+    const hit = inner.get(sql);
     if (hit !== undefined) {
-      // refresh recency
-      this.map.delete(key);
-      this.map.set(key, hit);
+      // refresh recency within the context, and of the context (cheap when already newest)
+      inner.delete(sql);
+      inner.set(sql, hit);
+      if (this.contexts.size > 1) {
+        this.contexts.delete(ctx);
+        this.contexts.set(ctx, inner);
+      }
     }
     return hit;
   }
 
-  set(key: string, value: Decision): void {
+  set(ctx: string, sql: string, value: Decision): void {
     if (this.size <= 0) return;
-    if (this.map.has(key)) this.map.delete(key);
-    else if (this.map.size >= this.size) {
-      const oldest = this.map.keys().next();
-      if (!oldest.done) this.map.delete(oldest.value);
+    let inner = this.contexts.get(ctx);
+    if (inner === undefined) {
+      inner = new Map();
+      this.contexts.set(ctx, inner);
     }
-    this.map.set(key, value);
+    if (inner.has(sql)) inner.delete(sql);
+    else this.count++;
+    inner.set(sql, value);
+    while (this.count > this.size) this.evictOne();
+  }
+
+  private evictOne(): void {
+    for (const [ctx, inner] of this.contexts) {
+      const oldest = inner.keys().next();
+      if (!oldest.done) {
+        inner.delete(oldest.value);
+        this.count--;
+      }
+      if (inner.size === 0) this.contexts.delete(ctx);
+      return;
+    }
   }
 
   clear(): void {
-    this.map.clear();
+    this.contexts.clear();
+    this.count = 0;
   }
 
   get length(): number {
-    return this.map.size;
+    return this.count;
   }
 }

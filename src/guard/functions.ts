@@ -167,8 +167,32 @@ export const SAFE_CORE_FUNCTIONS: ReadonlySet<string> = new Set([
   'upper_inf', 'range_merge',
 ]);
 
+/**
+ * pg_catalog functions that expose what the system catalogs and statistics views expose (object
+ * definitions and comments, other sessions' query text, prepared statements and cursors of a
+ * pooled connection, settings, locks, activity counters). Under `catalogs: false` they are
+ * SYSTEM_CATALOG like the views they back; `functions.allow` can open them by name.
+ */
+const CATALOG_FUNCTION_PREFIXES: readonly string[] = ['pg_get_', 'pg_stat_get_', 'pg_show_', 'pg_control_', 'pg_identify_object', 'pg_event_trigger_', 'pg_stat_statements'];
+const CATALOG_FUNCTION_EXACT: ReadonlySet<string> = new Set([
+  'pg_describe_object', 'obj_description', 'col_description', 'shobj_description', 'pg_cursor', 'pg_prepared_statement',
+  'pg_prepared_xact', 'pg_lock_status', 'pg_tablespace_location', 'pg_tablespace_databases', 'pg_options_to_table',
+  'pg_available_extensions', 'pg_available_extension_versions', 'pg_extension_update_paths', 'pg_listening_channels',
+  'pg_blocking_pids', 'pg_safe_snapshot_blocking_pids', 'pg_mcv_list_items', 'pg_settings_get_flags',
+]);
+/** Catalog-reading names that are harmless and stay available. */
+const CATALOG_FUNCTION_SAFE: ReadonlySet<string> = new Set(['pg_get_keywords']);
+
+export function isCatalogFunction(name: string): boolean {
+  if (CATALOG_FUNCTION_SAFE.has(name)) return false;
+  if (CATALOG_FUNCTION_EXACT.has(name)) return true;
+  for (const p of CATALOG_FUNCTION_PREFIXES) if (name.startsWith(p)) return true;
+  return false;
+}
+
 /** Built-in functions whose positional arguments (0-based) are relation names (regclass or text). */
 export const REGCLASS_ARGS: Readonly<Record<string, readonly number[]>> = {
+  regclass: [0],
   to_regclass: [0],
   pg_relation_size: [0],
   pg_total_relation_size: [0],
@@ -195,14 +219,31 @@ export const REGCLASS_ARGS: Readonly<Record<string, readonly number[]>> = {
   table_to_xml_and_xmlschema: [0],
 };
 
+/** Built-in functions whose positional arguments (0-based) are function names (text). */
+export const REGPROC_ARGS: Readonly<Record<string, readonly number[]>> = {
+  to_regproc: [0],
+  to_regprocedure: [0],
+};
+
+/**
+ * Built-in name-lookup functions: given a value computed at run time (not a literal) they resolve
+ * names through the system catalogs, so they follow the catalogs switch.
+ */
+export const NAME_LOOKUP_FUNCTIONS: ReadonlySet<string> = new Set([
+  'to_regclass', 'to_regproc', 'to_regprocedure', 'to_regoper', 'to_regoperator', 'to_regtype', 'to_regtypemod',
+  'to_regrole', 'to_regnamespace', 'to_regcollation', 'regclass',
+]);
+
 export type FunctionVerdict =
   | { ok: true; resolved: string }
-  | { ok: false; code: 'UNSAFE_FUNCTION' | 'FUNCTION_NOT_ALLOWED'; resolved: string; why: string; unknown?: boolean };
+  | { ok: false; code: 'UNSAFE_FUNCTION' | 'FUNCTION_NOT_ALLOWED' | 'SYSTEM_CATALOG'; resolved: string; why: string; unknown?: boolean };
 
 export interface FunctionRules {
   mode: 'denylist' | 'allowlist';
   allow: readonly string[];
   deny: readonly string[];
+  /** The policy's `catalogs` switch: catalog-introspection functions follow it. */
+  catalogs?: boolean;
 }
 
 /** Schemas an unqualified function or relation name is looked up in, in PostgreSQL's order. */
@@ -233,6 +274,9 @@ function judgeCandidate(fn: CatalogFunction, rules: FunctionRules, policyName: s
     if (allowed) return { ok: true, resolved };
     const what = fn.securityDefiner ? 'a SECURITY DEFINER function' : 'a user-defined function';
     return { ok: false, code: 'FUNCTION_NOT_ALLOWED', resolved, why: `is ${what} that policy '${policyName}' does not allow` };
+  }
+  if (rules.catalogs !== true && !allowed && isCatalogFunction(fn.name)) {
+    return { ok: false, code: 'SYSTEM_CATALOG', resolved, why: `reads system catalog information, hidden by policy '${policyName}'` };
   }
   if (rules.mode === 'allowlist' && !allowed && !SAFE_CORE_FUNCTIONS.has(fn.name)) {
     return { ok: false, code: 'FUNCTION_NOT_ALLOWED', resolved, why: `is not on the function allow-list of policy '${policyName}'` };

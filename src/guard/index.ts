@@ -8,11 +8,12 @@
  * Does not: run statements, cap rows, mask columns or measure writes (later stages reuse
  * `Decision.stmt`).
  */
-import { DecisionCache, cacheKey } from './cache.js';
+import { DecisionCache, contextKey } from './cache.js';
 import { digestPlaceholder, fingerprintAndNormalize, loadParser, parseText, type ParseLimits } from './parse.js';
 import { judge } from './policy.js';
 import type { Decision, GuardRequest, ParsedStatement } from './types.js';
-import type { WalkLimits } from './walk.js';
+import { newFacts, walkStatement, type WalkLimits } from './walk.js';
+import { reason } from './reasons.js';
 
 export { loadParser } from './parse.js';
 export { BUILTIN_DENIED_FUNCTIONS, SAFE_CORE_FUNCTIONS, isBuiltinDenied } from './functions.js';
@@ -52,7 +53,13 @@ export class Guard {
   /** Parse a text with the guard's input checks (no policy). Never throws. */
   parse(sql: string): ParsedStatement {
     const parsed = parseText(sql, this.parseLimits);
-    if (parsed.ok && parsed.stmts.length > 0) {
+    if (parsed.ok) {
+      const facts = newFacts();
+      for (const s of parsed.stmts) if (!facts.tooComplex) walkStatement(s, this.walkLimits, facts);
+      if (facts.tooComplex) {
+        const ph = digestPlaceholder(sql);
+        return { ok: false, stmts: [], reasons: [reason('STATEMENT_TOO_COMPLEX')], fingerprint: ph.fingerprint, normalized: ph.normalized };
+      }
       const fp = fingerprintAndNormalize(sql);
       parsed.fingerprint = fp.fingerprint;
       parsed.normalized = fp.normalized;
@@ -62,8 +69,8 @@ export class Guard {
 
   /** Judge one request. Never throws; cached by (sql, tool, principal, database, versions, flags). */
   decide(req: GuardRequest): Decision {
-    const key = cacheKey(req);
-    const hit = this.cache.get(key);
+    const ctx = contextKey(req);
+    const hit = this.cache.get(ctx, req.sql);
     if (hit !== undefined) return hit;
     const t0 = performance.now();
     let decision: Decision;
@@ -81,7 +88,7 @@ export class Guard {
       return internalError(req, t0);
     }
     decision.elapsedUs = Math.round((performance.now() - t0) * 1000);
-    this.cache.set(key, Object.freeze({ ...decision, cached: true }));
+    this.cache.set(ctx, req.sql, Object.freeze({ ...decision, cached: true }));
     return decision;
   }
 

@@ -18,12 +18,12 @@
  */
 import type { DatabasePolicy } from '../config/schema.js';
 import { classify, mostSevere, type Classification } from './classify.js';
-import { judgeFunction, judgeOperator, judgeTablesample, REGCLASS_ARGS, type FunctionRules } from './functions.js';
+import { judgeFunction, judgeOperator, judgeTablesample, NAME_LOOKUP_FUNCTIONS, REGCLASS_ARGS, REGPROC_ARGS, type FunctionRules } from './functions.js';
 import { splitQualifiedName } from './names.js';
 import { REASONS, reason, type Reason, type ReasonCode } from './reasons.js';
 import { relationRules, resolveRelation, type RelationContext } from './relations.js';
 import type { Decision, GuardRequest, ParsedStatement, StatementKind, ToolName } from './types.js';
-import { newFacts, walkStatement, type Facts, type RelationRef, type WalkLimits } from './walk.js';
+import { newFacts, walkStatement, type Facts, type FunctionRef, type RelationRef, type WalkLimits } from './walk.js';
 
 /** Reasons that observe mode never waives. */
 const ALWAYS_ENFORCED: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
@@ -212,7 +212,7 @@ function innerType(c: Classification): string {
 }
 
 function functionRules(policy: DatabasePolicy): FunctionRules {
-  return policy.functions;
+  return { ...policy.functions, catalogs: policy.catalogs };
 }
 
 /** Relation, function and operator rules; returns whether anything was unknown to the snapshot. */
@@ -228,8 +228,21 @@ function objectRules(
   const rules = functionRules(policy);
   let unknown = false;
   const refs: RelationRef[] = facts.relations.slice();
+  // functions named by to_regproc('…') arguments are appended while iterating
+  const fnRefs: FunctionRef[] = facts.functions.slice();
+  if (facts.dynamicRegCasts.length > 0 && !policy.catalogs) {
+    const types = [...new Set(facts.dynamicRegCasts)].join(', ');
+    out.add(
+      reason(
+        'SYSTEM_CATALOG',
+        `a cast to ${types} of a value computed at run time (or of a numeric OID) resolves names from the system catalogs, hidden by policy '${req.policyName}'`,
+        'Name the object in a string literal, or use the describe tool to discover schemas, tables and columns.',
+      ),
+    );
+  }
 
-  for (const f of facts.functions) {
+  for (let fi = 0; fi < fnRefs.length; fi++) {
+    const f = fnRefs[fi] as FunctionRef;
     const v =
       f.kind === 'tablesample'
         ? judgeTablesample(f.parts, rules, req.policyName)
@@ -244,26 +257,16 @@ function objectRules(
           `${label} ${v.why}`,
           v.code === 'UNSAFE_FUNCTION'
             ? `Remove ${v.resolved}: it is denied wherever it appears.`
-            : v.unknown
+            : v.code === 'SYSTEM_CATALOG'
+              ? 'Use the describe tool to discover schemas, tables and columns.'
+              : v.unknown
               ? 'Check the function name; use built-in functions (qualify user functions with their schema only if the policy allows them).'
               : `Remove ${v.resolved} or ask an operator to add it to functions.allow of policy '${req.policyName}'.`,
         ),
       );
     }
-    // relation names passed as text to regclass parameters
-    if (f.kind === 'call') {
-      const fname = f.parts[f.parts.length - 1] ?? '';
-      const idx = REGCLASS_ARGS[fname];
-      const schema = f.parts.length >= 2 ? f.parts[f.parts.length - 2] : 'pg_catalog';
-      if (idx && schema === 'pg_catalog') {
-        for (const i of idx) {
-          const text = f.literalArgs[i];
-          if (text === undefined) continue;
-          const parts = splitRegclassText(text);
-          refs.push(fname === 'to_regclass' ? { parts, role: 'regclass', optional: true } : { parts, role: 'regclass' });
-        }
-      }
-    }
+    // relation and function names passed as text to name parameters
+    if (f.kind === 'call' && v.resolved.startsWith('pg_catalog.')) nameArguments(f, policy, req.policyName, refs, fnRefs, out);
   }
 
   for (const op of facts.operators) {
@@ -275,6 +278,7 @@ function objectRules(
 
   for (const ref of refs) {
     const r = resolveRelation(ref.parts, req.catalog, req.searchPath);
+    if (ref.role === 'type' && r.rel === undefined) continue; // an ordinary type, not a row type
     relations.add(r.schema === undefined ? ref.parts.join('.') : `${r.schema}.${r.name}`);
     if (ref.role === 'create') continue;
     const res = relationRules(r, ref, ctx);
@@ -286,6 +290,41 @@ function objectRules(
 
 function splitRegclassText(text: string): string[] {
   return splitQualifiedName(text) ?? [text];
+}
+
+/**
+ * Arguments that name relations (pg_relation_size('t'), regclass('t'), to_regclass('t')) or
+ * functions (to_regproc('f')): literals are resolved and judged like references; anything computed
+ * at run time (or a numeric OID) is a catalog lookup that follows the catalogs switch.
+ */
+function nameArguments(f: FunctionRef, policy: DatabasePolicy, policyName: string, refs: RelationRef[], regprocRefs: FunctionRef[], out: Reasons): void {
+  const fname = f.parts[f.parts.length - 1] ?? '';
+  const relIdx = REGCLASS_ARGS[fname];
+  const procIdx = REGPROC_ARGS[fname];
+  const idx = relIdx ?? procIdx ?? (NAME_LOOKUP_FUNCTIONS.has(fname) ? [0] : undefined);
+  if (!idx) return;
+  for (const i of idx) {
+    if (i >= f.literalArgs.length) continue;
+    const text = f.literalArgs[i];
+    if (text === undefined || /^\s*[0-9]+\s*$/.test(text)) {
+      if (!policy.catalogs) {
+        out.add(
+          reason(
+            'SYSTEM_CATALOG',
+            `function pg_catalog.${fname} is given an object computed at run time (or a numeric OID), a system catalog lookup hidden by policy '${policyName}'`,
+            'Name the relation in a string literal, or use the describe tool.',
+          ),
+        );
+      }
+      continue;
+    }
+    if (relIdx) {
+      const parts = splitRegclassText(text);
+      refs.push(fname === 'to_regclass' ? { parts, role: 'regclass', optional: true } : { parts, role: 'regclass' });
+    } else if (procIdx) {
+      regprocRefs.push({ parts: splitQualifiedName(text) ?? [text], kind: 'regproc', literalArgs: [] });
+    }
+  }
 }
 
 function toolAllowed(policy: DatabasePolicy, tool: ToolName): boolean {

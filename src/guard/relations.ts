@@ -132,6 +132,8 @@ function isView(rel: CatalogRelation | undefined): boolean {
 
 /** All reasons a resolved relation may not be read (or written), empty when it may. */
 export function relationRules(r: ResolvedRelation, ref: RelationRef, ctx: RelationContext): { reasons: Reason[]; unknown: boolean } {
+  // a type name is judged only when it is a relation's row type
+  if (ref.role === 'type' && r.rel === undefined) return { reasons: [], unknown: false };
   if (r.schema === undefined) {
     if (ref.optional || ref.role === 'other') return { reasons: [], unknown: false };
     const path = effectiveSearchPath(ctx.searchPath).join(', ');

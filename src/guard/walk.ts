@@ -29,6 +29,7 @@ export type RelationRole =
   | 'write' // target of INSERT / UPDATE / DELETE / MERGE
   | 'create' // new relation (SELECT INTO, CREATE TABLE AS): not looked up
   | 'regclass' // a literal cast to regclass, or a regclass argument
+  | 'type' // a type name that may be a relation's row type (NULL::internal.api_keys): judged only if it is a relation
   | 'other'; // named by a utility/DDL/DCL statement
 
 export interface RelationRef {
@@ -63,7 +64,19 @@ export interface Facts {
   nestedStatements: string[];
   /** COPY … TO/FROM PROGRAM or a server file. */
   copyProgram: boolean;
+  /**
+   * Casts to an object-identifier type (regclass, regproc, regrole, …) of a value computed at run
+   * time or given as a numeric OID: they resolve names from the system catalogs and cannot be
+   * checked statically.
+   */
+  dynamicRegCasts: string[];
 }
+
+/** Object-identifier types: a cast to one resolves a name or an OID through the system catalogs. */
+export const REG_TYPES: ReadonlySet<string> = new Set([
+  'regclass', 'regproc', 'regprocedure', 'regoper', 'regoperator', 'regtype', 'regrole', 'regnamespace', 'regconfig',
+  'regdictionary', 'regcollation',
+]);
 
 export interface WalkLimits {
   maxNodes: number;
@@ -143,6 +156,7 @@ export function newFacts(): Facts {
     nestedWrites: [],
     nestedStatements: [],
     copyProgram: false,
+    dynamicRegCasts: [],
   };
 }
 
@@ -306,9 +320,10 @@ function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, 
     case 'TypeCast': {
       const tn = typeNameParts(b.typeName);
       const last = tn?.[tn.length - 1];
-      if (last !== undefined && last.startsWith('reg') && (tn?.length === 1 || tn?.[0] === 'pg_catalog')) {
+      if (last !== undefined && REG_TYPES.has(last) && (tn?.length === 1 || tn?.[0] === 'pg_catalog')) {
         const text = literalString(b.arg);
-        if (text !== undefined) regLiteral(last, text, facts);
+        if (text === undefined || /^\s*[0-9]+\s*$/.test(text)) facts.dynamicRegCasts.push(last);
+        else regLiteral(last, text, facts);
       }
       pushChildren(t, b, depth, scope, flags, stack);
       return;
@@ -337,6 +352,18 @@ function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, 
     case 'RangeTableSample': {
       const m = nameList(b.method);
       if (m) facts.functions.push({ parts: m, kind: 'tablesample', literalArgs: [] });
+      pushChildren(t, b, depth, scope, flags, stack);
+      return;
+    }
+    case 'TypeName': {
+      // a type may be a relation's row type: NULL::internal.api_keys, CAST(ROW(…) AS t), t%TYPE
+      const parts = nameList(b.names);
+      if (parts && parts.length > 0) {
+        const rel = b.pct_type ? parts.slice(0, -1) : parts;
+        if (rel.length > 0 && !(rel.length === 2 && rel[0] === 'pg_catalog' && !rel[1]?.startsWith('pg_'))) {
+          facts.relations.push({ parts: rel, role: 'type', optional: true });
+        }
+      }
       pushChildren(t, b, depth, scope, flags, stack);
       return;
     }

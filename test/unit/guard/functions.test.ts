@@ -23,6 +23,9 @@ describe('the built-in deny set, wherever the call appears', () => {
     'SELECT pg_catalog.pg_sleep(1)',
     'SELECT "pg_sleep"(1)',
     'SELECT U&"\\0070g_sleep"(1)',
+    'SELECT demo.pg_catalog.pg_sleep(1)',
+    'SELECT "pg_catalog"."pg_sleep"(1)',
+    'SELECT pg_catalog . pg_sleep (1)',
     'SELECT PG_SLEEP(1)',
     'SELECT * FROM pg_sleep(1)',
     "SELECT * FROM pg_read_file('/etc/passwd')",
@@ -104,6 +107,26 @@ describe('the built-in deny set, wherever the call appears', () => {
     const missing = [...BUILTIN_DENIED_FUNCTIONS.exact].filter((n) => !known.has(n));
     // the rest are extension (dblink, adminpack, pg_prewarm, …) or PostgreSQL 16–18 functions
     for (const n of missing) expect(n).toMatch(/^(dblink|pg_file_|pg_logdir|pg_stat_statements|pg_prewarm|pg_buffercache|lo_manage|pg_(start|stop)_backup|pg_wal_replay_wait|pg_log_standby|pg_sync_repl|pg_get_shmem_allocations_numa|pg_(restore|clear|set)_(relation|attribute|extended)_stats|pg_wal_summary_contents|currtid_byrelname)/);
+  });
+});
+
+describe('catalog-introspection functions follow the catalogs switch', () => {
+  it.each([
+    'SELECT pg_get_functiondef(16400)',
+    'SELECT * FROM pg_stat_get_activity(NULL)',
+    'SELECT pg_stat_get_backend_activity(1)',
+    'SELECT obj_description(16400)',
+    'SELECT * FROM pg_prepared_statement()',
+    'SELECT * FROM pg_cursor()',
+    'SELECT * FROM pg_show_all_settings()',
+    'SELECT * FROM pg_lock_status()',
+  ])('SYSTEM_CATALOG under catalogs: false — %s', (sql) => {
+    expect(codes(decide(sql))).toEqual(['SYSTEM_CATALOG']);
+    expect(decide(sql, { policy: demoPolicy({ catalogs: true }) }).decision).toBe('allow');
+  });
+
+  it('pg_get_keywords stays available', () => {
+    expect(decide('SELECT * FROM pg_get_keywords()').decision).toBe('allow');
   });
 });
 

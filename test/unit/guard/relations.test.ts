@@ -217,3 +217,42 @@ describe('views', () => {
     expect(codes(decide('SELECT * FROM app.notes_mv', { catalog }))).toEqual(['VIEW_NOT_ALLOWED']);
   });
 });
+
+describe('row types and object-identifier casts', () => {
+  it.each([
+    'SELECT (NULL::internal.api_keys).*',
+    "SELECT jsonb_populate_record(NULL::internal.api_keys, '{}')",
+    "SELECT CAST(ROW(1, 'x', 'y') AS internal.api_keys)",
+    'SELECT NULL::internal.api_keys[]',
+    "SELECT regclass('internal.api_keys')",
+    "SELECT pg_catalog.regclass('internal.staff_notes')",
+    "SELECT pg_relation_size(regclass('internal.api_keys'))",
+  ])('a denied relation named as a type or through regclass(): %s', (sql) => {
+    const d = decide(sql);
+    expect(d.decision).toBe('block');
+    expect(codes(d).some((c) => c === 'DENIED_TABLE' || c === 'DENIED_SCHEMA')).toBe(true);
+  });
+
+  it.each([
+    "SELECT pg_relation_size(('inter' || 'nal.api_keys')::regclass)",
+    "SELECT ('pg_' || 'read_file')::regproc",
+    "SELECT to_regclass('inter' || 'nal.api_keys')",
+    'SELECT g::regclass FROM generate_series(16384, 17000) AS g',
+    'SELECT g::oid::regrole FROM generate_series(10, 20000) AS g',
+    'SELECT o.id::regnamespace FROM app.orders o',
+    "SELECT '16400'::regclass",
+    'SELECT 16400::regclass',
+    'SELECT pg_relation_size(16400)',
+    "SELECT to_regproc('pg_' || 'sleep')",
+  ])('a name or OID computed at run time fails closed: %s', (sql) => {
+    const d = decide(sql);
+    expect(d.decision).toBe('block');
+    expect(codes(d)).toContain('SYSTEM_CATALOG');
+  });
+
+  it('ordinary types and allowed row types are fine; catalogs: true allows oid::regclass', () => {
+    expect(decide("SELECT NULL::app.orders, '1'::int, now()::date, 'x'::text, '{}'::jsonb").decision).toBe('allow');
+    expect(decide('SELECT c.oid::regclass, c.relname FROM pg_class c', { policy: demoPolicy({ catalogs: true }) }).decision).toBe('allow');
+    expect(codes(decide("SELECT to_regproc('pg_sleep')"))).toEqual(['UNSAFE_FUNCTION']);
+  });
+});
