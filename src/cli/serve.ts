@@ -64,6 +64,7 @@ export async function startHttp(runtime: Runtime, config: Config, logger: Logger
     logger,
     lifecycle: runtime.lifecycle,
     onAuthFailure: runtime.onAuthFailure,
+    telemetry: runtime.telemetry,
   });
   const handle = await startHttpServer(app, config.server);
   let stopping: Promise<void> | undefined;
@@ -72,6 +73,7 @@ export async function startHttp(runtime: Runtime, config: Config, logger: Logger
       logger.info({ signal }, 'shutting down: readiness is 503, draining in-flight calls');
       const report = await handle.stop({ onCancel: () => runtime.gateway.cancelInflight() });
       await runtime.gateway.shutdown(0);
+      await runtime.telemetry.shutdown().catch(() => undefined);
       logger.info(report, 'stopped');
       logger.flush?.();
     })();
@@ -96,6 +98,7 @@ async function serveStdioTransport(runtime: Runtime, config: Config, logger: Log
   const signal = await Promise.race([closed, nextSignal()]);
   logger.info({ signal }, 'shutting down');
   await runtime.gateway.shutdown(config.server.drain_timeout_ms);
+  await runtime.telemetry.shutdown().catch(() => undefined);
   await handle.close().catch(() => undefined);
   return 0;
 }

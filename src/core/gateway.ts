@@ -13,6 +13,8 @@
 import type { Config, DatabasePolicy } from '../config/schema.js';
 import { reason, type Reason } from '../guard/reasons.js';
 import type { CatalogSnapshot, Decision, ToolName } from '../guard/types.js';
+import { summarizeQuery } from '../guard/index.js';
+import { NOOP_TELEMETRY, dbOperationInfo, type DbOperationInfo, type Telemetry } from '../telemetry/index.js';
 import { GatewayError, isGatewayError } from './errors.js';
 import { databasePolicy, effectiveLimits, resolvePrincipal, toolEnabled, toolsForPrincipal, type PrincipalView } from './principals.js';
 import type { AuditEventInput, AuditPort, DatabasePort, GuardPort, ReadResult, RelationDetail, RelationSummary } from './ports.js';
@@ -38,6 +40,8 @@ export interface GatewayDeps {
   audit: AuditPort;
   /** How many sample rows describe shows for one table. */
   describeSampleRows?: number;
+  /** OpenTelemetry (no-op unless configured). */
+  telemetry?: Telemetry;
 }
 
 interface Resolved {
@@ -54,8 +58,11 @@ export class Gateway {
   private shuttingDown = false;
   private readonly inflight = new Set<AbortController>();
 
+  private readonly telemetry: Telemetry;
+
   constructor(deps: GatewayDeps) {
     this.deps = deps;
+    this.telemetry = deps.telemetry ?? NOOP_TELEMETRY;
   }
 
   get config(): Config {
@@ -84,7 +91,8 @@ export class Gateway {
       if (explainOnly) judged.decision = { ...judged.decision, decision: 'allow', reasons: [] };
       const blocked = this.enforce(judged.decision, event);
       if (blocked) return refused(blocked);
-      const result = await this.read(ctx, r, args.sql, explainOnly ? { analyze: false } : undefined);
+      const result = await this.read(ctx, r, args.sql, explainOnly ? { analyze: false } : undefined, this.dbInfo(r, judged.decision, explainOnly));
+      this.telemetry.metrics.rowsReturned(result.rowCount, 'query');
       event.rows = result.rowCount;
       event.truncated = result.truncated;
       return ok(this.shape(r.database, result, started, judged.decision, explainOnly));
@@ -100,7 +108,7 @@ export class Gateway {
       const judged = await this.judge(ctx, r, 'explain', args.sql, analyze);
       const blocked = this.enforce(judged.decision, event);
       if (blocked) return refused(blocked);
-      const result = await this.read(ctx, r, args.sql, { analyze });
+      const result = await this.read(ctx, r, args.sql, { analyze }, this.dbInfo(r, judged.decision, true));
       return ok({
         database: r.database,
         plan: planOf(result),
@@ -206,43 +214,46 @@ export class Gateway {
 
   // ---------------------------------------------------------------- pipeline pieces
 
-  /** Resolve, run `body`, convert errors into refusals, and audit exactly once. */
-  private async call<T>(
+  /** Resolve, run `body`, convert errors into refusals, and audit (and trace) exactly once. */
+  private call<T>(
     ctx: CallContext,
     tool: ToolName,
     database: string | undefined,
     body: (r: Resolved, started: number, event: AuditEventInput, ctx: CallContext) => Promise<Outcome<T>>,
   ): Promise<Outcome<T>> {
-    const started = Date.now();
-    const event: AuditEventInput = { ...this.baseEvent(ctx, tool), decision: 'allowed' };
-    const controller = new AbortController();
-    const onAbort = (): void => controller.abort(ctx.signal?.reason);
-    if (ctx.signal?.aborted) controller.abort(ctx.signal.reason);
-    ctx.signal?.addEventListener('abort', onAbort, { once: true });
-    this.inflight.add(controller);
-    try {
-      const pre = this.precheck(ctx, tool, database);
-      if ('refusal' in pre) {
-        event.decision = 'blocked';
-        event.reasons = pre.refusal.reasons.map((x) => x.code);
-        return refused(withRequestId(pre.refusal, ctx));
+    return this.telemetry.toolCall(tool, { principal: ctx.principal, requestId: ctx.requestId, database }, async (scope) => {
+      const started = Date.now();
+      const event: AuditEventInput = { ...this.baseEvent(ctx, tool), decision: 'allowed' };
+      const controller = new AbortController();
+      const onAbort = (): void => controller.abort(ctx.signal?.reason);
+      if (ctx.signal?.aborted) controller.abort(ctx.signal.reason);
+      ctx.signal?.addEventListener('abort', onAbort, { once: true });
+      this.inflight.add(controller);
+      try {
+        const pre = this.precheck(ctx, tool, database);
+        if ('refusal' in pre) {
+          event.decision = 'blocked';
+          event.reasons = pre.refusal.reasons.map((x) => x.code);
+          return refused<T>(withRequestId(pre.refusal, ctx));
+        }
+        event.database = pre.database;
+        const out = await body(pre, started, event, { ...ctx, signal: controller.signal });
+        if (!out.ok) return refused<T>(withRequestId(out.refusal, ctx));
+        return out;
+      } catch (err) {
+        const refusal = toRefusal(err);
+        event.decision = 'failed';
+        event.reasons = refusal.reasons.map((x) => x.code);
+        if (refusal.sqlstate) event.sqlstate = refusal.sqlstate;
+        return refused<T>(withRequestId(refusal, ctx));
+      } finally {
+        ctx.signal?.removeEventListener('abort', onAbort);
+        this.inflight.delete(controller);
+        event.duration_ms = Date.now() - started;
+        this.audit(event);
+        scope.finish(event);
       }
-      event.database = pre.database;
-      const out = await body(pre, started, event, { ...ctx, signal: controller.signal });
-      if (!out.ok) return refused(withRequestId(out.refusal, ctx));
-      return out;
-    } catch (err) {
-      const refusal = toRefusal(err);
-      event.decision = 'failed';
-      event.reasons = refusal.reasons.map((x) => x.code);
-      if (refusal.sqlstate) event.sqlstate = refusal.sqlstate;
-      return refused(withRequestId(refusal, ctx));
-    } finally {
-      ctx.signal?.removeEventListener('abort', onAbort);
-      this.inflight.delete(controller);
-      event.duration_ms = Date.now() - started;
-      this.audit(event);
-    }
+    });
   }
 
   private precheck(ctx: CallContext, tool: ToolName, database: string | undefined): Resolved | { refusal: Refusal } {
@@ -294,7 +305,8 @@ export class Gateway {
   }
 
   private decide(ctx: CallContext, r: Resolved, tool: ToolName, sql: string, catalog: CatalogSnapshot, analyze = false): Decision {
-    return this.deps.guard.decide({
+    const t0 = performance.now();
+    const decision = this.deps.guard.decide({
       analyze,
       sql,
       tool,
@@ -307,6 +319,8 @@ export class Gateway {
       catalog,
       policyVersion: this.deps.configVersion,
     });
+    this.telemetry.guardDecision(decision, Math.round((performance.now() - t0) * 1000));
+    return decision;
   }
 
   /** Fill the audit event from the decision; return a refusal when the decision blocks. */
@@ -322,7 +336,21 @@ export class Gateway {
     return { decision: decision.decision, reasons: decision.reasons };
   }
 
-  private read(ctx: CallContext, r: Resolved, sql: string, explain: { analyze: boolean } | undefined): Promise<ReadResult> {
+  private read(
+    ctx: CallContext,
+    r: Resolved,
+    sql: string,
+    explain: { analyze: boolean } | undefined,
+    op: DbOperationInfo,
+  ): Promise<ReadResult> {
+    return this.telemetry.dbOperation(op, async (scope) => {
+      const result = await this.runRead(ctx, r, sql, explain);
+      scope.setReturnedRows(result.rowCount);
+      return result;
+    });
+  }
+
+  private runRead(ctx: CallContext, r: Resolved, sql: string, explain: { analyze: boolean } | undefined): Promise<ReadResult> {
     return r.db.runRead({
       sql,
       limits: effectiveLimits(this.deps.config, r.database, r.policy),
@@ -406,7 +434,8 @@ export class Gateway {
       const description = r.policy.descriptions.columns[`${key}.${c.name}`] ?? c.comment ?? undefined;
       return { name: c.name, type: c.type, nullable: c.nullable, ...(description ? { description } : {}), masked: false };
     });
-    const sample = await this.read(ctx, r, `SELECT * FROM ${quoteIdent(detail.schema)}.${quoteIdent(detail.name)} LIMIT ${this.deps.describeSampleRows ?? 3}`, undefined);
+    const sampleSql = `SELECT * FROM ${quoteIdent(detail.schema)}.${quoteIdent(detail.name)} LIMIT ${this.deps.describeSampleRows ?? 3}`;
+    const sample = await this.read(ctx, r, sampleSql, undefined, { database: r.database, operation: 'SELECT', collection: key, summary: `SELECT ${key}` });
     return ok({
       database: r.database,
       schema: detail.schema,
@@ -430,6 +459,11 @@ export class Gateway {
     } catch {
       // The next call is refused by precheck (audit.accepting() is false).
     }
+  }
+
+  private dbInfo(r: Resolved, decision: Decision, explain: boolean): DbOperationInfo {
+    const info = dbOperationInfo(r.database, decision, { summary: summarizeQuery(decision) });
+    return explain ? { ...info, operation: 'EXPLAIN', summary: `EXPLAIN ${info.summary ?? ''}`.trim() } : info;
   }
 
   private baseEvent(ctx: CallContext, tool: string): Omit<AuditEventInput, 'decision'> {

@@ -14,11 +14,13 @@ import { Lifecycle, httpRequestContext, callSignal, type AuthFailureInfo } from 
 import type { Logger } from '../log/logger.js';
 import { buildServer, createServerFactory } from '../mcp/server.js';
 import { isGatewayError } from './errors.js';
-import { Gateway } from './gateway.js';
+import { Gateway, VERSION } from './gateway.js';
+import { startTelemetry, type Telemetry } from '../telemetry/index.js';
 import { NO_AUDIT, type AuditEventInput, type AuditPort, type DatabasePort, type ReadRequest, type ReadResult, type RelationDetail } from './ports.js';
 
 export interface Runtime {
   gateway: Gateway;
+  telemetry: Telemetry;
   tokens: TokenStore;
   lifecycle: Lifecycle;
   httpFactory: McpServerFactory;
@@ -103,12 +105,17 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     databases.set(name, new PgDatabase(name, db, config.guard.catalog_ttl_ms, logger));
   }
   const audit = options.audit === false ? NO_AUDIT : auditPort(createAuditSink(config.audit, logger, { transport: config.server.transport }));
+  const telemetry = await startTelemetry(config, logger, { version: VERSION });
+  telemetry.observePools(() =>
+    [...databases.values()].map((d) => ({ database: d.name, ...(d as PgDatabase).pool.stats(), max: d.config.pool.max })),
+  );
+  telemetry.observeAudit(() => audit.stats());
   const guard = new Guard({
     cacheSize: config.guard.decision_cache_size,
     maxStatementBytes: config.guard.max_statement_bytes,
     maxAstNodes: config.guard.max_ast_nodes,
   });
-  const gateway = new Gateway({ config, configVersion: configVersion(config), databases, guard, audit });
+  const gateway = new Gateway({ config, configVersion: configVersion(config), databases, guard, audit, telemetry });
   const tokens = new TokenStore(config);
   const lifecycle = new Lifecycle();
   const httpFactory = createServerFactory(gateway, (ctx) => {
@@ -130,5 +137,5 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       // fail-closed sink already marked the gap
     }
   };
-  return { gateway, tokens, lifecycle, httpFactory, stdioFactory, onAuthFailure };
+  return { gateway, telemetry, tokens, lifecycle, httpFactory, stdioFactory, onAuthFailure };
 }

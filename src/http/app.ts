@@ -82,6 +82,7 @@ export async function buildHttpApp(opts: BuildHttpAppOptions): Promise<FastifyIn
     lifecycle,
     preAuth: [limits.perIp],
     auth: [authHook(opts.authenticator, opts.onAuthFailure), limits.perPrincipal],
+    ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
   });
 
   await app.ready();

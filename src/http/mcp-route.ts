@@ -14,6 +14,7 @@
  * GET and DELETE /mcp (2025 session operations) are 405 — this server is stateless.
  * Does not: force-close a response whose handler ignores its signal.
  */
+import type { Telemetry } from '../telemetry/types.js';
 import type { IncomingMessage } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
@@ -31,6 +32,8 @@ export interface McpRouteOptions {
   preAuth: onRequestHookHandler[];
   /** Authentication then per-principal limit. */
   auth: onRequestHookHandler[];
+  /** Tracing of the HTTP request (no-op unless telemetry is configured). */
+  telemetry?: Pick<Telemetry, 'httpRequest'>;
 }
 
 /** JSON-RPC method (and tool name) of a single message, for logs. */
@@ -107,7 +110,17 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
     }
     reply.hijack();
     try {
-      await nodeHandler(request.raw, raw, request.body);
+      if (opts.telemetry) {
+        await opts.telemetry.httpRequest(
+          { method: request.method, route: '/mcp', headers: request.headers, scheme: request.protocol, clientAddress: request.ip },
+          async (span) => {
+            await nodeHandler(request.raw, raw, request.body);
+            span.setStatusCode(raw.statusCode);
+          },
+        );
+      } else {
+        await nodeHandler(request.raw, raw, request.body);
+      }
     } catch (err) {
       request.log.error({ err }, 'mcp request failed');
       if (!raw.headersSent) {

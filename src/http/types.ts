@@ -8,6 +8,7 @@ import type { McpServerFactory } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/schema.js';
 import type { Lifecycle } from './lifecycle.js';
+import type { Telemetry } from '../telemetry/types.js';
 
 export type AuthFailureReason = 'missing' | 'malformed' | 'invalid' | 'expired';
 
@@ -41,6 +42,8 @@ export interface BuildHttpAppOptions {
   logger: Logger;
   /** Shared shutdown state; one is created when omitted (see startHttpServer().stop()). */
   lifecycle?: Lifecycle;
+  /** Tracing of /mcp requests (no-op unless telemetry is configured). */
+  telemetry?: Pick<Telemetry, 'httpRequest'>;
   /** Audit hook for refused authentication. Exceptions it throws are logged and swallowed. */
   onAuthFailure?: (info: AuthFailureInfo) => void;
 }
