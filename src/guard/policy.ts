@@ -224,8 +224,8 @@ function objectRules(
   relations: Set<string>,
   functions: Set<string>,
 ): boolean {
-  const ctx: RelationContext = { policy, policyName: req.policyName, searchPath: req.searchPath, catalog: req.catalog };
   const rules = functionRules(policy);
+  const ctx: RelationContext = { policy, policyName: req.policyName, searchPath: req.searchPath, catalog: req.catalog, functionRules: rules };
   let unknown = false;
   const refs: RelationRef[] = facts.relations.slice();
   // functions named by to_regproc('…') arguments are appended while iterating
@@ -247,6 +247,12 @@ function objectRules(
       f.kind === 'tablesample'
         ? judgeTablesample(f.parts, rules, req.policyName)
         : judgeFunction(f.parts, req.catalog, req.searchPath, rules, req.policyName);
+    if (f.kind === 'regproc' && !v.ok && v.unknown) {
+      // a function name from a string literal that does not resolve: never echo it
+      out.add(reason('FUNCTION_NOT_ALLOWED', 'a function named in a string literal does not exist', 'Check the function name.'));
+      unknown = true;
+      continue;
+    }
     functions.add(v.resolved);
     if (!v.ok) {
       if (v.unknown) unknown = true;
@@ -279,6 +285,14 @@ function objectRules(
   for (const ref of refs) {
     const r = resolveRelation(ref.parts, req.catalog, req.searchPath);
     if (ref.role === 'type' && r.rel === undefined) continue; // an ordinary type, not a row type
+    if (ref.literal && r.rel === undefined) {
+      // a name from a string literal that does not resolve: never echo it (it may be any text)
+      if (!ref.optional) {
+        out.add(reason('UNKNOWN_RELATION', 'a relation named in a string literal does not exist', 'Check the name with describe; qualify it with its schema.'));
+        unknown = true;
+      }
+      continue;
+    }
     relations.add(r.schema === undefined ? ref.parts.join('.') : `${r.schema}.${r.name}`);
     if (ref.role === 'create') continue;
     const res = relationRules(r, ref, ctx);
@@ -320,7 +334,7 @@ function nameArguments(f: FunctionRef, policy: DatabasePolicy, policyName: strin
     }
     if (relIdx) {
       const parts = splitRegclassText(text);
-      refs.push(fname === 'to_regclass' ? { parts, role: 'regclass', optional: true } : { parts, role: 'regclass' });
+      refs.push(fname === 'to_regclass' ? { parts, role: 'regclass', optional: true, literal: true } : { parts, role: 'regclass', literal: true });
     } else if (procIdx) {
       regprocRefs.push({ parts: splitQualifiedName(text) ?? [text], kind: 'regproc', literalArgs: [] });
     }

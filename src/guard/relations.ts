@@ -20,7 +20,7 @@
  * Does not: see functions a view calls, or row-level security (the database enforces that).
  */
 import type { DatabasePolicy } from '../config/schema.js';
-import { effectiveSearchPath } from './functions.js';
+import { effectiveSearchPath, judgeFunction, type FunctionRules } from './functions.js';
 import { displayIdent, displayQualified } from './names.js';
 import { firstMatch } from './patterns.js';
 import { reason, type Reason } from './reasons.js';
@@ -47,6 +47,8 @@ export interface RelationContext {
   policyName: string;
   searchPath: readonly string[];
   catalog: CatalogSnapshot;
+  /** Function rules, for the functions a view's definition calls (CatalogRelation.dependsOnFunctions). */
+  functionRules?: FunctionRules;
 }
 
 export interface ResolvedRelation {
@@ -163,6 +165,17 @@ export function relationRules(r: ResolvedRelation, ref: RelationRef, ctx: Relati
               `${r.display} reads ${displayQualified(ds, dn)}, which policy '${ctx.policyName}' hides`,
             ),
           );
+        }
+      }
+      // a view that calls a function the policy refuses (a SECURITY DEFINER side door, pg_sleep…)
+      if (ctx.functionRules) {
+        for (const fn of r.rel.dependsOnFunctions ?? []) {
+          const dot = fn.indexOf('.');
+          const parts = dot === -1 ? [fn] : [fn.slice(0, dot), fn.slice(dot + 1)];
+          const v = judgeFunction(parts, ctx.catalog, ctx.searchPath, ctx.functionRules, ctx.policyName);
+          if (!v.ok && !v.unknown) {
+            reasons.push(reason('VIEW_NOT_ALLOWED', `${r.display} calls function ${v.resolved}, which ${v.why}`));
+          }
         }
       }
     }

@@ -38,6 +38,8 @@ export interface RelationRef {
   role: RelationRole;
   /** to_regclass: a missing relation is not an error. */
   optional?: boolean;
+  /** The name came from a string literal ('x'::regclass): never echo it unless it resolves. */
+  literal?: boolean;
 }
 
 export interface FunctionRef {
@@ -383,7 +385,7 @@ function regLiteral(type: string, text: string, facts: Facts): void {
   switch (type) {
     case 'regclass': {
       const parts = splitQualifiedName(text);
-      facts.relations.push({ parts: parts ?? [text], role: 'regclass' });
+      facts.relations.push({ parts: parts ?? [text], role: 'regclass', literal: true });
       return;
     }
     case 'regproc':

@@ -186,6 +186,20 @@ describe('lexical pre-scan', () => {
   });
 });
 
+describe('names from string literals are not echoed unless they resolve', () => {
+  it.each([
+    "SELECT 'sk_live_SECRET.abc'::regclass",
+    "SELECT 'sk_live_SECRET'::regclass",
+    "SELECT pg_relation_size('sk_live_SECRET')",
+    "SELECT 'sk_live_SECRET(int)'::regprocedure",
+    "SELECT to_regproc('sk_live_SECRET')",
+  ])('%s', (sql) => {
+    const d = decide(sql);
+    expect(d.decision).toBe('block');
+    expect(JSON.stringify([d.reasons, d.relations, d.functions, d.normalized])).not.toContain('SECRET');
+  });
+});
+
 describe('fingerprint and normalized text', () => {
   it('groups statements that differ in constants and strips literals', () => {
     const a = decide("SELECT * FROM app.customers WHERE email = 'ada@example.com'");

@@ -218,6 +218,26 @@ describe('views', () => {
   });
 });
 
+describe('functions called by views', () => {
+  it('a view that calls a refused function is VIEW_NOT_ALLOWED', () => {
+    const catalog = demoCatalog({
+      relations: [
+        { schema: 'app', name: 'keys_view', kind: 'view', dependsOn: [], dependsOnFunctions: ['app.lookup_key'] },
+        { schema: 'app', name: 'slow_view', kind: 'view', dependsOn: ['app.orders'], dependsOnFunctions: ['pg_catalog.count', 'pg_catalog.pg_sleep'] },
+        { schema: 'app', name: 'fine_view', kind: 'view', dependsOn: ['app.orders'], dependsOnFunctions: ['pg_catalog.count', 'pg_catalog.sum'] },
+      ],
+      version: 4,
+    });
+    const k = decide('SELECT * FROM app.keys_view', { catalog });
+    expect(codes(k)).toEqual(['VIEW_NOT_ALLOWED']);
+    expect(k.reasons[0]?.message).toContain('app.keys_view calls function app.lookup_key');
+    expect(codes(decide('SELECT * FROM app.slow_view', { catalog }))).toEqual(['VIEW_NOT_ALLOWED']);
+    expect(decide('SELECT * FROM app.fine_view', { catalog }).decision).toBe('allow');
+    const allowed = demoPolicy({ functions: { allow: ['app.lookup_key'] } });
+    expect(decide('SELECT * FROM app.keys_view', { catalog, policy: allowed }).decision).toBe('allow');
+  });
+});
+
 describe('row types and object-identifier casts', () => {
   it.each([
     'SELECT (NULL::internal.api_keys).*',
