@@ -76,11 +76,14 @@ export interface E2eGateway {
   stop: () => Promise<void>;
 }
 
-export async function startE2eGateway(options: { databaseUrl?: string; overrides?: Record<string, unknown> } = {}): Promise<E2eGateway> {
+export async function startE2eGateway(
+  options: { databaseUrl?: string; overrides?: Record<string, unknown>; configInput?: (auditPath: string) => Record<string, unknown> } = {},
+): Promise<E2eGateway> {
   const pg = testDatabase();
   const dir = mkdtempSync(path.join(tmpdir(), 'pgwarden-e2e-'));
   const auditPath = path.join(dir, 'audit.ndjson');
-  const config = buildConfig(e2eConfigInput(options.databaseUrl ?? pg.gatewayUrl, auditPath, options.overrides));
+  const input = options.configInput ? options.configInput(auditPath) : e2eConfigInput(options.databaseUrl ?? pg.gatewayUrl, auditPath, options.overrides);
+  const config = buildConfig(input);
   let captured = '';
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
