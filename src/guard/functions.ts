@@ -252,6 +252,15 @@ export function effectiveSearchPath(searchPath: readonly string[]): string[] {
   return path.includes('pg_catalog') ? path : ['pg_catalog', ...path];
 }
 
+/**
+ * Whether functions.allow names this function explicitly (`name` or `schema.name`, no wildcard):
+ * only an explicit entry lifts the built-in deny set or the catalog gate, so `allow: ['app.*']`
+ * (or `'*'`) never re-enables pg_read_file.
+ */
+function policyAllowsExplicitly(rules: FunctionRules, schema: string, name: string): boolean {
+  return rules.allow.includes(name) || rules.allow.includes(`${schema}.${name}`);
+}
+
 function policyAllows(rules: FunctionRules, schema: string, name: string): boolean {
   return rules.allow.length > 0 && matchesAny(rules.allow, schema, name);
 }
@@ -264,10 +273,11 @@ function policyDenies(rules: FunctionRules, schema: string, name: string): boole
 function judgeCandidate(fn: CatalogFunction, rules: FunctionRules, policyName: string): FunctionVerdict {
   const resolved = `${fn.schema}.${fn.name}`;
   const allowed = policyAllows(rules, fn.schema, fn.name);
+  const explicit = policyAllowsExplicitly(rules, fn.schema, fn.name);
   if (policyDenies(rules, fn.schema, fn.name)) {
     return { ok: false, code: 'FUNCTION_NOT_ALLOWED', resolved, why: `is denied by policy '${policyName}'` };
   }
-  if (isBuiltinDenied(fn.name) && !allowed) {
+  if (isBuiltinDenied(fn.name) && !explicit) {
     return { ok: false, code: 'UNSAFE_FUNCTION', resolved, why: 'is in the built-in deny set (side effects, file, network, admin, lock, sleep or dynamic SQL)' };
   }
   if (fn.schema !== 'pg_catalog') {
@@ -275,7 +285,7 @@ function judgeCandidate(fn: CatalogFunction, rules: FunctionRules, policyName: s
     const what = fn.securityDefiner ? 'a SECURITY DEFINER function' : 'a user-defined function';
     return { ok: false, code: 'FUNCTION_NOT_ALLOWED', resolved, why: `is ${what} that policy '${policyName}' does not allow` };
   }
-  if (rules.catalogs !== true && !allowed && isCatalogFunction(fn.name)) {
+  if (rules.catalogs !== true && !explicit && isCatalogFunction(fn.name)) {
     return { ok: false, code: 'SYSTEM_CATALOG', resolved, why: `reads system catalog information, hidden by policy '${policyName}'` };
   }
   if (rules.mode === 'allowlist' && !allowed && !SAFE_CORE_FUNCTIONS.has(fn.name)) {
@@ -307,7 +317,7 @@ export function judgeFunction(
   if (candidates.length === 0) {
     // Not in the snapshot. A denied built-in name is still UNSAFE_FUNCTION (clearer, and correct
     // even if the snapshot is stale).
-    if (isBuiltinDenied(name) && !policyAllows(rules, schema ?? 'pg_catalog', name)) {
+    if (isBuiltinDenied(name) && !policyAllowsExplicitly(rules, schema ?? 'pg_catalog', name)) {
       return { ok: false, code: 'UNSAFE_FUNCTION', resolved: schema ? display : name, why: 'is in the built-in deny set' };
     }
     return { ok: false, code: 'FUNCTION_NOT_ALLOWED', resolved: display, why: 'does not exist in this database', unknown: true };

@@ -168,9 +168,17 @@ describe('policy lists and modes', () => {
     expect(decide('SELECT lower(email) FROM app.customers', { policy: p }).decision).toBe('allow');
   });
 
-  it('functions.allow narrows the built-in set', () => {
+  it('functions.allow narrows the built-in set, by explicit name only', () => {
     const p = demoPolicy({ functions: { allow: ['pg_sleep'] } });
     expect(decide('SELECT pg_sleep(0)', { policy: p }).decision).toBe('allow');
+    expect(decide('SELECT pg_catalog.pg_sleep(0)', { policy: demoPolicy({ functions: { allow: ['pg_catalog.pg_sleep'] } }) }).decision).toBe('allow');
+    for (const allow of [['*'], ['pg_catalog.*'], ['pg_*'], ['*.pg_read_file']]) {
+      const wide = demoPolicy({ functions: { allow } });
+      expect(codes(decide("SELECT pg_read_file('/etc/passwd')", { policy: wide })), allow.join()).toEqual(['UNSAFE_FUNCTION']);
+      expect(codes(decide('SELECT pg_get_functiondef(1)', { policy: wide })), allow.join()).toEqual(['SYSTEM_CATALOG']);
+    }
+    // a wildcard still opens user functions
+    expect(decide("SELECT app.cents_to_eur(1)", { policy: demoPolicy({ functions: { allow: ['app.*'] } }) }).decision).toBe('allow');
   });
 
   it('allowlist mode allows the safe core and functions.allow only', () => {
