@@ -7,7 +7,9 @@
  * docs cannot drift from the catalogue.
  */
 import { pathToFileURL } from 'node:url';
+import { BUILTIN_DENIED_FUNCTIONS } from './functions.js';
 import { REASONS, type ReasonCategory, type ReasonCode } from './reasons.js';
+import { SENSITIVE_CATALOG_RELATIONS } from './relations.js';
 
 const CATEGORY_TITLES: Record<ReasonCategory, string> = {
   input: 'Input: the text itself',
@@ -52,6 +54,28 @@ export function renderReasonsDoc(): string {
     }
     lines.push('');
   }
+  lines.push(
+    '## How the guard applies them',
+    '',
+    '- A decision lists every reason that applies (deduplicated), not only the first.',
+    '- Observe mode (`observe: true` in a policy) returns `allow` with the reasons listed, except for input',
+    '  problems, `UNKNOWN_STATEMENT`, `TRANSACTION_CONTROL`, `SESSION_CONTROL` and `DATABASE_NOT_ALLOWED`,',
+    '  which are always enforced (the gateway cannot run past them safely).',
+    '- Unqualified names resolve like PostgreSQL: `pg_catalog` first (unless the pinned search_path lists it',
+    '  elsewhere), then the search_path. An unqualified function call is refused when any candidate on that',
+    '  path is refused (overload resolution depends on types the guard cannot see).',
+    '- `UNSAFE_FUNCTION` is the built-in deny set; `functions.deny` extends it and only an explicit',
+    '  `functions.allow` entry (`name` or `schema.name`, no wildcard) lifts an entry from it.',
+    `- Built-in deny set: ${[...BUILTIN_DENIED_FUNCTIONS.exact].sort().map((n) => `\`${n}\``).join(', ')};`,
+    `  and every name starting with ${BUILTIN_DENIED_FUNCTIONS.prefixes.map((n) => `\`${n}\``).join(', ')};`,
+    `  and names matching ${BUILTIN_DENIED_FUNCTIONS.patterns.map((r) => `\`${r.source}\``).join(', ')}.`,
+    '- With `catalogs: false`, functions that read catalog information (`pg_get_*`, `pg_stat_get_*`,',
+    "  `obj_description`, `pg_prepared_statement`…) and casts of run-time values or numeric OIDs to",
+    '  `regclass`/`regproc`/`regrole`/… are `SYSTEM_CATALOG` too.',
+    `- Even with \`catalogs: true\`, these stay hidden unless \`tables.allow\` names them exactly: ${[...SENSITIVE_CATALOG_RELATIONS].sort().map((n) => `\`${n}\``).join(', ')}.`,
+    '- A view is checked against every relation it reads and every function it calls (transitively).',
+    '',
+  );
   return lines.join('\n');
 }
 
