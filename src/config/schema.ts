@@ -125,6 +125,35 @@ const descriptionsSchema = z
   })
   .prefault({});
 
+/** Guarded writes (mode read-write): which writes, how big, and what happens to risky ones. */
+export const writeRulesSchema = z
+  .strictObject({
+    /** Write kinds the execute tool accepts. DDL, TRUNCATE, GRANT/REVOKE and role changes are never accepted. */
+    kinds: z.array(z.enum(['insert', 'update', 'delete', 'merge'])).default(['insert', 'update', 'delete']),
+    /** Writable tables (`schema.table` patterns). Empty allow: every table the read rules allow. Deny wins. */
+    tables: tableRulesSchema,
+    /** Writes whose blast radius exceeds this many rows are held for an operator's approval. */
+    confirm_above_rows: z.number().int().nonnegative().default(100),
+    /** Writes whose blast radius exceeds this many rows are refused outright. */
+    block_above_rows: z.number().int().nonnegative().default(10_000),
+    /** What to do with a write whose blast radius cannot be counted safely. */
+    uncountable: z.enum(['hold', 'block']).default('hold'),
+    /** How the blast radius is measured: count (a read-only SELECT count(*)), or execute-rollback (opt-in: fires triggers, advances sequences, takes locks). */
+    measure: z.enum(['count', 'execute-rollback']).default('count'),
+    /** Allow writes whose effects cannot be recorded for undo (no primary key, user triggers, cascading foreign keys…). */
+    allow_irreversible: z.boolean().default(false),
+    /** Refuse writes whose before-images would exceed this many rows / bytes. */
+    max_capture_rows: z.number().int().positive().default(10_000),
+    max_capture_bytes: z.number().int().positive().default(16 * 1024 * 1024),
+    /** How long a held write waits for an operator before it expires. */
+    approval_ttl_ms: durationMs.default(24 * 60 * 60 * 1000),
+    /** Let the human at an MCP client confirm writes up to max_rows directly (elicitation), when the client supports it. */
+    confirm_in_client: z
+      .strictObject({ enabled: z.boolean().default(false), max_rows: z.number().int().nonnegative().default(10), ttl_ms: durationMs.default(120_000) })
+      .prefault({}),
+  })
+  .prefault({});
+
 /** What one policy allows on one database. */
 export const databasePolicySchema = z.strictObject({
   mode: z.enum(['read-only', 'read-write', 'explain-only']).default('read-only'),
@@ -146,6 +175,7 @@ export const databasePolicySchema = z.strictObject({
     .default('pgwarden.principal'),
   tools: toolSwitchesSchema,
   descriptions: descriptionsSchema,
+  writes: writeRulesSchema,
 });
 
 export const policySchema = z.strictObject({
@@ -251,12 +281,30 @@ export const telemetrySchema = z
   })
   .prefault({});
 
+/** Operators approve held writes and revert undo entries out of band (admin API, CLI); never agents. */
+export const operatorSchema = z.strictObject({
+  tokens: z.array(tokenSchema).default([]),
+  description: z.string().optional(),
+});
+
+/** Gateway-owned state in each writable database (schema `pgwarden`): approvals and the undo journal. */
+export const journalSchema = z
+  .strictObject({
+    /** Schema that holds pgwarden's tables in each writable database; no agent policy can read or write it. */
+    schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('pgwarden'),
+    /** Journal entries older than this are deleted (0: keep forever). */
+    retention_days: z.number().int().nonnegative().default(30),
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
   server: serverSchema,
   log: logSchema,
   guard: guardSchema,
   audit: auditSchema,
   telemetry: telemetrySchema,
+  journal: journalSchema,
+  operators: z.record(name, operatorSchema).default({}),
   databases: z.record(name, databaseSchema),
   principals: z.record(name, principalSchema),
   policies: z.record(name, policySchema),
@@ -274,3 +322,6 @@ export type DatabasePolicy = z.infer<typeof databasePolicySchema>;
 export type PrincipalConfig = z.infer<typeof principalSchema>;
 export type TokenConfig = z.infer<typeof tokenSchema>;
 export type ToolSwitches = z.infer<typeof toolSwitchesSchema>;
+export type WriteRules = z.infer<typeof writeRulesSchema>;
+export type OperatorConfig = z.infer<typeof operatorSchema>;
+export type JournalConfig = z.infer<typeof journalSchema>;
