@@ -154,6 +154,22 @@ export const writeRulesSchema = z
   })
   .prefault({});
 
+/** One column mask (src/mask, docs/masking.md). */
+export const maskSpecSchema = z.strictObject({
+  /** redact: a fixed marker; null: NULL of the column type; partial: keep keep_first/keep_last characters; hash: keyed HMAC-SHA-256 (masking.hash_key); email: keep the domain. */
+  mask: z.enum(['redact', 'null', 'partial', 'hash', 'email']),
+  /** redact: the marker shown instead of every non-NULL value. */
+  value: z.string().max(200).default('***'),
+  /** partial: characters kept at the start. */
+  keep_first: z.number().int().min(0).max(64).default(0),
+  /** partial: characters kept at the end. */
+  keep_last: z.number().int().min(0).max(64).default(4),
+  /** hash: hex characters of the HMAC shown (8..64). */
+  length: z.number().int().min(8).max(64).default(16),
+  /** refuse: a statement that uses the column anywhere but a plain projection is refused (MASKED_COLUMN_PREDICATE). */
+  predicates: z.enum(['allow', 'refuse']).default('allow'),
+});
+
 /** What one policy allows on one database. */
 export const databasePolicySchema = z.strictObject({
   mode: z.enum(['read-only', 'read-write', 'explain-only']).default('read-only'),
@@ -175,6 +191,12 @@ export const databasePolicySchema = z.strictObject({
     .default('pgwarden.principal'),
   tools: toolSwitchesSchema,
   descriptions: descriptionsSchema,
+  /** Column masks, key `schema.table.column` (docs/masking.md): the raw value never reaches the agent. */
+  masks: z
+    .record(z.string().regex(/^[^.\s]+\.[^.\s]+\.[^.\s]+$/, 'must be schema.table.column'), maskSpecSchema)
+    .default({}),
+  /** User-defined functions (`schema.name`) trusted not to read masked columns; others are refused while masks apply. */
+  mask_trusted_functions: z.array(z.string().min(1)).default([]),
   writes: writeRulesSchema,
 });
 
@@ -226,6 +248,14 @@ export const guardSchema = z
     max_ast_nodes: z.number().int().positive().default(50_000),
     /** How long a loaded catalog snapshot (relations, views, functions) is trusted. */
     catalog_ttl_ms: durationMs.default(60_000),
+  })
+  .prefault({});
+
+/** Column masking (src/mask, docs/masking.md). */
+export const maskingSchema = z
+  .strictObject({
+    /** Secret for hash masks (HMAC-SHA-256), at least 16 characters; use ${VAR}, hash_key_file or file: indirection. */
+    hash_key: z.string().min(16, 'must be at least 16 characters').optional(),
   })
   .prefault({});
 
@@ -303,6 +333,7 @@ export const configSchema = z.strictObject({
   guard: guardSchema,
   audit: auditSchema,
   telemetry: telemetrySchema,
+  masking: maskingSchema,
   journal: journalSchema,
   operators: z.record(name, operatorSchema).default({}),
   databases: z.record(name, databaseSchema),
@@ -319,6 +350,8 @@ export type Limits = z.infer<typeof limitsSchema>;
 export type ResolvedLimits = { [K in keyof typeof DEFAULT_LIMITS]: number };
 export type Policy = z.infer<typeof policySchema>;
 export type DatabasePolicy = z.infer<typeof databasePolicySchema>;
+export type MaskSpec = z.infer<typeof maskSpecSchema>;
+export type MaskingConfig = z.infer<typeof maskingSchema>;
 export type PrincipalConfig = z.infer<typeof principalSchema>;
 export type TokenConfig = z.infer<typeof tokenSchema>;
 export type ToolSwitches = z.infer<typeof toolSwitchesSchema>;

@@ -32,6 +32,8 @@ const DENIED_EXACT: readonly string[] = [
   'loread', 'lowrite',
   // dynamic SQL: functions that run a query given as text (or read a whole table/schema)
   'query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema', 'ts_stat', 'ts_rewrite',
+  // the running statement's text (a masked rewrite carries key material, see docs/masking.md)
+  'current_query',
   // configuration and session state
   'set_config', 'setseed', 'pg_reload_conf', 'pg_rotate_logfile', 'pg_rotate_logfile_old',
   'pg_export_snapshot', 'pg_import_system_collations',

@@ -125,6 +125,16 @@ export const REASONS = {
     summary: 'The policy is explain-only: the plan is returned instead of rows.',
     fix: 'No change needed; ask an operator for a read-only policy to see rows.',
   },
+  MASK_REWRITE_UNSUPPORTED: {
+    category: 'statement',
+    summary: 'The statement reads masked columns in a way the masking rewrite cannot prove safe (a relation named in a string, EXPLAIN VERBOSE of a hashed column, a write that returns or filters on a masked column, statement text views…).',
+    fix: 'Reference masked tables in FROM/JOIN only, without EXPLAIN VERBOSE, and do not return or filter on masked columns in writes.',
+  },
+  MASKED_COLUMN_PREDICATE: {
+    category: 'statement',
+    summary: 'The policy refuses predicates, joins, grouping, ordering or expressions over this masked column.',
+    fix: 'Select the masked column only as a plain output column; filter, join and sort on unmasked columns.',
+  },
   NOT_A_WRITE: {
     category: 'statement',
     summary: 'The execute tool runs writes only, and the statement does not write.',
@@ -156,6 +166,12 @@ export const REASONS = {
     category: 'relation',
     summary: 'The relation is a view and the policy does not allow views, or the view reads a denied relation.',
     fix: 'Query the base tables directly; call describe to list what is allowed.',
+  },
+
+  MASKED_VIEW: {
+    category: 'relation',
+    summary: 'The view (or materialized view) reads a table with masked columns, or calls a function that could; views are not a side door around masks.',
+    fix: 'Query the base tables directly: their masked columns come back masked.',
   },
 
   // functions
