@@ -88,6 +88,23 @@ const FUNCTIONS_SQL = `
   JOIN pg_namespace n ON n.oid = p.pronamespace
   JOIN pg_language l ON l.oid = p.prolang`;
 
+/**
+ * Columns of user relations, for the masking rewrite (a masked table is read through a
+ * projection that lists every column). Run after `set_config('search_path', 'pg_catalog', true)`
+ * so format_type qualifies every type outside pg_catalog.
+ */
+const COLUMNS_SQL = `
+  SELECT a.attrelid::int8::float8 AS oid, a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type
+  FROM pg_catalog.pg_attribute a
+  JOIN pg_catalog.pg_class c ON c.oid = a.attrelid AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE a.attnum > 0 AND NOT a.attisdropped
+    AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+  ORDER BY a.attrelid, a.attnum`;
+
+/** Direct inheritance / partition parents. */
+const INHERITS_SQL = 'SELECT inhrelid::int8::float8 AS child, inhparent::int8::float8 AS parent FROM pg_catalog.pg_inherits';
+
 const SCHEMAS_SQL = 'SELECT nspname AS name FROM pg_namespace';
 
 const OPERATORS_SQL = `
@@ -144,6 +161,9 @@ async function readCatalog(pool: DatabasePool): Promise<SnapshotContent> {
       const functionRows = (await client.query<FunctionRow>(FUNCTIONS_SQL)).rows;
       const schemaRows = (await client.query<{ name: string }>(SCHEMAS_SQL)).rows;
       const operatorRows = (await client.query<{ name: string }>(OPERATORS_SQL)).rows;
+      const inheritRows = (await client.query<{ child: number; parent: number }>(INHERITS_SQL)).rows;
+      await client.query("SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)");
+      const columnRows = (await client.query<{ oid: number; name: string; type: string }>(COLUMNS_SQL)).rows;
 
       const relByOid = new Map<number, RelationRow>(relationRows.map((r) => [r.oid, r]));
       const fnByOid = new Map<number, FunctionRow>(functionRows.map((f) => [f.oid, f]));
@@ -176,6 +196,7 @@ async function readCatalog(pool: DatabasePool): Promise<SnapshotContent> {
         }
         relations.set(`${row.schema}.${row.name}`, relation);
       }
+      attachColumns(relations, relByOid, columnRows, inheritRows);
 
       const functions = new Map<string, CatalogFunction[]>();
       for (const row of functionRows) {
@@ -201,6 +222,44 @@ async function readCatalog(pool: DatabasePool): Promise<SnapshotContent> {
   );
 }
 
+/** Columns (attnum order) and transitive inheritance ancestors, for the masking rewrite. */
+function attachColumns(
+  relations: Map<string, CatalogRelation>,
+  relByOid: Map<number, RelationRow>,
+  columnRows: readonly { oid: number; name: string; type: string }[],
+  inheritRows: readonly { child: number; parent: number }[],
+): void {
+  const key = (oid: number): string | undefined => {
+    const r = relByOid.get(oid);
+    return r === undefined ? undefined : `${r.schema}.${r.name}`;
+  };
+  for (const col of columnRows) {
+    const k = key(col.oid);
+    const rel = k === undefined ? undefined : relations.get(k);
+    if (rel === undefined) continue;
+    (rel.columns ??= []).push({ name: col.name, type: col.type });
+  }
+  const parents = new Map<number, number[]>();
+  for (const { child, parent } of inheritRows) {
+    const list = parents.get(child);
+    if (list === undefined) parents.set(child, [parent]);
+    else list.push(parent);
+  }
+  for (const child of parents.keys()) {
+    const seen = new Set<number>();
+    const todo = [...(parents.get(child) ?? [])];
+    while (todo.length > 0) {
+      const p = todo.pop() as number;
+      if (seen.has(p) || p === child) continue;
+      seen.add(p);
+      todo.push(...(parents.get(p) ?? []));
+    }
+    const k = key(child);
+    const rel = k === undefined ? undefined : relations.get(k);
+    if (rel !== undefined) rel.ancestors = [...seen].map(key).filter((x): x is string => x !== undefined).sort();
+  }
+}
+
 /** Load a snapshot with the given version number. */
 export async function loadCatalog(pool: DatabasePool, version: number): Promise<CatalogSnapshot> {
   const content = await readCatalog(pool);
@@ -212,7 +271,8 @@ export function catalogDigest(snapshot: Omit<CatalogSnapshot, 'version'>): strin
   const hash = createHash('sha256');
   for (const key of [...snapshot.relations.keys()].sort()) {
     const r = snapshot.relations.get(key) as CatalogRelation;
-    hash.update(`R|${key}|${r.kind}|${(r.dependsOn ?? []).join(',')}|${(r.dependsOnFunctions ?? []).join(',')}\n`);
+    hash.update(`R|${key}|${r.kind}|${(r.dependsOn ?? []).join(',')}|${(r.dependsOnFunctions ?? []).join(',')}|${(r.ancestors ?? []).join(',')}\n`);
+    if (r.columns !== undefined) hash.update(`C|${JSON.stringify(r.columns)}\n`);
   }
   for (const name of [...snapshot.functions.keys()].sort()) {
     const list = (snapshot.functions.get(name) ?? []).map((f) => `${f.schema}.${f.name}:${String(f.securityDefiner)}:${f.volatility}:${f.language}`).sort();

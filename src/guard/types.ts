@@ -37,12 +37,26 @@ export interface QualifiedName {
   name: string;
 }
 
+/** One column of a relation (CatalogRelation.columns). */
+export interface CatalogColumn {
+  name: string;
+  type: string;
+}
+
 export type RelationKind = 'table' | 'partitioned_table' | 'view' | 'materialized_view' | 'foreign_table' | 'sequence' | 'other';
 
 export interface CatalogRelation {
   schema: string;
   name: string;
   kind: RelationKind;
+  /**
+   * Tables, views, materialized views and foreign tables outside the system schemas: the columns
+   * in attnum order (dropped columns excluded), the type as format_type prints it under
+   * search_path = pg_catalog (every non-built-in type schema-qualified). Used by masking.
+   */
+  columns?: CatalogColumn[];
+  /** Inheritance parents (partitioned tables included), transitively, as schema.name: masks of a parent apply to its children. */
+  ancestors?: string[];
   /** For views and materialized views: every base relation they read, transitively (schema.name). */
   dependsOn?: string[];
   /**
