@@ -208,7 +208,8 @@ async function runOnce(bench: Bench, s: Scenario, warmupMs: number): Promise<Sce
     summary: result.summary,
     // The raw rows do not touch this process: its CPU is idle noise there.
     serverCpuUsPerCall: s.target === 'raw' ? Number.NaN : perCall(cpu.user + cpu.system),
-    pgCpuUsPerCall: pg0 !== undefined && pg1 !== undefined ? perCall((pg1 - pg0) * 1000) : Number.NaN,
+    // Negative when backends of an earlier round's pool exited during the window: unknown then.
+    pgCpuUsPerCall: pg0 !== undefined && pg1 !== undefined && pg1 >= pg0 ? perCall((pg1 - pg0) * 1000) : Number.NaN,
     clientCpuUsPerCall: result.clientCpuUsPerCall,
     newSessions: (await sessions1) - (await sessions0),
     foreignLoadPct,
