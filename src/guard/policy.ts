@@ -225,7 +225,14 @@ function objectRules(
   functions: Set<string>,
 ): boolean {
   const rules = functionRules(policy);
-  const ctx: RelationContext = { policy, policyName: req.policyName, searchPath: req.searchPath, catalog: req.catalog, functionRules: rules };
+  const ctx: RelationContext = {
+    policy,
+    policyName: req.policyName,
+    searchPath: req.searchPath,
+    catalog: req.catalog,
+    functionRules: rules,
+    ...(req.reservedSchemas !== undefined ? { reservedSchemas: req.reservedSchemas } : {}),
+  };
   let unknown = false;
   const refs: RelationRef[] = facts.relations.slice();
   // functions named by to_regproc('…') arguments are appended while iterating

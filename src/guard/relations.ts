@@ -49,7 +49,12 @@ export interface RelationContext {
   catalog: CatalogSnapshot;
   /** Function rules, for the functions a view's definition calls (CatalogRelation.dependsOnFunctions). */
   functionRules?: FunctionRules;
+  /** Gateway-owned schemas, denied whatever the policy says. Default DEFAULT_RESERVED_SCHEMAS. */
+  reservedSchemas?: readonly string[];
 }
+
+/** The gateway's own state (undo journal, approvals): never readable or writable by agents. */
+export const DEFAULT_RESERVED_SCHEMAS: readonly string[] = ['pgwarden'];
 
 export interface ResolvedRelation {
   schema: string | undefined;
@@ -106,6 +111,10 @@ export function nameRules(schema: string, name: string, ctx: RelationContext): R
       );
     }
     if (denyPattern !== undefined) out.push(deniedTable(shown, ctx, `matches deny pattern ${denyPattern}`));
+    return out;
+  }
+  if ((ctx.reservedSchemas ?? DEFAULT_RESERVED_SCHEMAS).includes(schema)) {
+    out.push(reason('DENIED_SCHEMA', `schema ${displayIdent(schema)} (${shown}) holds pgwarden's own state (undo journal, approvals) and is never exposed to agents`));
     return out;
   }
   if (denyPattern !== undefined) out.push(deniedTable(shown, ctx, `matches deny pattern ${denyPattern}`));

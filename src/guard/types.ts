@@ -118,6 +118,11 @@ export interface GuardRequest {
   parameters?: boolean;
   /** explain tool only: whether the gateway will run EXPLAIN ANALYZE (executes the statement). */
   analyze?: boolean;
+  /**
+   * Gateway-owned schemas (config journal.schema): denied to every agent whatever the policy
+   * says (DENIED_SCHEMA), views reading them included. Default ['pgwarden'].
+   */
+  reservedSchemas?: readonly string[];
 }
 
 /** The result of parsing one text (Guard.parse). */
