@@ -1,0 +1,405 @@
+/**
+ * Column masking at the source (issue #4): the public API the gateway calls after the guard has
+ * allowed a statement and before it runs it.
+ *
+ * Guarantees (for a policy with masks):
+ * - `plan()` returns `rewritten: false` when the statement reads no masked relation: the caller
+ *   runs the ORIGINAL text untouched;
+ * - otherwise every range reference to a relation with masked columns is replaced by a sub-select
+ *   that applies the masks (same alias, same column names and order), so no expression, alias,
+ *   `t.*`, whole-row reference, subquery, CTE, set operation, join or predicate ever sees a raw
+ *   value; the rewritten tree is deparsed with pgsql-deparser and the text is parsed again and
+ *   compared with the rewritten tree (locations aside): the SQL that runs is exactly the tree
+ *   that was checked, or the statement is refused;
+ * - fail closed (refusal with a reason code) on: a masked relation named in a string or in a
+ *   position the rewrite does not handle; views and materialized views that read a masked
+ *   relation (MASKED_VIEW); user-defined functions not listed in `mask_trusted_functions` (their
+ *   bodies could read a masked table), also when a view calls them; writes that set, read or
+ *   return a masked column of their target; EXPLAIN VERBOSE of a statement with hash masks, and
+ *   statement-text views/functions (pg_stat_activity…) under a policy with hash masks (the
+ *   rewritten text carries the masking key); a hash mask without `masking.hash_key`;
+ * - `masks.<col>.predicates: refuse` refuses statements that use such a column anywhere but a
+ *   plain output column (by column name: conservative).
+ * Does not: run anything, or see data; it trusts the guard's decision (relations, functions)
+ * and the catalog snapshot's column lists (a stale list fails safe: a new column is simply not
+ * readable through the projection; a dropped one makes the statement fail).
+ */
+import { loadModule, parseSync } from 'libpg-query';
+import { deparseSync } from 'pgsql-deparser';
+import type { Config, DatabasePolicy, MaskSpec } from '../config/schema.js';
+import { reason, type Reason } from '../guard/reasons.js';
+import type { CatalogSnapshot, Decision } from '../guard/types.js';
+import { deriveMaskKey, type MaskKey } from './key.js';
+import {
+  isMaskedRelation,
+  maskIndex,
+  policyHasHashMasks,
+  policyHasMasks,
+  projectionSql,
+  quoteIdent,
+  relationMasks,
+  splitMaskKey,
+  type MaskIndex,
+  type RelationMasks,
+} from './masks.js';
+import { walkForMasks, type RangeSite, type WalkResult } from './rewrite.js';
+
+export { deriveMaskKey, hmacHex, type MaskKey } from './key.js';
+export { maskText, maskExpression, policyHasMasks, policyHasHashMasks, type ColumnMask, type RelationMasks } from './masks.js';
+
+/** The outcome of planning one statement. */
+export type MaskPlan =
+  | { ok: true; rewritten: false; masked: [] }
+  | { ok: true; rewritten: true; sql: string; masked: string[] }
+  | { ok: false; reasons: Reason[] };
+
+export interface MaskRequest {
+  /** The guard's decision (allowed): `stmt`, `relations`, `functions` are used. */
+  decision: Pick<Decision, 'stmt' | 'relations' | 'functions'>;
+  /** The principal's policy for this database. */
+  policy: DatabasePolicy;
+  catalog: CatalogSnapshot;
+  /** The database's pinned search_path (the same the guard used). */
+  searchPath: readonly string[];
+}
+
+/** Relations whose rows show statement text (ours carries the masking key under hash masks). */
+export const STATEMENT_TEXT_RELATIONS: ReadonlySet<string> = new Set([
+  'pg_catalog.pg_stat_activity', 'pg_catalog.pg_stat_statements', 'public.pg_stat_statements', 'pg_catalog.pg_backend_memory_contexts',
+  'pg_catalog.pg_prepared_statements', 'pg_catalog.pg_cursors',
+]);
+/** Functions that return statement text. */
+export const STATEMENT_TEXT_FUNCTIONS: ReadonlySet<string> = new Set([
+  'current_query', 'pg_stat_get_activity', 'pg_stat_get_backend_activity', 'pg_get_backend_memory_contexts', 'pg_stat_statements',
+  'pg_prepared_statement', 'pg_cursor',
+]);
+
+const NO_MASKS: MaskPlan = Object.freeze({ ok: true, rewritten: false, masked: [] }) as MaskPlan;
+
+export interface MaskerOptions {
+  /** masking.hash_key (undefined: hash masks refuse with MASK_REWRITE_UNSUPPORTED). */
+  hashKey?: string | undefined;
+}
+
+interface CachedPlan {
+  policy: DatabasePolicy;
+  version: number;
+  searchPath: readonly string[];
+  plan: MaskPlan;
+}
+
+/** Problems in the masking configuration that should stop the gateway from starting. */
+export function validateMasking(config: Pick<Config, 'policies' | 'masking'>): string[] {
+  const problems: string[] = [];
+  for (const [pname, policy] of Object.entries(config.policies)) {
+    for (const [dname, db] of Object.entries(policy.databases)) {
+      for (const [key, spec] of Object.entries(db.masks)) {
+        const where = `policies.${pname}.databases.${dname}.masks.${key}`;
+        if (splitMaskKey(key) === undefined) problems.push(`${where}: must be schema.table.column`);
+        if (spec.mask === 'hash' && config.masking.hash_key === undefined) problems.push(`${where}: a hash mask needs masking.hash_key`);
+      }
+      for (const fn of db.mask_trusted_functions) {
+        if (!/^[^.\s]+\.[^.\s]+$/.test(fn)) problems.push(`policies.${pname}.databases.${dname}.mask_trusted_functions: ${JSON.stringify(fn)} must be schema.name`);
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * One per gateway (holds the derived key and caches). Call `await Masker.ready()` once before the
+ * first plan (it loads the parser WASM if the guard has not yet).
+ */
+export class Masker {
+  private readonly key: MaskKey | undefined;
+  private readonly projections = new Map<string, Record<string, unknown>>();
+  private readonly plans = new WeakMap<object, CachedPlan[]>();
+
+  constructor(options: MaskerOptions = {}) {
+    this.key = options.hashKey !== undefined ? deriveMaskKey(options.hashKey) : undefined;
+  }
+
+  static async ready(): Promise<void> {
+    await loadModule();
+  }
+
+  /** Plan one allowed statement (see MaskPlan). Never throws: unexpected failures refuse. */
+  plan(req: MaskRequest): MaskPlan {
+    if (!policyHasMasks(req.policy)) return NO_MASKS;
+    const stmt = req.decision.stmt;
+    if (stmt === undefined) return refuse('The statement could not be checked for masked columns.');
+    const list = this.plans.get(stmt);
+    const hit = list?.find((c) => c.policy === req.policy && c.version === req.catalog.version && c.searchPath === req.searchPath);
+    if (hit !== undefined) return hit.plan;
+    let plan: MaskPlan;
+    try {
+      plan = this.compute(req, stmt);
+    } catch {
+      plan = refuse('The masking rewrite failed for this statement.');
+    }
+    const entry: CachedPlan = { policy: req.policy, version: req.catalog.version, searchPath: req.searchPath, plan };
+    if (list === undefined) this.plans.set(stmt, [entry]);
+    else {
+      if (list.length >= 8) list.shift();
+      list.push(entry);
+    }
+    return plan;
+  }
+
+  /**
+   * Plan a statement given as text (describe samples, predefined tools): parses it itself. The
+   * relations/functions checks use the given lists (the caller's guard decision, or the one table).
+   */
+  planText(sql: string, req: Omit<MaskRequest, 'decision'> & { relations: string[]; functions?: string[] }): MaskPlan {
+    if (!policyHasMasks(req.policy)) return NO_MASKS;
+    let stmt: unknown;
+    try {
+      const parsed = parseSync(sql) as { stmts?: { stmt?: unknown }[] };
+      if (parsed.stmts?.length !== 1) return refuse('Expected exactly one statement.');
+      stmt = parsed.stmts[0]?.stmt;
+    } catch {
+      return refuse('The statement could not be parsed for masking.');
+    }
+    return this.plan({ ...req, decision: { stmt: stmt as Decision['stmt'], relations: req.relations, functions: req.functions ?? [] } });
+  }
+
+  /** The masked columns of one relation under a policy: column name → mask kind (empty: none). */
+  maskedColumns(policy: DatabasePolicy, catalog: CatalogSnapshot, schema: string, name: string): Map<string, MaskSpec['mask']> {
+    const out = new Map<string, MaskSpec['mask']>();
+    if (!policyHasMasks(policy)) return out;
+    const rm = relationMasks(maskIndex(policy), catalog, `${schema}.${name}`);
+    if (rm === undefined || rm === 'no-columns') return out;
+    for (const [col, m] of rm.masks) out.set(col, m.spec.mask);
+    return out;
+  }
+
+  /**
+   * The `describe` sample of one relation: `SELECT * FROM "schema"."name" LIMIT n`, masked.
+   * Run `sql` when ok (it is the original text when nothing is masked).
+   */
+  describeSample(req: Omit<MaskRequest, 'decision'> & { schema: string; name: string; limit: number }): { ok: true; sql: string; masked: string[] } | { ok: false; reasons: Reason[] } {
+    const limit = Math.max(0, Math.min(1000, Math.floor(req.limit)));
+    const sql = `SELECT * FROM ${quoteIdent(req.schema)}.${quoteIdent(req.name)} LIMIT ${limit}`;
+    const plan = this.planText(sql, { ...req, relations: [`${req.schema}.${req.name}`] });
+    if (!plan.ok) return plan;
+    return plan.rewritten ? { ok: true, sql: plan.sql, masked: plan.masked } : { ok: true, sql, masked: [] };
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private compute(req: MaskRequest, stmt: NonNullable<Decision['stmt']>): MaskPlan {
+    const { policy, catalog } = req;
+    const index = maskIndex(policy);
+    const hashPolicy = policyHasHashMasks(policy);
+    const pre = this.precheck(req, index, hashPolicy);
+    if (pre.length > 0) return { ok: false, reasons: pre };
+
+    const isMasked = (key: string): boolean => isMaskedRelation(index, catalog, key);
+    const ctx = { catalog, searchPath: req.searchPath, isMasked };
+    const walk = walkForMasks(stmt, ctx);
+    const structural = structuralRefusals(walk, index, catalog);
+    if (structural.length > 0) return { ok: false, reasons: structural };
+    if (walk.sites.length === 0) return NO_MASKS;
+
+    // the masks of each relation read
+    const rels = new Map<string, RelationMasks>();
+    for (const site of walk.sites) {
+      if (rels.has(site.key)) continue;
+      const rm = relationMasks(index, catalog, site.key);
+      if (rm === 'no-columns') return refuse(`The column list of ${site.key} is not known; it cannot be read through its masks.`);
+      if (rm !== undefined) rels.set(site.key, rm);
+    }
+    if (rels.size === 0) return NO_MASKS;
+    const usesHash = [...rels.values()].some((rm) => [...rm.masks.values()].some((m) => m.spec.mask === 'hash'));
+    if (usesHash && this.key === undefined) return refuse('A hash mask applies but masking.hash_key is not configured.');
+    if (usesHash && walk.explainOptions.includes('verbose')) {
+      return refuse('EXPLAIN VERBOSE is not available for statements that read hash-masked columns.', 'Use EXPLAIN without VERBOSE.');
+    }
+    const predicate = predicateRefusal(walk, rels);
+    if (predicate !== undefined) return { ok: false, reasons: [predicate] };
+
+    // rewrite a private copy (the decision's tree is shared with the guard cache)
+    const copy = JSON.parse(JSON.stringify(stmt)) as unknown;
+    const again = walkForMasks(copy, ctx);
+    if (again.sites.length !== walk.sites.length) return refuse('The masking rewrite could not be verified.');
+    for (const site of again.sites) {
+      const rm = rels.get(site.key);
+      if (rm !== undefined) this.replace(site, rm);
+    }
+    const sql = deparseSync(copy as Parameters<typeof deparseSync>[0], { pretty: false });
+    if (!verifyRoundTrip(sql, copy)) return refuse('The masking rewrite could not be verified for this statement.');
+    const masked = new Set<string>();
+    for (const rm of rels.values()) for (const col of rm.masks.keys()) masked.add(`${rm.key}.${col}`);
+    return { ok: true, rewritten: true, sql, masked: [...masked].sort() };
+  }
+
+  /** Refusals that follow from the decision's relations and functions. */
+  private precheck(req: MaskRequest, index: MaskIndex, hashPolicy: boolean): Reason[] {
+    const out: Reason[] = [];
+    const { catalog, policy } = req;
+    const trusted = new Set(policy.mask_trusted_functions);
+    const untrusted = (fn: string): boolean => {
+      const dot = fn.indexOf('.');
+      if (dot === -1) return !trusted.has(fn); // unresolved name: the guard refused it already; fail closed anyway
+      return fn.slice(0, dot) !== 'pg_catalog' && !trusted.has(fn);
+    };
+    for (const key of req.decision.relations) {
+      const rel = catalog.relations.get(key);
+      if (hashPolicy && STATEMENT_TEXT_RELATIONS.has(key)) {
+        out.push(reason('SYSTEM_CATALOG', `${key} shows statement text, which carries masking key material under this policy`));
+        continue;
+      }
+      if (rel === undefined || (rel.kind !== 'view' && rel.kind !== 'materialized_view')) continue;
+      if (rel.schema === 'pg_catalog' || rel.schema === 'information_schema') continue;
+      const maskedBase = (rel.dependsOn ?? []).filter((d) => isMaskedRelation(index, catalog, d));
+      if (maskedBase.length > 0) {
+        out.push(reason('MASKED_VIEW', `${key} reads ${maskedBase.join(', ')}, which has masked columns`));
+        continue;
+      }
+      const fns = (rel.dependsOnFunctions ?? []).filter(untrusted);
+      if (fns.length > 0) out.push(reason('MASKED_VIEW', `${key} calls ${fns.join(', ')}, which could read masked columns`));
+    }
+    for (const fn of req.decision.functions) {
+      const dot = fn.indexOf('.');
+      const bare = dot === -1 ? fn : fn.slice(dot + 1);
+      if (hashPolicy && STATEMENT_TEXT_FUNCTIONS.has(bare)) {
+        out.push(reason('UNSAFE_FUNCTION', `${fn} returns statement text, which carries masking key material under this policy`));
+      } else if (untrusted(fn)) {
+        out.push(
+          reason(
+            'FUNCTION_NOT_ALLOWED',
+            `${fn} is a user-defined function and could read masked columns`,
+            'Use built-in functions, or ask an operator to list the function in mask_trusted_functions.',
+          ),
+        );
+      }
+    }
+    return out;
+  }
+
+  private replace(site: RangeSite, rm: RelationMasks): void {
+    const inh = site.rangeVar.inh !== false;
+    // shared with the cache: the deparser only reads it; a sampled copy gets its own FROM list
+    let projection = this.projection(rm, inh);
+    if (site.sample !== undefined) {
+      projection = { ...projection, fromClause: [...(projection.fromClause as unknown[])] };
+      const from = projection.fromClause as unknown[];
+      const innerRv = (from[0] as { RangeVar: Record<string, unknown> }).RangeVar;
+      from[0] = { RangeTableSample: { ...site.sample, relation: { RangeVar: innerRv } } };
+    }
+    const alias = (site.rangeVar.alias as Record<string, unknown> | undefined) ?? { aliasname: site.rangeVar.relname };
+    const node = { RangeSubselect: { subquery: { SelectStmt: projection }, alias } };
+    (site.container as Record<string | number, unknown>)[site.slot] = node;
+  }
+
+  /** The parsed masked projection (cached by its text, which includes everything it depends on). */
+  private projection(rm: RelationMasks, inh: boolean): Record<string, unknown> {
+    const sql = projectionSql(rm, inh, this.key);
+    const hit = this.projections.get(sql);
+    if (hit !== undefined) return hit;
+    const first = selectBody(sql);
+    // canonical form: what the deparser prints parses back to the same tree
+    const canonical = selectBody(deparseSync({ SelectStmt: first } as Parameters<typeof deparseSync>[0], { pretty: false }));
+    if (!sameTree({ SelectStmt: first }, { SelectStmt: canonical })) throw new Error('projection does not round-trip');
+    if (this.projections.size >= 512) this.projections.clear();
+    deepFreeze(canonical);
+    this.projections.set(sql, canonical);
+    return canonical;
+  }
+}
+
+function deepFreeze(v: unknown): void {
+  if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
+  Object.freeze(v);
+  for (const x of Object.values(v)) deepFreeze(x);
+}
+
+function refuse(message: string, fix?: string): MaskPlan {
+  return { ok: false, reasons: [reason('MASK_REWRITE_UNSUPPORTED', message, fix)] };
+}
+
+function selectBody(sql: string): Record<string, unknown> {
+  const parsed = parseSync(sql) as { stmts: { stmt: { SelectStmt?: Record<string, unknown> } }[] };
+  const body = parsed.stmts[0]?.stmt.SelectStmt;
+  if (parsed.stmts.length !== 1 || body === undefined) throw new Error('projection did not parse to one SELECT');
+  return body;
+}
+
+function structuralRefusals(walk: WalkResult, index: MaskIndex, catalog: CatalogSnapshot): Reason[] {
+  const out: Reason[] = [];
+  for (const key of new Set(walk.strays)) {
+    out.push(reason('MASK_REWRITE_UNSUPPORTED', `${key} has masked columns and is referenced where the masking rewrite cannot apply (only FROM and JOIN items can read it)`));
+  }
+  for (const key of new Set(walk.textual)) {
+    out.push(reason('MASK_REWRITE_UNSUPPORTED', `${key} has masked columns and is named in a string; name it in FROM instead`));
+  }
+  for (const target of walk.targets) {
+    const rm = relationMasks(index, catalog, target.key);
+    if (rm === 'no-columns') {
+      out.push(reason('MASK_REWRITE_UNSUPPORTED', `the column list of ${target.key} is not known; writes to it are refused while it has masks`));
+      continue;
+    }
+    if (rm === undefined) continue;
+    const masked = [...rm.masks.keys()];
+    const touched = masked.filter((c) => walk.allColumns.has(c) || walk.assignedColumns.has(c));
+    if (touched.length > 0 || walk.returningStar || walk.singleNames.has(target.alias) || walk.insertAllColumns) {
+      out.push(
+        reason(
+          'MASK_REWRITE_UNSUPPORTED',
+          `the write to ${target.key} sets, reads or returns masked columns${touched.length > 0 ? ` (${touched.join(', ')})` : ''}`,
+          'Write only unmasked columns, name them explicitly, and return only unmasked columns.',
+        ),
+      );
+    }
+  }
+  return out;
+}
+
+function predicateRefusal(walk: WalkResult, rels: ReadonlyMap<string, RelationMasks>): Reason | undefined {
+  const strict = new Set<string>();
+  for (const rm of rels.values()) for (const [col, m] of rm.masks) if (m.spec.predicates === 'refuse') strict.add(col);
+  if (strict.size === 0) return undefined;
+  const hits = [...strict].filter((c) => walk.nonProjectedColumns.has(c) || walk.usingColumns.has(c)).sort();
+  if (hits.length > 0) return reason('MASKED_COLUMN_PREDICATE', `the masked column ${hits.join(', ')} is used in a predicate, join, grouping, ordering or expression`);
+  if (walk.natural) return reason('MASKED_COLUMN_PREDICATE', 'a NATURAL join could compare masked columns; name the join columns with ON');
+  return undefined;
+}
+
+/** Whether `sql` parses to exactly `tree` (locations aside). */
+function verifyRoundTrip(sql: string, tree: unknown): boolean {
+  let parsed: { stmts?: { stmt?: unknown }[] };
+  try {
+    parsed = parseSync(sql) as typeof parsed;
+  } catch {
+    return false;
+  }
+  if (parsed.stmts?.length !== 1) return false;
+  return sameTree(parsed.stmts[0]?.stmt, tree);
+}
+
+/** Source-position fields: they differ between the agent's text and the deparsed text. */
+const POSITION_FIELDS: ReadonlySet<string> = new Set([
+  'location', 'list_start', 'list_end', 'rexpr_list_start', 'rexpr_list_end', 'name_location', 'stmt_location', 'stmt_len',
+]);
+
+/** Deep equality ignoring source positions. */
+export function sameTree(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameTree(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const ak = Object.keys(ao).filter((k) => !POSITION_FIELDS.has(k));
+  const bk = Object.keys(bo).filter((k) => !POSITION_FIELDS.has(k));
+  if (ak.length !== bk.length) return false;
+  for (const k of ak) {
+    if (!Object.prototype.hasOwnProperty.call(bo, k)) return false;
+    if (!sameTree(ao[k], bo[k])) return false;
+  }
+  return true;
+}
