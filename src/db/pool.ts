@@ -5,7 +5,7 @@
  * - Every agent statement runs on one pooled connection inside `BEGIN READ ONLY` with
  *   statement/lock/idle timeouts, a pinned search_path and optionally `SET LOCAL ROLE` and a
  *   principal setting, all sent as ONE trusted simple-protocol string; the agent's statement
- *   itself goes over the extended protocol only (a cursor: Parse/Bind/Execute), so a second
+ *   itself goes over the extended protocol only (CappedQuery: Parse/Bind/Execute(max_rows + 1)/Sync in one round trip), so a second
  *   statement in its text cannot run.
  * - Rows are capped at the protocol level (max_rows + 1 through the portal) and by bytes.
  * - The transaction always ends with ROLLBACK; a connection whose state is unknown (failed
@@ -20,12 +20,12 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
-import Cursor from 'pg-cursor';
 import type { DatabaseConfig, ResolvedLimits } from '../config/schema.js';
 import { GatewayError } from '../core/errors.js';
 import { cancelTargetOf, sendCancelRequest } from './cancel.js';
 import { toGatewayError, unavailableReason } from './errors.js';
-import { fetchCapped, hardeningSql, type ColumnInfo } from './read.js';
+import { capRows, hardeningSql, type ColumnInfo } from './read.js';
+import { CappedQuery } from './capped-query.js';
 import { BUILTIN_TYPE_NAMES, resultTypes } from './values.js';
 
 export interface ReadOptions {
@@ -293,20 +293,10 @@ export class DatabasePool {
     try {
       await client.query(hardeningSql(options));
       phase = 'statement';
-      const cursor = client.query(
-        new Cursor<unknown[]>(prefix + options.sql, options.params === undefined ? undefined : [...options.params], { rowMode: 'array', types: resultTypes }),
-      );
       const limits = options.explain !== undefined ? { max_rows: 1, max_bytes: Number.MAX_SAFE_INTEGER } : options.limits;
-      let fetched;
-      try {
-        fetched = await fetchCapped(cursor, limits);
-      } catch (fetchErr) {
-        // Our own refusal (e.g. RESULT_TOO_LARGE) leaves the portal open: close it so the
-        // ROLLBACK is not queued behind it. A server error already ended the portal.
-        if (fetchErr instanceof GatewayError) await cursor.close();
-        throw fetchErr;
-      }
-      await cursor.close();
+      const query = new CappedQuery(prefix + options.sql, options.params, limits.max_rows + 1, resultTypes);
+      void client.query(query);
+      const fetched = capRows(await query.done, limits);
       const columns = await this.columnTypes(client, fetched.fields);
       phase = 'end';
       await client.query('ROLLBACK');

@@ -1,6 +1,6 @@
 /**
  * The pieces of the hardened read path that do not own a connection: the session-hardening
- * text and the capped fetch through a cursor (portal).
+ * text and the caps applied to rows fetched through a row-limited portal (capped-query.ts).
  *
  * Guarantees:
  * - hardeningSql() builds ONE trusted simple-protocol string from configuration values only:
@@ -11,7 +11,6 @@
  * Does not: open or end transactions, or release connections (pool.ts does).
  */
 import pg from 'pg';
-import type Cursor from 'pg-cursor';
 import type { ResolvedLimits } from '../config/schema.js';
 import { GatewayError } from '../core/errors.js';
 import { toJsonValue } from './values.js';
@@ -62,61 +61,38 @@ export interface FetchResult {
   truncatedBy?: 'rows' | 'bytes';
 }
 
-interface CursorResult {
-  fields?: { name: string; dataTypeID: number }[];
-}
-
-function readBatch(cursor: Cursor<unknown[]>, count: number): Promise<{ rows: unknown[][]; fields: { name: string; dataTypeID: number }[] }> {
-  return new Promise((resolve, reject) => {
-    cursor.read(count, (err, rows, result) => {
-      if (err) reject(err);
-      else resolve({ rows, fields: ((result as CursorResult | undefined)?.fields ?? []).map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })) });
-    });
-  });
-}
-
 /** Approximate size of a row in the JSON response (UTF-16 code units ≈ bytes for ASCII). */
 export function approxJsonSize(row: readonly unknown[]): number {
   return JSON.stringify(row).length + 1;
 }
 
-const FIRST_BATCH = 128;
-const MAX_BATCH = 2048;
-
 /**
- * Read up to max_rows + 1 rows in growing batches; stop early when the byte cap is reached.
- * Throws RESULT_TOO_LARGE when not even the first row fits in max_bytes.
+ * Apply the caps to rows received from a CappedQuery (at most max_rows + 1 of them): JSON-safe
+ * values, at most max_rows rows, at most max_bytes of JSON. Throws RESULT_TOO_LARGE when not
+ * even the first row fits in max_bytes.
  */
-export async function fetchCapped(cursor: Cursor<unknown[]>, limits: Pick<ResolvedLimits, 'max_rows' | 'max_bytes'>): Promise<FetchResult> {
-  const maxRows = limits.max_rows;
-  const maxBytes = limits.max_bytes;
+export function capRows(
+  received: { fields: FetchResult['fields']; rows: unknown[][]; suspended: boolean },
+  limits: Pick<ResolvedLimits, 'max_rows' | 'max_bytes'>,
+): FetchResult {
+  const { fields } = received;
   const rows: unknown[][] = [];
-  let fields: FetchResult['fields'] = [];
   let bytes = 2; // "[]"
-  let batch = Math.min(maxRows + 1, FIRST_BATCH);
-  let fetched = 0;
-  for (;;) {
-    const want = Math.min(batch, maxRows + 1 - fetched);
-    const result = await readBatch(cursor, want);
-    if (fields.length === 0) fields = result.fields;
-    fetched += result.rows.length;
-    for (const raw of result.rows) {
-      if (rows.length === maxRows) return { fields, rows, truncated: true, truncatedBy: 'rows' };
-      const row = raw.map(toJsonValue);
-      const size = approxJsonSize(row);
-      if (bytes + size > maxBytes) {
-        if (rows.length === 0) {
-          throw new GatewayError('RESULT_TOO_LARGE', `The first row alone is larger than the byte cap (${maxBytes} bytes).`);
-        }
-        return { fields, rows, truncated: true, truncatedBy: 'bytes' };
+  for (const raw of received.rows) {
+    if (rows.length === limits.max_rows) return { fields, rows, truncated: true, truncatedBy: 'rows' };
+    const row = raw.map(toJsonValue);
+    const size = approxJsonSize(row);
+    if (bytes + size > limits.max_bytes) {
+      if (rows.length === 0) {
+        throw new GatewayError('RESULT_TOO_LARGE', `The first row alone is larger than the byte cap (${limits.max_bytes} bytes).`);
       }
-      rows.push(row);
-      bytes += size;
+      return { fields, rows, truncated: true, truncatedBy: 'bytes' };
     }
-    if (result.rows.length < want || fetched > maxRows) return { fields, rows, truncated: false };
-    // Grow the batch, but not past what the remaining byte budget can plausibly hold.
-    const avg = rows.length > 0 ? (bytes - 2) / rows.length : 64;
-    const budgetRows = Math.ceil((maxBytes - bytes) / Math.max(avg, 1)) + 1;
-    batch = Math.max(1, Math.min(batch * 2, MAX_BATCH, budgetRows));
+    rows.push(row);
+    bytes += size;
   }
+  // A suspended portal with exactly max_rows rows received can only happen when max_rows + 1 was
+  // not requested; treat it as truncated all the same.
+  return received.suspended ? { fields, rows, truncated: true, truncatedBy: 'rows' } : { fields, rows, truncated: false };
 }
+
