@@ -24,6 +24,7 @@ import { REASONS, reason, type Reason, type ReasonCode } from './reasons.js';
 import { relationRules, resolveRelation, type RelationContext } from './relations.js';
 import type { Decision, GuardRequest, ParsedStatement, StatementKind, ToolName } from './types.js';
 import { newFacts, walkStatement, type Facts, type FunctionRef, type RelationRef, type WalkLimits } from './walk.js';
+import { judgeWrites } from './write/rules.js';
 
 /** Reasons that observe mode never waives. */
 const ALWAYS_ENFORCED: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
@@ -421,6 +422,8 @@ export function judge(req: GuardRequest, parsed: ParsedStatement, limits: WalkLi
     }
   }
   for (const cl of classes) toolRules(tool, cl, facts, req, policy, out);
+  // guarded writes (src/guard/write): NO_WHERE, TAUTOLOGICAL_WHERE, and the execute rules
+  for (const r of judgeWrites(stmts, c, tool, req, policy)) out.add(r);
 
   const relations = new Set<string>();
   const functions = new Set<string>();

@@ -255,6 +255,118 @@ export const REASONS = {
     fix: 'Retry in a few seconds; if it persists, the operator must check the database.',
   },
 
+  // guarded writes (issue #5)
+  WRITE_KIND_NOT_ALLOWED: {
+    category: 'write',
+    summary: 'The policy does not allow this kind of write (INSERT, UPDATE, DELETE or MERGE) through execute.',
+    fix: 'Use a write kind listed in writes.kinds of the policy (the status tool shows it), or ask an operator.',
+  },
+  WRITE_TABLE_NOT_ALLOWED: {
+    category: 'write',
+    summary: 'The target table is readable but not writable under the policy (writes.tables).',
+    fix: 'Write only to tables the policy lists as writable; ask an operator to allow this one.',
+  },
+  NO_WHERE: {
+    category: 'write',
+    summary: 'UPDATE or DELETE without a WHERE clause would change every row of the table.',
+    fix: 'Add a WHERE clause that selects exactly the rows to change (for example by primary key).',
+  },
+  TAUTOLOGICAL_WHERE: {
+    category: 'write',
+    summary: 'The WHERE clause is always true (1=1, true, x = x, x OR true, NOT false, a NOT NULL column IS NOT NULL…), so it selects every row.',
+    fix: 'Replace the always-true condition with one that selects exactly the rows to change (for example by primary key).',
+  },
+  RETURNING_NOT_ALLOWED: {
+    category: 'write',
+    summary: 'execute returns the row count and an undo id, not rows: a RETURNING clause is not accepted (it would bypass column masking).',
+    fix: 'Remove the RETURNING clause; read the changed rows afterwards with the query tool.',
+  },
+  NOT_REVERSIBLE: {
+    category: 'write',
+    summary: 'The write cannot be recorded for undo (no primary key, user triggers, rules, cascading foreign keys, volatile functions, upsert, MERGE, primary-key updates, views, partitioned or foreign tables…), and the policy does not allow irreversible writes.',
+    fix: 'Rewrite the write as a plain INSERT, UPDATE or DELETE on a table with a primary key, or ask an operator to run it (allow_irreversible).',
+  },
+  WRITE_NOT_PLANNABLE: {
+    category: 'write',
+    summary: 'The write has a shape the planner cannot measure and record exactly (a data-modifying WITH, a write inside EXPLAIN, WHERE CURRENT OF…).',
+    fix: 'Send one plain INSERT, UPDATE, DELETE (or MERGE) statement; read-only WITH clauses are fine.',
+  },
+  UNCOUNTABLE_WRITE: {
+    category: 'write',
+    summary: 'The blast radius of the write cannot be counted without side effects; the policy holds or blocks such writes.',
+    fix: 'Rewrite the write so its rows can be counted (plain UPDATE/DELETE with a WHERE, INSERT … VALUES or INSERT … SELECT), or wait for an operator.',
+  },
+  BLAST_RADIUS_EXCEEDED: {
+    category: 'write',
+    summary: 'The write would change more rows than the policy allows at all (writes.block_above_rows).',
+    fix: 'Narrow the WHERE clause and change the rows in smaller batches, or ask an operator.',
+  },
+  HELD_FOR_APPROVAL: {
+    category: 'write',
+    summary: 'The write would change more rows than the policy lets an agent change alone (writes.confirm_above_rows); it is held until an operator approves it.',
+    fix: 'Wait for an operator to approve it (poll the status tool with the approval id), or narrow the WHERE clause.',
+  },
+  CAPTURE_TOO_LARGE: {
+    category: 'write',
+    summary: 'The before-images needed to undo the write exceed the capture limit (writes.max_capture_rows / max_capture_bytes).',
+    fix: 'Change fewer rows per statement (narrow the WHERE clause and run it in batches).',
+  },
+  UNDO_NOT_FOUND: {
+    category: 'write',
+    summary: 'No recorded write has this undo id for this principal and database.',
+    fix: 'Use the undo id returned by execute; the status tool lists recent writes.',
+  },
+  UNDO_CONFLICT: {
+    category: 'write',
+    summary: 'Rows changed by the write have changed again since, so reverting would overwrite newer data; nothing was reverted.',
+    fix: 'Inspect the listed rows with the query tool and fix them with a new write, or ask an operator.',
+  },
+  UNDO_ALREADY_REVERTED: {
+    category: 'write',
+    summary: 'The write was already reverted (a revert runs at most once).',
+    fix: 'No action needed.',
+  },
+  UNDO_EXPIRED: {
+    category: 'write',
+    summary: 'The journal entry is older than the retention period and was deleted.',
+    fix: 'Repair the rows with a new write.',
+  },
+  APPROVAL_NOT_FOUND: {
+    category: 'write',
+    summary: 'No held write has this approval id.',
+    fix: 'Use an approval id from the held result or from the status tool.',
+  },
+  APPROVAL_EXPIRED: {
+    category: 'write',
+    summary: 'The held write expired before an operator approved it; nothing ran.',
+    fix: 'Send the write again if it is still needed.',
+  },
+  APPROVAL_NOT_PENDING: {
+    category: 'write',
+    summary: 'The held write was already approved, rejected or executed.',
+    fix: 'No action needed; the status tool shows its outcome.',
+  },
+  APPROVAL_REJECTED: {
+    category: 'write',
+    summary: 'An operator rejected the held write; nothing ran.',
+    fix: 'Do not retry the same write; ask the operator why.',
+  },
+  APPROVAL_RECHECK_FAILED: {
+    category: 'write',
+    summary: 'At approval time the write no longer passes the current policy, or its blast radius grew past the figure shown for approval; nothing ran.',
+    fix: 'Send the write again so it is measured and judged anew.',
+  },
+  CONFIRMATION_INVALID: {
+    category: 'write',
+    summary: 'The in-client confirmation is missing, expired, already used, or does not match this principal and statement.',
+    fix: 'Send the write again and confirm it when the client asks.',
+  },
+  WRITE_SET_CHANGED: {
+    category: 'write',
+    summary: 'The write changed rows that were not captured for undo (rows matching the WHERE appeared between capture and write); it was rolled back.',
+    fix: 'Retry; if it keeps happening, narrow the WHERE clause to rows other sessions are not changing.',
+  },
+
   // gateway
   SHUTTING_DOWN: {
     category: 'gateway',

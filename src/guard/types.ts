@@ -66,6 +66,40 @@ export interface CatalogRelation {
   dependsOnFunctions?: string[];
   /** Estimated rows (pg_class.reltuples), for describe; -1 when unknown. */
   estimatedRows?: number;
+  /** Write facts (issue #5), loaded for tables; absent in fixtures that do not need them. */
+  write?: CatalogWriteInfo;
+}
+
+/** What the write rules and the planner need to know about a table (src/guard/write). */
+export interface CatalogWriteInfo {
+  /** Primary key columns in key order; empty: no primary key (writes are not reversible). */
+  primaryKey: string[];
+  /** Columns declared NOT NULL (for `col IS NOT NULL` tautologies). */
+  notNull: string[];
+  /** Generated columns (stored or virtual): cannot be written back by an undo. */
+  generated: string[];
+  /** Identity columns GENERATED ALWAYS: an undo re-insert needs OVERRIDING SYSTEM VALUE. */
+  identityAlways: string[];
+  /** Names of user (non-internal) triggers on the table, any event. */
+  userTriggers: string[];
+  /** Names of rewrite rules on the table (CREATE RULE; not a view's _RETURN). */
+  rules: string[];
+  /** Foreign keys in other tables (or this one) that reference this table and act on it. */
+  referencedBy: CatalogReferencingKey[];
+  /** The table has inheritance children (relhassubclass): writes without ONLY reach them too. */
+  hasChildren: boolean;
+}
+
+export type ForeignKeyAction = 'no action' | 'restrict' | 'cascade' | 'set null' | 'set default';
+
+export interface CatalogReferencingKey {
+  /** The referencing table, schema.name. */
+  table: string;
+  constraint: string;
+  /** Columns of THIS table the key references. */
+  columns: string[];
+  onDelete: ForeignKeyAction;
+  onUpdate: ForeignKeyAction;
 }
 
 export interface CatalogFunction {

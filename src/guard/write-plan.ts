@@ -17,6 +17,10 @@ export interface WriteTarget {
   alias?: string;
   /** Primary key columns (catalog order). Empty: not reversible. */
   primaryKey: string[];
+  /** Generated columns: an undo must not write them back. */
+  generatedColumns?: string[];
+  /** Identity columns GENERATED ALWAYS: an undo re-insert needs OVERRIDING SYSTEM VALUE. */
+  identityAlwaysColumns?: string[];
 }
 
 export interface WritePlan {
@@ -32,6 +36,10 @@ export interface WritePlan {
   rowsFromAst?: number;
   /** Why the radius cannot be counted safely (then the policy's `uncountable` applies). */
   uncountableReason?: string;
+  /** The count is an upper bound (INSERT … ON CONFLICT DO NOTHING may insert fewer rows). */
+  countIsUpperBound?: boolean;
+  /** The target table's estimated size (pg_class.reltuples), for the share the write changes. */
+  tableEstimatedRows?: number;
   /**
    * UPDATE/DELETE: `SELECT t.* FROM … WHERE … FOR UPDATE OF t` — the before-images, locked in
    * the write's transaction so nothing changes between capture and write.

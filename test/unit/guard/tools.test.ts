@@ -42,7 +42,8 @@ describe('execute tool', () => {
     const ok = decide('UPDATE app.orders SET status = status WHERE id = 1', { tool: 'execute', policy: rw() });
     expect(ok.decision).toBe('allow');
     expect(ok.writeKind).toBe('update');
-    expect(decide('WITH d AS (DELETE FROM app.orders WHERE id = 1 RETURNING id) SELECT * FROM d', { tool: 'execute', policy: rw() }).decision).toBe('allow');
+    // issue #5: execute runs exactly one top-level write; a data-modifying WITH cannot be measured and recorded
+    expect(codes(decide('WITH d AS (DELETE FROM app.orders WHERE id = 1 RETURNING id) SELECT * FROM d', { tool: 'execute', policy: rw() }))).toEqual(['WRITE_NOT_PLANNABLE']);
   });
 
   it('refuses reads (NOT_A_WRITE), table creation and everything else', () => {

@@ -1,0 +1,135 @@
+/**
+ * Small, typed-enough helpers over libpg-query's JSON parse trees for the write rules and planner.
+ *
+ * Guarantees: helpers never mutate their input; `findWrites` visits every node iteratively (no
+ * recursion) and is bounded by `maxNodes`; `sameExpr` ignores only `location` fields.
+ * Does not: resolve names against the catalog (target.ts) or judge anything.
+ */
+
+/** A parse-tree object (a node body or a wrapped node). */
+export type Obj = Record<string, unknown>;
+
+export const DML_TYPES: Readonly<Record<string, 'insert' | 'update' | 'delete' | 'merge'>> = {
+  InsertStmt: 'insert',
+  UpdateStmt: 'update',
+  DeleteStmt: 'delete',
+  MergeStmt: 'merge',
+};
+
+export function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `{ Type: body }` → [Type, body]; anything else → ['', {}]. */
+export function unwrap(node: unknown): [string, Obj] {
+  if (isObj(node)) {
+    const keys = Object.keys(node);
+    if (keys.length === 1) {
+      const t = keys[0] as string;
+      const body = node[t];
+      if (isObj(body)) return [t, body];
+    }
+  }
+  return ['', {}];
+}
+
+export function asArray(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+/** The sval of a `{ String: { sval } }` node. */
+export function str(node: unknown): string | undefined {
+  const [t, b] = unwrap(node);
+  return t === 'String' ? String(b.sval ?? '') : undefined;
+}
+
+/** Operator / qualified name list → last element (e.g. ['pg_catalog', '='] → '='). */
+export function lastName(list: unknown): string | undefined {
+  const arr = asArray(list);
+  return arr.length === 0 ? undefined : str(arr[arr.length - 1]);
+}
+
+/** Names of a list of String nodes, or undefined if any element is not a String. */
+export function names(list: unknown): string[] | undefined {
+  const out: string[] = [];
+  for (const x of asArray(list)) {
+    const s = str(x);
+    if (s === undefined) return undefined;
+    out.push(s);
+  }
+  return out;
+}
+
+/** Deep structural equality of two parse (sub)trees, ignoring `location` fields. */
+export function sameExpr(a: unknown, b: unknown): boolean {
+  const stack: [unknown, unknown][] = [[a, b]];
+  let steps = 0;
+  while (stack.length > 0) {
+    if (++steps > 100_000) return false;
+    const [x, y] = stack.pop() as [unknown, unknown];
+    if (x === y) continue;
+    if (Array.isArray(x)) {
+      if (!Array.isArray(y) || x.length !== y.length) return false;
+      for (let i = 0; i < x.length; i++) stack.push([x[i], y[i]]);
+      continue;
+    }
+    if (isObj(x)) {
+      if (!isObj(y)) return false;
+      const kx = Object.keys(x).filter((k) => k !== 'location');
+      const ky = Object.keys(y).filter((k) => k !== 'location');
+      if (kx.length !== ky.length) return false;
+      for (const k of kx) {
+        if (!(k in y)) return false;
+        stack.push([x[k], y[k]]);
+      }
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+/** A copy of a tree without `location` fields (for comparing a re-parsed deparse with its source). */
+export function stripLocations(node: unknown): unknown {
+  return JSON.parse(JSON.stringify(node, (k, v: unknown) => (k === 'location' || k.endsWith('_location') || k === 'stmt_len' || k === 'stmt_location' || k === 'rexpr_list_start' || k === 'rexpr_list_end' ? undefined : v)));
+}
+
+export interface FoundWrite {
+  kind: 'insert' | 'update' | 'delete' | 'merge';
+  type: string;
+  body: Obj;
+  /** The write is the statement itself (not inside WITH, EXPLAIN or a subquery). */
+  top: boolean;
+  /** The write sits under an EXPLAIN. */
+  underExplain: boolean;
+}
+
+/**
+ * Every INSERT/UPDATE/DELETE/MERGE in a statement, the statement itself first when it is one:
+ * data-modifying CTEs at any depth and writes wrapped in EXPLAIN included. Iterative, bounded.
+ */
+export function findWrites(stmt: unknown, maxNodes = 200_000): FoundWrite[] {
+  const out: FoundWrite[] = [];
+  const stack: { v: unknown; explain: boolean; top: boolean }[] = [{ v: stmt, explain: false, top: true }];
+  let n = 0;
+  while (stack.length > 0) {
+    if (++n > maxNodes) break;
+    const { v, explain, top } = stack.pop() as { v: unknown; explain: boolean; top: boolean };
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], explain, top: false });
+      continue;
+    }
+    if (!isObj(v)) continue;
+    const [t, body] = unwrap(v);
+    if (t !== '') {
+      const kind = DML_TYPES[t];
+      if (kind) out.push({ kind, type: t, body, top, underExplain: explain });
+      const isExplain = t === 'ExplainStmt';
+      for (const k of Object.keys(body)) stack.push({ v: body[k], explain: explain || isExplain, top: false });
+      continue;
+    }
+    // an inline (unwrapped) object such as InsertStmt.relation or an options object
+    for (const k of Object.keys(v)) stack.push({ v: v[k], explain, top: false });
+  }
+  return out;
+}

@@ -1,0 +1,140 @@
+/**
+ * Whether the effects of one top-level write can be recorded for undo (NOT_REVERSIBLE otherwise).
+ *
+ * Guarantees: a write is reversible only when every row it changes is a row of ONE plain table
+ * that has a primary key, identified by that key before and after, and nothing else changes:
+ * - target: a plain table ('table' kind) with write facts loaded; views, partitioned tables,
+ *   foreign tables and anything else are refused; a table with inheritance children is refused
+ *   unless the statement says ONLY;
+ * - no primary key; user triggers (any event: the undo itself would fire them); rewrite rules;
+ * - DELETE on a table that other tables reference with ON DELETE CASCADE / SET NULL / SET DEFAULT;
+ *   UPDATE of columns referenced with ON UPDATE CASCADE / SET NULL / SET DEFAULT;
+ * - UPDATE of a primary-key column (the undo restores by key);
+ * - INSERT … ON CONFLICT DO UPDATE (upsert: inserted and updated rows cannot be told apart), MERGE;
+ * - volatile functions in UPDATE (SET, WHERE, FROM) and DELETE (WHERE, USING): count, capture and
+ *   write would each see different values or rows; in INSERT only volatile functions that may
+ *   have side effects (user-defined or unknown) — random(), gen_random_uuid(), clock_timestamp()…
+ *   are fine there because the undo deletes the inserted rows by the keys RETURNING reports.
+ * Does not: see what column DEFAULTs do (a serial's sequence advances and is not rewound), or
+ * functions called by CHECK constraints or by other objects; RLS is the database's business.
+ */
+import { effectiveSearchPath } from '../functions.js';
+import type { CatalogSnapshot } from '../types.js';
+import { asArray, isObj, names, unwrap, type FoundWrite } from './ast.js';
+import { isVolatile, type WriteTargetInfo } from './target.js';
+
+/** Volatile built-ins without side effects outside the statement (fine in INSERT values). */
+const PURE_VOLATILE_BUILTINS: ReadonlySet<string> = new Set([
+  'random', 'random_normal', 'gen_random_uuid', 'uuidv4', 'uuidv7', 'clock_timestamp', 'timeofday',
+]);
+
+const ACTING: ReadonlySet<string> = new Set(['cascade', 'set null', 'set default']);
+
+/** Why the write cannot be recorded for undo (empty: reversible). Messages name identifiers only. */
+export function irreversibility(w: FoundWrite, t: WriteTargetInfo, catalog: CatalogSnapshot, searchPath: readonly string[]): string[] {
+  const out: string[] = [];
+  const rel = t.rel;
+  if (w.kind === 'merge') out.push('MERGE is not recorded for undo in this version');
+  if (rel === undefined) {
+    out.push(`${t.display} is not in the catalog`);
+    return out;
+  }
+  switch (rel.kind) {
+    case 'table':
+      break;
+    case 'view':
+      out.push(`${t.display} is a view: writes through views are not recorded`);
+      return out;
+    case 'partitioned_table':
+      out.push(`${t.display} is a partitioned table: only writes to plain tables are recorded in this version`);
+      return out;
+    case 'foreign_table':
+      out.push(`${t.display} is a foreign table: its rows live on another server`);
+      return out;
+    default:
+      out.push(`${t.display} is not a table`);
+      return out;
+  }
+  const info = rel.write;
+  if (info === undefined) {
+    out.push(`no key information is loaded for ${t.display}`);
+    return out;
+  }
+  if (info.primaryKey.length === 0) out.push(`${t.display} has no primary key`);
+  if (info.userTriggers.length > 0) out.push(`${t.display} has user trigger(s) ${info.userTriggers.join(', ')}`);
+  if (info.rules.length > 0) out.push(`${t.display} has rewrite rule(s) ${info.rules.join(', ')}`);
+  if (info.hasChildren && t.inh) out.push(`${t.display} has inheritance children that the write also reaches (write to ONLY ${t.display})`);
+
+  if (w.kind === 'delete') {
+    for (const fk of info.referencedBy) {
+      if (ACTING.has(fk.onDelete)) out.push(`foreign key ${fk.constraint} of ${fk.table} acts ON DELETE ${fk.onDelete.toUpperCase()}`);
+    }
+  }
+  if (w.kind === 'update') {
+    const set = updatedColumns(w);
+    const pk = info.primaryKey.filter((c) => set.has(c));
+    if (pk.length > 0) out.push(`the UPDATE changes primary key column(s) ${pk.join(', ')}`);
+    for (const fk of info.referencedBy) {
+      if (ACTING.has(fk.onUpdate) && fk.columns.some((c) => set.has(c))) {
+        out.push(`foreign key ${fk.constraint} of ${fk.table} acts ON UPDATE ${fk.onUpdate.toUpperCase()}`);
+      }
+    }
+  }
+  if (w.kind === 'insert') {
+    const oc = w.body.onConflictClause;
+    if (isObj(oc) && oc.action === 'ONCONFLICT_UPDATE') out.push('INSERT … ON CONFLICT DO UPDATE (upsert) is not recorded for undo in this version');
+  }
+  const volatile = volatileCalls(w, catalog, searchPath);
+  if (volatile.length > 0) out.push(`volatile function(s) ${volatile.join(', ')} ${w.kind === 'insert' ? 'may have side effects' : 'make the changed rows and values unrepeatable'}`);
+  return out;
+}
+
+/** Columns an UPDATE assigns (SET a = …, SET (b, c) = …, SET d[1] = …). */
+export function updatedColumns(w: FoundWrite): Set<string> {
+  const set = new Set<string>();
+  for (const rt of asArray(w.body.targetList)) {
+    const [, b] = unwrap(rt);
+    if (typeof b.name === 'string') set.add(b.name);
+  }
+  return set;
+}
+
+function volatileCalls(w: FoundWrite, catalog: CatalogSnapshot, searchPath: readonly string[]): string[] {
+  const roots: unknown[] =
+    w.kind === 'insert'
+      ? [w.body.selectStmt, w.body.onConflictClause, w.body.withClause]
+      : [w.body.targetList, w.body.whereClause, w.body.fromClause, w.body.usingClause, w.body.withClause, w.body.joinCondition, w.body.mergeWhenClauses, w.body.sourceRelation];
+  const found = new Set<string>();
+  const stack: unknown[] = roots.filter((r) => r !== undefined);
+  let n = 0;
+  while (stack.length > 0 && ++n < 200_000) {
+    const v = stack.pop();
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+      continue;
+    }
+    if (!isObj(v)) continue;
+    const [t, b] = unwrap(v);
+    if (t === 'FuncCall') {
+      const parts = names(b.funcname);
+      if (parts === undefined) found.add('(unnamed)');
+      else if (isVolatile(parts, catalog, searchPath)) {
+        const name = parts[parts.length - 1] ?? '';
+        const builtin = parts.length === 1 ? isBuiltin(name, catalog, searchPath) : parts[0] === 'pg_catalog';
+        if (!(w.kind === 'insert' && builtin && PURE_VOLATILE_BUILTINS.has(name))) found.add(parts.join('.'));
+      }
+    }
+    const body = t === '' ? v : b;
+    for (const k of Object.keys(body)) stack.push(body[k]);
+  }
+  return [...found].sort();
+}
+
+/** An unqualified name resolves to pg_catalog (searched first unless the path lists it later). */
+function isBuiltin(name: string, catalog: CatalogSnapshot, searchPath: readonly string[]): boolean {
+  const overloads = catalog.functions.get(name) ?? [];
+  for (const s of effectiveSearchPath(searchPath)) {
+    if (overloads.some((f) => f.schema === s)) return s === 'pg_catalog';
+  }
+  return false;
+}

@@ -1,0 +1,146 @@
+/**
+ * The guard's write rules (issue #5), applied inside Guard.decide so `check` shows them and
+ * `execute` enforces them.
+ *
+ * Guarantees:
+ * - shape rules, for every INSERT/UPDATE/DELETE/MERGE anywhere in the text (top level, every
+ *   statement of a multi-statement text, data-modifying WITH at any depth, under EXPLAIN [ANALYZE]),
+ *   whenever the tool is execute, or check: UPDATE/DELETE without WHERE → NO_WHERE; an always-true
+ *   WHERE (or MERGE … ON) → TAUTOLOGICAL_WHERE (tautology.ts lists what is detected);
+ * - execute rules, for a single statement under a read-write policy: execute runs exactly one
+ *   top-level write — a data-modifying WITH (in a SELECT or in the write's own WITH) and a write
+ *   under EXPLAIN are WRITE_NOT_PLANNABLE; the kind must be in writes.kinds
+ *   (WRITE_KIND_NOT_ALLOWED); the target must pass writes.tables (deny wins; empty allow = every
+ *   table the read rules allow, which the guard checks separately) → WRITE_TABLE_NOT_ALLOWED;
+ *   RETURNING is refused (RETURNING_NOT_ALLOWED: rows come back only through the masked query
+ *   tool); WHERE CURRENT OF is WRITE_NOT_PLANNABLE; a write that cannot be recorded for undo
+ *   (reversible.ts) is NOT_REVERSIBLE unless writes.allow_irreversible.
+ * Does not: measure the blast radius or apply thresholds (the executor does, with
+ * thresholds.ts), or do I/O.
+ */
+import type { DatabasePolicy } from '../../config/schema.js';
+import type { Classification } from '../classify.js';
+import { firstMatch } from '../patterns.js';
+import { reason, type Reason } from '../reasons.js';
+import type { CatalogSnapshot, GuardRequest, ToolName } from '../types.js';
+import { asArray, findWrites, isObj, unwrap, type FoundWrite } from './ast.js';
+import { irreversibility } from './reversible.js';
+import { predicateContext, writeTarget } from './target.js';
+import { isTautology } from './tautology.js';
+
+const KIND_LABEL = { insert: 'INSERT', update: 'UPDATE', delete: 'DELETE', merge: 'MERGE' } as const;
+
+/** NO_WHERE / TAUTOLOGICAL_WHERE for every write in the statements. */
+export function writeShapeReasons(stmts: readonly unknown[], catalog: CatalogSnapshot, searchPath: readonly string[]): Reason[] {
+  const out: Reason[] = [];
+  for (const stmt of stmts) {
+    for (const w of findWrites(stmt)) {
+      const r = shapeReason(w, catalog, searchPath);
+      if (r) out.push(r);
+    }
+  }
+  return out;
+}
+
+function shapeReason(w: FoundWrite, catalog: CatalogSnapshot, searchPath: readonly string[]): Reason | undefined {
+  const t = writeTarget(w, catalog, searchPath);
+  const on = t?.display ?? 'the table';
+  const what = `${KIND_LABEL[w.kind]} on ${on}`;
+  if (w.kind === 'update' || w.kind === 'delete') {
+    if (w.body.whereClause === undefined) {
+      return reason('NO_WHERE', `the ${what} has no WHERE clause: it would change every row`);
+    }
+    if (isTautology(w.body.whereClause, predicateContext(w, t, catalog, searchPath))) {
+      return reason('TAUTOLOGICAL_WHERE', `the WHERE clause of the ${what} is always true: it would change every row`);
+    }
+  }
+  if (w.kind === 'merge' && w.body.joinCondition !== undefined && isTautology(w.body.joinCondition, predicateContext(w, t, catalog, searchPath))) {
+    return reason('TAUTOLOGICAL_WHERE', `the ON condition of the ${what} is always true: every row matches`, 'Join the source on the target key (ON t.id = s.id).');
+  }
+  return undefined;
+}
+
+export interface WriteRuleContext {
+  policy: DatabasePolicy;
+  policyName: string;
+  catalog: CatalogSnapshot;
+  searchPath: readonly string[];
+}
+
+/** The execute rules for one statement (see the module header). */
+export function executeWriteReasons(stmt: unknown, ctx: WriteRuleContext): Reason[] {
+  const out: Reason[] = [];
+  const writes = findWrites(stmt);
+  if (writes.length === 0) return out;
+  const rules = ctx.policy.writes;
+  const [topType] = unwrap(stmt);
+  if (topType === 'ExplainStmt') {
+    out.push(reason('WRITE_NOT_PLANNABLE', 'the write is wrapped in EXPLAIN', 'Send the write itself to execute; use the explain tool (without analyze) for its plan.'));
+    return out;
+  }
+  const top = writes[0] as FoundWrite;
+  if (!top.top || writes.length > 1) {
+    const nested = writes.filter((w) => !w.top).map((w) => KIND_LABEL[w.kind]);
+    out.push(
+      reason(
+        'WRITE_NOT_PLANNABLE',
+        `a data-modifying WITH (${[...new Set(nested)].join(', ')}) cannot be measured and recorded`,
+        'Send each write as its own statement; WITH clauses of a write may only contain SELECTs.',
+      ),
+    );
+    if (!top.top) return out;
+  }
+  if (!rules.kinds.includes(top.kind)) {
+    out.push(
+      reason(
+        'WRITE_KIND_NOT_ALLOWED',
+        `${KIND_LABEL[top.kind]} is not allowed by policy '${ctx.policyName}' (writes.kinds: ${rules.kinds.map((k) => k.toUpperCase()).join(', ') || 'none'})`,
+      ),
+    );
+  }
+  const t = writeTarget(top, ctx.catalog, ctx.searchPath);
+  if (t !== undefined && t.schema !== undefined) {
+    const deny = firstMatch(rules.tables.deny, t.schema, t.name);
+    if (deny !== undefined) {
+      out.push(reason('WRITE_TABLE_NOT_ALLOWED', `${t.display} is not writable under policy '${ctx.policyName}' (matches writes.tables deny pattern ${deny})`));
+    } else if (rules.tables.allow.length > 0 && firstMatch(rules.tables.allow, t.schema, t.name) === undefined) {
+      out.push(reason('WRITE_TABLE_NOT_ALLOWED', `${t.display} is not on the writable-table list of policy '${ctx.policyName}'`));
+    }
+  }
+  if (hasReturning(top)) out.push(reason('RETURNING_NOT_ALLOWED', `the ${KIND_LABEL[top.kind]} has a RETURNING clause`));
+  if (unwrap(top.body.whereClause)[0] === 'CurrentOfExpr') {
+    out.push(reason('WRITE_NOT_PLANNABLE', 'WHERE CURRENT OF needs a cursor, which the gateway does not keep', 'Select the rows by primary key instead.'));
+  }
+  if (!rules.allow_irreversible && t !== undefined && t.rel !== undefined) {
+    for (const why of irreversibility(top, t, ctx.catalog, ctx.searchPath)) {
+      out.push(reason('NOT_REVERSIBLE', `the ${KIND_LABEL[top.kind]} on ${t.display} cannot be recorded for undo: ${why}`));
+    }
+  }
+  return out;
+}
+
+export function hasReturning(w: FoundWrite): boolean {
+  const rc = w.body.returningClause;
+  if (isObj(rc) && asArray(rc.exprs).length > 0) return true;
+  return asArray(w.body.returningList).length > 0;
+}
+
+/**
+ * The guard hook (policy.ts): every write reason for a parsed text. `tool` is the effective tool
+ * (check is judged as execute for writes, as query otherwise).
+ */
+export function judgeWrites(
+  stmts: readonly unknown[],
+  c: Classification,
+  tool: ToolName,
+  req: Pick<GuardRequest, 'tool' | 'policyName' | 'catalog' | 'searchPath'>,
+  policy: DatabasePolicy,
+): Reason[] {
+  if (tool !== 'execute' && req.tool !== 'check') return [];
+  const out = writeShapeReasons(stmts, req.catalog, req.searchPath);
+  const writeLike = c.kind === 'write' || (c.kind === 'explain' && c.explain?.inner === 'write');
+  if (tool === 'execute' && policy.mode === 'read-write' && stmts.length === 1 && writeLike && c.writeKind !== 'select_into' && c.writeKind !== 'create_table_as') {
+    out.push(...executeWriteReasons(stmts[0], { policy, policyName: req.policyName, catalog: req.catalog, searchPath: req.searchPath }));
+  }
+  return out;
+}

@@ -1,0 +1,504 @@
+/**
+ * Always-true WHERE detection for UPDATE / DELETE (TAUTOLOGICAL_WHERE).
+ *
+ * Each boolean expression is evaluated to the SET of truth values it can take on any row, in
+ * SQL's three-valued logic ({true, false, null}); a predicate is a tautology when it can be true
+ * and can never be false (a row it does not select has a NULL there, e.g. `x = x` on a nullable
+ * column, which still selects every non-null row).
+ *
+ * Guarantees (what is detected, at any nesting under AND / OR / NOT / CASE / COALESCE / casts):
+ * - constants and constant-foldable comparisons: `true`, `'t'::bool`, `1=1`, `'a'='a'`, `1 < 2`,
+ *   `2 > 1.5`, `1+1 = 2`, `1 IN (1, 2)`, `NOT false`, `NULL IS NULL`, `true IS TRUE`,
+ *   `coalesce(NULL, true)`, `CASE WHEN … THEN true ELSE true END`, `EXISTS (SELECT 1)`;
+ * - reflexive comparisons of one expression with itself (no volatile function, no subquery):
+ *   `x = x`, `x >= x`, `lower(a) = lower(a)`, `x IS NOT DISTINCT FROM x`, `x IN (x, …)`, and
+ *   `x LIKE '%'`;
+ * - `col IS NOT NULL` (and `NOT col IS NULL`) on a column the catalog declares NOT NULL;
+ * - complementary disjuncts: `p OR NOT p`, `a < b OR a >= b` (also with sides swapped),
+ *   `x IS NULL OR x IS NOT NULL`, `p IS TRUE OR p IS NOT TRUE`;
+ * - boolean combinations: AND of tautologies, OR with a tautology.
+ * Does not: prove range coverage (`id > 0` on a serial key, `status <> 'x'` when no row has 'x'),
+ * reason about the data, or evaluate functions other than coalesce: those predicates pass the
+ * static rules and are caught by the blast-radius thresholds at execution.
+ */
+import { asArray, isObj, lastName, names, sameExpr, unwrap, type Obj } from './ast.js';
+
+const T = 1;
+const F = 2;
+const N = 4;
+const ANY = T | F | N;
+
+/** What the evaluator needs to know about columns and functions. */
+export interface PredicateContext {
+  /** Whether a column reference (ColumnRef.fields as names) is a NOT NULL column of the target. */
+  isNotNullColumn(fields: readonly string[]): boolean;
+  /** Whether a function call may return different values for the same arguments (volatile). */
+  isVolatileFunction(nameParts: readonly string[]): boolean;
+}
+
+type Scalar = { c: true; v: string | number | boolean | null } | { c: false; notNull: boolean };
+const UNKNOWN_SCALAR: Scalar = { c: false, notNull: false };
+
+const MIRROR: Readonly<Record<string, string>> = { '=': '=', '<>': '<>', '!=': '!=', '<': '>', '>': '<', '<=': '>=', '>=': '<=' };
+const NEGATE: Readonly<Record<string, string>> = { '=': '<>', '<>': '=', '!=': '=', '<': '>=', '>=': '<', '>': '<=', '<=': '>' };
+const BOOL_TYPES = new Set(['bool', 'boolean']);
+const NUMBER_TYPES = new Set(['int2', 'int4', 'int8', 'smallint', 'integer', 'int', 'bigint', 'numeric', 'decimal', 'float4', 'float8', 'real', 'double precision']);
+const TEXT_TYPES = new Set(['text', 'varchar', 'bpchar', 'char', 'name']);
+
+/** Whether a WHERE / ON expression is always true (see the module header for what is detected). */
+export function isTautology(expr: unknown, ctx: PredicateContext): boolean {
+  const s = evalBool(expr, ctx, 0);
+  return (s & T) !== 0 && (s & F) === 0;
+}
+
+/** The set of truth values (bit mask T|F|N) a boolean expression can take. Exported for tests. */
+export function truthSet(expr: unknown, ctx: PredicateContext): { true: boolean; false: boolean; null: boolean } {
+  const s = evalBool(expr, ctx, 0);
+  return { true: (s & T) !== 0, false: (s & F) !== 0, null: (s & N) !== 0 };
+}
+
+const MAX_DEPTH = 200;
+
+function not3(s: number): number {
+  let r = 0;
+  if (s & T) r |= F;
+  if (s & F) r |= T;
+  if (s & N) r |= N;
+  return r;
+}
+
+function and3(a: number, b: number): number {
+  let r = 0;
+  for (const x of [T, F, N]) {
+    if (!(a & x)) continue;
+    for (const y of [T, F, N]) {
+      if (!(b & y)) continue;
+      r |= x === F || y === F ? F : x === N || y === N ? N : T;
+    }
+  }
+  return r;
+}
+
+function or3(a: number, b: number): number {
+  return not3(and3(not3(a), not3(b)));
+}
+
+function fromBool(v: boolean | null): number {
+  return v === null ? N : v ? T : F;
+}
+
+function boolFromText(s: string): boolean | undefined {
+  const v = s.trim().toLowerCase();
+  if (v === '') return undefined;
+  if ('true'.startsWith(v) || 'yes'.startsWith(v) || v === 'on' || v === '1') return v === 'o' ? undefined : true;
+  if ('false'.startsWith(v) || 'no'.startsWith(v) || v === 'off' || v === 'of' || v === '0') return false;
+  return undefined;
+}
+
+function typeNameOf(typeName: unknown): string | undefined {
+  if (!isObj(typeName)) return undefined;
+  if (asArray(typeName.arrayBounds).length > 0) return undefined;
+  return lastName(typeName.names);
+}
+
+function evalBool(node: unknown, ctx: PredicateContext, depth: number): number {
+  if (depth > MAX_DEPTH) return ANY;
+  const [t, b] = unwrap(node);
+  switch (t) {
+    case 'A_Const': {
+      if (b.isnull === true) return N;
+      if (isObj(b.boolval)) return fromBool(b.boolval.boolval === true);
+      if (isObj(b.sval)) {
+        const v = boolFromText(String(b.sval.sval ?? ''));
+        return v === undefined ? ANY : fromBool(v);
+      }
+      return ANY;
+    }
+    case 'TypeCast': {
+      const ty = typeNameOf(b.typeName);
+      if (ty === undefined || !BOOL_TYPES.has(ty)) return ANY;
+      const inner = evalBool(b.arg, ctx, depth + 1);
+      if (inner !== ANY) return inner;
+      const sc = evalScalar(b.arg, ctx, depth + 1);
+      if (sc.c) {
+        if (sc.v === null) return N;
+        if (typeof sc.v === 'boolean') return fromBool(sc.v);
+        if (typeof sc.v === 'number') return Number.isInteger(sc.v) ? fromBool(sc.v !== 0) : ANY;
+        const v = boolFromText(sc.v);
+        return v === undefined ? ANY : fromBool(v);
+      }
+      return ANY;
+    }
+    case 'BoolExpr':
+      return evalBoolExpr(b, ctx, depth);
+    case 'A_Expr':
+      return evalAExpr(b, ctx, depth);
+    case 'NullTest': {
+      const isNull = b.nulltesttype === 'IS_NULL';
+      const notNull = argNeverNull(b.arg, ctx, depth);
+      const alwaysNull = argAlwaysNull(b.arg, ctx, depth);
+      const r = notNull ? F : alwaysNull ? T : T | F; // as IS NULL
+      return isNull ? r : not3(r);
+    }
+    case 'BooleanTest': {
+      const s = evalBool(b.arg, ctx, depth + 1);
+      let r = 0;
+      const test = String(b.booltesttype ?? '');
+      for (const x of [T, F, N]) {
+        if (!(s & x)) continue;
+        const ok =
+          test === 'IS_TRUE' ? x === T :
+          test === 'IS_NOT_TRUE' ? x !== T :
+          test === 'IS_FALSE' ? x === F :
+          test === 'IS_NOT_FALSE' ? x !== F :
+          test === 'IS_UNKNOWN' ? x === N :
+          test === 'IS_NOT_UNKNOWN' ? x !== N : undefined;
+        if (ok === undefined) return ANY;
+        r |= ok ? T : F;
+      }
+      return r;
+    }
+    case 'CoalesceExpr': {
+      let r = 0;
+      for (const a of asArray(b.args)) {
+        const s = evalBool(a, ctx, depth + 1);
+        r |= s & (T | F);
+        if (!(s & N)) return r;
+      }
+      return r | N;
+    }
+    case 'CaseExpr':
+      return evalCase(b, ctx, depth);
+    case 'SubLink':
+      return b.subLinkType === 'EXISTS_SUBLINK' && trivialOneRowSelect(b.subselect) ? T : ANY;
+    default:
+      return ANY;
+  }
+}
+
+function evalBoolExpr(b: Obj, ctx: PredicateContext, depth: number): number {
+  const args = asArray(b.args);
+  switch (b.boolop) {
+    case 'NOT_EXPR':
+      return not3(evalBool(args[0], ctx, depth + 1));
+    case 'AND_EXPR': {
+      let r = T;
+      for (const a of args) r = and3(r, evalBool(a, ctx, depth + 1));
+      return r;
+    }
+    case 'OR_EXPR': {
+      const flat = flattenOr(args);
+      const sets = flat.map((a) => evalBool(a, ctx, depth + 1));
+      let r = F;
+      for (const s of sets) r = or3(r, s);
+      if ((r & F) === 0 || flat.length > 64) return r;
+      // complementary pairs are true (or null) together even though each alone can be false
+      for (let i = 0; i < flat.length; i++) {
+        for (let j = i + 1; j < flat.length; j++) {
+          const pair = complement(flat[i], flat[j], ctx);
+          if (pair === undefined) continue;
+          let rest = pair;
+          for (let k = 0; k < flat.length; k++) if (k !== i && k !== j) rest = or3(rest, sets[k] as number);
+          return rest;
+        }
+      }
+      return r;
+    }
+    default:
+      return ANY;
+  }
+}
+
+function flattenOr(args: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  const stack = [...args].reverse();
+  while (stack.length > 0 && out.length <= 64) {
+    const a = stack.pop();
+    const [t, b] = unwrap(a);
+    if (t === 'BoolExpr' && b.boolop === 'OR_EXPR') for (const x of [...asArray(b.args)].reverse()) stack.push(x);
+    else out.push(a);
+  }
+  return out;
+}
+
+/** If a and b are complements (p / NOT p, a<b / a>=b, …): the truth set of `a OR b`; else undefined. */
+function complement(a: unknown, b: unknown, ctx: PredicateContext): number | undefined {
+  const [ta, ba] = unwrap(a);
+  const [tb, bb] = unwrap(b);
+  if (ta === 'BoolExpr' && ba.boolop === 'NOT_EXPR' && sameExpr(asArray(ba.args)[0], b) && deterministic(b, ctx)) return T | N;
+  if (tb === 'BoolExpr' && bb.boolop === 'NOT_EXPR' && sameExpr(asArray(bb.args)[0], a) && deterministic(a, ctx)) return T | N;
+  if (ta === 'NullTest' && tb === 'NullTest' && ba.nulltesttype !== bb.nulltesttype && sameExpr(ba.arg, bb.arg) && deterministic(ba.arg, ctx)) return T;
+  if (ta === 'BooleanTest' && tb === 'BooleanTest' && sameExpr(ba.arg, bb.arg) && deterministic(ba.arg, ctx)) {
+    const pairs: Record<string, string> = { IS_TRUE: 'IS_NOT_TRUE', IS_NOT_TRUE: 'IS_TRUE', IS_FALSE: 'IS_NOT_FALSE', IS_NOT_FALSE: 'IS_FALSE', IS_UNKNOWN: 'IS_NOT_UNKNOWN', IS_NOT_UNKNOWN: 'IS_UNKNOWN' };
+    if (pairs[String(ba.booltesttype)] === bb.booltesttype) return T;
+  }
+  if (ta === 'A_Expr' && tb === 'A_Expr' && ba.kind === 'AEXPR_OP' && bb.kind === 'AEXPR_OP' && asArray(ba.name).length === 1 && asArray(bb.name).length === 1) {
+    const oa = lastName(ba.name) ?? '';
+    const ob = lastName(bb.name) ?? '';
+    if (NEGATE[oa] === undefined || NEGATE[ob] === undefined) return undefined;
+    if (!deterministic(ba.lexpr, ctx) || !deterministic(ba.rexpr, ctx)) return undefined;
+    const sameSides = sameExpr(ba.lexpr, bb.lexpr) && sameExpr(ba.rexpr, bb.rexpr);
+    const swapped = sameExpr(ba.lexpr, bb.rexpr) && sameExpr(ba.rexpr, bb.lexpr);
+    const ok = (sameSides && canon(NEGATE[oa]) === canon(ob)) || (swapped && canon(NEGATE[oa]) === canon(MIRROR[ob] ?? ''));
+    if (ok) return T | N;
+  }
+  return undefined;
+}
+
+function canon(op: string | undefined): string {
+  return op === '!=' ? '<>' : (op ?? '');
+}
+
+function evalCase(b: Obj, ctx: PredicateContext, depth: number): number {
+  let r = 0;
+  const simple = b.arg !== undefined;
+  for (const w of asArray(b.args)) {
+    const [, wb] = unwrap(w);
+    const res = evalBool(wb.result, ctx, depth + 1);
+    if (!simple) {
+      const cond = evalBool(wb.expr, ctx, depth + 1);
+      if (cond === F || cond === N || cond === (F | N)) continue; // never taken
+      r |= res;
+      if (cond === T) return r; // always taken: later branches unreachable
+    } else {
+      r |= res;
+    }
+  }
+  return r | (b.defresult === undefined ? N : evalBool(b.defresult, ctx, depth + 1));
+}
+
+/** EXISTS (SELECT <constants>) with no FROM, WHERE, GROUP, HAVING, LIMIT/OFFSET, set operation. */
+function trivialOneRowSelect(node: unknown): boolean {
+  const [t, b] = unwrap(node);
+  if (t !== 'SelectStmt') return false;
+  if (b.op !== undefined && b.op !== 'SETOP_NONE') return false;
+  for (const k of ['fromClause', 'whereClause', 'groupClause', 'havingClause', 'limitCount', 'limitOffset', 'valuesLists', 'withClause', 'windowClause']) {
+    if (b[k] !== undefined) return false;
+  }
+  return asArray(b.targetList).every((rt) => unwrap(unwrap(rt)[1].val)[0] === 'A_Const');
+}
+
+function evalAExpr(b: Obj, ctx: PredicateContext, depth: number): number {
+  const kind = String(b.kind ?? '');
+  const op = canon(lastName(b.name));
+  const qualifiedOp = asArray(b.name).length > 1;
+  if (qualifiedOp && names(b.name)?.[0] !== 'pg_catalog') return ANY;
+  switch (kind) {
+    case 'AEXPR_OP': {
+      if (b.lexpr === undefined || b.rexpr === undefined) return ANY;
+      if (NEGATE[op] === undefined) return ANY;
+      if (sameExpr(b.lexpr, b.rexpr) && deterministic(b.lexpr, ctx)) {
+        const nn = argNeverNull(b.lexpr, ctx, depth);
+        const base = op === '=' || op === '<=' || op === '>=' ? T : F;
+        return nn ? base : base | N;
+      }
+      const l = evalScalar(b.lexpr, ctx, depth + 1);
+      const r = evalScalar(b.rexpr, ctx, depth + 1);
+      if (l.c && r.c) return compareConst(op, l.v, r.v);
+      // boolean = boolean (e.g. (1=1) = true)
+      const lb = evalBool(b.lexpr, ctx, depth + 1);
+      const rb = evalBool(b.rexpr, ctx, depth + 1);
+      if ((op === '=' || op === '<>') && lb !== ANY && rb !== ANY) {
+        let out = 0;
+        for (const x of [T, F, N]) {
+          if (!(lb & x)) continue;
+          for (const y of [T, F, N]) {
+            if (!(rb & y)) continue;
+            out |= x === N || y === N ? N : (x === y) === (op === '=') ? T : F;
+          }
+        }
+        return out;
+      }
+      return ANY;
+    }
+    case 'AEXPR_NOT_DISTINCT':
+    case 'AEXPR_DISTINCT': {
+      const distinct = kind === 'AEXPR_DISTINCT';
+      if (sameExpr(b.lexpr, b.rexpr) && deterministic(b.lexpr, ctx)) return distinct ? F : T;
+      const l = evalScalar(b.lexpr, ctx, depth + 1);
+      const r = evalScalar(b.rexpr, ctx, depth + 1);
+      if (l.c && r.c) {
+        const eq = l.v === null || r.v === null ? l.v === r.v : compareConst('=', l.v, r.v);
+        if (typeof eq === 'boolean') return fromBool(distinct ? !eq : eq);
+        if (eq === T || eq === F) return distinct ? not3(eq) : eq;
+      }
+      return ANY;
+    }
+    case 'AEXPR_IN': {
+      const items = asArray(unwrap(b.rexpr)[1].items);
+      const negated = op === '<>';
+      if (items.length === 0) return ANY;
+      if (deterministic(b.lexpr, ctx) && items.some((it) => sameExpr(it, b.lexpr))) {
+        const nn = argNeverNull(b.lexpr, ctx, depth);
+        return negated ? (nn ? F : F | N) : nn ? T : T | N;
+      }
+      const l = evalScalar(b.lexpr, ctx, depth + 1);
+      if (!l.c) return ANY;
+      let r = F;
+      for (const it of items) {
+        const v = evalScalar(it, ctx, depth + 1);
+        if (!v.c) return ANY;
+        r = or3(r, compareConst('=', l.v, v.v));
+      }
+      return negated ? not3(r) : r;
+    }
+    case 'AEXPR_LIKE':
+    case 'AEXPR_ILIKE': {
+      const pattern = evalScalar(b.rexpr, ctx, depth + 1);
+      if (!pattern.c || typeof pattern.v !== 'string' || !/^%+$/.test(pattern.v)) return ANY;
+      const nn = argNeverNull(b.lexpr, ctx, depth);
+      const negated = op === '!~~' || op === '!~~*';
+      const base = negated ? F : T;
+      return nn ? base : base | N;
+    }
+    default:
+      return ANY;
+  }
+}
+
+function compareConst(op: string, a: string | number | boolean | null, b: string | number | boolean | null): number {
+  if (a === null || b === null) return N;
+  let x = a;
+  let y = b;
+  // an untyped string literal next to a number is read as a number ('1' = 1)
+  if (typeof x === 'number' && typeof y === 'string') y = numeric(y) ?? y;
+  if (typeof y === 'number' && typeof x === 'string') x = numeric(x) ?? x;
+  if (typeof x === 'boolean' && typeof y === 'string') y = boolFromText(y) ?? y;
+  if (typeof y === 'boolean' && typeof x === 'string') x = boolFromText(x) ?? x;
+  if (typeof x !== typeof y) return ANY;
+  if (typeof x === 'string' && op !== '=' && op !== '<>') return ANY; // ordering depends on the collation
+  switch (op) {
+    case '=':
+      return fromBool(x === y);
+    case '<>':
+      return fromBool(x !== y);
+    case '<':
+      return fromBool(x < y);
+    case '<=':
+      return fromBool(x <= y);
+    case '>':
+      return fromBool(x > y);
+    case '>=':
+      return fromBool(x >= y);
+    default:
+      return ANY;
+  }
+}
+
+function numeric(s: string): number | undefined {
+  const v = s.trim();
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(v)) return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function evalScalar(node: unknown, ctx: PredicateContext, depth: number): Scalar {
+  if (depth > MAX_DEPTH) return UNKNOWN_SCALAR;
+  const [t, b] = unwrap(node);
+  switch (t) {
+    case 'A_Const': {
+      if (b.isnull === true) return { c: true, v: null };
+      if (isObj(b.ival)) return { c: true, v: Number(b.ival.ival ?? 0) };
+      if (isObj(b.fval)) {
+        const n = numeric(String(b.fval.fval ?? ''));
+        return n === undefined ? UNKNOWN_SCALAR : { c: true, v: n };
+      }
+      if (isObj(b.sval)) return { c: true, v: String(b.sval.sval ?? '') };
+      if (isObj(b.boolval)) return { c: true, v: b.boolval.boolval === true };
+      return { c: false, notNull: true };
+    }
+    case 'TypeCast': {
+      const ty = typeNameOf(b.typeName);
+      const inner = evalScalar(b.arg, ctx, depth + 1);
+      if (!inner.c || ty === undefined) return inner.c ? { c: false, notNull: inner.v !== null } : { c: false, notNull: inner.notNull };
+      if (inner.v === null) return inner;
+      if (NUMBER_TYPES.has(ty)) {
+        const n = typeof inner.v === 'number' ? inner.v : typeof inner.v === 'string' ? numeric(inner.v) : undefined;
+        return n === undefined ? { c: false, notNull: true } : { c: true, v: n };
+      }
+      if (TEXT_TYPES.has(ty) && ty !== 'bpchar' && ty !== 'char') return { c: true, v: String(inner.v) };
+      if (BOOL_TYPES.has(ty)) {
+        const s = evalBool(node, ctx, depth + 1);
+        return s === T ? { c: true, v: true } : s === F ? { c: true, v: false } : { c: false, notNull: true };
+      }
+      return { c: false, notNull: true };
+    }
+    case 'A_Expr': {
+      if (b.kind !== 'AEXPR_OP' || asArray(b.name).length !== 1) break;
+      const op = lastName(b.name);
+      const r = evalScalar(b.rexpr, ctx, depth + 1);
+      if (b.lexpr === undefined) {
+        if (r.c && typeof r.v === 'number' && (op === '-' || op === '+')) return { c: true, v: op === '-' ? -r.v : r.v };
+        break;
+      }
+      const l = evalScalar(b.lexpr, ctx, depth + 1);
+      if (l.c && r.c && typeof l.v === 'number' && typeof r.v === 'number') {
+        switch (op) {
+          case '+':
+            return { c: true, v: l.v + r.v };
+          case '-':
+            return { c: true, v: l.v - r.v };
+          case '*':
+            return { c: true, v: l.v * r.v };
+          default:
+        }
+      }
+      break;
+    }
+    case 'ColumnRef': {
+      const f = names(b.fields);
+      return { c: false, notNull: f !== undefined && ctx.isNotNullColumn(f) };
+    }
+    default:
+  }
+  const s = evalBool(node, ctx, depth + 1);
+  if (s === T || s === F) return { c: true, v: s === T };
+  if (s === N) return { c: true, v: null };
+  return UNKNOWN_SCALAR;
+}
+
+function argNeverNull(node: unknown, ctx: PredicateContext, depth: number): boolean {
+  const s = evalScalar(node, ctx, depth + 1);
+  return s.c ? s.v !== null : s.notNull;
+}
+
+function argAlwaysNull(node: unknown, ctx: PredicateContext, depth: number): boolean {
+  const s = evalScalar(node, ctx, depth + 1);
+  return s.c && s.v === null;
+}
+
+/**
+ * Whether an expression gives the same value each time it is evaluated on one row: no volatile
+ * function call, no subquery, no parameter. Iterative over the subtree.
+ */
+export function deterministic(node: unknown, ctx: PredicateContext): boolean {
+  const stack: unknown[] = [node];
+  let n = 0;
+  while (stack.length > 0) {
+    if (++n > 10_000) return false;
+    const v = stack.pop();
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+      continue;
+    }
+    if (!isObj(v)) continue;
+    const [t, b] = unwrap(v);
+    if (t === 'SubLink' || t === 'ParamRef' || t === 'MultiAssignRef') return false;
+    if (t === 'FuncCall') {
+      const parts = names(b.funcname);
+      if (parts === undefined || ctx.isVolatileFunction(parts)) return false;
+    }
+    if (t === 'SQLValueFunction') continue; // CURRENT_DATE, CURRENT_USER…: stable within a statement
+    const body = t === '' ? v : b;
+    for (const k of Object.keys(body)) stack.push(body[k]);
+  }
+  return true;
+}
+
+/** Convenience for tests and messages: a column reference's field names. */
+export function columnRefNames(node: unknown): string[] | undefined {
+  const [t, b] = unwrap(node);
+  if (t !== 'ColumnRef') return undefined;
+  return names(b.fields);
+}
+
