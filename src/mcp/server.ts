@@ -44,30 +44,53 @@ export function createServerFactory(gateway: Gateway, resolveCaller: CallerResol
   };
 }
 
-export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): McpServer {
-  const server = new McpServer({ name: 'pgwarden', version: VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS, jsonSchemaValidator: sharedJsonSchemaValidator });
-  if (!caller) return server; // unauthenticated: nothing to offer (HTTP refuses before reaching here)
-  const view = gateway.principal(caller.principal);
-  const databases = view?.databases ?? [];
-  if (databases.length === 0) return server;
-  const tools = gateway.tools(caller.principal);
+/** One tool as offered to one principal: its MCP definition and how it calls the core. */
+interface ToolDefinition {
+  name: ToolName;
+  config: {
+    title: string;
+    description: string;
+    inputSchema: z.ZodObject;
+    annotations: ToolAnnotations;
+  };
+  run: (ctx: CallContext, args: Record<string, unknown>) => Promise<Outcome<unknown>>;
+}
+
+/**
+ * Tool definitions per principal, built once per gateway (configuration) and reused by every
+ * per-request server: building zod schemas per request was a measurable share of a call.
+ */
+const definitionCache = new WeakMap<Gateway, Map<string, ToolDefinition[]>>();
+
+export function toolDefinitions(gateway: Gateway, principal: string): ToolDefinition[] {
+  let perGateway = definitionCache.get(gateway);
+  if (!perGateway) {
+    perGateway = new Map();
+    definitionCache.set(gateway, perGateway);
+  }
+  let defs = perGateway.get(principal);
+  if (!defs) {
+    defs = buildDefinitions(gateway, principal);
+    perGateway.set(principal, defs);
+  }
+  return defs;
+}
+
+function buildDefinitions(gateway: Gateway, principal: string): ToolDefinition[] {
+  const databases = gateway.principal(principal)?.databases ?? [];
+  if (databases.length === 0) return [];
+  const tools = gateway.tools(principal);
   const dbArg = z
     .enum(databases as [string, ...string[]])
     .optional()
     .describe(`Database to use (default: ${databases[0]}).`);
-  const context = (signal: AbortSignal): CallContext => ({
-    principal: caller.principal,
-    requestId: caller.requestId ?? randomUUID(),
-    ...(caller.clientAddress ? { clientAddress: caller.clientAddress } : {}),
-    signal: caller.signal ? AbortSignal.any([caller.signal, signal]) : signal,
-  });
-  const limits = effectiveLimits(gateway.config, databases[0] as string, gateway.policyFor(caller.principal, databases[0] as string));
-  const has = (t: ToolName): boolean => tools.has(t);
-
-  if (has('query')) {
-    server.registerTool(
-      'query',
-      {
+  const limits = effectiveLimits(gateway.config, databases[0] as string, gateway.policyFor(principal, databases[0] as string));
+  const str = (v: unknown): string => v as string;
+  const opt = (v: unknown): string | undefined => v as string | undefined;
+  const defs: ToolDefinition[] = [
+    {
+      name: 'query',
+      config: {
         title: 'Run one read-only SQL statement',
         description:
           `Run exactly one read statement (SELECT, WITH … SELECT, TABLE, VALUES, EXPLAIN of a read) and get rows back. ` +
@@ -76,13 +99,11 @@ export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): M
         inputSchema: z.object({ sql: z.string().describe('One PostgreSQL read statement.'), database: dbArg }),
         annotations: { title: 'Query (read-only)', ...READ_ONLY },
       },
-      async ({ sql, database }, c) => toResult(await gateway.query(context(c.mcpReq.signal), { sql, database })),
-    );
-  }
-  if (has('explain')) {
-    server.registerTool(
-      'explain',
-      {
+      run: (ctx, a) => gateway.query(ctx, { sql: str(a.sql), database: opt(a.database) }),
+    },
+    {
+      name: 'explain',
+      config: {
         title: 'Explain a statement',
         description:
           'Return the PostgreSQL plan (EXPLAIN FORMAT JSON) for one statement. Pass the statement itself, without EXPLAIN. ' +
@@ -94,13 +115,11 @@ export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): M
         }),
         annotations: { title: 'Explain', ...READ_ONLY },
       },
-      async ({ sql, analyze, database }, c) => toResult(await gateway.explain(context(c.mcpReq.signal), { sql, analyze, database })),
-    );
-  }
-  if (has('describe')) {
-    server.registerTool(
-      'describe',
-      {
+      run: (ctx, a) => gateway.explain(ctx, { sql: str(a.sql), analyze: a.analyze as boolean | undefined, database: opt(a.database) }),
+    },
+    {
+      name: 'describe',
+      config: {
         title: 'Describe the database or one table',
         description:
           'Without table: the schemas and tables you may read, with descriptions and row estimates. ' +
@@ -108,32 +127,48 @@ export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): M
         inputSchema: z.object({ table: z.string().optional().describe('A table or view, e.g. app.orders.'), database: dbArg }),
         annotations: { title: 'Describe', ...READ_ONLY },
       },
-      async ({ table, database }, c) => toResult(await gateway.describe(context(c.mcpReq.signal), { table, database })),
-    );
-  }
-  if (has('check')) {
-    server.registerTool(
-      'check',
-      {
+      run: (ctx, a) => gateway.describe(ctx, { table: opt(a.table), database: opt(a.database) }),
+    },
+    {
+      name: 'check',
+      config: {
         title: "Ask the guard's verdict without running",
         description:
           'Return what the guard would decide for one statement, without running it: statement kind, relations, functions, and every reason with a fix.',
         inputSchema: z.object({ sql: z.string().describe('The statement to judge.'), database: dbArg }),
         annotations: { title: 'Check', ...READ_ONLY },
       },
-      async ({ sql, database }, c) => toResult(await gateway.check(context(c.mcpReq.signal), { sql, database })),
-    );
-  }
-  server.registerTool(
-    'status',
-    {
-      title: 'Who am I and what may I do',
-      description: 'Your principal, the databases you can reach with their mode, tools and limits, pending approvals, and gateway health.',
-      inputSchema: z.object({}),
-      annotations: { title: 'Status', ...READ_ONLY },
+      run: (ctx, a) => gateway.check(ctx, { sql: str(a.sql), database: opt(a.database) }),
     },
-    async (_args, c) => toResult(await gateway.status(context(c.mcpReq.signal))),
+    {
+      name: 'status',
+      config: {
+        title: 'Who am I and what may I do',
+        description: 'Your principal, the databases you can reach with their mode, tools and limits, pending approvals, and gateway health.',
+        inputSchema: z.object({}),
+        annotations: { title: 'Status', ...READ_ONLY },
+      },
+      run: (ctx) => gateway.status(ctx),
+    },
+  ];
+  return defs.filter((d) => d.name === 'status' || tools.has(d.name));
+}
+
+export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): McpServer {
+  const server = new McpServer(
+    { name: 'pgwarden', version: VERSION },
+    { capabilities: { tools: {} }, instructions: INSTRUCTIONS, jsonSchemaValidator: sharedJsonSchemaValidator },
   );
+  if (!caller) return server; // unauthenticated: nothing to offer (HTTP refuses before reaching here)
+  const context = (signal: AbortSignal): CallContext => ({
+    principal: caller.principal,
+    requestId: caller.requestId ?? randomUUID(),
+    ...(caller.clientAddress ? { clientAddress: caller.clientAddress } : {}),
+    signal: caller.signal ? AbortSignal.any([caller.signal, signal]) : signal,
+  });
+  for (const def of toolDefinitions(gateway, caller.principal)) {
+    server.registerTool(def.name, def.config, async (args: Record<string, unknown>, c) => toResult(await def.run(context(c.mcpReq.signal), args)));
+  }
   return server;
 }
 
