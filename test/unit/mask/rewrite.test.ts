@@ -1,0 +1,250 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseSync } from 'libpg-query';
+import { MaskHarness, maskPolicy, rawReads } from './fixtures.js';
+import type { MaskPlan } from '../../../src/mask/index.js';
+
+let h: MaskHarness;
+beforeAll(async () => {
+  h = await MaskHarness.create();
+});
+
+const MASKED = { 'app.customers': ['email', 'phone', 'ssn', 'full_name'], 'app.orders': ['shipping_address'], 'app.customers_eu': ['email', 'phone', 'ssn', 'full_name'] };
+
+function rewritten(sql: string): Extract<MaskPlan, { rewritten: true }> {
+  const { plan } = h.plan(sql);
+  if (!plan.ok) throw new Error(`refused: ${plan.reasons.map((r) => `${r.code} ${r.message}`).join('; ')}`);
+  if (!plan.rewritten) throw new Error('not rewritten');
+  expect(rawReads(plan.sql, MASKED)).toEqual([]);
+  return plan;
+}
+
+function refusal(sql: string, policy = maskPolicy()): string[] {
+  const { plan } = h.plan(sql, policy);
+  if (plan.ok) throw new Error(`expected a refusal for ${sql}`);
+  return plan.reasons.map((r) => r.code);
+}
+
+describe('mask plan: statements that read no masked relation', () => {
+  it('leaves them untouched (rewritten: false), so the original text runs', () => {
+    for (const sql of ['SELECT 1', 'SELECT id, sku FROM app.products', 'SELECT * FROM app.order_items', 'WITH customers AS (SELECT 1 AS id) SELECT * FROM customers']) {
+      expect(h.plan(sql).plan, sql).toEqual({ ok: true, rewritten: false, masked: [] });
+    }
+  });
+
+  it('returns at once when the policy has no masks, even for masked tables', () => {
+    const { plan } = h.plan('SELECT email FROM app.customers', maskPolicy({ masks: {} }));
+    expect(plan).toEqual({ ok: true, rewritten: false, masked: [] });
+  });
+});
+
+describe('mask plan: every range position is rewritten', () => {
+  const shapes: [string, string][] = [
+    ['plain', 'SELECT email FROM app.customers'],
+    ['unqualified via search_path', 'SELECT email FROM customers'],
+    ['alias + column aliases', 'SELECT c.e FROM app.customers AS c(i, n, e)'],
+    ['star and whole row', 'SELECT c.*, row_to_json(c), c::text, to_jsonb(c) FROM app.customers c'],
+    ['join', 'SELECT o.id, c.email FROM app.orders o JOIN app.customers c ON c.id = o.customer_id'],
+    ['using / natural', 'SELECT * FROM app.orders JOIN app.customers USING (id) NATURAL JOIN app.products'],
+    ['subquery', 'SELECT * FROM (SELECT email AS x FROM app.customers) s'],
+    ['sublink in WHERE', "SELECT id FROM app.orders WHERE customer_id IN (SELECT id FROM app.customers WHERE ssn LIKE '1%')"],
+    ['scalar sublink in target', 'SELECT (SELECT email FROM app.customers c WHERE c.id = o.customer_id) FROM app.orders o'],
+    ['exists', 'SELECT 1 WHERE EXISTS (SELECT 1 FROM customers WHERE phone IS NOT NULL)'],
+    ['cte', 'WITH x AS (SELECT * FROM app.customers) SELECT * FROM x'],
+    ['recursive cte', 'WITH RECURSIVE r(n, e) AS (SELECT 1, email FROM customers WHERE id = 1 UNION ALL SELECT n + 1, e FROM r WHERE n < 3) SELECT * FROM r'],
+    ['set operation', 'SELECT email FROM app.customers UNION SELECT ssn FROM app.customers EXCEPT SELECT status FROM app.orders'],
+    ['lateral', 'SELECT o.id, l.email FROM app.orders o, LATERAL (SELECT email FROM app.customers c WHERE c.id = o.customer_id) l'],
+    ['TABLE', 'TABLE app.customers'],
+    ['ONLY', 'SELECT email FROM ONLY app.customers'],
+    ['tablesample', 'SELECT email FROM app.customers TABLESAMPLE BERNOULLI (50) REPEATABLE (3)'],
+    ['window', 'SELECT email, row_number() OVER (PARTITION BY ssn ORDER BY phone) FROM app.customers'],
+    ['group/order/distinct on', 'SELECT DISTINCT ON (email) email, count(*) OVER () FROM app.customers GROUP BY email ORDER BY email'],
+    ['aggregates', "SELECT string_agg(email, ','), array_agg(ssn), json_agg(c) FROM app.customers c"],
+    ['explain', 'EXPLAIN SELECT email FROM app.customers'],
+    ['explain analyze', 'EXPLAIN (ANALYZE, FORMAT JSON) SELECT email FROM app.customers'],
+    ['values join', 'SELECT * FROM (VALUES (1)) v(id) JOIN app.customers USING (id)'],
+    ['partition child inherits masks', 'SELECT email, vat FROM app.customers_eu'],
+    ['schema-qualified in a CTE-shadowed scope', 'WITH customers AS (SELECT 1 AS id) SELECT c.email FROM app.customers c, customers'],
+    ['CTE referencing a later sibling name resolves to the table', 'WITH a AS (SELECT * FROM customers), customers AS (SELECT 1 AS x) SELECT * FROM a'],
+    ['nested parentheses join', 'SELECT * FROM (app.orders o JOIN (app.customers c JOIN app.products p ON true) ON true)'],
+    ['in FROM of a derived table in JOIN', 'SELECT * FROM app.products p LEFT JOIN (SELECT id, email FROM app.customers) c ON c.id = p.id'],
+  ];
+  for (const [name, sql] of shapes) {
+    it(name, () => {
+      const plan = rewritten(sql);
+      expect(plan.masked.length).toBeGreaterThan(0);
+    });
+  }
+
+  it('keeps the alias, the column names and their order', () => {
+    const plan = rewritten('SELECT * FROM app.customers AS c WHERE c.id = 1');
+    expect(plan.sql).toMatch(/\) AS c WHERE/);
+    const inner = plan.sql.slice(plan.sql.indexOf('( SELECT') + 2);
+    const order = ['id', 'full_name', 'email', 'phone', 'ssn', 'country', 'city', 'signed_up', 'marketing_opt_in', 'profile'].map((c) =>
+      inner.search(new RegExp(`(?:SELECT |, |AS )${c}\\b`)),
+    );
+    expect(order.every((p, i) => p >= 0 && (i === 0 || p > (order[i - 1] as number)))).toBe(true);
+  });
+
+  it('an unaliased table keeps its name as the alias (customers.email still resolves)', () => {
+    expect(rewritten('SELECT customers.email FROM app.customers').sql).toMatch(/\) AS customers$/);
+  });
+
+  it('reports the masked columns of every masked relation read', () => {
+    expect(rewritten('SELECT o.id FROM app.orders o JOIN app.customers c ON c.id = o.customer_id').masked).toEqual([
+      'app.customers.email', 'app.customers.full_name', 'app.customers.phone', 'app.customers.ssn', 'app.orders.shipping_address',
+    ]);
+  });
+
+  it('does not rewrite a CTE that shadows a masked table name', () => {
+    const { plan } = h.plan('WITH customers AS (SELECT 1 AS email) SELECT email FROM customers');
+    expect(plan).toEqual({ ok: true, rewritten: false, masked: [] });
+  });
+
+  it('does not mutate the decision tree shared with the guard cache', () => {
+    const { decision } = h.plan('SELECT email FROM app.customers');
+    expect(JSON.stringify(decision.stmt)).not.toContain('RangeSubselect');
+  });
+
+  it('the rewritten text parses to one statement and carries no raw column reference of a masked table', () => {
+    const plan = rewritten('SELECT lower(email), upper(ssn), reverse(phone), md5(full_name) FROM customers');
+    expect(parseSync(plan.sql).stmts).toHaveLength(1);
+  });
+});
+
+describe('mask plan: fail closed', () => {
+  it('refuses views over masked tables (MASKED_VIEW)', () => {
+    const policy = maskPolicy({ tables: { deny: [] }, schemas: ['app', 'internal'] });
+    expect(refusal('SELECT * FROM app.customer_notes', policy)).toContain('MASKED_VIEW');
+  });
+
+  it('refuses views calling user-defined functions that are not trusted', () => {
+    const allowed = maskPolicy({ functions: { allow: ['app.cents_to_eur'] } });
+    expect(refusal('SELECT * FROM app.priced', allowed)).toContain('MASKED_VIEW');
+    const trusted = maskPolicy({ functions: { allow: ['app.cents_to_eur'] }, mask_trusted_functions: ['app.cents_to_eur'] });
+    expect(h.plan('SELECT * FROM app.priced', trusted).plan.ok).toBe(true);
+  });
+
+  it('refuses untrusted user-defined functions (their bodies could read masked tables)', () => {
+    const policy = maskPolicy({ functions: { allow: ['app.cents_to_eur'] } });
+    expect(refusal('SELECT app.cents_to_eur(price_cents) FROM app.products', policy)).toContain('FUNCTION_NOT_ALLOWED');
+    const trusted = maskPolicy({ functions: { allow: ['app.cents_to_eur'] }, mask_trusted_functions: ['app.cents_to_eur'] });
+    expect(h.plan('SELECT app.cents_to_eur(price_cents) FROM app.products', trusted).plan.ok).toBe(true);
+  });
+
+  it('refuses masked relations named in strings', () => {
+    expect(refusal("SELECT 'app.customers'::regclass")).toContain('MASK_REWRITE_UNSUPPORTED');
+    expect(refusal("SELECT pg_relation_size('customers')")).toContain('MASK_REWRITE_UNSUPPORTED');
+  });
+
+  it('refuses EXPLAIN VERBOSE of hash-masked columns (the plan would print the key blocks)', () => {
+    expect(refusal('EXPLAIN (VERBOSE) SELECT ssn FROM app.customers')).toContain('MASK_REWRITE_UNSUPPORTED');
+    expect(h.plan('EXPLAIN (VERBOSE) SELECT shipping_address FROM app.orders').plan.ok).toBe(true);
+  });
+
+  it('refuses statement-text views under a policy with hash masks', () => {
+    const policy = maskPolicy({ catalogs: true });
+    expect(refusal('SELECT query FROM pg_stat_activity', policy)).toContain('SYSTEM_CATALOG');
+    expect(refusal('SELECT pg_stat_get_backend_activity(1)', maskPolicy({ catalogs: true }))).toContain('UNSAFE_FUNCTION');
+  });
+
+  it('refuses hash masks without a configured key', async () => {
+    const { Masker } = await import('../../../src/mask/index.js');
+    const { decision } = h.plan('SELECT ssn FROM app.customers');
+    const plan = new Masker({}).plan({ decision, policy: maskPolicy(), catalog: h.catalog, searchPath: ['app', 'public'] });
+    expect(plan.ok ? 'ok' : plan.reasons[0]?.code).toBe('MASK_REWRITE_UNSUPPORTED');
+  });
+
+  it('refuses statements the deparser cannot reproduce exactly (verified round trip)', () => {
+    // pgsql-deparser 18 drops WITH TIES and GROUP BY DISTINCT: running its text would change the query
+    expect(refusal('SELECT email FROM app.customers ORDER BY id FETCH FIRST 2 ROWS WITH TIES')).toContain('MASK_REWRITE_UNSUPPORTED');
+    expect(refusal('SELECT country, count(*) FROM app.customers GROUP BY DISTINCT ROLLUP (country)')).toContain('MASK_REWRITE_UNSUPPORTED');
+  });
+
+  it('refuses a masked relation without a known column list', async () => {
+    const { Masker } = await import('../../../src/mask/index.js');
+    const catalog = { ...h.catalog, relations: new Map(h.catalog.relations) };
+    catalog.relations.set('app.customers', { schema: 'app', name: 'customers', kind: 'table' });
+    const { decision } = h.plan('SELECT email FROM app.customers');
+    const plan = new Masker({ hashKey: 'x'.repeat(20) }).plan({ decision, policy: maskPolicy(), catalog, searchPath: ['app', 'public'] });
+    expect(plan.ok).toBe(false);
+  });
+});
+
+describe('mask plan: predicates: refuse', () => {
+  const strict = (): ReturnType<typeof maskPolicy> =>
+    maskPolicy({ masks: { 'app.customers.ssn': { mask: 'hash', predicates: 'refuse' }, 'app.customers.email': { mask: 'email' } } });
+
+  it('allows the column as a plain output column', () => {
+    expect(h.plan('SELECT id, ssn, c.ssn AS s FROM app.customers c', strict()).plan.ok).toBe(true);
+  });
+
+  for (const sql of [
+    "SELECT id FROM app.customers WHERE ssn LIKE '1%'",
+    'SELECT id FROM app.customers ORDER BY ssn',
+    'SELECT ssn, count(*) FROM app.customers GROUP BY ssn',
+    'SELECT lower(ssn) FROM app.customers',
+    'SELECT a.id FROM app.customers a JOIN app.customers b ON a.ssn = b.ssn',
+    'SELECT * FROM app.customers a JOIN app.customers b USING (ssn)',
+    'SELECT * FROM app.customers a NATURAL JOIN app.orders',
+    "SELECT count(*) FILTER (WHERE ssn > '5') FROM app.customers",
+  ]) {
+    it(`refuses: ${sql}`, () => {
+      expect(refusal(sql, strict())).toContain('MASKED_COLUMN_PREDICATE');
+    });
+  }
+
+  it('other masked columns keep predicates (they see masked values)', () => {
+    expect(h.plan("SELECT id FROM app.customers WHERE email LIKE '%@mail.test'", strict()).plan.ok).toBe(true);
+  });
+});
+
+describe('mask plan: scoping details', () => {
+  it('a CTE body naming a LATER sibling reads the table (PostgreSQL scoping), so it is masked', () => {
+    const plan = rewritten('WITH a AS (SELECT * FROM customers), customers AS (SELECT 1 AS x) SELECT * FROM a');
+    expect(plan.sql).toMatch(/WITH a AS \(SELECT \* FROM \( ?SELECT id, CASE/);
+  });
+
+  it('in WITH RECURSIVE every CTE name is visible to every body', () => {
+    const { plan } = h.plan('WITH RECURSIVE a AS (SELECT * FROM customers), customers AS (SELECT 1 AS email) SELECT * FROM a');
+    expect(plan).toEqual({ ok: true, rewritten: false, masked: [] });
+  });
+
+  it('a CTE inside a subquery does not shadow the outer FROM', () => {
+    const plan = rewritten('SELECT c.email, (WITH customers AS (SELECT 1 AS z) SELECT z FROM customers) FROM customers c');
+    expect(plan.masked).toContain('app.customers.email');
+  });
+});
+
+describe('mask plan: writes to a masked table', () => {
+  const rw = (): ReturnType<typeof maskPolicy> => maskPolicy({ mode: 'read-write' });
+  const plan = (sql: string): MaskPlan => h.plan(sql, rw(), 'execute').plan;
+
+  it('allows writes that neither set, read nor return masked columns', () => {
+    expect(plan('UPDATE app.customers SET city = upper(city) WHERE id = 7').ok).toBe(true);
+  });
+
+  it('masks masked tables read by a write (UPDATE … FROM)', () => {
+    const p = plan('UPDATE app.orders o SET status = status FROM app.customers c WHERE c.id = o.customer_id AND c.email = o.status');
+    expect(p.ok && p.rewritten).toBe(true);
+  });
+
+  // RETURNING is refused by the write rules already; the masker refuses it on its own too
+  for (const sql of ['UPDATE app.customers SET city = city WHERE id = 1 RETURNING email', 'UPDATE app.customers SET city = city WHERE id = 1 RETURNING *', 'UPDATE app.customers c SET city = city WHERE id = 1 RETURNING c']) {
+    it(`refuses (masker alone): ${sql}`, () => {
+      const p = h.masker.planText(sql, { policy: rw(), catalog: h.catalog, searchPath: ['app', 'public'], relations: ['app.customers'] });
+      expect(p.ok ? 'ok' : p.reasons.map((r) => r.code)).toContain('MASK_REWRITE_UNSUPPORTED');
+    });
+  }
+
+  for (const sql of [
+    "UPDATE app.customers SET city = 'x' WHERE ssn LIKE '1%'",
+    "UPDATE app.customers SET email = 'a@b.c' WHERE id = 1",
+    "INSERT INTO app.customers VALUES (999, 'n', 'e', 'p', 's', 'c', 'c', now(), false, '{}')",
+    "DELETE FROM app.customers WHERE phone = 'x'",
+  ]) {
+    it(`refuses: ${sql}`, () => {
+      const p = plan(sql);
+      expect(p.ok ? 'ok' : p.reasons.map((r) => r.code)).toContain('MASK_REWRITE_UNSUPPORTED');
+    });
+  }
+});
