@@ -84,7 +84,7 @@ export interface MaskerOptions {
 interface CachedPlan {
   policy: DatabasePolicy;
   version: number;
-  searchPath: readonly string[];
+  searchPath: string;
   plan: MaskPlan;
 }
 
@@ -129,7 +129,8 @@ export class Masker {
     const stmt = req.decision.stmt;
     if (stmt === undefined) return refuse('The statement could not be checked for masked columns.');
     const list = this.plans.get(stmt);
-    const hit = list?.find((c) => c.policy === req.policy && c.version === req.catalog.version && c.searchPath === req.searchPath);
+    const path = req.searchPath.join('\u0000');
+    const hit = list?.find((c) => c.policy === req.policy && c.version === req.catalog.version && c.searchPath === path);
     if (hit !== undefined) return hit.plan;
     let plan: MaskPlan;
     try {
@@ -137,7 +138,7 @@ export class Masker {
     } catch {
       plan = refuse('The masking rewrite failed for this statement.');
     }
-    const entry: CachedPlan = { policy: req.policy, version: req.catalog.version, searchPath: req.searchPath, plan };
+    const entry: CachedPlan = { policy: req.policy, version: req.catalog.version, searchPath: path, plan };
     if (list === undefined) this.plans.set(stmt, [entry]);
     else {
       if (list.length >= 8) list.shift();
