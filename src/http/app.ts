@@ -6,12 +6,14 @@
  *   → bearer auth (401) → per-principal limit (429) → body limit (413) / content type (415) /
  *   JSON parse (400, -32700) → MCP SDK (both eras) with principal + AbortSignal in authInfo.
  * Probes (/health, /livez, /ready, /readyz) skip Host checks, limits and auth.
+ * /admin/* (operators only, admin.ts) exists when opts.admin is given.
  *
  * Guarantees: the Authorization header is never logged (serializers log no headers; pino
  * redaction as a second line); unknown routes and framework errors answer JSON, never HTML.
  * Does not: listen (startHttpServer does) or terminate TLS (run behind a proxy for HTTPS).
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerAdminRoutes } from './admin.js';
 import { authHook } from './auth.js';
 import { errorHandler, HttpError, sendError } from './errors.js';
 import { hostCheckHook, hostPolicy } from './host-check.js';
@@ -84,6 +86,9 @@ export async function buildHttpApp(opts: BuildHttpAppOptions): Promise<FastifyIn
     auth: [authHook(opts.authenticator, opts.onAuthFailure), limits.perPrincipal],
     ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
   });
+  if (opts.admin !== undefined) {
+    await registerAdminRoutes(app, { ...opts.admin, lifecycle, perIp: limits.perIp, perPrincipal: limits.perPrincipal });
+  }
 
   await app.ready();
   return app;

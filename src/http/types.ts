@@ -7,6 +7,7 @@
 import type { McpServerFactory } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/schema.js';
+import type { AdminOptions } from './admin.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Telemetry } from '../telemetry/types.js';
 
@@ -46,4 +47,6 @@ export interface BuildHttpAppOptions {
   telemetry?: Pick<Telemetry, 'httpRequest'>;
   /** Audit hook for refused authentication. Exceptions it throws are logged and swallowed. */
   onAuthFailure?: (info: AuthFailureInfo) => void;
+  /** The operators' admin API under /admin (src/http/admin.ts); absent: no /admin routes. */
+  admin?: AdminOptions;
 }
