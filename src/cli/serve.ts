@@ -30,7 +30,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
   if (config.server.transport === 'stdio') addLocalPrincipal(config);
   const runtime = await createRuntime(config, logger);
   if (config.server.transport === 'stdio') return serveStdioTransport(runtime, config, logger, opts.principal);
-  return serveHttpTransport(runtime, config, logger);
+  return serveHttpTransport(runtime, config, logger, opts);
 }
 
 function cliOverrides(opts: ServeOptions): { server?: Partial<Config['server']> } {
@@ -82,11 +82,32 @@ export async function startHttp(runtime: Runtime, config: Config, logger: Logger
   return { url: handle.url, stop };
 }
 
-async function serveHttpTransport(runtime: Runtime, config: Config, logger: Logger): Promise<number> {
+async function serveHttpTransport(runtime: Runtime, config: Config, logger: Logger, opts: ServeOptions): Promise<number> {
   const running = await startHttp(runtime, config, logger);
   logger.info({ endpoint: `${running.url}/mcp` }, 'pgwarden listening');
+  const stopReloads = reloadOnSighup(runtime, logger, opts);
   await waitForSignal(async (signal) => running.stop(signal));
+  stopReloads();
   return 0;
+}
+
+/**
+ * SIGHUP reloads the configuration file: principals, tokens, policies and limits apply to the next
+ * call; an invalid file is refused and the running configuration stays. Databases, server, audit
+ * and telemetry settings need a restart (logged).
+ */
+export function reloadOnSighup(runtime: Runtime, logger: Logger, opts: ServeOptions): () => void {
+  const onHup = (): void => {
+    loadConfig({ path: opts.config, env: process.env, overrides: cliOverrides(opts) })
+      .then((next) => {
+        const restart = runtime.reload(next);
+        logger.info({ configVersion: runtime.gateway.configVersion }, 'configuration reloaded');
+        if (restart.length > 0) logger.warn({ sections: restart }, 'changes to these sections need a restart to take effect');
+      })
+      .catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'configuration reload refused; the running configuration stays'));
+  };
+  process.on('SIGHUP', onHup);
+  return () => process.off('SIGHUP', onHup);
 }
 
 async function serveStdioTransport(runtime: Runtime, config: Config, logger: Logger, principalFlag: string | undefined): Promise<number> {

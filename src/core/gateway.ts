@@ -54,7 +54,7 @@ interface Resolved {
 type Judged = { decision: Decision; catalog: CatalogSnapshot };
 
 export class Gateway {
-  private readonly deps: GatewayDeps;
+  private deps: GatewayDeps;
   private shuttingDown = false;
   private readonly inflight = new Set<AbortController>();
 
@@ -67,6 +67,29 @@ export class Gateway {
 
   get config(): Config {
     return this.deps.config;
+  }
+
+  get configVersion(): number {
+    return this.deps.configVersion;
+  }
+
+  /**
+   * Swap in a reloaded configuration: principals, policies and limits apply to the next call
+   * (the decision cache is keyed by the version). Databases and server settings are fixed for
+   * the life of the process; the returned list names what changed there and needs a restart.
+   */
+  reload(config: Config, configVersion: number): string[] {
+    const needsRestart: string[] = [];
+    const before = this.deps.config;
+    const dbs = (c: Config): string => JSON.stringify(Object.entries(c.databases).map(([k, v]) => [k, v.url, v.search_path, v.pool, v.tls]));
+    if (dbs(before) !== dbs(config)) needsRestart.push('databases');
+    if (JSON.stringify(before.server) !== JSON.stringify(config.server)) needsRestart.push('server');
+    if (JSON.stringify(before.audit) !== JSON.stringify(config.audit)) needsRestart.push('audit');
+    if (JSON.stringify(before.telemetry) !== JSON.stringify(config.telemetry)) needsRestart.push('telemetry');
+    // Keep the live database settings; take everything else from the new file.
+    const merged: Config = { ...config, databases: before.databases, server: before.server, audit: before.audit, telemetry: before.telemetry };
+    this.deps = { ...this.deps, config: merged, configVersion };
+    return needsRestart;
   }
 
   principal(name: string): PrincipalView | undefined {

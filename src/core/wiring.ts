@@ -10,7 +10,7 @@ import { DatabasePool } from '../db/pool.js';
 import { CatalogCache } from '../db/catalog.js';
 import { describeRelation, listRelations } from '../db/describe.js';
 import { Guard, loadParser } from '../guard/index.js';
-import { Lifecycle, httpRequestContext, callSignal, type AuthFailureInfo } from '../http/index.js';
+import { Lifecycle, httpRequestContext, callSignal, type AuthFailureInfo, type Authenticator } from '../http/index.js';
 import type { Logger } from '../log/logger.js';
 import { buildServer, createServerFactory } from '../mcp/server.js';
 import { isGatewayError } from './errors.js';
@@ -21,7 +21,10 @@ import { NO_AUDIT, type AuditEventInput, type AuditPort, type DatabasePort, type
 export interface Runtime {
   gateway: Gateway;
   telemetry: Telemetry;
-  tokens: TokenStore;
+  /** Authenticates against the current token set (swapped on reload). */
+  tokens: Authenticator;
+  /** Apply a reloaded configuration; returns the sections that need a restart to change. */
+  reload: (config: Config) => string[];
   lifecycle: Lifecycle;
   httpFactory: McpServerFactory;
   stdioFactory: (principal: string) => McpServerFactory;
@@ -116,7 +119,14 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     maxAstNodes: config.guard.max_ast_nodes,
   });
   const gateway = new Gateway({ config, configVersion: configVersion(config), databases, guard, audit, telemetry });
-  const tokens = new TokenStore(config);
+  let tokenStore = new TokenStore(config);
+  const tokens: Authenticator = { authenticate: (header, now) => tokenStore.authenticate(header, now) };
+  const reload = (next: Config): string[] => {
+    const store = new TokenStore(next);
+    const restart = gateway.reload(next, configVersion(next));
+    tokenStore = store;
+    return restart;
+  };
   const lifecycle = new Lifecycle();
   const httpFactory = createServerFactory(gateway, (ctx) => {
     const http = httpRequestContext(ctx.authInfo);
@@ -137,5 +147,5 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       // fail-closed sink already marked the gap
     }
   };
-  return { gateway, telemetry, tokens, lifecycle, httpFactory, stdioFactory, onAuthFailure };
+  return { gateway, telemetry, tokens, reload, lifecycle, httpFactory, stdioFactory, onAuthFailure };
 }

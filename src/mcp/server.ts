@@ -60,14 +60,15 @@ interface ToolDefinition {
  * Tool definitions per principal, built once per gateway (configuration) and reused by every
  * per-request server: building zod schemas per request was a measurable share of a call.
  */
-const definitionCache = new WeakMap<Gateway, Map<string, ToolDefinition[]>>();
+const definitionCache = new WeakMap<Gateway, { version: number; byPrincipal: Map<string, ToolDefinition[]> }>();
 
 export function toolDefinitions(gateway: Gateway, principal: string): ToolDefinition[] {
-  let perGateway = definitionCache.get(gateway);
-  if (!perGateway) {
-    perGateway = new Map();
-    definitionCache.set(gateway, perGateway);
+  let entry = definitionCache.get(gateway);
+  if (!entry || entry.version !== gateway.configVersion) {
+    entry = { version: gateway.configVersion, byPrincipal: new Map() };
+    definitionCache.set(gateway, entry);
   }
+  const perGateway = entry.byPrincipal;
   let defs = perGateway.get(principal);
   if (!defs) {
     defs = buildDefinitions(gateway, principal);

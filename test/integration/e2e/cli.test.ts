@@ -153,6 +153,81 @@ describe('pgwarden check', () => {
   });
 });
 
+/** Start `pgwarden serve --config file` and wait for its listen line. */
+async function startServe(file: string, cwd: string): Promise<{ child: ReturnType<typeof spawn>; url: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [...NODE_ARGS, 'serve', '--config', file], { env: cleanEnv({ PGWARDEN_LOG_LEVEL: 'info' }), cwd });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no listen line: ${err}`)), 20_000);
+    child.stderr?.on('data', () => {
+      const m = /"endpoint":"(http:\/\/127\.0\.0\.1:\d+)\/mcp"/.exec(err);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1] as string);
+      }
+    });
+  });
+  return { child, url, stderr: () => err };
+}
+
+async function queryOver(url: string, token: string, sql: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(`${url}/mcp`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'query', arguments: { sql } } }),
+  });
+  return { status: res.status, body: await res.text() };
+}
+
+describe('SIGHUP', () => {
+  it('reloads principals, tokens and policies without a restart; a broken file is refused', async () => {
+    const dir = workDir();
+    const file = path.join(dir, 'pgwarden.yaml');
+    const oldToken = 'pgw_reload_old_0123456789abcdefghijklmnopqr';
+    const newToken = 'pgw_reload_new_0123456789abcdefghijklmnopqr';
+    const config = (tokens: string[], deny: string[]): string =>
+      [
+        'server: { host: 127.0.0.1, port: 0 }',
+        'audit: { sink: none }',
+        'databases:',
+        '  shop:',
+        `    url: ${testDatabase().gatewayUrl}`,
+        '    search_path: [app]',
+        'principals:',
+        `  analyst: { policy: analyst, tokens: [${tokens.map((t) => `{ token: ${t} }`).join(', ')}] }`,
+        'policies:',
+        '  analyst:',
+        '    databases:',
+        `      shop: { mode: read-only, schemas: [app], tables: { deny: [${deny.map((d) => `"${d}"`).join(', ')}] } }`,
+        '',
+      ].join('\n');
+    writeFileSync(file, config([oldToken], ['internal.*']));
+    const { child, url, stderr } = await startServe(file, dir);
+    try {
+      expect((await queryOver(url, oldToken, 'SELECT count(*) FROM app.products')).body).not.toContain('"isError":true');
+      expect((await queryOver(url, newToken, 'SELECT 1')).status).toBe(401);
+
+      writeFileSync(file, config([newToken], ['internal.*', 'app.products']));
+      child.kill('SIGHUP');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(stderr()).toContain('configuration reloaded');
+      expect((await queryOver(url, oldToken, 'SELECT 1')).status).toBe(401);
+      const denied = await queryOver(url, newToken, 'SELECT count(*) FROM app.products');
+      expect(denied.body).toContain('DENIED_TABLE');
+
+      writeFileSync(file, 'principals: [this is not valid\n');
+      child.kill('SIGHUP');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(stderr()).toContain('configuration reload refused');
+      expect((await queryOver(url, newToken, 'SELECT count(*) FROM app.orders')).body).not.toContain('"isError":true');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+});
+
 describe('SIGTERM', () => {
   it('drains: readiness goes 503, a long query is cancelled within budget, exit 0', async () => {
     const dir = workDir();
