@@ -279,7 +279,7 @@ export class Masker {
   }
 
   private replace(site: RangeSite, rm: RelationMasks): void {
-    const inh = site.rangeVar.inh !== false;
+    const inh = site.rangeVar.inh === true; // libpg-query omits inh for ONLY (false is the protobuf default)
     // shared with the cache: the deparser only reads it; a sampled copy gets its own FROM list
     let projection = this.projection(rm, inh);
     if (site.sample !== undefined) {

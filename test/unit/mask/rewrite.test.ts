@@ -85,6 +85,11 @@ describe('mask plan: every range position is rewritten', () => {
     expect(order.every((p, i) => p >= 0 && (i === 0 || p > (order[i - 1] as number)))).toBe(true);
   });
 
+  it('keeps ONLY (and its absence) inside the projection', () => {
+    expect(rewritten('SELECT email FROM ONLY app.customers').sql).toContain('FROM ONLY app.customers');
+    expect(rewritten('SELECT email FROM app.customers').sql).not.toContain('ONLY');
+  });
+
   it('an unaliased table keeps its name as the alias (customers.email still resolves)', () => {
     expect(rewritten('SELECT customers.email FROM app.customers').sql).toMatch(/\) AS customers$/);
   });
