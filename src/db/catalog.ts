@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import type { CatalogFunction, CatalogRelation, CatalogSnapshot, RelationKind } from '../guard/types.js';
 import { GatewayError } from '../core/errors.js';
 import type { DatabasePool } from './pool.js';
+import { attachWriteInfo } from './catalog-writes.js';
 
 const KINDS: Record<string, RelationKind> = {
   r: 'table',
@@ -197,6 +198,7 @@ async function readCatalog(pool: DatabasePool): Promise<SnapshotContent> {
         relations.set(`${row.schema}.${row.name}`, relation);
       }
       attachColumns(relations, relByOid, columnRows, inheritRows);
+      await attachWriteInfo(client, relations, qualifiedRel);
 
       const functions = new Map<string, CatalogFunction[]>();
       for (const row of functionRows) {
@@ -273,6 +275,7 @@ export function catalogDigest(snapshot: Omit<CatalogSnapshot, 'version'>): strin
     const r = snapshot.relations.get(key) as CatalogRelation;
     hash.update(`R|${key}|${r.kind}|${(r.dependsOn ?? []).join(',')}|${(r.dependsOnFunctions ?? []).join(',')}|${(r.ancestors ?? []).join(',')}\n`);
     if (r.columns !== undefined) hash.update(`C|${JSON.stringify(r.columns)}\n`);
+    if (r.write !== undefined) hash.update(`W|${JSON.stringify(r.write)}\n`);
   }
   for (const name of [...snapshot.functions.keys()].sort()) {
     const list = (snapshot.functions.get(name) ?? []).map((f) => `${f.schema}.${f.name}:${String(f.securityDefiner)}:${f.volatility}:${f.language}`).sort();

@@ -2,9 +2,10 @@
  * Always-true WHERE detection for UPDATE / DELETE (TAUTOLOGICAL_WHERE).
  *
  * Each boolean expression is evaluated to the SET of truth values it can take on any row, in
- * SQL's three-valued logic ({true, false, null}); a predicate is a tautology when it can be true
- * and can never be false (a row it does not select has a NULL there, e.g. `x = x` on a nullable
- * column, which still selects every non-null row).
+ * SQL's three-valued logic ({true, false, null}); a predicate is a tautology when the set is
+ * exactly {true}. One deliberate simplification: a comparison of an expression with itself
+ * (`x = x`, `p OR NOT p`, `x LIKE '%'`) counts as true even where x is NULL — such a predicate
+ * still selects every row that has a value, which is never what a scoped write means.
  *
  * Guarantees (what is detected, at any nesting under AND / OR / NOT / CASE / COALESCE / casts):
  * - constants and constant-foldable comparisons: `true`, `'t'::bool`, `1=1`, `'a'='a'`, `1 < 2`,
@@ -47,8 +48,7 @@ const TEXT_TYPES = new Set(['text', 'varchar', 'bpchar', 'char', 'name']);
 
 /** Whether a WHERE / ON expression is always true (see the module header for what is detected). */
 export function isTautology(expr: unknown, ctx: PredicateContext): boolean {
-  const s = evalBool(expr, ctx, 0);
-  return (s & T) !== 0 && (s & F) === 0;
+  return evalBool(expr, ctx, 0) === T;
 }
 
 /** The set of truth values (bit mask T|F|N) a boolean expression can take. Exported for tests. */
@@ -135,7 +135,7 @@ function evalBool(node: unknown, ctx: PredicateContext, depth: number): number {
       return evalAExpr(b, ctx, depth);
     case 'NullTest': {
       const isNull = b.nulltesttype === 'IS_NULL';
-      const notNull = argNeverNull(b.arg, ctx, depth);
+      const notNull = argNeverNull(b.arg, ctx, depth) || (evalBool(b.arg, ctx, depth + 1) & N) === 0;
       const alwaysNull = argAlwaysNull(b.arg, ctx, depth);
       const r = notNull ? F : alwaysNull ? T : T | F; // as IS NULL
       return isNull ? r : not3(r);
@@ -225,8 +225,8 @@ function flattenOr(args: unknown[]): unknown[] {
 function complement(a: unknown, b: unknown, ctx: PredicateContext): number | undefined {
   const [ta, ba] = unwrap(a);
   const [tb, bb] = unwrap(b);
-  if (ta === 'BoolExpr' && ba.boolop === 'NOT_EXPR' && sameExpr(asArray(ba.args)[0], b) && deterministic(b, ctx)) return T | N;
-  if (tb === 'BoolExpr' && bb.boolop === 'NOT_EXPR' && sameExpr(asArray(bb.args)[0], a) && deterministic(a, ctx)) return T | N;
+  if (ta === 'BoolExpr' && ba.boolop === 'NOT_EXPR' && sameExpr(asArray(ba.args)[0], b) && deterministic(b, ctx)) return T;
+  if (tb === 'BoolExpr' && bb.boolop === 'NOT_EXPR' && sameExpr(asArray(bb.args)[0], a) && deterministic(a, ctx)) return T;
   if (ta === 'NullTest' && tb === 'NullTest' && ba.nulltesttype !== bb.nulltesttype && sameExpr(ba.arg, bb.arg) && deterministic(ba.arg, ctx)) return T;
   if (ta === 'BooleanTest' && tb === 'BooleanTest' && sameExpr(ba.arg, bb.arg) && deterministic(ba.arg, ctx)) {
     const pairs: Record<string, string> = { IS_TRUE: 'IS_NOT_TRUE', IS_NOT_TRUE: 'IS_TRUE', IS_FALSE: 'IS_NOT_FALSE', IS_NOT_FALSE: 'IS_FALSE', IS_UNKNOWN: 'IS_NOT_UNKNOWN', IS_NOT_UNKNOWN: 'IS_UNKNOWN' };
@@ -240,7 +240,7 @@ function complement(a: unknown, b: unknown, ctx: PredicateContext): number | und
     const sameSides = sameExpr(ba.lexpr, bb.lexpr) && sameExpr(ba.rexpr, bb.rexpr);
     const swapped = sameExpr(ba.lexpr, bb.rexpr) && sameExpr(ba.rexpr, bb.lexpr);
     const ok = (sameSides && canon(NEGATE[oa]) === canon(ob)) || (swapped && canon(NEGATE[oa]) === canon(MIRROR[ob] ?? ''));
-    if (ok) return T | N;
+    if (ok) return T;
   }
   return undefined;
 }
@@ -288,9 +288,7 @@ function evalAExpr(b: Obj, ctx: PredicateContext, depth: number): number {
       if (b.lexpr === undefined || b.rexpr === undefined) return ANY;
       if (NEGATE[op] === undefined) return ANY;
       if (sameExpr(b.lexpr, b.rexpr) && deterministic(b.lexpr, ctx)) {
-        const nn = argNeverNull(b.lexpr, ctx, depth);
-        const base = op === '=' || op === '<=' || op === '>=' ? T : F;
-        return nn ? base : base | N;
+        return op === '=' || op === '<=' || op === '>=' ? T : F; // reflexive: see the header on NULLs
       }
       const l = evalScalar(b.lexpr, ctx, depth + 1);
       const r = evalScalar(b.rexpr, ctx, depth + 1);
@@ -309,7 +307,8 @@ function evalAExpr(b: Obj, ctx: PredicateContext, depth: number): number {
         }
         return out;
       }
-      return ANY;
+      // a comparison of two never-null operands is never null
+      return argNeverNull(b.lexpr, ctx, depth) && argNeverNull(b.rexpr, ctx, depth) ? T | F : ANY;
     }
     case 'AEXPR_NOT_DISTINCT':
     case 'AEXPR_DISTINCT': {
@@ -329,8 +328,7 @@ function evalAExpr(b: Obj, ctx: PredicateContext, depth: number): number {
       const negated = op === '<>';
       if (items.length === 0) return ANY;
       if (deterministic(b.lexpr, ctx) && items.some((it) => sameExpr(it, b.lexpr))) {
-        const nn = argNeverNull(b.lexpr, ctx, depth);
-        return negated ? (nn ? F : F | N) : nn ? T : T | N;
+        return negated ? F : T;
       }
       const l = evalScalar(b.lexpr, ctx, depth + 1);
       if (!l.c) return ANY;
@@ -346,10 +344,7 @@ function evalAExpr(b: Obj, ctx: PredicateContext, depth: number): number {
     case 'AEXPR_ILIKE': {
       const pattern = evalScalar(b.rexpr, ctx, depth + 1);
       if (!pattern.c || typeof pattern.v !== 'string' || !/^%+$/.test(pattern.v)) return ANY;
-      const nn = argNeverNull(b.lexpr, ctx, depth);
-      const negated = op === '!~~' || op === '!~~*';
-      const base = negated ? F : T;
-      return nn ? base : base | N;
+      return op === '!~~' || op === '!~~*' ? F : T;
     }
     default:
       return ANY;

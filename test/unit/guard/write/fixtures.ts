@@ -45,7 +45,7 @@ export function writeCatalog(): CatalogSnapshot {
 }
 
 /** A read-write policy over schema app (internal.* denied), writes as given. */
-export function writerPolicy(writes: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): DatabasePolicy {
+export function writePolicyFor(writes: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): DatabasePolicy {
   return databasePolicySchema.parse({
     mode: 'read-write',
     schemas: ['app'],
@@ -62,7 +62,7 @@ export function writeRequest(sql: string, overrides: Partial<GuardRequest> = {})
     tool: 'execute',
     principal: 'writer',
     database: 'demo',
-    policy: writerPolicy(),
+    policy: writePolicyFor(),
     observe: false,
     policyName: 'writer',
     searchPath: ['app', 'public'],

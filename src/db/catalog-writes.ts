@@ -1,0 +1,120 @@
+/**
+ * Write facts for the catalog snapshot (issue #5): for every user table (plain and partitioned,
+ * outside the system schemas) its primary key, NOT NULL / generated / GENERATED ALWAYS identity
+ * columns, user triggers, rewrite rules, the foreign keys that reference it (with their ON DELETE /
+ * ON UPDATE actions) and whether it has inheritance children. Read in the same consistent
+ * transaction as the rest of the snapshot (src/db/catalog.ts).
+ *
+ * Guarantees: every table of kind r/p in a user schema gets `write` (possibly with empty lists), so
+ * "no primary key" is a fact, not a missing load; internal triggers (foreign-key enforcement) are
+ * not user triggers; a view's _RETURN rule is not a rule; foreign keys cloned onto partitions are
+ * listed once (their parent constraint).
+ * Does not: look into trigger or rule bodies, or see objects the login cannot see in pg_catalog.
+ */
+import type { PoolClient } from 'pg';
+import type { CatalogRelation, CatalogWriteInfo, ForeignKeyAction } from '../guard/types.js';
+
+const USER_TABLES = `
+  SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'`;
+
+const TABLES_SQL = `
+  SELECT c.oid::int8::float8 AS oid, c.relhassubclass AS has_children
+  FROM pg_catalog.pg_class c WHERE c.oid IN (${USER_TABLES})`;
+
+const PRIMARY_KEYS_SQL = `
+  SELECT con.conrelid::int8::float8 AS oid, pg_catalog.array_agg(a.attname::text ORDER BY k.ord) AS cols
+  FROM pg_catalog.pg_constraint con
+  CROSS JOIN LATERAL pg_catalog.unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+  JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+  WHERE con.contype = 'p' AND con.conrelid IN (${USER_TABLES})
+  GROUP BY con.conrelid`;
+
+const COLUMN_FLAGS_SQL = `
+  SELECT a.attrelid::int8::float8 AS oid, a.attname::text AS name, a.attnotnull AS not_null,
+         a.attgenerated::text <> '' AS generated, a.attidentity::text = 'a' AS identity_always
+  FROM pg_catalog.pg_attribute a
+  WHERE a.attrelid IN (${USER_TABLES}) AND a.attnum > 0 AND NOT a.attisdropped
+    AND (a.attnotnull OR a.attgenerated::text <> '' OR a.attidentity::text = 'a')
+  ORDER BY a.attrelid, a.attnum`;
+
+const TRIGGERS_SQL = `
+  SELECT t.tgrelid::int8::float8 AS oid, t.tgname::text AS name
+  FROM pg_catalog.pg_trigger t
+  WHERE NOT t.tgisinternal AND t.tgrelid IN (${USER_TABLES})
+  ORDER BY 1, 2`;
+
+const RULES_SQL = `
+  SELECT r.ev_class::int8::float8 AS oid, r.rulename::text AS name
+  FROM pg_catalog.pg_rewrite r
+  WHERE r.rulename <> '_RETURN' AND r.ev_class IN (${USER_TABLES})
+  ORDER BY 1, 2`;
+
+const REFERENCING_SQL = `
+  SELECT con.confrelid::int8::float8 AS oid, con.conname::text AS constraint,
+         rn.nspname::text || '.' || rc.relname::text AS referencing,
+         con.confdeltype::text AS on_delete, con.confupdtype::text AS on_update,
+         ARRAY(SELECT a.attname::text FROM pg_catalog.unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
+               ORDER BY k.ord) AS cols
+  FROM pg_catalog.pg_constraint con
+  JOIN pg_catalog.pg_class rc ON rc.oid = con.conrelid
+  JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
+  WHERE con.contype = 'f' AND con.conparentid = 0 AND con.confrelid IN (${USER_TABLES})
+  ORDER BY 1, 2`;
+
+const ACTIONS: Readonly<Record<string, ForeignKeyAction>> = { a: 'no action', r: 'restrict', c: 'cascade', n: 'set null', d: 'set default' };
+
+interface Queryable {
+  query: PoolClient['query'];
+}
+
+/**
+ * Load the write facts and attach them as `write` to the relations (keyed by oid through
+ * `keyOf`). Runs inside the caller's snapshot transaction.
+ */
+export async function attachWriteInfo(client: Queryable, relations: Map<string, CatalogRelation>, keyOf: (oid: number) => string | undefined): Promise<void> {
+  const tables = (await client.query<{ oid: number; has_children: boolean }>(TABLES_SQL)).rows;
+  const pks = (await client.query<{ oid: number; cols: string[] }>(PRIMARY_KEYS_SQL)).rows;
+  const flags = (await client.query<{ oid: number; name: string; not_null: boolean; generated: boolean; identity_always: boolean }>(COLUMN_FLAGS_SQL)).rows;
+  const triggers = (await client.query<{ oid: number; name: string }>(TRIGGERS_SQL)).rows;
+  const rules = (await client.query<{ oid: number; name: string }>(RULES_SQL)).rows;
+  const refs = (await client.query<{ oid: number; constraint: string; referencing: string; on_delete: string; on_update: string; cols: string[] }>(REFERENCING_SQL)).rows;
+
+  const byOid = new Map<number, CatalogWriteInfo>();
+  for (const t of tables) {
+    const rel = relationOf(relations, keyOf, t.oid);
+    if (rel === undefined) continue;
+    const info: CatalogWriteInfo = { primaryKey: [], notNull: [], generated: [], identityAlways: [], userTriggers: [], rules: [], referencedBy: [], hasChildren: t.has_children };
+    rel.write = info;
+    byOid.set(t.oid, info);
+  }
+  for (const p of pks) {
+    const info = byOid.get(p.oid);
+    if (info) info.primaryKey = p.cols;
+  }
+  for (const f of flags) {
+    const info = byOid.get(f.oid);
+    if (!info) continue;
+    if (f.not_null) info.notNull.push(f.name);
+    if (f.generated) info.generated.push(f.name);
+    if (f.identity_always) info.identityAlways.push(f.name);
+  }
+  for (const t of triggers) byOid.get(t.oid)?.userTriggers.push(t.name);
+  for (const r of rules) byOid.get(r.oid)?.rules.push(r.name);
+  for (const r of refs) {
+    byOid.get(r.oid)?.referencedBy.push({
+      table: r.referencing,
+      constraint: r.constraint,
+      columns: r.cols,
+      onDelete: ACTIONS[r.on_delete] ?? 'cascade', // unknown action: assume it acts (fail closed)
+      onUpdate: ACTIONS[r.on_update] ?? 'cascade',
+    });
+  }
+}
+
+function relationOf(relations: Map<string, CatalogRelation>, keyOf: (oid: number) => string | undefined, oid: number): CatalogRelation | undefined {
+  const k = keyOf(oid);
+  return k === undefined ? undefined : relations.get(k);
+}

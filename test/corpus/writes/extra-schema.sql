@@ -1,0 +1,32 @@
+-- Tables with the shapes guarded writes refuse as NOT_REVERSIBLE, created next to the demo schema
+-- by the write-plan integration test. test/unit/guard/write/fixtures.ts (EXTRA_RELATIONS) mirrors
+-- them for the pure run; the integration test checks the two agree.
+CREATE TABLE app.audited (id integer PRIMARY KEY, note text);
+CREATE FUNCTION app.audited_touch_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER audited_touch BEFORE UPDATE ON app.audited FOR EACH ROW EXECUTE FUNCTION app.audited_touch_fn();
+
+CREATE TABLE app.ruled (id integer PRIMARY KEY, note text);
+CREATE RULE ruled_log AS ON DELETE TO app.ruled DO ALSO NOTHING;
+
+CREATE TABLE app.parents (id integer PRIMARY KEY);
+CREATE TABLE app.children (id integer PRIMARY KEY, parent_id integer REFERENCES app.parents (id) ON DELETE CASCADE ON UPDATE CASCADE);
+
+CREATE TABLE app.nopk (a integer, b text);
+
+CREATE TABLE app.parted (id integer PRIMARY KEY, v text) PARTITION BY RANGE (id);
+CREATE TABLE app.parted_low PARTITION OF app.parted FOR VALUES FROM (0) TO (1000);
+
+CREATE TABLE app.base (id integer PRIMARY KEY, v text);
+CREATE TABLE app.base_child (extra text) INHERITS (app.base);
+
+CREATE TABLE app.gen (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, qty integer, total integer GENERATED ALWAYS AS (qty * 2) STORED);
+
+INSERT INTO app.audited SELECT g, 'n' || g FROM generate_series(1, 10) g;
+INSERT INTO app.ruled SELECT g, 'n' || g FROM generate_series(1, 10) g;
+INSERT INTO app.parents SELECT g FROM generate_series(1, 10) g;
+INSERT INTO app.children SELECT g, g FROM generate_series(1, 10) g;
+INSERT INTO app.nopk SELECT g, 'n' || g FROM generate_series(1, 10) g;
+INSERT INTO app.parted SELECT g, 'n' || g FROM generate_series(1, 10) g;
+INSERT INTO app.base SELECT g, 'n' || g FROM generate_series(1, 10) g;
+INSERT INTO app.gen (qty) SELECT g FROM generate_series(1, 10) g;
+ANALYZE;
