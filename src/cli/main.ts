@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * pgwarden command line: serve, demo, check, token, audit.
+ * pgwarden command line: serve, demo, check, token, audit, approvals, revert.
  * Argument parsing uses node:util parseArgs (built in, strict: unknown flags are errors).
  * Output for humans goes to stdout except under `serve --transport stdio`, where stdout is the
  * MCP channel and everything else goes to stderr.
@@ -17,6 +17,9 @@ Usage:
   pgwarden token [--principal NAME]
   pgwarden audit verify FILE...
   pgwarden audit stats FILE... [--json]
+  pgwarden approvals list [--status S] [--database DB] [--principal P] [--json] [--config FILE]
+  pgwarden approvals show|approve|reject ID [--operator NAME] [--reason TEXT] [--config FILE]
+  pgwarden revert UNDO_ID [--operator NAME] [--config FILE]
 
 serve     run the gateway (HTTP on 127.0.0.1:8420 by default, or MCP over stdio)
           --dry-run prints the resolved configuration with secrets replaced by *** and exits
@@ -24,6 +27,8 @@ demo      start an embedded PostgreSQL with a seeded shop database and serve it 
 check     print the guard's decision for a statement without running it (exit 0 allow, 2 refuse)
 token     generate a bearer token and print it with its sha256 digest and a config snippet
 audit     verify the audit log hash chain, or summarize it
+approvals list, inspect, approve (re-checked, executed with undo, exactly once) or reject held writes
+revert    undo a recorded write by its undo id (conflict-checked, at most once)
 
 Environment: DATABASE_URL, PGWARDEN_TOKEN (and *_FILE variants), PGWARDEN_CONFIG, PGWARDEN_HOST,
 PGWARDEN_PORT, PGWARDEN_TRANSPORT, PGWARDEN_LOG_LEVEL. See docs/configuration.md.`;
@@ -106,6 +111,14 @@ export async function main(argv: string[]): Promise<number> {
     case 'audit': {
       const { auditCli } = await import('./audit-entry.js');
       return auditCli(rest);
+    }
+    case 'approvals': {
+      const { approvalsCommand } = await import('./approvals.js');
+      return approvalsCommand(rest);
+    }
+    case 'revert': {
+      const { revertCommand } = await import('./revert.js');
+      return revertCommand(rest);
     }
     default:
       process.stderr.write(`pgwarden: unknown command "${command}"\n\n${HELP}\n`);
