@@ -27,7 +27,7 @@ export const EXTRA_RELATIONS: CatalogRelation[] = [
   },
   { schema: 'app', name: 'children', kind: 'table', estimatedRows: 10, write: info(['id'], ['id']) },
   { schema: 'app', name: 'nopk', kind: 'table', estimatedRows: 10, write: info([], []) },
-  { schema: 'app', name: 'parted', kind: 'partitioned_table', estimatedRows: 10, write: info(['id'], ['id']) },
+  { schema: 'app', name: 'parted', kind: 'partitioned_table', estimatedRows: 10, write: info(['id'], ['id'], { hasChildren: true }) },
   { schema: 'app', name: 'remote', kind: 'foreign_table', estimatedRows: 10 },
   { schema: 'app', name: 'base', kind: 'table', estimatedRows: 10, write: info(['id'], ['id'], { hasChildren: true }) },
   { schema: 'app', name: 'gen', kind: 'table', estimatedRows: 10, write: info(['id'], ['id'], { generated: ['total'], identityAlways: ['id'] }) },
