@@ -4,6 +4,7 @@
  * generated token. Ctrl-C stops the gateway and the database and removes the data folder
  * (unless --keep).
  */
+import { randomBytes } from 'node:crypto';
 import { rm, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { generateToken } from '../auth/tokens.js';
@@ -36,8 +37,9 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
   try {
     const seeded = await seedDemo(pg.adminUrl, 'shop');
     const token = generateToken();
+    const hashKey = randomBytes(32).toString('base64url');
     const port = opts.port !== undefined ? Number(opts.port) : 8420;
-    const config = demoConfig(seeded.gatewayUrl, token, port, dataDir);
+    const config = demoConfig(seeded.gatewayUrl, token, port, dataDir, hashKey);
     const logger = createLogger(process.env.PGWARDEN_LOG_LEVEL ?? 'warn');
     const runtime = await createRuntime(config, logger);
     const running = await startHttp(runtime, config, logger).catch(async (err: unknown) => {
@@ -60,12 +62,13 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
 }
 
 /** The demo's configuration, validated by the same schema as a file would be. */
-export function demoConfig(databaseUrl: string, token: string, port: number, dataDir: string): Config {
-  return parseConfig(demoConfigInput(databaseUrl, token, port, dataDir), { source: 'demo configuration' });
+export function demoConfig(databaseUrl: string, token: string, port: number, dataDir: string, hashKey: string): Config {
+  return parseConfig(demoConfigInput(databaseUrl, token, port, dataDir, hashKey), { source: 'demo configuration' });
 }
 
-function demoConfigInput(databaseUrl: string, token: string, port: number, dataDir: string): unknown {
+function demoConfigInput(databaseUrl: string, token: string, port: number, dataDir: string, hashKey: string): unknown {
   return {
+    masking: { hash_key: hashKey },
     server: { transport: 'http', host: '127.0.0.1', port },
     log: { level: 'warn' },
     audit: { sink: 'file', path: path.join(dataDir, 'audit.ndjson') },
@@ -86,6 +89,12 @@ function demoConfigInput(databaseUrl: string, token: string, port: number, dataD
             mode: 'read-only',
             schemas: ['app'],
             tables: { deny: ['internal.*'] },
+            masks: {
+              'app.customers.email': { mask: 'email' },
+              'app.customers.phone': { mask: 'partial', keep_last: 4 },
+              'app.customers.ssn': { mask: 'redact' },
+              'app.orders.shipping_address': { mask: 'hash' },
+            },
             descriptions: {
               schemas: { app: 'The shop application: customers, catalogue, orders and support.' },
               tables: {
@@ -110,6 +119,8 @@ pgwarden demo is running.
   MCP endpoint   ${url}
   Bearer token   ${token}
   Database       embedded PostgreSQL, database "shop" (schemas app; internal is denied)
+  Masked         app.customers.email (domain kept), .phone (last 4), .ssn (redacted),
+                 app.orders.shipping_address (keyed hash)
 
 Connect a client:
 
@@ -129,7 +140,8 @@ Connect a client:
       -H "Accept: application/json, text/event-stream" \\
       -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"query","arguments":{"sql":"SELECT status, count(*) FROM app.orders GROUP BY status"}}}'
 
-Try: describe, then query "SELECT * FROM internal.api_keys" to see a refusal.
+Try: describe, then query "SELECT * FROM internal.api_keys" to see a refusal, and
+"SELECT lower(email), phone AS remark FROM app.customers LIMIT 3" to see masking at the source.
 Press Ctrl-C to stop (the database and its data folder are removed).
 `;
 }

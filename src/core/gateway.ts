@@ -14,6 +14,7 @@ import type { Config, DatabasePolicy } from '../config/schema.js';
 import { reason, type Reason } from '../guard/reasons.js';
 import type { CatalogSnapshot, Decision, ToolName } from '../guard/types.js';
 import { summarizeQuery } from '../guard/index.js';
+import { policyHasMasks, type Masker, type MaskPlan } from '../mask/index.js';
 import { NOOP_TELEMETRY, dbOperationInfo, type DbOperationInfo, type Telemetry } from '../telemetry/index.js';
 import { GatewayError, isGatewayError } from './errors.js';
 import { databasePolicy, effectiveLimits, resolvePrincipal, toolEnabled, toolsForPrincipal, type PrincipalView } from './principals.js';
@@ -42,6 +43,8 @@ export interface GatewayDeps {
   describeSampleRows?: number;
   /** OpenTelemetry (no-op unless configured). */
   telemetry?: Telemetry;
+  /** Column masking at the source (src/mask); without it, policies with masks are refused. */
+  masker?: Masker;
 }
 
 interface Resolved {
@@ -78,7 +81,7 @@ export class Gateway {
    * (the decision cache is keyed by the version). Databases and server settings are fixed for
    * the life of the process; the returned list names what changed there and needs a restart.
    */
-  reload(config: Config, configVersion: number): string[] {
+  reload(config: Config, configVersion: number, masker?: Masker): string[] {
     const needsRestart: string[] = [];
     const before = this.deps.config;
     const dbs = (c: Config): string => JSON.stringify(Object.entries(c.databases).map(([k, v]) => [k, v.url, v.search_path, v.pool, v.tls]));
@@ -88,7 +91,7 @@ export class Gateway {
     if (JSON.stringify(before.telemetry) !== JSON.stringify(config.telemetry)) needsRestart.push('telemetry');
     // Keep the live database settings; take everything else from the new file.
     const merged: Config = { ...config, databases: before.databases, server: before.server, audit: before.audit, telemetry: before.telemetry };
-    this.deps = { ...this.deps, config: merged, configVersion };
+    this.deps = { ...this.deps, config: merged, configVersion, ...(masker ? { masker } : {}) };
     return needsRestart;
   }
 
@@ -114,26 +117,36 @@ export class Gateway {
       if (explainOnly) judged.decision = { ...judged.decision, decision: 'allow', reasons: [] };
       const blocked = this.enforce(judged.decision, event);
       if (blocked) return refused(blocked);
-      const result = await this.read(ctx, r, args.sql, explainOnly ? { analyze: false } : undefined, this.dbInfo(r, judged.decision, explainOnly));
+      const masking = this.maskPlan(r, judged, event);
+      if (!masking.ok) return refused({ decision: 'block', reasons: masking.reasons });
+      const sql = masking.rewritten ? masking.sql : args.sql;
+      const result = await this.maskedErrors(masking.rewritten, () =>
+        this.read(ctx, r, sql, explainOnly ? { analyze: false } : undefined, this.dbInfo(r, judged.decision, explainOnly)),
+      );
       this.telemetry.metrics.rowsReturned(result.rowCount, 'query');
+      if (masking.masked.length > 0) this.telemetry.metrics.maskedCells(result.rowCount * masking.masked.length, 'query');
       event.rows = result.rowCount;
       event.truncated = result.truncated;
-      return ok(this.shape(r.database, result, started, judged.decision, explainOnly));
+      return ok({ ...this.shape(r.database, result, started, judged.decision, explainOnly), masked: masking.masked });
     });
   }
 
   async explain(
     ctx: CallContext,
     args: { sql: string; database?: string | undefined; analyze?: boolean | undefined },
-  ): Promise<Outcome<{ database: string; plan: unknown; elapsedMs: number; observed?: { reasons: Reason[] } }>> {
+  ): Promise<Outcome<{ database: string; masked: string[]; plan: unknown; elapsedMs: number; observed?: { reasons: Reason[] } }>> {
     return this.call(ctx, 'explain', args.database, async (r, started, event, ctx) => {
       const analyze = args.analyze === true;
       const judged = await this.judge(ctx, r, 'explain', args.sql, analyze);
       const blocked = this.enforce(judged.decision, event);
       if (blocked) return refused(blocked);
-      const result = await this.read(ctx, r, args.sql, { analyze }, this.dbInfo(r, judged.decision, true));
+      const masking = this.maskPlan(r, judged, event);
+      if (!masking.ok) return refused({ decision: 'block', reasons: masking.reasons });
+      const sql = masking.rewritten ? masking.sql : args.sql;
+      const result = await this.maskedErrors(masking.rewritten, () => this.read(ctx, r, sql, { analyze }, this.dbInfo(r, judged.decision, true)));
       return ok({
         database: r.database,
+        masked: masking.masked,
         plan: planOf(result),
         elapsedMs: Date.now() - started,
         ...(judged.decision.observed && judged.decision.reasons.length > 0 ? { observed: { reasons: judged.decision.reasons } } : {}),
@@ -453,12 +466,13 @@ export class Gateway {
     const detail: RelationDetail | undefined = await r.db.describeRelation(target.schema, target.name);
     if (!detail) return notVisible;
     const key = `${detail.schema}.${detail.name}`;
+    const maskedCols = this.deps.masker?.maskedColumns(r.policy, catalog, detail.schema, detail.name) ?? new Map<string, string>();
     const columns = detail.columns.map((c) => {
       const description = r.policy.descriptions.columns[`${key}.${c.name}`] ?? c.comment ?? undefined;
-      return { name: c.name, type: c.type, nullable: c.nullable, ...(description ? { description } : {}), masked: false };
+      const mask = maskedCols.get(c.name);
+      return { name: c.name, type: c.type, nullable: c.nullable, ...(description ? { description } : {}), masked: mask !== undefined, ...(mask ? { mask } : {}) };
     });
-    const sampleSql = `SELECT * FROM ${quoteIdent(detail.schema)}.${quoteIdent(detail.name)} LIMIT ${this.deps.describeSampleRows ?? 3}`;
-    const sample = await this.read(ctx, r, sampleSql, undefined, { database: r.database, operation: 'SELECT', collection: key, summary: `SELECT ${key}` });
+    const sample = await this.describeSample(ctx, r, catalog, detail.schema, detail.name);
     return ok({
       database: r.database,
       schema: detail.schema,
@@ -470,9 +484,60 @@ export class Gateway {
       primaryKey: detail.primaryKey,
       foreignKeys: detail.foreignKeys,
       indexes: detail.indexes,
-      masked: [],
-      sample: { columns: sample.columns.map((c) => c.name), rows: sample.rows },
+      masked: [...maskedCols.keys()].map((c) => `${key}.${c}`),
+      ...(sample ? { sample } : { sampleOmitted: 'a view over masked columns shows no sample rows' }),
     });
+  }
+
+  /** A few sample rows, masked at the source like any query; undefined when masking refuses them. */
+  private async describeSample(
+    ctx: CallContext,
+    r: Resolved,
+    catalog: CatalogSnapshot,
+    schema: string,
+    name: string,
+  ): Promise<{ columns: string[]; rows: unknown[][] } | undefined> {
+    const key = `${schema}.${name}`;
+    const limit = this.deps.describeSampleRows ?? 3;
+    let sql = `SELECT * FROM ${quoteIdent(schema)}.${quoteIdent(name)} LIMIT ${limit}`;
+    let rewritten = false;
+    if (policyHasMasks(r.policy)) {
+      if (!this.deps.masker) return undefined;
+      const plan = this.deps.masker.describeSample({ policy: r.policy, catalog, searchPath: r.db.config.search_path, schema, name, limit });
+      if (!plan.ok) return undefined;
+      sql = plan.sql;
+      rewritten = plan.masked.length > 0;
+    }
+    const sample = await this.maskedErrors(rewritten, () =>
+      this.read(ctx, r, sql, undefined, { database: r.database, operation: 'SELECT', collection: key, summary: `SELECT ${key}` }),
+    );
+    return { columns: sample.columns.map((c) => c.name), rows: sample.rows };
+  }
+
+  /** Plan column masking for an allowed statement (fail closed: a policy with masks needs a masker). */
+  private maskPlan(r: Resolved, judged: Judged, event: AuditEventInput): MaskPlan {
+    let plan: MaskPlan;
+    if (!policyHasMasks(r.policy)) plan = NO_MASKING;
+    else if (!this.deps.masker) plan = { ok: false, reasons: [reason('MASK_REWRITE_UNSUPPORTED', 'Column masking is not available in this gateway.')] };
+    else plan = this.deps.masker.plan({ decision: judged.decision, policy: r.policy, catalog: judged.catalog, searchPath: r.db.config.search_path });
+    if (!plan.ok) {
+      event.decision = 'blocked';
+      event.reasons = plan.reasons.map((x) => x.code);
+    }
+    return plan;
+  }
+
+  /**
+   * Run a read whose text may be the masking rewrite: a database error's position would point
+   * into text the agent never sent (and the rewrite must never be echoed), so drop it.
+   */
+  private async maskedErrors<T>(rewritten: boolean, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (rewritten && isGatewayError(err)) delete err.details.position;
+      throw err;
+    }
   }
 
   /** Record an audit event. A fail-closed sink that cannot keep it has already counted and marked the gap. */
@@ -497,6 +562,8 @@ export class Gateway {
 export const VERSION = '0.1.0';
 
 // ---------------------------------------------------------------- helpers (pure)
+
+const NO_MASKING: MaskPlan = { ok: true, rewritten: false, masked: [] };
 
 /** True when a decision's only objection is that the policy is explain-only. */
 function onlyExplainOnly(decision: Decision): boolean {

@@ -5,7 +5,8 @@
 import type { McpServerFactory } from '@modelcontextprotocol/server';
 import { TokenStore } from '../auth/tokens.js';
 import { createAuditSink, type AuditSink } from '../audit/index.js';
-import { configVersion, type Config } from '../config/index.js';
+import { ConfigError, configVersion, type Config } from '../config/index.js';
+import { Masker, validateMasking } from '../mask/index.js';
 import { DatabasePool } from '../db/pool.js';
 import { CatalogCache } from '../db/catalog.js';
 import { describeRelation, listRelations } from '../db/describe.js';
@@ -92,6 +93,14 @@ export class PgDatabase implements DatabasePort {
   }
 }
 
+/** The column masker (src/mask); refuses to start on an invalid masking configuration. */
+async function createMasker(config: Config): Promise<Masker> {
+  const problems = validateMasking(config);
+  if (problems.length > 0) throw new ConfigError(problems, 'invalid masking configuration');
+  await Masker.ready();
+  return new Masker({ hashKey: config.masking.hash_key });
+}
+
 function auditPort(sink: AuditSink): AuditPort {
   return {
     record: (event: AuditEventInput) => sink.record(event),
@@ -118,12 +127,15 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     maxStatementBytes: config.guard.max_statement_bytes,
     maxAstNodes: config.guard.max_ast_nodes,
   });
-  const gateway = new Gateway({ config, configVersion: configVersion(config), databases, guard, audit, telemetry });
+  const masker = await createMasker(config);
+  const gateway = new Gateway({ config, configVersion: configVersion(config), databases, guard, audit, telemetry, masker });
   let tokenStore = new TokenStore(config);
   const tokens: Authenticator = { authenticate: (header, now) => tokenStore.authenticate(header, now) };
   const reload = (next: Config): string[] => {
     const store = new TokenStore(next);
-    const restart = gateway.reload(next, configVersion(next));
+    const problems = validateMasking(next);
+    if (problems.length > 0) throw new ConfigError(problems, 'invalid masking configuration');
+    const restart = gateway.reload(next, configVersion(next), new Masker({ hashKey: next.masking.hash_key }));
     tokenStore = store;
     return restart;
   };

@@ -20,6 +20,7 @@ export const E2E_TOKENS = {
   restricted: 'pgw_restricted_e2e_0123456789abcdefghijklmnopq',
   reader: 'pgw_reader_e2e_0123456789abcdefghijklmnopqrstuv',
   sleeper: 'pgw_sleeper_e2e_0123456789abcdefghijklmnopqrst',
+  masked: 'pgw_masked_e2e_0123456789abcdefghijklmnopqrstu',
 } as const;
 
 export type Era = 'legacy' | 'modern';
@@ -39,6 +40,7 @@ export function e2eConfigInput(databaseUrl: string, auditPath: string, overrides
     server: { host: '127.0.0.1', port: 0, drain_timeout_ms: 1500, rate_limit: { per_principal: 100_000, per_ip: 100_000 } },
     log: { level: 'warn' },
     audit: { sink: 'file', path: auditPath, fsync: 'never' },
+    masking: { hash_key: 'e2e-hash-key-0123456789abcdef' },
     databases: { shop: { url: databaseUrl, search_path: ['app'], pool: { max: 4 } } },
     principals: {
       analyst: { policy: 'analyst', tokens: [{ id: 'analyst-e2e', token: E2E_TOKENS.analyst }] },
@@ -47,6 +49,7 @@ export function e2eConfigInput(databaseUrl: string, auditPath: string, overrides
       restricted: { policy: 'restricted', tokens: [{ id: 'restricted-e2e', token: E2E_TOKENS.restricted }] },
       reader: { policy: 'reader', tokens: [{ id: 'reader-e2e', token: E2E_TOKENS.reader }] },
       sleeper: { policy: 'sleeper', tokens: [{ id: 'sleeper-e2e', token: E2E_TOKENS.sleeper }] },
+      masked: { policy: 'masked', tokens: [{ id: 'masked-e2e', token: E2E_TOKENS.masked }] },
     },
     policies: {
       analyst: { databases: { shop: analystDb() } },
@@ -54,6 +57,18 @@ export function e2eConfigInput(databaseUrl: string, auditPath: string, overrides
       observer: { observe: true, databases: { shop: analystDb() } },
       restricted: { databases: { shop: analystDb({ tools: { explain: false, describe: false } }) } },
       sleeper: { databases: { shop: analystDb({ functions: { allow: ['pg_sleep'] } }) } },
+      masked: {
+        databases: {
+          shop: analystDb({
+            masks: {
+              'app.customers.email': { mask: 'email' },
+              'app.customers.phone': { mask: 'partial', keep_last: 4 },
+              'app.customers.ssn': { mask: 'redact' },
+              'app.customers.full_name': { mask: 'hash' },
+            },
+          }),
+        },
+      },
       reader: { databases: { shop: analystDb({ role: 'pgwarden_reader', tables: { deny: [] }, schemas: ['app', 'internal'] }) } },
     },
     ...overrides,

@@ -294,3 +294,42 @@ describe('audit', () => {
     expect(mine.map((r) => r.decision)).toEqual(expect.arrayContaining(['allowed', 'blocked']));
   });
 });
+
+describe('column masking at the source', () => {
+  it('no alias or expression reveals a masked value; the result says which columns are masked', async () => {
+    const client = await gw.connect('modern', E2E_TOKENS.masked);
+    const out = await callTool(client, 'query', {
+      sql: "SELECT id, lower(email) AS e, phone AS remark, ssn || '' AS s, to_jsonb(c) AS j FROM app.customers c WHERE id = 1",
+    });
+    expect(out.isError).toBe(false);
+    expect(out.text).not.toContain('customer0001');
+    expect(out.text).not.toContain('1037-7919');
+    expect(out.text).not.toContain('101-11-4243');
+    expect(out.text).toContain('mail.test'); // the email mask keeps the domain
+    expect(out.text).toContain('7919'); // the partial mask keeps the last 4
+    expect(out.structured.masked).toEqual(expect.arrayContaining(['app.customers.email', 'app.customers.phone', 'app.customers.ssn']));
+  });
+
+  it('hash masks are stable (joins and GROUP BY still work) and describe marks masked columns with masked samples', async () => {
+    const client = await gw.connect('legacy', E2E_TOKENS.masked);
+    const a = await callTool(client, 'query', { sql: 'SELECT full_name FROM app.customers WHERE id = 7' });
+    const b = await callTool(client, 'query', { sql: 'SELECT full_name FROM app.customers WHERE id = 7' });
+    expect(a.structured.rows).toEqual(b.structured.rows);
+    expect(JSON.stringify(a.structured.rows)).not.toMatch(/Lovelace|Hopper|Turing|Dijkstra|Liskov|Knuth|Allen|Thompson|Hamilton|Wirth/);
+    const d = await callTool(client, 'describe', { table: 'app.customers' });
+    expect(d.isError).toBe(false);
+    const cols = d.structured.columns as { name: string; masked: boolean }[];
+    expect(cols.find((c) => c.name === 'email')?.masked).toBe(true);
+    expect(cols.find((c) => c.name === 'country')?.masked).toBe(false);
+    expect(d.text).not.toMatch(/customer000\d@/);
+    expect(d.text).not.toMatch(/\d{3}-\d{2}-\d{4}/);
+  });
+
+  it('an error cannot echo a masked value', async () => {
+    const client = await gw.connect('modern', E2E_TOKENS.masked);
+    const out = await callTool(client, 'query', { sql: 'SELECT ssn::int FROM app.customers WHERE id = 3' });
+    expect(out.isError).toBe(true);
+    expect(out.text).not.toContain('103-13-2729');
+    expect(out.structured.position).toBeUndefined();
+  });
+});
