@@ -60,7 +60,12 @@ export function names(list: unknown): string[] | undefined {
   return out;
 }
 
-/** Deep structural equality of two parse (sub)trees, ignoring `location` fields. */
+/** Fields that record character positions in the text (never meaning). */
+function isPositionKey(k: string): boolean {
+  return k === 'location' || k.endsWith('_location') || k === 'rexpr_list_start' || k === 'rexpr_list_end' || k === 'stmt_len';
+}
+
+/** Deep structural equality of two parse (sub)trees, ignoring position fields (`location`…). */
 export function sameExpr(a: unknown, b: unknown): boolean {
   const stack: [unknown, unknown][] = [[a, b]];
   let steps = 0;
@@ -75,8 +80,8 @@ export function sameExpr(a: unknown, b: unknown): boolean {
     }
     if (isObj(x)) {
       if (!isObj(y)) return false;
-      const kx = Object.keys(x).filter((k) => k !== 'location');
-      const ky = Object.keys(y).filter((k) => k !== 'location');
+      const kx = Object.keys(x).filter((k) => !isPositionKey(k));
+      const ky = Object.keys(y).filter((k) => !isPositionKey(k));
       if (kx.length !== ky.length) return false;
       for (const k of kx) {
         if (!(k in y)) return false;
@@ -87,11 +92,6 @@ export function sameExpr(a: unknown, b: unknown): boolean {
     return false;
   }
   return true;
-}
-
-/** A copy of a tree without `location` fields (for comparing a re-parsed deparse with its source). */
-export function stripLocations(node: unknown): unknown {
-  return JSON.parse(JSON.stringify(node, (k, v: unknown) => (k === 'location' || k.endsWith('_location') || k === 'stmt_len' || k === 'stmt_location' || k === 'rexpr_list_start' || k === 'rexpr_list_end' ? undefined : v)));
 }
 
 export interface FoundWrite {

@@ -27,7 +27,7 @@ import { deparseSync } from 'pgsql-deparser';
 import { reason, type Reason } from '../reasons.js';
 import type { CatalogSnapshot, Decision } from '../types.js';
 import type { WritePlan } from '../write-plan.js';
-import { asArray, findWrites, isObj, sameExpr, stripLocations, unwrap, type FoundWrite, type Obj } from './ast.js';
+import { asArray, findWrites, isObj, sameExpr, unwrap, type FoundWrite, type Obj } from './ast.js';
 import { irreversibility } from './reversible.js';
 import { hasReturning } from './rules.js';
 import { writeTarget, type WriteTargetInfo } from './target.js';
@@ -88,7 +88,7 @@ function emit(tree: Obj, verify: boolean): string | undefined {
     const parsed = parseSync(sql);
     const stmts = parsed.stmts ?? [];
     if (stmts.length !== 1) return undefined;
-    return sameExpr(stripLocations(stmts[0]?.stmt), stripLocations(tree)) ? sql : undefined;
+    return sameExpr(stmts[0]?.stmt, tree) ? sql : undefined;
   } catch {
     return undefined;
   }
