@@ -35,7 +35,9 @@ export interface ApprovalBlastRadius {
   rows: number | null;
   tableEstimate?: number | null;
   share?: number | null;
-  [key: string]: unknown;
+  method?: string;
+  elapsedMs?: number;
+  uncountableReason?: string;
 }
 
 export interface Approval {
