@@ -65,6 +65,7 @@ export async function startHttp(runtime: Runtime, config: Config, logger: Logger
     lifecycle: runtime.lifecycle,
     onAuthFailure: runtime.onAuthFailure,
     telemetry: runtime.telemetry,
+    ...(runtime.admin ? { admin: runtime.admin } : {}),
   });
   const handle = await startHttpServer(app, config.server);
   let stopping: Promise<void> | undefined;

@@ -15,6 +15,18 @@ import { reason, type Reason } from '../guard/reasons.js';
 import type { CatalogSnapshot, Decision, ToolName } from '../guard/types.js';
 import { summarizeQuery } from '../guard/index.js';
 import { policyHasMasks, type Masker, type MaskPlan } from '../mask/index.js';
+import type { WritePlan } from '../guard/write/index.js';
+import {
+  executeWrite,
+  measureBlastRadius,
+  revertWrite,
+  UndoConflictError,
+  type Approval,
+  type ApprovalHooks,
+  type WriteSessionOptions,
+  type WriteState,
+} from '../db/writes/index.js';
+import { planAllowedWrite, runGuardedWrite, type ExecutePayload } from './writes.js';
 import { NOOP_TELEMETRY, dbOperationInfo, type DbOperationInfo, type Telemetry } from '../telemetry/index.js';
 import { GatewayError, isGatewayError } from './errors.js';
 import { databasePolicy, effectiveLimits, resolvePrincipal, toolEnabled, toolsForPrincipal, type PrincipalView } from './principals.js';
@@ -45,6 +57,10 @@ export interface GatewayDeps {
   telemetry?: Telemetry;
   /** Column masking at the source (src/mask); without it, policies with masks are refused. */
   masker?: Masker;
+  /** Guarded writes (src/db/writes): present when some policy is read-write. */
+  writes?: WriteState;
+  /** Resolves once the gateway's journal/approval schema exists (idempotent, retried on failure). */
+  writesReady?: () => Promise<void>;
 }
 
 interface Resolved {
@@ -188,6 +204,142 @@ export class Gateway {
     });
   }
 
+  /**
+   * One write: guard (rules, reversibility) → masking check → plan → blast radius → thresholds →
+   * executed with an undo id, held for an operator, or blocked. Observe mode never lets a write
+   * through that the policy would refuse.
+   */
+  async execute(ctx: CallContext, args: { sql: string; database?: string | undefined }): Promise<Outcome<ExecutePayload>> {
+    return this.call(ctx, 'execute', args.database, async (r, _started, event) => {
+      const judged = await this.judge(ctx, r, 'execute', args.sql);
+      const decision = judged.decision.observed && judged.decision.reasons.length > 0 ? { ...judged.decision, decision: 'block' as const } : judged.decision;
+      const blocked = this.enforce(decision, event);
+      if (blocked) return refused(blocked);
+      const masking = this.maskPlan(r, judged, event);
+      if (!masking.ok) return refused({ decision: 'block', reasons: masking.reasons });
+      if (masking.rewritten) {
+        const reasons = [reason('MASK_REWRITE_UNSUPPORTED', 'The write reads masked columns; writes must not depend on masked values.')];
+        event.decision = 'blocked';
+        event.reasons = reasons.map((x) => x.code);
+        return refused({ decision: 'block', reasons });
+      }
+      const wdb = this.deps.writes?.database(r.database);
+      if (!this.deps.writes || !wdb) throw new GatewayError('INTERNAL_ERROR', 'Writes are not set up for this database.');
+      await this.deps.writesReady?.();
+      const out = await runGuardedWrite(this.deps.writes, wdb, {
+        database: r.database,
+        decision: judged.decision,
+        catalog: judged.catalog,
+        searchPath: r.db.config.search_path,
+        policy: r.policy,
+        session: this.writeSession(r, ctx.principal),
+        principal: ctx.principal,
+        sql: args.sql,
+      });
+      recordWrite(event, out);
+      return out;
+    });
+  }
+
+  /** Undo one of the principal's own journaled writes, conflict-checked. */
+  async revert(ctx: CallContext, args: { undoId: string; database?: string | undefined }): Promise<Outcome<Record<string, unknown>>> {
+    return this.call(ctx, 'revert', args.database, async (r, _started, event) => {
+      const wdb = this.deps.writes?.database(r.database);
+      if (!wdb) throw new GatewayError('INTERNAL_ERROR', 'Writes are not set up for this database.');
+      await this.deps.writesReady?.();
+      event.undo_id = args.undoId;
+      try {
+        const res = await revertWrite(wdb, args.undoId, { by: ctx.principal, principal: ctx.principal, session: this.writeSession(r, ctx.principal) });
+        event.decision = 'reverted';
+        event.rows = res.rowCount;
+        return ok({ decision: 'reverted', database: r.database, ...res });
+      } catch (err) {
+        if (err instanceof UndoConflictError) {
+          event.decision = 'blocked';
+          event.reasons = err.reasons.map((x) => x.code);
+          return refused({ decision: 'block', reasons: err.reasons, conflicts: err.conflicts });
+        }
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Approval hooks for operators (admin API, CLI): re-judge a held write under the CURRENT policy,
+   * re-measure it, and execute it with undo, exactly once (the approval turns executed in the
+   * write's own transaction).
+   */
+  approvalHooks(): ApprovalHooks {
+    const prepare = async (a: Approval): Promise<{ ctx: CallContext; r: Resolved; judged: Judged; plan: WritePlan } | { reasons: Reason[] }> => {
+      const ctx: CallContext = { principal: a.principal, requestId: `approval:${a.approvalId}` };
+      const pre = this.precheck(ctx, 'execute', a.database);
+      if ('refusal' in pre) return { reasons: pre.refusal.reasons };
+      const judged = await this.judge(ctx, pre, 'execute', a.sql);
+      if (judged.decision.decision !== 'allow' || (judged.decision.observed && judged.decision.reasons.length > 0)) {
+        return { reasons: judged.decision.reasons.length > 0 ? judged.decision.reasons : [reason('APPROVAL_RECHECK_FAILED')] };
+      }
+      const masking = this.maskPlan(pre, judged, { decision: 'allowed' });
+      if (!masking.ok) return { reasons: masking.reasons };
+      if (masking.rewritten) return { reasons: [reason('MASK_REWRITE_UNSUPPORTED', 'The write reads masked columns.')] };
+      const planned = planAllowedWrite({ decision: judged.decision, catalog: judged.catalog, searchPath: pre.db.config.search_path, policy: pre.policy });
+      if (!planned.ok) return { reasons: planned.refusal.reasons };
+      return { ctx, r: pre, judged, plan: planned.value };
+    };
+    const must = async (a: Approval) => {
+      const p = await prepare(a);
+      if ('reasons' in p) throw new GatewayError(p.reasons[0]?.code ?? 'APPROVAL_RECHECK_FAILED', p.reasons[0]?.message, { decision: 'block' });
+      const wdb = this.deps.writes?.database(a.database);
+      if (!wdb) throw new GatewayError('INTERNAL_ERROR', 'Writes are not set up for this database.');
+      return { ...p, wdb };
+    };
+    return {
+      revalidate: async (a) => {
+        const p = await prepare(a);
+        return 'reasons' in p ? { ok: false, reasons: p.reasons } : { ok: true };
+      },
+      measure: async (a) => {
+        const p = await must(a);
+        const radius = await measureBlastRadius(p.wdb, p.plan, { session: this.writeSession(p.r, a.principal), method: p.r.policy.writes.measure });
+        return { rows: radius.rows };
+      },
+      execute: async (a, o) => {
+        const p = await must(a);
+        const res = await executeWrite(p.wdb, p.plan, {
+          session: this.writeSession(p.r, a.principal),
+          principal: a.principal,
+          sql: a.sql,
+          normalizedSql: a.normalizedSql,
+          approvalId: o.approvalId,
+          ...(o.allowedRows !== undefined ? { allowedRows: o.allowedRows } : {}),
+          maxCaptureRows: p.r.policy.writes.max_capture_rows,
+          maxCaptureBytes: p.r.policy.writes.max_capture_bytes,
+          journal: p.plan.reversible,
+        });
+        this.audit({ request_id: p.ctx.requestId, principal: a.principal, tool: 'execute', database: a.database, decision: 'approved', approval_id: a.approvalId, ...(res.undoId ? { undo_id: res.undoId } : {}), rows: res.rowCount, normalized_sql: a.normalizedSql });
+        return { rowCount: res.rowCount, undoId: res.undoId };
+      },
+    };
+  }
+
+  private async pendingApprovals(principal: string): Promise<Record<string, unknown>[]> {
+    if (!this.deps.writes) return [];
+    try {
+      const pending = await this.deps.writes.approvals.pendingFor(principal);
+      return pending.map((a) => ({ approvalId: a.approvalId, database: a.database, status: a.status, createdAt: a.createdAt, expiresAt: a.expiresAt, blastRadius: a.blastRadius, statement: a.normalizedSql }));
+    } catch {
+      return [];
+    }
+  }
+
+  private writeSession(r: Resolved, principal: string): WriteSessionOptions {
+    return {
+      limits: effectiveLimits(this.deps.config, r.database, r.policy),
+      searchPath: r.db.config.search_path,
+      ...(r.policy.role !== undefined ? { role: r.policy.role } : {}),
+      principal: { setting: r.policy.principal_setting, value: principal },
+    };
+  }
+
   async status(ctx: CallContext): Promise<Outcome<Record<string, unknown>>> {
     const view = this.principal(ctx.principal);
     const cfg = this.deps.config;
@@ -214,7 +366,7 @@ export class Gateway {
       policy: view?.policyName,
       observe: view?.observe ?? false,
       databases,
-      pendingApprovals: [],
+      pendingApprovals: await this.pendingApprovals(ctx.principal),
       audit: this.deps.audit.stats(),
       server: { version: VERSION, shuttingDown: this.shuttingDown },
     });
@@ -245,6 +397,7 @@ export class Gateway {
     while (this.inflight.size > 0 && Date.now() < deadline) await sleep(25);
     await this.cancelInflight();
     await Promise.all([...this.deps.databases.values()].map((d) => d.end().catch(() => undefined)));
+    await this.deps.writes?.end().catch(() => undefined);
     await this.deps.audit.close().catch(() => undefined);
   }
 
@@ -354,6 +507,7 @@ export class Gateway {
       searchPath: r.db.config.search_path,
       catalog,
       policyVersion: this.deps.configVersion,
+      reservedSchemas: [this.deps.config.journal.schema],
     });
     this.telemetry.guardDecision(decision, Math.round((performance.now() - t0) * 1000));
     return decision;
@@ -451,6 +605,7 @@ export class Gateway {
       searchPath: r.db.config.search_path,
       catalog,
       policyVersion: this.deps.configVersion,
+      reservedSchemas: [this.deps.config.journal.schema],
     });
     return d.decision === 'allow';
   }
@@ -564,6 +719,23 @@ export const VERSION = '0.1.0';
 // ---------------------------------------------------------------- helpers (pure)
 
 const NO_MASKING: MaskPlan = { ok: true, rewritten: false, masked: [] };
+
+/** Fill the audit event from a write's outcome. */
+function recordWrite(event: AuditEventInput, out: Outcome<ExecutePayload>): void {
+  if (out.ok) {
+    event.decision = 'executed';
+    event.rows = out.value.rowCount;
+    if (out.value.undoId) event.undo_id = out.value.undoId;
+    if (out.value.blastRadius.rows !== null) event.blast_radius_rows = out.value.blastRadius.rows;
+    return;
+  }
+  const f = out.refusal;
+  event.decision = f.decision === 'hold' ? 'held' : f.decision === 'block' ? 'blocked' : 'failed';
+  event.reasons = f.reasons.map((x) => x.code);
+  if (f.approvalId) event.approval_id = f.approvalId;
+  const rows = (f.blastRadius as { rows?: number | null } | undefined)?.rows;
+  if (typeof rows === 'number') event.blast_radius_rows = rows;
+}
 
 /** True when a decision's only objection is that the policy is explain-only. */
 function onlyExplainOnly(decision: Decision): boolean {

@@ -35,6 +35,13 @@ export interface Refusal {
   /** 1-based position in the statement, when known. */
   position?: number;
   requestId?: string;
+  /** Held writes: the approval to wait for (poll status), and when it expires. */
+  approvalId?: string;
+  expiresAt?: string;
+  /** Writes: what the blast radius measurement found. */
+  blastRadius?: unknown;
+  /** UNDO_CONFLICT: primary keys of the rows that changed since the write. */
+  conflicts?: unknown[];
 }
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };

@@ -7,6 +7,9 @@ import { TokenStore } from '../auth/tokens.js';
 import { createAuditSink, type AuditSink } from '../audit/index.js';
 import { ConfigError, configVersion, type Config } from '../config/index.js';
 import { Masker, validateMasking } from '../mask/index.js';
+import { WriteState, writableDatabases, type ApprovalHooks } from '../db/writes/index.js';
+import { assertOperatorTokensDistinct, operatorTokenStore } from '../auth/operators.js';
+import type { AdminOptions } from '../http/admin.js';
 import { DatabasePool } from '../db/pool.js';
 import { CatalogCache } from '../db/catalog.js';
 import { describeRelation, listRelations } from '../db/describe.js';
@@ -21,6 +24,12 @@ import { NO_AUDIT, type AuditEventInput, type AuditPort, type DatabasePort, type
 
 export interface Runtime {
   gateway: Gateway;
+  /** Guarded writes (approvals, journal): present when some policy is read-write. */
+  writes?: WriteState;
+  /** Approve held writes through the gateway's pipeline (admin API, CLI). */
+  approvalHooks: ApprovalHooks;
+  /** The operators' admin API, when operators are configured and writes exist. */
+  admin?: AdminOptions;
   telemetry: Telemetry;
   /** Authenticates against the current token set (swapped on reload). */
   tokens: Authenticator;
@@ -93,6 +102,46 @@ export class PgDatabase implements DatabasePort {
   }
 }
 
+/**
+ * Guarded writes for databases some policy may write to. The gateway schema is created in the
+ * background (a database that is down at start must not stop the gateway); maintenance sweeps
+ * expired approvals and old journal entries.
+ */
+function createWrites(config: Config, logger: Logger): { writes: WriteState; ready: () => Promise<void> } | undefined {
+  if (writableDatabases(config).length === 0) return undefined;
+  assertOperatorTokensDistinct(config);
+  const writes = WriteState.fromConfig(config);
+  // Memoized: the first caller creates the schema; a failure lets the next caller retry.
+  let ensured: Promise<void> | undefined;
+  const ready = (): Promise<void> => {
+    ensured ??= writes.ensureSchemas().catch((err: unknown) => {
+      ensured = undefined;
+      throw err;
+    });
+    return ensured;
+  };
+  const warmUp = (attempt: number): void => {
+    ready().then(
+      () => logger.info({ schema: config.journal.schema }, 'write journal and approval queue ready'),
+      (err: unknown) => {
+        logger.warn({ code: isGatewayError(err) ? err.code : 'ERROR', attempt }, 'write schema not ready yet; retrying');
+        setTimeout(() => warmUp(attempt + 1), Math.min(30_000, 1_000 * 2 ** Math.min(attempt, 5))).unref();
+      },
+    );
+  };
+  warmUp(0);
+  writes.startMaintenance(60_000, (err) => logger.warn({ code: isGatewayError(err) ? err.code : 'ERROR' }, 'write maintenance failed'));
+  return { writes, ready };
+}
+
+function adminOptions(config: Config, writes: WriteState): AdminOptions {
+  return {
+    operators: operatorTokenStore(config),
+    approvals: writes.approvals,
+    revert: (undoId, operator) => writes.revert(undoId, { by: operator }),
+  };
+}
+
 /** The column masker (src/mask); refuses to start on an invalid masking configuration. */
 async function createMasker(config: Config): Promise<Masker> {
   const problems = validateMasking(config);
@@ -128,7 +177,21 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     maxAstNodes: config.guard.max_ast_nodes,
   });
   const masker = await createMasker(config);
-  const gateway = new Gateway({ config, configVersion: configVersion(config), databases, guard, audit, telemetry, masker });
+  const writeSetup = createWrites(config, logger);
+  const writes = writeSetup?.writes;
+  const gateway = new Gateway({
+    config,
+    configVersion: configVersion(config),
+    databases,
+    guard,
+    audit,
+    telemetry,
+    masker,
+    ...(writeSetup ? { writes: writeSetup.writes, writesReady: writeSetup.ready } : {}),
+  });
+  const approvalHooks = gateway.approvalHooks();
+  writes?.approvals.setHooks(approvalHooks);
+  const admin = writes && Object.keys(config.operators).length > 0 ? adminOptions(config, writes) : undefined;
   let tokenStore = new TokenStore(config);
   const tokens: Authenticator = { authenticate: (header, now) => tokenStore.authenticate(header, now) };
   const reload = (next: Config): string[] => {
@@ -159,5 +222,17 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       // fail-closed sink already marked the gap
     }
   };
-  return { gateway, telemetry, tokens, reload, lifecycle, httpFactory, stdioFactory, onAuthFailure };
+  return {
+    gateway,
+    telemetry,
+    tokens,
+    reload,
+    lifecycle,
+    httpFactory,
+    stdioFactory,
+    onAuthFailure,
+    approvalHooks,
+    ...(writes ? { writes } : {}),
+    ...(admin ? { admin } : {}),
+  };
 }

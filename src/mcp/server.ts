@@ -142,6 +142,31 @@ function buildDefinitions(gateway: Gateway, principal: string): ToolDefinition[]
       run: (ctx, a) => gateway.check(ctx, { sql: str(a.sql), database: opt(a.database) }),
     },
     {
+      name: 'execute',
+      config: {
+        title: 'Run one guarded write',
+        description:
+          'Run exactly one INSERT, UPDATE or DELETE (MERGE where allowed). The gateway measures how many rows it would change first: ' +
+          'small writes run at once and return an undoId for revert; larger ones are held for a human operator (decision "hold" with an approvalId: ' +
+          'nothing ran; poll status), very large or unscoped ones are refused. UPDATE/DELETE need a WHERE that really scopes the rows.',
+        inputSchema: z.object({ sql: z.string().describe('One INSERT, UPDATE or DELETE statement.'), database: dbArg }),
+        annotations: { title: 'Execute (guarded write)', readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+      },
+      run: (ctx, a) => gateway.execute(ctx, { sql: str(a.sql), database: opt(a.database) }),
+    },
+    {
+      name: 'revert',
+      config: {
+        title: 'Undo one of your writes',
+        description:
+          'Restore exactly the rows a write you executed changed, by its undoId, in one transaction. Refused with UNDO_CONFLICT (listing the rows) ' +
+          'when those rows changed since; a write is reverted at most once.',
+        inputSchema: z.object({ undoId: z.string().describe('The undoId returned by execute.'), database: dbArg }),
+        annotations: { title: 'Revert a write', readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+      },
+      run: (ctx, a) => gateway.revert(ctx, { undoId: str(a.undoId), database: opt(a.database) }),
+    },
+    {
       name: 'status',
       config: {
         title: 'Who am I and what may I do',
