@@ -465,6 +465,9 @@ const SUB_BENCHES = [
   { file: 'guard', fn: 'runGuardBench', title: 'Guard (bench/guard.ts)' },
   { file: 'audit', fn: 'runAuditBench', title: 'Audit sink (bench/audit.ts)' },
   { file: 'telemetry', fn: 'runTelemetryBench', title: 'Telemetry (bench/telemetry.ts)' },
+  { file: 'mask', fn: 'runMaskBench', title: 'Masking rewrite (bench/mask.ts)' },
+  { file: 'writes-plan', fn: 'runBlastRadiusPlanBench', title: 'Write planning (bench/writes-plan.ts)' },
+  { file: 'writes', fn: 'runUndoBench', title: 'Undo round trip and blast-radius count (bench/writes.ts)' },
 ] as const;
 
 async function runSubBenches(): Promise<void> {
