@@ -102,6 +102,8 @@ export interface BenchConfigOptions {
   audit: { sink: 'file'; path: string } | { sink: 'none' };
   poolMax: number;
   logLevel: string;
+  /** Tracing on: export OTLP to this endpoint (a local sink in the bench). */
+  otlpEndpoint?: string;
 }
 
 export function benchConfigInput(o: BenchConfigOptions): Record<string, unknown> {
@@ -113,6 +115,7 @@ export function benchConfigInput(o: BenchConfigOptions): Record<string, unknown>
     databases: { [BENCH_DATABASE]: { url: o.databaseUrl, search_path: ['app'], pool: { max: o.poolMax } } },
     principals: { bench: { policy: 'reader', tokens: [{ id: 'bench', token: BENCH_TOKEN }] } },
     policies: { reader: { databases: { [BENCH_DATABASE]: { mode: 'read-only', schemas: ['app'] } } } },
+    ...(o.otlpEndpoint !== undefined ? { telemetry: { otlp_endpoint: o.otlpEndpoint } } : {}),
   };
 }
 
@@ -260,7 +263,14 @@ function instrument(runtime: { gateway: object; httpFactory: McpServerFactory },
 }
 
 /** pgwarden itself: createRuntime + startHttp, as `pgwarden serve` does. */
-export async function startPgwarden(options: { name: string; audit: 'file' | 'none'; databaseUrl: string; poolMax: number; logLevel: string }): Promise<ServerUnderTest> {
+export async function startPgwarden(options: {
+  name: string;
+  audit: 'file' | 'none';
+  databaseUrl: string;
+  poolMax: number;
+  logLevel: string;
+  otlpEndpoint?: string;
+}): Promise<ServerUnderTest> {
   const [{ createRuntime }, { startHttp }] = await Promise.all([import('../src/core/wiring.js'), import('../src/cli/serve.js')]);
   const dir = await mkdtemp(join(tmpdir(), 'pgwarden-bench-audit-'));
   const config = benchConfig({
@@ -268,6 +278,7 @@ export async function startPgwarden(options: { name: string; audit: 'file' | 'no
     audit: options.audit === 'file' ? { sink: 'file', path: join(dir, 'audit.ndjson') } : { sink: 'none' },
     poolMax: options.poolMax,
     logLevel: options.logLevel,
+    ...(options.otlpEndpoint !== undefined ? { otlpEndpoint: options.otlpEndpoint } : {}),
   });
   const logger = benchLogger(options.logLevel);
   const stages = new StageRecorder();
@@ -282,7 +293,30 @@ export async function startPgwarden(options: { name: string; audit: 'file' | 'no
     components,
     stop: async () => {
       await running.stop('bench');
+      await runtime.telemetry.shutdown().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** An OTLP/HTTP receiver on loopback that accepts and discards exports (tracing-on rows). */
+export async function startOtlpSink(): Promise<{ endpoint: string; received: () => number; stop: () => Promise<void> }> {
+  const { createServer } = await import('node:http');
+  let received = 0;
+  const server = createServer((req, res) => {
+    req.on('data', () => undefined);
+    req.on('end', () => {
+      received += 1;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    received: () => received,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -31,7 +31,7 @@ import { writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { BENCH_DATABASE, benchConfig, benchLogger, startBaseline, startPgwarden, type Component, type ServerUnderTest, type StageFigure } from './gateway.js';
+import { BENCH_DATABASE, benchConfig, benchLogger, startBaseline, startOtlpSink, startPgwarden, type Component, type ServerUnderTest, type StageFigure } from './gateway.js';
 import type { Profiler } from 'node:inspector';
 import type { Era, FromChild, LoadJob, LoadResult, ToChild } from './load.js';
 import { saveProfile, startProfile, stopProfile, summarizeProfile, type ProfileBucket } from './profile.js';
@@ -60,13 +60,14 @@ const out = (line = ''): void => {
 // ------------------------------------------------------------------------------------------
 // Scenarios
 
-type Target = 'raw' | 'baseline' | 'pgwarden-file' | 'pgwarden-none';
+type Target = 'raw' | 'baseline' | 'pgwarden-file' | 'pgwarden-none' | 'pgwarden-traced';
 
 const LABELS: Record<Target, string> = {
   raw: 'raw pg (pool.query, floor)',
   baseline: 'baseline (bare SDK tool)',
   'pgwarden-file': 'pgwarden (audit file)',
   'pgwarden-none': 'pgwarden (audit none)',
+  'pgwarden-traced': 'pgwarden (audit none, tracing on)',
 };
 
 interface Scenario {
@@ -461,6 +462,23 @@ async function componentFigures(bench: Bench): Promise<ComponentFigure[]> {
 // ------------------------------------------------------------------------------------------
 // Sub-benchmarks owned by other modules, and the extension point
 
+/** Traced vs untraced pgwarden at each client count (the paired tracing rows, not the ratio-to-baseline ones). */
+function tracingLines(results: readonly ScenarioResult[]): string[] {
+  const lines: string[] = [];
+  const tracedRows = results.filter((r) => r.target === 'pgwarden-traced');
+  for (const traced of tracedRows) {
+    const off = results.filter((r) => r.target === 'pgwarden-none' && r.era === traced.era && r.clients === traced.clients && !r.unique).pop();
+    if (!off) continue;
+    const tp = traced.summary.callsPerSec / Math.max(off.summary.callsPerSec, 1e-9);
+    const p50 = traced.summary.p50Ms / Math.max(off.summary.p50Ms, 1e-9);
+    lines.push(
+      `${String(traced.clients).padStart(2)} client(s): off ${off.summary.callsPerSec.toFixed(0)} calls/s p50 ${off.summary.p50Ms.toFixed(2)} ms; ` +
+        `on ${traced.summary.callsPerSec.toFixed(0)} calls/s p50 ${traced.summary.p50Ms.toFixed(2)} ms; throughput ratio ${tp.toFixed(2)} (${tp >= 0.8 ? 'meets' : 'misses'} ≥ 0.8), p50 ratio ${p50.toFixed(2)}`,
+    );
+  }
+  return lines;
+}
+
 const SUB_BENCHES = [
   { file: 'guard', fn: 'runGuardBench', title: 'Guard (bench/guard.ts)' },
   { file: 'audit', fn: 'runAuditBench', title: 'Audit sink (bench/audit.ts)' },
@@ -618,6 +636,7 @@ async function main(): Promise<void> {
   await admin.connect();
   const bench: Bench = { settings, db, load: new LoadChild(), servers: {}, admin };
   const results: ScenarioResult[] = [];
+  let otlpSink: Awaited<ReturnType<typeof startOtlpSink>> | undefined;
   let pgwardenProblem: string | undefined;
   let micro: MicroFigure[] = [];
   let components: ComponentFigure[] = [];
@@ -631,6 +650,8 @@ async function main(): Promise<void> {
       const common = { databaseUrl: db.seeded.gatewayUrl, poolMax: settings.poolMax, logLevel: settings.logLevel };
       bench.servers['pgwarden-file'] = await startPgwarden({ name: LABELS['pgwarden-file'], audit: 'file', ...common });
       bench.servers['pgwarden-none'] = await startPgwarden({ name: LABELS['pgwarden-none'], audit: 'none', ...common });
+      otlpSink = await startOtlpSink();
+      bench.servers['pgwarden-traced'] = await startPgwarden({ name: LABELS['pgwarden-traced'], audit: 'none', otlpEndpoint: otlpSink.endpoint, ...common });
     } catch (err) {
       pgwardenProblem = err instanceof Error ? err.message.split('\n')[0] : String(err);
       process.stderr.write(`pgwarden runtime not available: ${pgwardenProblem}\n`);
@@ -648,6 +669,10 @@ async function main(): Promise<void> {
       for (const clients of settings.clients) {
         groups.push(targets(['baseline', 'pgwarden-file']).map((target) => ({ target, era: 'modern', clients, unique: false })));
       }
+    }
+    // Tracing on vs off (issue #6): same audit (none), OTLP export to a loopback sink.
+    for (const clients of settings.clients) {
+      groups.push(targets(['pgwarden-none', 'pgwarden-traced']).map((target) => ({ target, era: 'legacy', clients, unique: false })));
     }
     // Decision-cache misses: every statement text new (ids beyond the table, 0 rows).
     groups.push(targets(['baseline', 'pgwarden-file']).map((target) => ({ target, era: 'legacy', clients: 1, unique: true })));
@@ -679,6 +704,7 @@ async function main(): Promise<void> {
     await bench.load.close().catch(() => undefined);
     await admin.end().catch(() => undefined);
     for (const server of Object.values(bench.servers)) await server.stop().catch(() => undefined);
+    await otlpSink?.stop().catch(() => undefined);
     await db.stop().catch((err: unknown) => process.stderr.write(`stopping PostgreSQL failed: ${String(err)}\n`));
   }
 
@@ -703,6 +729,12 @@ async function main(): Promise<void> {
   if (targets.length > 0) {
     out(heading('Targets (issue #2): pgwarden with the default file audit vs. baseline'));
     for (const line of targets) out(line);
+  }
+
+  const tracing = tracingLines(results);
+  if (tracing.length > 0) {
+    out(heading('Tracing on vs off (issue #6): pgwarden with OTLP export vs. without (audit none both; target throughput ratio ≥ 0.8)'));
+    for (const line of tracing) out(line);
   }
 
   out(heading('Where the time goes: server-side stage timings in µs per call (p50 over the measured window)'));
