@@ -2,30 +2,12 @@
  * Ports: what the gateway core needs from the database layer, the guard and the audit sink.
  * The core depends on these interfaces only; src/core/wiring.ts binds the real implementations.
  */
-import type { DatabaseConfig, ResolvedLimits } from '../config/schema.js';
+import type { DatabaseConfig } from '../config/schema.js';
 import type { CatalogSnapshot, Decision, GuardRequest } from '../guard/types.js';
-import type { ColumnInfo } from './results.js';
 
-export interface ReadRequest {
-  sql: string;
-  limits: ResolvedLimits;
-  searchPath: readonly string[];
-  role?: string;
-  principal?: { setting: string; value: string };
-  signal?: AbortSignal;
-  explain?: { analyze: boolean };
-}
-
-export interface ReadResult {
-  columns: ColumnInfo[];
-  rows: unknown[][];
-  rowCount: number;
-  truncated: boolean;
-  truncatedBy?: 'rows' | 'bytes';
-  elapsedMs: number;
-  /** EXPLAIN only: the JSON plan. */
-  plan?: unknown;
-}
+/** The hardened read path's request and result (src/db/pool.ts owns them). */
+export type { ReadOptions as ReadRequest, ReadResult } from '../db/pool.js';
+import type { ReadOptions as ReadRequest, ReadResult } from '../db/pool.js';
 
 export interface RelationSummary {
   schema: string;
@@ -74,16 +56,9 @@ export interface GuardPort {
   decide(req: GuardRequest): Decision;
 }
 
-export type AuditDecision =
-  | 'allowed'
-  | 'blocked'
-  | 'held'
-  | 'approved'
-  | 'rejected'
-  | 'executed'
-  | 'reverted'
-  | 'failed'
-  | 'auth_failed';
+/** Audit decisions (src/audit/types.ts owns the list). */
+export type { AuditDecision } from '../audit/types.js';
+import type { AuditDecision } from '../audit/types.js';
 
 export interface AuditEventInput {
   request_id?: string;

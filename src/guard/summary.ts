@@ -18,7 +18,8 @@ const OPERATION: Record<string, string> = {
   unknown: 'UNKNOWN',
 };
 
-const WRITE_OPERATION: Record<string, string> = {
+/** The DB operation name of each write kind (shared with telemetry). */
+export const WRITE_OPERATION: Readonly<Record<string, string>> = {
   insert: 'INSERT',
   update: 'UPDATE',
   delete: 'DELETE',

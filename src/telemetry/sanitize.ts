@@ -10,6 +10,7 @@
  * Does not: hide identifiers (relation, column and function names are not literals and appear
  * in span attributes and in db.query.text when enabled).
  */
+import { WRITE_OPERATION } from '../guard/summary.js';
 import type { Decision, StatementKind } from '../guard/types.js';
 
 const MAX_QUERY_TEXT = 2_048;
@@ -160,14 +161,6 @@ export function operationLabel(v: unknown): string {
 
 // ------------------------------------------------------------------ decisions
 
-const WRITE_OPERATION: Record<string, string> = {
-  insert: 'INSERT',
-  update: 'UPDATE',
-  delete: 'DELETE',
-  merge: 'MERGE',
-  select_into: 'SELECT INTO',
-  create_table_as: 'CREATE TABLE AS',
-};
 
 const KIND_OPERATION: Record<StatementKind, string> = {
   read: 'SELECT',
