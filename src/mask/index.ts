@@ -223,10 +223,14 @@ export class Masker {
     const copy = JSON.parse(JSON.stringify(stmt)) as unknown;
     const again = walkForMasks(copy, ctx);
     if (again.sites.length !== walk.sites.length) return refuse('The masking rewrite could not be verified.');
+    const unaliased = new Set<string>();
     for (const site of again.sites) {
       const rm = rels.get(site.key);
-      if (rm !== undefined) this.replace(site, rm);
+      if (rm === undefined) continue;
+      if (site.rangeVar.alias === undefined) unaliased.add(`${rm.schema}.${rm.name}`);
+      this.replace(site, rm);
     }
+    unqualifyColumns(again.qualifiedColumns, unaliased);
     const sql = deparseSync(copy as Parameters<typeof deparseSync>[0], { pretty: false });
     if (!verifyRoundTrip(sql, copy)) return refuse('The masking rewrite could not be verified for this statement.');
     const masked = new Set<string>();
@@ -306,6 +310,30 @@ export class Masker {
     deepFreeze(canonical);
     this.projections.set(sql, canonical);
     return canonical;
+  }
+}
+
+/**
+ * `app.customers.email` (and `db.app.customers.email`) named a relation entry; the entry is now a
+ * sub-select aliased `customers`, so the reference drops its schema (and catalog) qualification.
+ */
+function unqualifyColumns(refs: readonly Record<string, unknown>[], unaliased: ReadonlySet<string>): void {
+  for (const ref of refs) {
+    const fields = ref.fields as { String?: { sval?: string } }[];
+    const isStar = (f: unknown): boolean => typeof f === 'object' && f !== null && 'A_Star' in f;
+    // [schema, table, col|*] or [catalog, schema, table, col|*]
+    for (const start of [fields.length - 3, fields.length - 4]) {
+      if (start < 0) continue;
+      const schema = fields[start]?.String?.sval;
+      const table = fields[start + 1]?.String?.sval;
+      const last = fields[fields.length - 1];
+      if (schema === undefined || table === undefined || (last?.String === undefined && !isStar(last))) continue;
+      if (start + 3 !== fields.length) continue;
+      if (unaliased.has(`${schema}.${table}`)) {
+        ref.fields = fields.slice(start + 1);
+        break;
+      }
+    }
   }
 }
 

@@ -61,6 +61,8 @@ export interface WalkResult {
   assignedColumns: Set<string>;
   /** An INSERT (or MERGE … INSERT) without a column list: it sets every column. */
   insertAllColumns: boolean;
+  /** Column references (and `schema.table.*`) qualified with a schema: [schema, table, …]. */
+  qualifiedColumns: Body[];
 }
 
 interface Scope {
@@ -117,6 +119,7 @@ export function walkForMasks(root: unknown, ctx: WalkContext): WalkResult {
     singleNames: new Set(),
     assignedColumns: new Set(),
     insertAllColumns: false,
+    qualifiedColumns: [],
   };
   const bareOutputs = new Set<unknown>();
   const resolveKey = (rv: Body, scope: Scope | undefined): string | undefined => {
@@ -266,6 +269,7 @@ export function walkForMasks(root: unknown, ctx: WalkContext): WalkResult {
         const fields = Array.isArray(b.fields) ? b.fields : [];
         const last = wrapped(fields[fields.length - 1]);
         const name = last?.[0] === 'String' ? (last[1].sval as string | undefined) : undefined;
+        if (fields.length >= 3) out.qualifiedColumns.push(b);
         if (name !== undefined) {
           out.allColumns.add(name);
           if (!bareOutputs.has(b)) out.nonProjectedColumns.add(name);

@@ -253,3 +253,15 @@ describe('mask plan: writes to a masked table', () => {
     });
   }
 });
+
+describe('mask plan: schema-qualified column references', () => {
+  it('drop the schema when the table became a sub-select (app.customers.email → customers.email)', () => {
+    const plan = rewritten('SELECT app.customers.email, app.customers.* FROM app.customers');
+    expect(plan.sql).toMatch(/^SELECT customers\.email, customers\.\* FROM/);
+  });
+
+  it('leave aliased and unmasked references alone', () => {
+    const plan = rewritten('SELECT app.products.name, c.email FROM app.products, app.customers c');
+    expect(plan.sql).toContain('app.products.name');
+  });
+});
