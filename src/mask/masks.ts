@@ -4,7 +4,8 @@
  *
  * Guarantees:
  * - a relation's masks are its own `schema.table.column` entries plus those of every inheritance
- *   ancestor (partitions and children of a masked table are masked the same way);
+ *   ancestor (partitions and children of a masked table are masked the same way) and of every
+ *   masked descendant (a scan of a parent returns its children's rows: the parent is over-masked);
  * - every mask expression reads the raw column exactly once, inside the masked projection, and
  *   calls only schema-qualified pg_catalog functions (no operator, whose resolution follows the
  *   search_path); NULL stays NULL for every mask (NULL-ness is not hidden);
@@ -75,10 +76,24 @@ export function policyHasHashMasks(policy: Pick<DatabasePolicy, 'masks'> | undef
   return policy !== undefined && Object.values(policy.masks).some((m) => m.mask === 'hash');
 }
 
-/** The mask specs that apply to a relation by column name (own entries win over ancestors'). */
-export function specsFor(index: MaskIndex, key: string, rel: CatalogRelation | undefined): Map<string, MaskSpec> | undefined {
+/** Masked relations that inherit from `key` (a scan of `key` without ONLY returns their rows too). */
+function maskedDescendants(index: MaskIndex, catalog: CatalogSnapshot, key: string): string[] {
+  const out: string[] = [];
+  for (const masked of index.keys()) {
+    if (masked !== key && catalog.relations.get(masked)?.ancestors?.includes(key)) out.push(masked);
+  }
+  return out;
+}
+
+/**
+ * The mask specs that apply to a relation by column name: its own entries win over its
+ * ancestors'; masks of its descendants apply too (over-masking the parent's own rows), because a
+ * scan of the parent returns the children's rows.
+ */
+export function specsFor(index: MaskIndex, key: string, rel: CatalogRelation | undefined, catalog?: CatalogSnapshot): Map<string, MaskSpec> | undefined {
   let out: Map<string, MaskSpec> | undefined;
-  const sources = [...(rel?.ancestors ?? [])].reverse();
+  const sources = catalog !== undefined ? maskedDescendants(index, catalog, key) : [];
+  sources.push(...[...(rel?.ancestors ?? [])].reverse());
   sources.push(key);
   for (const src of sources) {
     const cols = index.get(src);
@@ -94,7 +109,7 @@ export function isMaskedRelation(index: MaskIndex, catalog: CatalogSnapshot, key
   if (index.size === 0) return false;
   if (index.has(key)) return true;
   for (const a of catalog.relations.get(key)?.ancestors ?? []) if (index.has(a)) return true;
-  return false;
+  return maskedDescendants(index, catalog, key).length > 0;
 }
 
 /**
@@ -104,7 +119,7 @@ export function isMaskedRelation(index: MaskIndex, catalog: CatalogSnapshot, key
 export function relationMasks(index: MaskIndex, catalog: CatalogSnapshot, key: string): RelationMasks | 'no-columns' | undefined {
   if (!isMaskedRelation(index, catalog, key)) return undefined;
   const rel = catalog.relations.get(key);
-  const specs = specsFor(index, key, rel);
+  const specs = specsFor(index, key, rel, catalog);
   if (specs === undefined) return undefined;
   const columns = rel?.columns;
   if (rel === undefined || columns === undefined || columns.length === 0) return 'no-columns';

@@ -265,3 +265,17 @@ describe('mask plan: schema-qualified column references', () => {
     expect(plan.sql).toContain('app.products.name');
   });
 });
+
+describe('mask plan: inheritance', () => {
+  it('masks a parent whose child has masks (a scan of the parent returns the child rows)', () => {
+    const policy = maskPolicy({ masks: { 'app.customers_eu.email': { mask: 'redact' } } });
+    const { plan } = h.plan('SELECT email FROM app.customers', policy);
+    expect(plan.ok && plan.rewritten && plan.masked).toEqual(['app.customers.email']);
+  });
+
+  it('a child inherits its parent masks, its own entries win', () => {
+    const policy = maskPolicy({ masks: { 'app.customers.email': { mask: 'redact' }, 'app.customers_eu.email': { mask: 'email' } } });
+    const { plan } = h.plan('SELECT email FROM app.customers_eu', policy);
+    expect(plan.ok && plan.rewritten && plan.sql).toContain("'***@'");
+  });
+});
