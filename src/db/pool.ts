@@ -4,9 +4,11 @@
  * Guarantees:
  * - Every agent statement runs on one pooled connection inside `BEGIN READ ONLY` with
  *   statement/lock/idle timeouts, a pinned search_path and optionally `SET LOCAL ROLE` and a
- *   principal setting, all sent as ONE trusted simple-protocol string; the agent's statement
- *   itself goes over the extended protocol only (CappedQuery: Parse/Bind/Execute(max_rows + 1)/Sync in one round trip), so a second
- *   statement in its text cannot run.
+ *   principal setting. Hardening, the agent's statement and ROLLBACK travel as ONE
+ *   extended-protocol pipeline before one Sync (CappedQuery): one round trip. Each statement is
+ *   its own Parse, so a second statement in the agent's text cannot run; after any error the
+ *   server discards the rest of the pipeline, so a failed hardening step means the agent's
+ *   statement never runs.
  * - Rows are capped at the protocol level (max_rows + 1 through the portal) and by bytes.
  * - The transaction always ends with ROLLBACK; a connection whose state is unknown (failed
  *   ROLLBACK, lost connection, cancel sent) is destroyed, never returned to the pool.
@@ -24,7 +26,7 @@ import type { DatabaseConfig, ResolvedLimits } from '../config/schema.js';
 import { GatewayError } from '../core/errors.js';
 import { cancelTargetOf, sendCancelRequest } from './cancel.js';
 import { toGatewayError, unavailableReason } from './errors.js';
-import { capRows, hardeningSql, type ColumnInfo } from './read.js';
+import { capRows, hardeningStatements, type ColumnInfo } from './read.js';
 import { CappedQuery } from './capped-query.js';
 import { BUILTIN_TYPE_NAMES, resultTypes } from './values.js';
 
@@ -288,18 +290,22 @@ export class DatabasePool {
       });
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    let phase: 'setup' | 'statement' | 'end' = 'setup';
     const prefix = options.explain !== undefined ? `EXPLAIN (FORMAT JSON${options.explain.analyze ? ', ANALYZE true' : ''}) ` : '';
+    const limits = options.explain !== undefined ? { max_rows: 1, max_bytes: Number.MAX_SAFE_INTEGER } : options.limits;
+    // One round trip: hardening, the capped statement and ROLLBACK in one extended-protocol
+    // pipeline (see capped-query.ts for why a failed hardening step can never let it run).
+    const query = new CappedQuery(prefix + options.sql, options.params, limits.max_rows + 1, {
+      before: hardeningStatements(options),
+      after: ['ROLLBACK'],
+      types: resultTypes,
+    });
+    let pipelineOk = false;
     try {
-      await client.query(hardeningSql(options));
-      phase = 'statement';
-      const limits = options.explain !== undefined ? { max_rows: 1, max_bytes: Number.MAX_SAFE_INTEGER } : options.limits;
-      const query = new CappedQuery(prefix + options.sql, options.params, limits.max_rows + 1, resultTypes);
       void client.query(query);
-      const fetched = capRows(await query.done, limits);
+      const received = await query.done;
+      pipelineOk = true; // the pipeline's ROLLBACK ran: the connection is idle again
+      const fetched = capRows(received, limits);
       const columns = await this.columnTypes(client, fetched.fields);
-      phase = 'end';
-      await client.query('ROLLBACK');
       if (signal.aborted || cancelSent) throw abortError();
       released = true;
       client.release();
@@ -315,13 +321,19 @@ export class DatabasePool {
       return result;
     } catch (err) {
       const aborted = signal.aborted || cancelSent;
-      if (aborted || unavailableReason(err) !== undefined || phase === 'end') {
+      if (aborted || unavailableReason(err) !== undefined || query.failedAt === 'after') {
         destroy(err);
+      } else if (pipelineOk) {
+        if (!released) {
+          released = true;
+          client.release();
+        }
       } else {
         await this.rollbackOrDestroy(client, () => released, (v) => (released = v));
       }
-      const mapped = toGatewayError(err, { aborted, positionOffset: prefix.length });
-      if (phase === 'setup' && !aborted && mapped.code === 'DATABASE_UNAVAILABLE') throw new RetryableSetupError(mapped);
+      const mapped = toGatewayError(err, { aborted, positionOffset: query.failedAt === 'statement' ? prefix.length : 0 });
+      // A pooled connection that was already dead answers nothing: retry once on a fresh one.
+      if (!query.receivedAny && !aborted && mapped.code === 'DATABASE_UNAVAILABLE') throw new RetryableSetupError(mapped);
       throw mapped;
     } finally {
       signal.removeEventListener('abort', onAbort);

@@ -3,11 +3,11 @@
  * text and the caps applied to rows fetched through a row-limited portal (capped-query.ts).
  *
  * Guarantees:
- * - hardeningSql() builds ONE trusted simple-protocol string from configuration values only:
- *   integers are checked, identifiers go through escapeIdentifier, literals through
- *   escapeLiteral. Agent text never enters it.
- * - fetchCapped() reads at most max_rows + 1 rows from the portal (the statement text is never
- *   rewritten), stops at max_bytes (approximate JSON size), and reports truncation.
+ * - hardeningStatements() (and hardeningSql(), the same joined into one simple-protocol string)
+ *   are built from configuration values only: integers are checked, identifiers go through
+ *   escapeIdentifier, literals through escapeLiteral. Agent text never enters them.
+ * - capRows() keeps at most max_rows of the max_rows + 1 rows the portal returned (the statement
+ *   text is never rewritten), stops at max_bytes (approximate JSON size), and reports truncation.
  * Does not: open or end transactions, or release connections (pool.ts does).
  */
 import pg from 'pg';
@@ -29,8 +29,13 @@ function positiveInt(name: string, value: number): number {
 
 const SETTING_NAME = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/;
 
-/** `BEGIN READ ONLY; SET LOCAL …` as one string (one round trip). */
+/** `BEGIN READ ONLY; SET LOCAL …` as one string (one round trip, simple protocol). */
 export function hardeningSql(options: HardeningOptions): string {
+  return hardeningStatements(options).join('; ');
+}
+
+/** The hardening as separate trusted statements (for an extended-protocol pipeline). */
+export function hardeningStatements(options: HardeningOptions): string[] {
   const { limits } = options;
   const parts = [
     'BEGIN READ ONLY',
@@ -44,9 +49,9 @@ export function hardeningSql(options: HardeningOptions): string {
   if (options.role !== undefined) parts.push(`SET LOCAL ROLE ${pg.escapeIdentifier(options.role)}`);
   if (options.principal !== undefined) {
     if (!SETTING_NAME.test(options.principal.setting)) throw new GatewayError('INTERNAL_ERROR', 'Invalid principal setting name.');
-    parts.push(`SELECT set_config(${pg.escapeLiteral(options.principal.setting)}, ${pg.escapeLiteral(options.principal.value.replace(/\0/g, ''))}, true)`);
+    parts.push(`SELECT pg_catalog.set_config(${pg.escapeLiteral(options.principal.setting)}, ${pg.escapeLiteral(options.principal.value.replace(/\0/g, ''))}, true)`);
   }
-  return parts.join('; ');
+  return parts;
 }
 
 export interface ColumnInfo {

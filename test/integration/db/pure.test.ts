@@ -23,7 +23,7 @@ describe('hardeningSql', () => {
     expect(sql).toBe(
       'BEGIN READ ONLY; SET LOCAL statement_timeout = 5000; SET LOCAL lock_timeout = 1000; ' +
         'SET LOCAL idle_in_transaction_session_timeout = 10000; SET LOCAL search_path = "app", "we""ird"; ' +
-        `SET LOCAL ROLE "read""er"; SELECT set_config('pgwarden.principal', 'x''); DROP TABLE t; --', true)`,
+        `SET LOCAL ROLE "read""er"; SELECT pg_catalog.set_config('pgwarden.principal', 'x''); DROP TABLE t; --', true)`,
     );
   });
 

@@ -222,3 +222,22 @@ describe('runRead: explain', () => {
     expect(err.details.position).toBe(8);
   });
 });
+
+describe('one-round-trip pipeline (hardening, statement, ROLLBACK before one Sync)', () => {
+  it('never runs the statement when a hardening step fails (fail closed)', async () => {
+    const started = Date.now();
+    const err = await gatewayError(pool.runRead({ ...base(), role: 'no_such_role_pgwarden', sql: 'SELECT pg_sleep(3)' }));
+    // The server discarded the statement after the failed SET LOCAL ROLE: no 3 s sleep happened.
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(err.code).not.toBe('STATEMENT_TIMEOUT');
+    // The connection went back usable: the next read works and sees no leftover transaction.
+    const r = await pool.runRead({ ...base(), sql: "SELECT current_setting('transaction_read_only') AS ro" });
+    expect(r.rows).toEqual([['on']]);
+  });
+
+  it('leaves no transaction or setting behind after a successful read', async () => {
+    await pool.runRead({ ...base(), role: t.readerRole, sql: 'SELECT 1' });
+    const r = await pool.runRead({ ...base(), sql: 'SELECT current_user::text, current_setting(\'statement_timeout\')' });
+    expect(r.rows[0]?.[0]).toBe(t.gatewayRole);
+  });
+});
