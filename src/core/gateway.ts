@@ -26,7 +26,7 @@ import {
   type WriteSessionOptions,
   type WriteState,
 } from '../db/writes/index.js';
-import { planAllowedWrite, runGuardedWrite, type ExecutePayload } from './writes.js';
+import { planAllowedWrite, runGuardedWrite, type ExecutePayload, type InClientConfirm } from './writes.js';
 import { NOOP_TELEMETRY, dbOperationInfo, type DbOperationInfo, type Telemetry } from '../telemetry/index.js';
 import { GatewayError, isGatewayError } from './errors.js';
 import { databasePolicy, effectiveLimits, resolvePrincipal, toolEnabled, toolsForPrincipal, type PrincipalView } from './principals.js';
@@ -209,7 +209,7 @@ export class Gateway {
    * executed with an undo id, held for an operator, or blocked. Observe mode never lets a write
    * through that the policy would refuse.
    */
-  async execute(ctx: CallContext, args: { sql: string; database?: string | undefined }): Promise<Outcome<ExecutePayload>> {
+  async execute(ctx: CallContext, args: { sql: string; database?: string | undefined; confirm?: InClientConfirm }): Promise<Outcome<ExecutePayload>> {
     return this.call(ctx, 'execute', args.database, async (r, _started, event) => {
       const judged = await this.judge(ctx, r, 'execute', args.sql);
       const decision = judged.decision.observed && judged.decision.reasons.length > 0 ? { ...judged.decision, decision: 'block' as const } : judged.decision;
@@ -235,8 +235,10 @@ export class Gateway {
         session: this.writeSession(r, ctx.principal),
         principal: ctx.principal,
         sql: args.sql,
+        ...(args.confirm ? { confirm: args.confirm } : {}),
       });
       recordWrite(event, out);
+      if (!out.ok && args.confirm && 'redeem' in args.confirm && !args.confirm.redeem.accepted) event.decision = 'rejected';
       return out;
     });
   }

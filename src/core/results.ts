@@ -40,6 +40,8 @@ export interface Refusal {
   expiresAt?: string;
   /** Writes: what the blast radius measurement found. */
   blastRadius?: unknown;
+  /** In-client confirmation offered instead of a hold (the MCP layer turns it into an input-required result; never sent to the agent as is). */
+  confirmation?: { confirmationId: string; rows: number; table: string; database: string; normalizedSql: string };
   /** UNDO_CONFLICT: primary keys of the rows that changed since the write. */
   conflicts?: unknown[];
 }

@@ -8,7 +8,9 @@
  * Guarantees: nothing is written unless the radius was measured and is within the policy's
  * thresholds (or an operator approved it); the executor rolls back if the write changes more rows
  * than measured/approved; a write whose effects cannot be journaled runs only when the policy
- * says allow_irreversible. Does not: judge the statement (the guard did) or authenticate
+ * says allow_irreversible. An in-client confirmation (confirm_in_client) replaces the operator only
+ * for writes within its max_rows, is consumed exactly once before anything runs, and the write is
+ * re-measured and refused if it grew past the confirmed count. Does not: judge the statement (the guard did) or authenticate
  * operators (the admin API and CLI do).
  */
 import type { DatabasePolicy } from '../config/schema.js';
@@ -23,6 +25,7 @@ import {
   type WriteSessionOptions,
   type WriteState,
 } from '../db/writes/index.js';
+import { consumeConfirmation, createConfirmation } from '../db/writes/confirmations.js';
 import { ok, refused, type Outcome } from './results.js';
 
 export interface ExecutePayload {
@@ -44,7 +47,17 @@ export interface WriteInput {
   session: WriteSessionOptions;
   principal: string;
   sql: string;
+  /** In-client confirmation (src/mcp/confirm.ts): offer one instead of a hold, or redeem one. */
+  confirm?: InClientConfirm;
 }
+
+/**
+ * `offer`: the client can ask its human (elicitation), so a hold within confirm_in_client.max_rows
+ * becomes a single-use confirmation instead of an operator approval. `redeem`: the retried call
+ * after the human answered; `confirmationId` comes from verified request state ('' when the state
+ * did not verify), `rows` is the count the human was shown.
+ */
+export type InClientConfirm = { offer: true } | { redeem: { confirmationId: string; rows: number; accepted: boolean } };
 
 /** Plan one allowed write; a refusal when it cannot be planned or recorded. */
 export function planAllowedWrite(input: Pick<WriteInput, 'decision' | 'catalog' | 'searchPath' | 'policy'>): Outcome<WritePlan> {
@@ -63,11 +76,35 @@ export async function runGuardedWrite(writes: WriteState, wdb: WriteDatabase, in
   if (!planned.ok) return planned;
   const plan = planned.value;
   const rules = input.policy.writes;
+  const redeem = input.confirm && 'redeem' in input.confirm ? input.confirm.redeem : undefined;
+  if (redeem) {
+    // Consume first (exactly once, bound to principal + statement digest), whatever the answer:
+    // a declined or replayed confirmation can never be used again.
+    const consumed = await consumeConfirmation(wdb, { confirmationId: redeem.confirmationId, principal: input.principal, sql: input.sql });
+    if (!consumed) return refused({ decision: 'block', reasons: [reason('CONFIRMATION_INVALID')] });
+    if (!redeem.accepted) return refused({ decision: 'block', reasons: [reason('CONFIRMATION_INVALID', 'The write was declined at the client; nothing ran.')] });
+  }
   const radius = await measureBlastRadius(wdb, plan, { session: input.session, method: rules.measure });
   const verdict = applyThresholds(radius.rows ?? undefined, rules, plan.uncountableReason);
   const reasons = verdict.reason ? [verdict.reason] : [];
   if (verdict.action === 'block') return refused({ decision: 'block', reasons, blastRadius: radius });
-  if (verdict.action === 'hold') {
+  const inClient = rules.confirm_in_client;
+  if (redeem) {
+    // Re-measured: the write runs only while it still fits what the human confirmed and the policy.
+    if (!inClient.enabled || radius.rows === null || radius.rows > redeem.rows || radius.rows > inClient.max_rows) {
+      return refused({ decision: 'block', reasons: [reason('CONFIRMATION_INVALID', 'The write would now change more rows than were confirmed; nothing ran.')], blastRadius: radius });
+    }
+  } else if (verdict.action === 'hold' && input.confirm && inClient.enabled && radius.rows !== null && radius.rows <= inClient.max_rows) {
+    const c = await createConfirmation(wdb, { principal: input.principal, sql: input.sql, ttlMs: inClient.ttl_ms });
+    return refused({
+      decision: 'hold',
+      reasons,
+      expiresAt: c.expiresAt,
+      blastRadius: radius,
+      confirmation: { confirmationId: c.confirmationId, rows: radius.rows, table: `${plan.target.schema}.${plan.target.name}`, database: input.database, normalizedSql: input.decision.normalized },
+    });
+  }
+  if (verdict.action === 'hold' && !redeem) {
     const approval = await writes.approvals.create(input.database, {
       principal: input.principal,
       sql: input.sql,
@@ -84,7 +121,7 @@ export async function runGuardedWrite(writes: WriteState, wdb: WriteDatabase, in
     principal: input.principal,
     sql: input.sql,
     normalizedSql: input.decision.normalized,
-    ...(radius.rows !== null ? { allowedRows: radius.rows } : {}),
+    ...(radius.rows !== null ? { allowedRows: redeem ? Math.min(radius.rows, redeem.rows) : radius.rows } : {}),
     maxCaptureRows: rules.max_capture_rows,
     maxCaptureBytes: rules.max_capture_bytes,
     journal: plan.reversible,

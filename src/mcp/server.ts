@@ -8,14 +8,24 @@
  * every refusal is a tool result with isError true and {decision, reasons:[{code,message,fix}]},
  * never a protocol error; results carry structuredContent plus the same JSON as text.
  */
-import { McpServer, type CallToolResult, type McpRequestContext, type McpServerFactory, type ToolAnnotations } from '@modelcontextprotocol/server';
+import {
+  McpServer,
+  type CallToolResult,
+  type InputRequiredResult,
+  type McpRequestContext,
+  type McpServerFactory,
+  type ServerContext,
+  type ToolAnnotations,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import type { CallContext, Gateway } from '../core/gateway.js';
 import { VERSION } from '../core/gateway.js';
 import { effectiveLimits } from '../core/principals.js';
 import type { Outcome } from '../core/results.js';
+import type { InClientConfirm } from '../core/writes.js';
 import type { ToolName } from '../guard/types.js';
+import { clientCanConfirm, confirmationPrompt, readRedeem } from './confirm.js';
 import { sharedJsonSchemaValidator } from '../http/validator.js';
 
 /** What the transport adapter knows about the caller. */
@@ -193,9 +203,33 @@ export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): M
     signal: caller.signal ? AbortSignal.any([caller.signal, signal]) : signal,
   });
   for (const def of toolDefinitions(gateway, caller.principal)) {
+    if (def.name === 'execute') {
+      server.registerTool(def.name, def.config, async (args: Record<string, unknown>, c) => executeTool(gateway, server, context(c.mcpReq.signal), args, c));
+      continue;
+    }
     server.registerTool(def.name, def.config, async (args: Record<string, unknown>, c) => toResult(await def.run(context(c.mcpReq.signal), args)));
   }
   return server;
+}
+
+/**
+ * execute with in-client confirmation (src/mcp/confirm.ts): a retried call carrying request state
+ * redeems a confirmation; a first call from a client that can elicit may get an input-required
+ * result instead of a hold. Everything else is the plain execute.
+ */
+async function executeTool(gateway: Gateway, server: McpServer, ctx: CallContext, args: Record<string, unknown>, c: ServerContext): Promise<CallToolResult | InputRequiredResult> {
+  const sql = args.sql as string;
+  const database = args.database as string | undefined;
+  const target = database ?? gateway.principal(ctx.principal)?.databases[0];
+  const inClient = target === undefined ? undefined : gateway.policyFor(ctx.principal, target)?.writes.confirm_in_client;
+  const redeem = await readRedeem(c, { sql, database: target });
+  const confirm: InClientConfirm | undefined = redeem ?? (inClient?.enabled && clientCanConfirm(server, c) ? { offer: true } : undefined);
+  const out = await gateway.execute(ctx, { sql, database, ...(confirm ? { confirm } : {}) });
+  if (!out.ok && out.refusal.confirmation) {
+    const { confirmation } = out.refusal;
+    return confirmationPrompt({ ...out.refusal, confirmation }, { sql, ttlMs: inClient?.ttl_ms ?? 120_000 });
+  }
+  return toResult(out);
 }
 
 /** Map a core outcome to a tool result: structuredContent + the same JSON as text. */
