@@ -173,12 +173,20 @@ function nextSignal(): Promise<string> {
 
 export async function waitForSignal(onSignal: (signal: string) => Promise<void>): Promise<void> {
   const signal = await nextSignal();
-  // A second signal while draining forces the exit.
-  const force = (): void => process.exit(130);
-  process.once('SIGINT', force);
-  process.once('SIGTERM', force);
+  const first = Date.now();
+  // A deliberate second signal while draining forces the exit. A terminal's Ctrl-C reaches every
+  // process of the group (npm, tsx, node) and wrappers relay it too, so repeats within a moment
+  // of the first are the same keypress, not a second request.
+  const force = (): void => {
+    if (Date.now() - first > DUPLICATE_SIGNAL_MS) process.exit(130);
+  };
+  process.on('SIGINT', force);
+  process.on('SIGTERM', force);
   await onSignal(signal);
   process.off('SIGINT', force);
   process.off('SIGTERM', force);
 }
+
+/** Signals this soon after the first are treated as the same request. */
+const DUPLICATE_SIGNAL_MS = 1_500;
 

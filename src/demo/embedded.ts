@@ -15,10 +15,11 @@
  * manage servers it did not start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { chmod, chown, cp, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { arch, platform } from 'node:os';
 import pg from 'pg';
@@ -91,6 +92,61 @@ async function prepareDir(dir: string, runAs: RunAs | undefined): Promise<void> 
   await chmod(dir, 0o700);
 }
 
+/** Whether `runAs` may traverse every directory from the root down to `path` (inclusive). */
+export async function traversable(path: string, runAs: RunAs): Promise<boolean> {
+  let dir = resolve(path);
+  for (;;) {
+    let st;
+    try {
+      st = await stat(dir);
+    } catch {
+      return false;
+    }
+    const bit = st.uid === runAs.uid ? 0o100 : st.gid === runAs.gid ? 0o010 : 0o001;
+    if ((st.mode & bit) === 0) return false;
+    const parent = dirname(dir);
+    if (parent === dir) return true;
+    dir = parent;
+  }
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must reach the binaries. A checkout in a
+ * private directory (e.g. /root, mode 0700) hides them: stage a copy of the distribution
+ * (bin/, lib/, share/) under the system temp directory, once per source.
+ */
+async function reachableBinDir(binDir: string, runAs: RunAs | undefined): Promise<string> {
+  if (runAs === undefined || (await traversable(binDir, runAs))) return binDir;
+  const source = dirname(resolve(binDir));
+  const stamp = createHash('sha256').update(source).update(String((await stat(join(binDir, 'postgres'))).mtimeMs)).digest('hex').slice(0, 16);
+  const target = join(tmpdir(), `pgwarden-pg-dist-${stamp}`);
+  if (!existsSync(join(target, basename(binDir), 'postgres'))) {
+    const staging = `${target}.${process.pid}.tmp`;
+    await rm(staging, { recursive: true, force: true });
+    await cp(source, staging, { recursive: true, verbatimSymlinks: true });
+    await chmod(staging, 0o755);
+    await rename(staging, target).catch(async () => rm(staging, { recursive: true, force: true }));
+  }
+  return join(target, basename(binDir));
+}
+
+/**
+ * The data directory's parent must be reachable by the `postgres` user too. A throwaway cluster
+ * whose requested place is not (a private home directory) goes under the system temp directory
+ * instead; a persistent one cannot move, so that is an error that says what to do.
+ */
+async function reachableDataDir(dataDir: string, runAs: RunAs | undefined, persistent: boolean): Promise<string> {
+  if (runAs === undefined) return dataDir;
+  const parent = dirname(dataDir);
+  await mkdir(parent, { recursive: true });
+  // prepareDir() adds the search bit to the immediate parent; everything above must already allow it.
+  if (await traversable(dirname(parent), runAs)) return dataDir;
+  if (persistent) {
+    throw new Error(`The PostgreSQL data directory ${dataDir} is inside a directory the "postgres" OS user cannot enter; choose a data directory elsewhere (e.g. under /var/tmp).`);
+  }
+  return await mkdtemp(join(tmpdir(), 'pgwarden-pg-'));
+}
+
 /** Read the stored superuser password of an initialised data directory, or create one. */
 async function adminPassword(dataDir: string, initialised: boolean): Promise<string> {
   const file = join(dataDir, PASSWORD_FILE);
@@ -153,9 +209,10 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
 export async function startBinaryPostgres(options: BinaryStartOptions): Promise<PostgresServer> {
   const runAs = postgresRunAs();
   const persistent = options.persistent ?? false;
-  const dataDir = resolve(options.dataDir);
-  const initdb = join(options.binDir, 'initdb');
-  const postgresBin = join(options.binDir, 'postgres');
+  const binDir = await reachableBinDir(options.binDir, runAs);
+  const dataDir = await reachableDataDir(resolve(options.dataDir), runAs, persistent);
+  const initdb = join(binDir, 'initdb');
+  const postgresBin = join(binDir, 'postgres');
   if (!existsSync(initdb) || !existsSync(postgresBin)) {
     throw new Error(`No initdb/postgres in ${options.binDir}; set the directory of the PostgreSQL binaries (e.g. /usr/lib/postgresql/15/bin).`);
   }

@@ -282,3 +282,45 @@ describe('SIGTERM', () => {
     await client.close().catch(() => undefined);
   });
 });
+
+describe('pgwarden demo', () => {
+  it('serves the seeded shop with masks, and a terminal Ctrl-C (SIGINT to the whole group, repeated) removes everything', async () => {
+    const dir = workDir();
+    const dataDir = path.join(dir, 'demo-data');
+    const child = spawn(process.execPath, [...NODE_ARGS, 'demo', '--port', '0', '--data-dir', dataDir], {
+      env: cleanEnv({}),
+      cwd: dir,
+      detached: true, // its own process group, like a terminal job
+    });
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    const url = await new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no banner: ${out} ${err}`)), 50_000);
+      child.stdout?.on('data', () => {
+        const m = /MCP endpoint\s+(http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(out);
+        if (m && out.includes('Press Ctrl-C')) {
+          clearTimeout(t);
+          resolve(m[1] as string);
+        }
+      });
+    });
+    const token = /Bearer token\s+(\S+)/.exec(out)?.[1] as string;
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'query', arguments: { sql: 'SELECT email FROM app.customers WHERE id = 1' } } }),
+    });
+    const body = await res.text();
+    expect(body).toContain('***@mail.test');
+    expect(body).not.toContain('customer0001');
+    // Ctrl-C: the terminal signals the whole process group; wrappers relay it again.
+    process.kill(-(child.pid as number), 'SIGINT');
+    process.kill(-(child.pid as number), 'SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(code, err).toBe(0);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(dataDir)).toBe(false);
+  }, 90_000);
+});
