@@ -385,7 +385,8 @@ export interface SeededDatabase {
   readerRole: string;
 }
 
-function withDatabase(url: string, database: string, user?: { name: string; password: string }): string {
+/** `url` with another database (and optionally another login). */
+export function withDatabase(url: string, database: string, user?: { name: string; password: string }): string {
   const u = new URL(url);
   u.pathname = '/' + encodeURIComponent(database);
   if (user !== undefined) {

@@ -64,15 +64,8 @@ export function uniqueSuffix(): string {
   return randomBytes(4).toString('hex');
 }
 
-export function urlWithDatabase(url: string, database: string, user?: { name: string; password: string }): string {
-  const u = new URL(url);
-  u.pathname = '/' + encodeURIComponent(database);
-  if (user !== undefined) {
-    u.username = encodeURIComponent(user.name);
-    u.password = encodeURIComponent(user.password);
-  }
-  return u.toString();
-}
+import { withDatabase as urlWithDatabase } from '../../src/demo/embedded.js';
+export { urlWithDatabase };
 
 export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });

@@ -11,7 +11,7 @@ export function limits(overrides: Partial<ResolvedLimits> = {}): ResolvedLimits 
   return { ...DEFAULT_LIMITS, ...overrides };
 }
 
-export async function adminQuery<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function adminQuery<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
   const c = new pg.Client({ connectionString: url });
   c.on('error', () => undefined);
   await c.connect();

@@ -13,16 +13,8 @@ import { testDatabase } from '../../support/pg.js';
 export const session: WriteSessionOptions = { limits: { ...DEFAULT_LIMITS }, searchPath: ['app'] };
 export const caps = { maxCaptureRows: 10_000, maxCaptureBytes: 16 * 1024 * 1024 };
 
-export async function adminQuery<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  c.on('error', () => undefined);
-  await c.connect();
-  try {
-    return (await c.query<T>(sql, params)).rows;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
+export { adminQuery } from '../db/helpers.js';
+import { adminQuery } from '../db/helpers.js';
 
 /** The table with every value type an undo must round-trip exactly. */
 export const TYPES_TABLE = `
