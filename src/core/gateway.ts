@@ -94,7 +94,7 @@ export class Gateway {
 
   /**
    * Swap in a reloaded configuration: principals, policies and limits apply to the next call
-   * (the decision cache is keyed by the version). Databases and server settings are fixed for
+   * (the decision cache is keyed by the version). Databases, server, audit, telemetry and journal settings are fixed for
    * the life of the process; the returned list names what changed there and needs a restart.
    */
   reload(config: Config, configVersion: number, masker?: Masker): string[] {
@@ -105,8 +105,16 @@ export class Gateway {
     if (JSON.stringify(before.server) !== JSON.stringify(config.server)) needsRestart.push('server');
     if (JSON.stringify(before.audit) !== JSON.stringify(config.audit)) needsRestart.push('audit');
     if (JSON.stringify(before.telemetry) !== JSON.stringify(config.telemetry)) needsRestart.push('telemetry');
-    // Keep the live database settings; take everything else from the new file.
-    const merged: Config = { ...config, databases: before.databases, server: before.server, audit: before.audit, telemetry: before.telemetry };
+    if (JSON.stringify(before.journal) !== JSON.stringify(config.journal)) needsRestart.push('journal');
+    // Keep the live database, server and state settings; take everything else from the new file.
+    const merged: Config = {
+      ...config,
+      databases: before.databases,
+      server: before.server,
+      audit: before.audit,
+      telemetry: before.telemetry,
+      journal: before.journal,
+    };
     this.deps = { ...this.deps, config: merged, configVersion, ...(masker ? { masker } : {}) };
     return needsRestart;
   }

@@ -44,6 +44,8 @@ export interface Runtime {
 export interface RuntimeOptions {
   /** Set false for offline tools (check): no audit records. */
   audit?: boolean;
+  /** Set false for offline tools (check): no write state (no schema DDL, no maintenance timers). */
+  writes?: boolean;
 }
 
 /** A configured database: a pool plus its catalog cache, as the core's DatabasePort. */
@@ -177,7 +179,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     maxAstNodes: config.guard.max_ast_nodes,
   });
   const masker = await createMasker(config);
-  const writeSetup = createWrites(config, logger);
+  const writeSetup = options.writes === false ? undefined : createWrites(config, logger);
   const writes = writeSetup?.writes;
   const gateway = new Gateway({
     config,
