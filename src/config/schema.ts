@@ -40,6 +40,8 @@ export const serverSchema = z
     /** On SIGTERM/SIGINT: how long in-flight calls may run before they are cancelled. */
     drain_timeout_ms: durationMs.default(10_000),
     rate_limit: rateLimitSchema,
+    /** Secret (≥ 32 characters) that signs request state shared by all replicas (in-client write confirmations). Unset: a random key per process. Restart to change. */
+    state_key: z.string().min(32, 'must be at least 32 characters').optional(),
   })
   .prefault({});
 

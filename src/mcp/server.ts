@@ -222,12 +222,13 @@ async function executeTool(gateway: Gateway, server: McpServer, ctx: CallContext
   const database = args.database as string | undefined;
   const target = database ?? gateway.principal(ctx.principal)?.databases[0];
   const inClient = target === undefined ? undefined : gateway.policyFor(ctx.principal, target)?.writes.confirm_in_client;
-  const redeem = await readRedeem(c, { sql, database: target });
+  const stateKey = gateway.config.server.state_key;
+  const redeem = await readRedeem(c, { sql, database: target, stateKey });
   const confirm: InClientConfirm | undefined = redeem ?? (inClient?.enabled && clientCanConfirm(server, c) ? { offer: true } : undefined);
   const out = await gateway.execute(ctx, { sql, database, ...(confirm ? { confirm } : {}) });
   if (!out.ok && out.refusal.confirmation) {
     const { confirmation } = out.refusal;
-    return confirmationPrompt({ ...out.refusal, confirmation }, { sql, ttlMs: inClient?.ttl_ms ?? 120_000 });
+    return confirmationPrompt({ ...out.refusal, confirmation }, { sql, ttlMs: inClient?.ttl_ms ?? 120_000, stateKey });
   }
   return toResult(out);
 }
