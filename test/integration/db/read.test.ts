@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { GatewayError } from '../../../src/core/errors.js';
 import type { DatabasePool } from '../../../src/db/pool.js';
 import { testDatabase } from '../../support/pg.js';
@@ -239,5 +240,41 @@ describe('one-round-trip pipeline (hardening, statement, ROLLBACK before one Syn
     await pool.runRead({ ...base(), role: t.readerRole, sql: 'SELECT 1' });
     const r = await pool.runRead({ ...base(), sql: 'SELECT current_user::text, current_setting(\'statement_timeout\')' });
     expect(r.rows[0]?.[0]).toBe(t.gatewayRole);
+  });
+});
+
+describe('CappedQuery writes the whole pipeline at once', () => {
+  it('sends hardening, statement, ROLLBACK and Sync in ONE socket write, and the read still works', async () => {
+    const { CappedQuery } = await import('../../../src/db/capped-query.js');
+    const { hardeningStatements } = await import('../../../src/db/read.js');
+    const client = new pg.Client({ connectionString: t.gatewayUrl });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      // Count what reaches the socket's write implementation (one call per syscall batch).
+      const stream = (client as unknown as { connection: { stream: { _write: (...a: unknown[]) => void; _writev?: (...a: unknown[]) => void } } }).connection.stream;
+      let writes = 0;
+      const write = stream._write.bind(stream);
+      stream._write = (...a: unknown[]) => {
+        writes += 1;
+        write(...a);
+      };
+      const writev = stream._writev?.bind(stream);
+      if (writev) {
+        stream._writev = (...a: unknown[]) => {
+          writes += 1;
+          writev(...a);
+        };
+      }
+      const before = hardeningStatements({ ...base(), role: t.readerRole, principal: { setting: 'pgwarden.principal', value: 'alice' } });
+      const q = new CappedQuery("SELECT current_user::text, current_setting('pgwarden.principal')", undefined, 10, { before, after: ['ROLLBACK'] });
+      void client.query(q);
+      const r = await q.done;
+      expect(r.rows).toEqual([[t.readerRole, 'alice']]);
+      expect(before.length).toBeGreaterThan(3);
+      expect(writes).toBe(1);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   });
 });
