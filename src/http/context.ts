@@ -13,6 +13,7 @@
  */
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import type { FastifyRequest } from 'fastify';
+import { linkSignals } from '../core/signals.js';
 
 /** What tool handlers learn about the HTTP request they serve. */
 export interface HttpRequestContext {
@@ -79,5 +80,6 @@ export function callSignal(authInfo: AuthInfo | undefined, mcpSignal?: AbortSign
   const http = httpRequestContext(authInfo)?.signal;
   if (http === undefined) return mcpSignal;
   if (mcpSignal === undefined) return http;
-  return AbortSignal.any([http, mcpSignal]);
+  // Both signals live as long as the request: the links need no disposal (see core/signals.ts).
+  return linkSignals(http, mcpSignal).signal;
 }

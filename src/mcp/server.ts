@@ -27,6 +27,7 @@ import type { InClientConfirm } from '../core/writes.js';
 import type { ToolName } from '../guard/types.js';
 import { clientCanConfirm, confirmationPrompt, readRedeem } from './confirm.js';
 import { sharedJsonSchemaValidator } from '../http/validator.js';
+import { linkSignals } from '../core/signals.js';
 
 /** What the transport adapter knows about the caller. */
 export interface CallerInfo {
@@ -196,18 +197,26 @@ export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): M
     { capabilities: { tools: {} }, instructions: INSTRUCTIONS, jsonSchemaValidator: sharedJsonSchemaValidator },
   );
   if (!caller) return server; // unauthenticated: nothing to offer (HTTP refuses before reaching here)
-  const context = (signal: AbortSignal): CallContext => ({
-    principal: caller.principal,
-    requestId: caller.requestId ?? randomUUID(),
-    ...(caller.clientAddress ? { clientAddress: caller.clientAddress } : {}),
-    signal: caller.signal ? AbortSignal.any([caller.signal, signal]) : signal,
-  });
+  /** Run a tool with a CallContext whose signal covers the HTTP request's and the SDK's (MCP-level) cancellation. */
+  const withContext = async <R>(mcpSignal: AbortSignal, fn: (ctx: CallContext) => Promise<R>): Promise<R> => {
+    const link = caller.signal ? linkSignals(caller.signal, mcpSignal) : undefined;
+    try {
+      return await fn({
+        principal: caller.principal,
+        requestId: caller.requestId ?? randomUUID(),
+        ...(caller.clientAddress ? { clientAddress: caller.clientAddress } : {}),
+        signal: link?.signal ?? mcpSignal,
+      });
+    } finally {
+      link?.dispose();
+    }
+  };
   for (const def of toolDefinitions(gateway, caller.principal)) {
     if (def.name === 'execute') {
-      server.registerTool(def.name, def.config, async (args: Record<string, unknown>, c) => executeTool(gateway, server, context(c.mcpReq.signal), args, c));
+      server.registerTool(def.name, def.config, async (args: Record<string, unknown>, c) => withContext(c.mcpReq.signal, (ctx) => executeTool(gateway, server, ctx, args, c)));
       continue;
     }
-    server.registerTool(def.name, def.config, async (args: Record<string, unknown>, c) => toResult(await def.run(context(c.mcpReq.signal), args)));
+    server.registerTool(def.name, def.config, async (args: Record<string, unknown>, c) => withContext(c.mcpReq.signal, async (ctx) => toResult(await def.run(ctx, args))));
   }
   return server;
 }
@@ -233,13 +242,17 @@ async function executeTool(gateway: Gateway, server: McpServer, ctx: CallContext
   return toResult(out);
 }
 
-/** Map a core outcome to a tool result: structuredContent + the same JSON as text. */
+/**
+ * Map a core outcome to a tool result: structuredContent + the same JSON as text.
+ * The payload is serialized once: the text is its JSON, and structuredContent is the payload
+ * itself, which the transport serializes to that same JSON (core payloads hold JSON values only:
+ * rows are converted by src/db/values.ts). No deep copy per call.
+ */
 export function toResult(outcome: Outcome<unknown>): CallToolResult {
-  const payload = outcome.ok ? outcome.value : outcome.refusal;
-  const structured = JSON.parse(JSON.stringify(payload)) as Record<string, unknown>;
+  const payload = (outcome.ok ? outcome.value : outcome.refusal) as Record<string, unknown>;
   return {
-    content: [{ type: 'text', text: JSON.stringify(structured) }],
-    structuredContent: structured,
+    content: [{ type: 'text', text: JSON.stringify(payload) }],
+    structuredContent: payload,
     ...(outcome.ok ? {} : { isError: true }),
   };
 }
