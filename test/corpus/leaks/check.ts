@@ -70,6 +70,8 @@ export interface LeakCheckerInput {
 
 export class LeakChecker {
   private readonly forbidden = new Set<string>();
+  /** Every prefix (≥ MIN_DATA characters) of a forbidden fragment: lets check() stop extending early. */
+  private readonly prefixes = new Set<string>();
 
   constructor(input: LeakCheckerInput) {
     const exempt = new Set<string>();
@@ -91,6 +93,7 @@ export class LeakChecker {
       for (const e of encodings(v)) substrings(e.toLowerCase(), MIN_ENCODED, MAX_LEN, tmp);
       for (const f of tmp) add(f);
     }
+    for (const f of this.forbidden) for (let l = MIN_DATA; l <= f.length; l++) this.prefixes.add(f.slice(0, l));
   }
 
   get size(): number {
@@ -110,6 +113,8 @@ export class LeakChecker {
     for (let i = 0; i < text.length && findings.length < 5; i++) {
       for (let l = MIN_DATA; l <= MAX_LEN && i + l <= text.length; l++) {
         const f = text.slice(i, i + l);
+        // no forbidden fragment starts with f, so none starts with a longer slice either
+        if (!this.prefixes.has(f)) break;
         if (this.forbidden.has(f) && !own.has(f)) {
           findings.push({ fragment: f, context: output.slice(Math.max(0, i - 24), i + l + 24) });
           i += l - 1;
