@@ -8,7 +8,7 @@
  */
 import { lineFor, sha256Hex } from './canonical.js';
 import { scrubField, scrubList, scrubNormalizedSql, scrubRawSql, scrubReasons } from './scrub.js';
-import { AUDIT_FORMAT_VERSION, type AuditEvent, type AuditRecordBody, type AuditRecordDecision } from './types.js';
+import { AUDIT_FORMAT_VERSION, type AuditEvent, type AuditRecordBody, type AuditRecordDecision, type StatementIdentitySource } from './types.js';
 
 /** The sink's private copy of an event, taken synchronously in record(). */
 export interface PendingEvent extends Omit<AuditEvent, 'decision' | 'ts'> {
@@ -27,7 +27,8 @@ function snapshotTs(ts: AuditEvent['ts']): number | string {
 }
 
 /**
- * O(fields) snapshot so later mutation of the caller's object cannot change the record. Fields
+ * O(fields) snapshot so later mutation of the caller's object cannot change the record (`statement`
+ * is kept by reference: it is immutable, and the writer reads it). Fields
  * are copied one by one (an allowlist: unknown members are not carried); this is also far cheaper
  * in V8 than `{ ...event, ts }` (≈50 ns against ≈1 µs measured).
  */
@@ -44,6 +45,7 @@ export function snapshotEvent(e: AuditEvent): PendingEvent {
     relations: e.relations ? e.relations.slice() : null,
     fingerprint: e.fingerprint,
     normalized_sql: e.normalized_sql,
+    statement: e.statement,
     sql_raw: e.sql_raw,
     rows: e.rows,
     truncated: e.truncated,
@@ -55,6 +57,16 @@ export function snapshotEvent(e: AuditEvent): PendingEvent {
     blast_radius_rows: e.blast_radius_rows,
     ts: snapshotTs(e.ts),
   };
+}
+
+/** A field of the event's statement identity, read here in the writer (it may compute it); null if absent or failing. */
+function identityField(statement: StatementIdentitySource | null | undefined, key: keyof StatementIdentitySource): string | null {
+  if (statement === undefined || statement === null) return null;
+  try {
+    return statement[key];
+  } catch {
+    return null;
+  }
 }
 
 function count(value: unknown): number | null {
@@ -86,7 +98,7 @@ export function buildRecordBody(ev: PendingEvent, seq: number, prev: string, opt
     database: scrubField(ev.database),
     decision: (scrubField(ev.decision) ?? 'failed') as AuditRecordDecision,
     duration_ms: millis(ev.duration_ms),
-    fingerprint: scrubField(ev.fingerprint),
+    fingerprint: scrubField(ev.fingerprint ?? identityField(ev.statement, 'fingerprint')),
     kind: scrubField(ev.kind),
     observed: ev.observed === true,
     prev,
@@ -96,7 +108,7 @@ export function buildRecordBody(ev: PendingEvent, seq: number, prev: string, opt
     request_id: scrubField(ev.request_id),
     rows: count(ev.rows),
     seq,
-    sql: scrubNormalizedSql(ev.normalized_sql),
+    sql: scrubNormalizedSql(ev.normalized_sql ?? identityField(ev.statement, 'normalized')),
     sqlstate: scrubField(ev.sqlstate),
     tool: scrubField(ev.tool),
     truncated: bool(ev.truncated),

@@ -32,6 +32,12 @@ export const AUDIT_DECISIONS: readonly AuditDecision[] = [
   'auth_failed',
 ];
 
+/** Something that yields a statement's fingerprint and normalized text (possibly lazily). */
+export interface StatementIdentitySource {
+  readonly fingerprint: string;
+  readonly normalized: string;
+}
+
 /**
  * The input the gateway builds for one decision. Only `decision` is required; absent fields are
  * written as null. Compatible with (a superset of) `AuditEventInput` in src/core/ports.ts.
@@ -56,6 +62,12 @@ export interface AuditEvent {
   fingerprint?: string | null;
   /** Normalized SQL (constants replaced by $n). Scrubbed again defensively before writing. */
   normalized_sql?: string | null;
+  /**
+   * Where the writer reads `fingerprint` / `normalized_sql` when they are absent: the guard
+   * decision's identity, which computes both on first read, so the writer pays for them off the
+   * hot path. Kept by reference: must be immutable and must not throw (the guard's is and does not).
+   */
+  statement?: StatementIdentitySource | null;
   /** Raw SQL: written only when `audit.include_raw_sql` is true; otherwise discarded. */
   sql_raw?: string | null;
   /** Rows returned (reads) or affected (writes). */

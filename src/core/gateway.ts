@@ -527,8 +527,8 @@ export class Gateway {
   private enforce(decision: Decision, event: AuditEventInput): Refusal | undefined {
     event.kind = decision.kind;
     event.relations = decision.relations;
-    event.fingerprint = decision.fingerprint;
-    event.normalized_sql = decision.normalized;
+    // the guard computes fingerprint/normalized on first read: let the audit writer read them
+    event.statement = decision.identity ?? { fingerprint: decision.fingerprint, normalized: decision.normalized };
     event.reasons = decision.reasons.map((x) => x.code);
     event.observed = decision.observed;
     if (decision.decision === 'allow') return undefined;
@@ -715,8 +715,9 @@ export class Gateway {
   }
 
   private dbInfo(r: Resolved, decision: Decision, explain: boolean): DbOperationInfo {
-    const info = dbOperationInfo(r.database, decision, { summary: summarizeQuery(decision) });
-    return explain ? { ...info, operation: 'EXPLAIN', summary: `EXPLAIN ${info.summary ?? ''}`.trim() } : info;
+    const summary = summarizeQuery(decision);
+    // no spread of the info: its normalizedSql getter is read only when a span records it
+    return dbOperationInfo(r.database, decision, explain ? { operation: 'EXPLAIN', summary: `EXPLAIN ${summary}`.trim() } : { summary });
   }
 
   private baseEvent(ctx: CallContext, tool: string): Omit<AuditEventInput, 'decision'> {

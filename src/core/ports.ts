@@ -72,6 +72,8 @@ export interface AuditEventInput {
   relations?: string[];
   fingerprint?: string;
   normalized_sql?: string;
+  /** Read by the audit writer when fingerprint/normalized_sql are absent (the guard decision's lazy identity). */
+  statement?: { readonly fingerprint: string; readonly normalized: string };
   rows?: number;
   duration_ms?: number;
   observed?: boolean;

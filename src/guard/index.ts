@@ -3,19 +3,21 @@
  *
  * Guarantees: `decide` never throws and never does I/O; every text gets a Decision with stable
  * reason codes; the walk is iterative and bounded; decisions are cached in a bounded LRU keyed
- * by everything they depend on (see cache.ts). `loadParser()` must have resolved before
- * `decide`/`parse` (otherwise they answer INTERNAL_ERROR, fail closed).
+ * by everything they depend on (see cache.ts). A decision's fingerprint and normalized text are
+ * computed on first read, not by `decide` (see LazyStatementIdentity in parse.ts).
+ * `loadParser()` must have resolved before `decide`/`parse` (otherwise they answer
+ * INTERNAL_ERROR, fail closed).
  * Does not: run statements, cap rows, mask columns or measure writes (later stages reuse
  * `Decision.stmt`).
  */
 import { DecisionCache, contextKey } from './cache.js';
-import { digestPlaceholder, fingerprintAndNormalize, loadParser, parseText, type ParseLimits } from './parse.js';
-import { judge } from './policy.js';
+import { LazyStatementIdentity, digestPlaceholder, fingerprintAndNormalize, loadParser, parseText, type ParseLimits } from './parse.js';
+import { judge, type DecisionCore } from './policy.js';
 import type { Decision, GuardRequest, ParsedStatement } from './types.js';
 import { newFacts, walkStatement, type WalkLimits } from './walk.js';
 import { reason } from './reasons.js';
 
-export { loadParser } from './parse.js';
+export { LazyStatementIdentity, loadParser } from './parse.js';
 export { BUILTIN_DENIED_FUNCTIONS, SAFE_CORE_FUNCTIONS, isBuiltinDenied } from './functions.js';
 export { SENSITIVE_CATALOG_RELATIONS } from './relations.js';
 export { buildCatalogSnapshot, type SnapshotParts } from './snapshot.js';
@@ -73,23 +75,21 @@ export class Guard {
     const hit = this.cache.get(ctx, req.sql);
     if (hit !== undefined) return hit;
     const t0 = performance.now();
-    let decision: Decision;
+    let core: DecisionCore;
+    let identity: LazyStatementIdentity;
     try {
       const parsed = parseText(req.sql, this.parseLimits);
-      const core = judge(req, parsed, this.walkLimits);
-      // fingerprint/normalize are recursive C too: only for trees the walk found within limits
-      const fp =
-        parsed.ok && !core.reasons.some((r) => r.code === 'STATEMENT_TOO_COMPLEX')
-          ? fingerprintAndNormalize(req.sql)
-          : digestPlaceholder(req.sql);
-      decision = { ...core, fingerprint: fp.fingerprint, normalized: fp.normalized, elapsedUs: 0, cached: false };
+      core = judge(req, parsed, this.walkLimits);
+      // fingerprint/normalize are recursive C too: only for trees the walk found within limits.
+      // Both are computed on first read (the audit writer, the check tool), not here.
+      identity = new LazyStatementIdentity(req.sql, parsed.ok && !core.reasons.some((r) => r.code === 'STATEMENT_TOO_COMPLEX'));
     } catch {
       // Defensive: the engine is written not to throw; if it ever does, fail closed (not cached).
       return internalError(req, t0);
     }
-    decision.elapsedUs = Math.round((performance.now() - t0) * 1000);
-    this.cache.set(ctx, req.sql, Object.freeze({ ...decision, cached: true }));
-    return decision;
+    const elapsedUs = Math.round((performance.now() - t0) * 1000);
+    this.cache.set(ctx, req.sql, Object.freeze(withIdentity(core, identity, elapsedUs, true)));
+    return withIdentity(core, identity, elapsedUs, false);
   }
 
   clearCache(): void {
@@ -100,6 +100,26 @@ export class Guard {
   get cacheSize(): number {
     return this.cache.length;
   }
+}
+
+/**
+ * A Decision whose fingerprint/normalized are getters over `identity` (enumerable, so spreads and
+ * JSON still carry them; reading them computes them once), with `identity` itself non-enumerable.
+ */
+function withIdentity(core: DecisionCore, identity: LazyStatementIdentity, elapsedUs: number, cached: boolean): Decision {
+  const d: Decision = {
+    ...core,
+    get fingerprint(): string {
+      return identity.fingerprint;
+    },
+    get normalized(): string {
+      return identity.normalized;
+    },
+    elapsedUs,
+    cached,
+  };
+  Object.defineProperty(d, 'identity', { value: identity });
+  return d;
 }
 
 function internalError(req: GuardRequest, t0: number): Decision {

@@ -10,14 +10,15 @@
  *   echoes a literal from the input (only a keyword/identifier/punctuation token is echoed);
  *   a parser stack overflow (RangeError) becomes STATEMENT_TOO_COMPLEX; nothing here throws;
  * - fingerprint/normalized are only produced for text that parsed; otherwise both are a
- *   digest-based placeholder, never the raw text.
+ *   digest-based placeholder, never the raw text; LazyStatementIdentity computes them on first
+ *   read (the guard's decisions carry one).
  * Does not: judge statements (walk/classify/policy do).
  */
 import { createHash } from 'node:crypto';
 import { fingerprintSync, loadModule, normalizeSync, parseSync, type Node } from 'libpg-query';
 import { lexStats } from './lex.js';
 import { reason, type Reason } from './reasons.js';
-import type { ParsedStatement } from './types.js';
+import type { ParsedStatement, StatementIdentity } from './types.js';
 
 let loaded: Promise<void> | undefined;
 let ready = false;
@@ -149,22 +150,70 @@ function parseFailure(sql: string, err: unknown): ParsedStatement {
   return fail(sql, reason('PARSE_ERROR', position === undefined ? msg : `${msg} (position ${position})`), position);
 }
 
-/** Fill fingerprint and normalized text for parsed text; falls back to the digest placeholder. */
-export function fingerprintAndNormalize(sql: string): { fingerprint: string; normalized: string } {
-  let fingerprint: string;
-  let normalized: string;
+/** libpg-query fingerprint of text that parsed; the digest placeholder if it fails. Never throws. */
+export function fingerprintOf(sql: string): string {
   try {
-    fingerprint = fingerprintSync(sql);
+    return fingerprintSync(sql);
   } catch {
-    fingerprint = digestPlaceholder(sql).fingerprint;
+    return digestPlaceholder(sql).fingerprint;
   }
+}
+
+/**
+ * Normalized text (constants as $n) of text that parsed; the digest placeholder if it fails or
+ * if a literal survived normalization. Never throws.
+ */
+export function normalizedOf(sql: string): string {
   try {
-    normalized = normalizeSync(sql);
+    const normalized = normalizeSync(sql);
     // normalize leaves literals in some utility/DDL statements (COPY … TO 'file', COMMENT … IS,
     // PREPARE, DEFAULT 'x', LOAD, OPTIONS (…)): never hand those out.
-    if (LEFTOVER_LITERAL.test(normalized)) normalized = digestPlaceholder(sql).normalized;
+    return LEFTOVER_LITERAL.test(normalized) ? digestPlaceholder(sql).normalized : normalized;
   } catch {
-    normalized = digestPlaceholder(sql).normalized;
+    return digestPlaceholder(sql).normalized;
   }
-  return { fingerprint, normalized };
+}
+
+/** Fill fingerprint and normalized text for parsed text; falls back to the digest placeholder. */
+export function fingerprintAndNormalize(sql: string): { fingerprint: string; normalized: string } {
+  return { fingerprint: fingerprintOf(sql), normalized: normalizedOf(sql) };
+}
+
+/**
+ * A statement's fingerprint and normalized text, each computed on its first read and memoized
+ * (libpg-query re-parses the text for each: ≈ 40% of a cold decision for a 40-line query, paid
+ * only by whoever reads them — the audit writer, the check tool — not by the guard's verdict).
+ *
+ * `useParser` is fixed when the guard decides: true only for text that parsed and whose tree the
+ * walk found within limits; otherwise both values are the digest placeholder and libpg-query is
+ * never called (its recursive C must not see over-deep text, see lex.ts). Reading never throws.
+ * The text is held privately (not enumerable, not serialized); toJSON gives the two values.
+ */
+export class LazyStatementIdentity implements StatementIdentity {
+  readonly #sql: string;
+  readonly #useParser: boolean;
+  #fingerprint: string | undefined;
+  #normalized: string | undefined;
+
+  constructor(sql: string, useParser: boolean) {
+    this.#sql = sql;
+    this.#useParser = useParser;
+  }
+
+  get fingerprint(): string {
+    return (this.#fingerprint ??= this.#useParser ? fingerprintOf(this.#sql) : digestPlaceholder(this.#sql).fingerprint);
+  }
+
+  get normalized(): string {
+    return (this.#normalized ??= this.#useParser ? normalizedOf(this.#sql) : digestPlaceholder(this.#sql).normalized);
+  }
+
+  /** Which values have been computed so far (for tests and benchmarks). */
+  get computed(): { fingerprint: boolean; normalized: boolean } {
+    return { fingerprint: this.#fingerprint !== undefined, normalized: this.#normalized !== undefined };
+  }
+
+  toJSON(): StatementIdentity {
+    return { fingerprint: this.fingerprint, normalized: this.normalized };
+  }
 }

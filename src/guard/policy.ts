@@ -38,7 +38,7 @@ const ALWAYS_ENFORCED: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
 
 const SQL_TOOLS: ReadonlySet<ToolName> = new Set<ToolName>(['query', 'explain', 'check', 'execute']);
 
-type DecisionCore = Omit<Decision, 'fingerprint' | 'normalized' | 'elapsedUs' | 'cached'>;
+export type DecisionCore = Omit<Decision, 'fingerprint' | 'normalized' | 'identity' | 'elapsedUs' | 'cached'>;
 
 class Reasons {
   readonly list: Reason[] = [];

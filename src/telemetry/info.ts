@@ -1,7 +1,8 @@
 /**
  * Building DbOperationInfo from a guard Decision, so the gateway passes codes and identifiers
  * only: operation and summary from the parse-tree classification, db.collection.name only for
- * a single relation (semantic conventions), normalized SQL (scrubbed again before it is recorded).
+ * a single relation (semantic conventions), normalized SQL (scrubbed again before it is recorded;
+ * read from the decision only when a span records it).
  */
 import type { Decision } from '../guard/types.js';
 import { operationName, querySummary } from './sanitize.js';
@@ -18,6 +19,9 @@ export function dbOperationInfo(
     operation: options.operation ?? operationName(decision),
     ...(single !== undefined ? { collection: single } : {}),
     summary: options.summary ?? querySummary(decision),
-    normalizedSql: decision.normalized,
+    // a getter: the guard computes normalized text on first read, and only a recorded span needs it
+    get normalizedSql(): string {
+      return decision.normalized;
+    },
   };
 }
