@@ -3,7 +3,8 @@
  *
  * Guarantees:
  * - fails closed: input problems, parse trees that are too large or deep, unknown node types,
- *   MULTI_STATEMENT and UNSUPPORTED_PARAMETERS block; a missing policy is DATABASE_NOT_ALLOWED;
+ *   MULTI_STATEMENT, UNSUPPORTED_PARAMETERS and AMBIGUOUS_STRING_LITERAL (literals.ts) block; a
+ *   missing policy is DATABASE_NOT_ALLOWED;
  * - every reason is collected (not just the first), deduplicated by code and message, each with
  *   a message naming its subject (identifiers only, never SQL literals) and a concrete fix;
  * - per tool: `query` allows reads and EXPLAIN of reads (EXPLAIN ANALYZE of a write is
@@ -19,6 +20,7 @@
 import type { DatabasePolicy } from '../config/schema.js';
 import { classify, mostSevere, type Classification } from './classify.js';
 import { judgeFunction, judgeOperator, judgeTablesample, NAME_LOOKUP_FUNCTIONS, REGCLASS_ARGS, REGPROC_ARGS, type FunctionRules } from './functions.js';
+import { hasAmbiguousStringLiteral } from './literals.js';
 import { splitQualifiedName } from './names.js';
 import { REASONS, reason, type Reason, type ReasonCode } from './reasons.js';
 import { relationRules, resolveRelation, type RelationContext } from './relations.js';
@@ -374,6 +376,9 @@ export function judge(req: GuardRequest, parsed: ParsedStatement, limits: WalkLi
 
   if (stmts.length > 1) {
     out.add(reason('MULTI_STATEMENT', `the text contains ${stmts.length} statements`));
+  }
+  if (hasAmbiguousStringLiteral(req.sql)) {
+    out.add(reason('AMBIGUOUS_STRING_LITERAL', 'a string literal has a backslash before a quote, which servers with standard_conforming_strings off read as an escape'));
   }
   if (facts.tooComplex) {
     out.add(

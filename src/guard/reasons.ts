@@ -63,6 +63,11 @@ export const REASONS = {
     summary: 'The statement uses $n parameters, which this tool does not bind.',
     fix: 'Inline the values as literals, or use a predefined tool that takes parameters.',
   },
+  AMBIGUOUS_STRING_LITERAL: {
+    category: 'input',
+    summary: "A '…' string literal has a backslash before a quote: a server with standard_conforming_strings off would read it as an escape and split the text differently.",
+    fix: "Write the literal as E'…' (a backslash as \\\\, a quote as ''), or remove the backslash before the quote.",
+  },
 
   // statement kinds
   WRITE_NOT_ALLOWED: {
