@@ -16,7 +16,11 @@
  *   tables: deny patterns win over allow patterns → DENIED_TABLE;
  * - views (and materialized views) are checked against every base relation they read
  *   (CatalogRelation.dependsOn, transitive): one hidden or denied base relation → VIEW_NOT_ALLOWED;
- *   views:false → every view is VIEW_NOT_ALLOWED.
+ *   views:false → every view is VIEW_NOT_ALLOWED;
+ * - inheritance: a scan of a parent without ONLY (read or write) also reaches every inheritance
+ *   child and partition (CatalogRelation.ancestors), whose own privileges PostgreSQL does not
+ *   check: one hidden or denied descendant → DENIED_TABLE (VIEW_NOT_ALLOWED for a view's base
+ *   relation, whose ONLY the catalog does not record).
  * Does not: see functions a view calls, or row-level security (the database enforces that).
  */
 import type { DatabasePolicy } from '../config/schema.js';
@@ -137,6 +141,35 @@ function splitKey(key: string, catalog: CatalogSnapshot): [string, string] {
   return dot === -1 ? ['', key] : [key.slice(0, dot), key.slice(dot + 1)];
 }
 
+const descendantIndex = new WeakMap<CatalogSnapshot, Map<string, string[]>>();
+
+/** Every inheritance child and partition of `key`, transitively (from the children's ancestors). */
+export function descendantsOf(catalog: CatalogSnapshot, key: string): readonly string[] {
+  let index = descendantIndex.get(catalog);
+  if (index === undefined) {
+    index = new Map();
+    for (const rel of catalog.relations.values()) {
+      for (const a of rel.ancestors ?? []) {
+        const list = index.get(a);
+        if (list === undefined) index.set(a, [`${rel.schema}.${rel.name}`]);
+        else list.push(`${rel.schema}.${rel.name}`);
+      }
+    }
+    descendantIndex.set(catalog, index);
+  }
+  return index.get(key) ?? [];
+}
+
+/** Descendants of `key` that the policy hides (their rows come back through a scan of `key`). */
+function hiddenDescendants(key: string, ctx: RelationContext): string[] {
+  const out: string[] = [];
+  for (const d of descendantsOf(ctx.catalog, key)) {
+    const [ds, dn] = splitKey(d, ctx.catalog);
+    if (nameRules(ds, dn, ctx).length > 0) out.push(displayQualified(ds, dn));
+  }
+  return out;
+}
+
 function isView(rel: CatalogRelation | undefined): boolean {
   return rel !== undefined && (rel.kind === 'view' || rel.kind === 'materialized_view');
 }
@@ -154,13 +187,26 @@ export function relationRules(r: ResolvedRelation, ref: RelationRef, ctx: Relati
     };
   }
   const reasons = nameRules(r.schema, r.name, ctx);
+  const inherited: Reason[] = [];
   let unknown = false;
   if (r.rel === undefined) {
     if (!ref.optional && ref.role !== 'other' && reasons.length === 0) {
       reasons.push(withSuggestion(reason('UNKNOWN_RELATION', `relation ${r.display} does not exist`), r.name, ctx));
       unknown = true;
     }
-  } else if (isView(r.rel) && !CATALOG_SCHEMAS.has(r.schema) && reasons.length === 0) {
+  } else if (reasons.length === 0 && (ref.role === 'read' || ref.role === 'write') && ref.only !== true && !isView(r.rel)) {
+    // a scan without ONLY returns (an UPDATE/DELETE changes) the rows of every child and partition
+    for (const d of hiddenDescendants(`${r.schema}.${r.name}`, ctx)) {
+      inherited.push(
+        reason(
+          'DENIED_TABLE',
+          `${r.display} also ${ref.role === 'write' ? 'reaches' : 'returns'} the rows of ${d} (an inheritance child or partition), which policy '${ctx.policyName}' hides`,
+          `Use ONLY ${r.display} for its own rows, or read an allowed child directly. Call describe to list what this principal may read.`,
+        ),
+      );
+    }
+  }
+  if (r.rel !== undefined && isView(r.rel) && !CATALOG_SCHEMAS.has(r.schema) && reasons.length === 0) {
     const what = r.rel.kind === 'view' ? 'view' : 'materialized view';
     if (!ctx.policy.views) {
       reasons.push(reason('VIEW_NOT_ALLOWED', `${r.display} is a ${what} and policy '${ctx.policyName}' does not allow views`));
@@ -174,6 +220,10 @@ export function relationRules(r: ResolvedRelation, ref: RelationRef, ctx: Relati
               `${r.display} reads ${displayQualified(ds, dn)}, which policy '${ctx.policyName}' hides`,
             ),
           );
+        } else {
+          for (const d of hiddenDescendants(`${ds}.${dn}`, ctx)) {
+            reasons.push(reason('VIEW_NOT_ALLOWED', `${r.display} reads ${displayQualified(ds, dn)}, whose child or partition ${d} policy '${ctx.policyName}' hides`));
+          }
         }
       }
       // a view that calls a function the policy refuses (a SECURITY DEFINER side door, pg_sleep…)
@@ -189,7 +239,7 @@ export function relationRules(r: ResolvedRelation, ref: RelationRef, ctx: Relati
       }
     }
   }
-  return { reasons: reasons.map((x) => (x.code === 'UNKNOWN_RELATION' ? x : withSuggestion(x, r.name, ctx, r.display))), unknown };
+  return { reasons: [...reasons.map((x) => (x.code === 'UNKNOWN_RELATION' ? x : withSuggestion(x, r.name, ctx, r.display))), ...inherited], unknown };
 }
 
 /** Replace a reason's default fix with a concrete one naming an allowed alternative when cheap. */

@@ -12,9 +12,9 @@
  * - CTE names shadow relation names only within their scope (the WITH's statement, later CTEs
  *   of the same WITH, and every CTE of a WITH RECURSIVE); schema-qualified names never match a CTE;
  * - relations are collected from FROM/JOIN/subqueries/CTE bodies/LATERAL/set operations/TABLE,
- *   DML targets, regclass-typed literals (`'x'::regclass`); functions from FuncCall anywhere,
- *   regproc/regprocedure literals and TABLESAMPLE methods; operators from A_Expr, SubLink and
- *   ORDER BY … USING.
+ *   DML targets, regclass-typed literals (`'x'::regclass`), each with whether it says ONLY;
+ *   functions from FuncCall anywhere, regproc/regprocedure literals and TABLESAMPLE methods;
+ *   operators from A_Expr, SubLink and ORDER BY … USING.
  * Does not: resolve names against the catalog or apply policy (relations.ts, functions.ts,
  * policy.ts); literal values are recorded only where they are names (regclass/regproc text).
  */
@@ -40,6 +40,8 @@ export interface RelationRef {
   optional?: boolean;
   /** The name came from a string literal ('x'::regclass): never echo it unless it resolves. */
   literal?: boolean;
+  /** FROM ONLY / UPDATE ONLY …: the scan excludes inheritance children and partitions. */
+  only?: boolean;
 }
 
 export interface FunctionRef {
@@ -305,9 +307,11 @@ function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, 
       const catalog = b.catalogname as string | undefined;
       const parts = catalog !== undefined ? [catalog, schema ?? '', name] : schema !== undefined ? [schema, name] : [name];
       if (fr.f & F_CREATE_TARGET) facts.relations.push({ parts, role: 'create' });
-      else if (fr.f & F_WRITE_TARGET) facts.relations.push({ parts, role: 'write' });
+      else if (fr.f & F_WRITE_TARGET) facts.relations.push(b.inh === true ? { parts, role: 'write' } : { parts, role: 'write', only: true });
       else if (fr.f & F_OTHER) facts.relations.push({ parts, role: 'other' });
-      else if (!(schema === undefined && catalog === undefined && inScope(scope, name))) facts.relations.push({ parts, role: 'read' });
+      else if (!(schema === undefined && catalog === undefined && inScope(scope, name))) {
+        facts.relations.push(b.inh === true ? { parts, role: 'read' } : { parts, role: 'read', only: true });
+      }
       pushChildren(t, b, depth, scope, flags, stack);
       return;
     }

@@ -19,6 +19,14 @@ CREATE TABLE app.parted_low PARTITION OF app.parted FOR VALUES FROM (0) TO (1000
 CREATE TABLE app.base (id integer PRIMARY KEY, v text);
 CREATE TABLE app.base_child (extra text) INHERITS (app.base);
 
+-- A partition and an inheritance child in the denied schema: a scan of their allowed parent returns
+-- their rows (PostgreSQL checks only the parent's privileges), so the parent is refused without ONLY.
+CREATE TABLE app.ledger (id integer PRIMARY KEY, v text) PARTITION BY RANGE (id);
+CREATE TABLE app.ledger_open PARTITION OF app.ledger FOR VALUES FROM (0) TO (1000);
+CREATE TABLE internal.ledger_secret PARTITION OF app.ledger FOR VALUES FROM (1000) TO (2000);
+CREATE TABLE app.notes_base (id integer PRIMARY KEY, v text);
+CREATE TABLE internal.notes_secret (secret text) INHERITS (app.notes_base);
+
 CREATE TABLE app.gen (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, qty integer, total integer GENERATED ALWAYS AS (qty * 2) STORED);
 
 INSERT INTO app.audited SELECT g, 'n' || g FROM generate_series(1, 10) g;
@@ -28,5 +36,9 @@ INSERT INTO app.children SELECT g, g FROM generate_series(1, 10) g;
 INSERT INTO app.nopk SELECT g, 'n' || g FROM generate_series(1, 10) g;
 INSERT INTO app.parted SELECT g, 'n' || g FROM generate_series(1, 10) g;
 INSERT INTO app.base SELECT g, 'n' || g FROM generate_series(1, 10) g;
+INSERT INTO app.ledger SELECT g, 'n' || g FROM generate_series(1, 10) g;
+INSERT INTO app.ledger VALUES (1500, 'secret');
+INSERT INTO app.notes_base SELECT g, 'n' || g FROM generate_series(1, 10) g;
+INSERT INTO internal.notes_secret VALUES (9001, 'v', 'secret');
 INSERT INTO app.gen (qty) SELECT g FROM generate_series(1, 10) g;
 ANALYZE;

@@ -218,6 +218,41 @@ describe('views', () => {
   });
 });
 
+describe('inheritance children and partitions (red team)', () => {
+  const catalog = demoCatalog({
+    relations: [
+      { schema: 'app', name: 'ledger', kind: 'partitioned_table' },
+      { schema: 'app', name: 'ledger_open', kind: 'table', ancestors: ['app.ledger'] },
+      { schema: 'internal', name: 'ledger_secret', kind: 'table', ancestors: ['app.ledger'] },
+      { schema: 'app', name: 'tree', kind: 'table' },
+      { schema: 'app', name: 'tree_mid', kind: 'table', ancestors: ['app.tree'] },
+      { schema: 'internal', name: 'tree_leaf', kind: 'table', ancestors: ['app.tree_mid', 'app.tree'] },
+      { schema: 'app', name: 'ledger_view', kind: 'view', dependsOn: ['app.ledger'] },
+      { schema: 'app', name: 'open_view', kind: 'view', dependsOn: ['app.ledger_open'] },
+    ],
+    version: 40,
+  });
+  it('a parent whose scan returns rows of a hidden descendant is DENIED_TABLE, naming the descendant', () => {
+    const d = decide('SELECT * FROM app.ledger', { catalog });
+    expect(codes(d)).toEqual(['DENIED_TABLE']);
+    expect(d.reasons[0]?.message).toContain('internal.ledger_secret');
+    expect(d.reasons[0]?.fix).toContain('ONLY app.ledger');
+    expect(codes(decide('SELECT * FROM app.tree_mid', { catalog }))).toEqual(['DENIED_TABLE']);
+    expect(codes(decide('SELECT * FROM app.tree', { catalog }))).toEqual(['DENIED_TABLE']);
+    expect(codes(decide('SELECT 1 WHERE EXISTS (SELECT 1 FROM app.tree t)', { catalog }))).toEqual(['DENIED_TABLE']);
+    expect(codes(decide("UPDATE app.ledger SET x = 1 WHERE id = 1", { catalog, tool: 'check' }))).toContain('DENIED_TABLE');
+  });
+  it('ONLY, an allowed child read directly, and a view over it are fine; a view over the parent is not', () => {
+    expect(decide('SELECT * FROM ONLY app.ledger', { catalog }).decision).toBe('allow');
+    expect(decide('SELECT * FROM ONLY app.tree', { catalog }).decision).toBe('allow');
+    expect(decide('SELECT * FROM app.ledger_open', { catalog }).decision).toBe('allow');
+    expect(decide('SELECT * FROM app.open_view', { catalog }).decision).toBe('allow');
+    expect(codes(decide('SELECT * FROM app.ledger_view', { catalog }))).toEqual(['VIEW_NOT_ALLOWED']);
+    // a policy that allows the child too allows the parent
+    expect(decide('SELECT * FROM app.ledger', { catalog, policy: demoPolicy({ schemas: ['app', 'internal'], tables: { deny: [] } }) }).decision).toBe('allow');
+  });
+});
+
 describe('functions called by views', () => {
   it('a view that calls a refused function is VIEW_NOT_ALLOWED', () => {
     const catalog = demoCatalog({

@@ -30,6 +30,11 @@ export const EXTRA_RELATIONS: CatalogRelation[] = [
   { schema: 'app', name: 'parted', kind: 'partitioned_table', estimatedRows: 10, write: info(['id'], ['id'], { hasChildren: true }) },
   { schema: 'app', name: 'remote', kind: 'foreign_table', estimatedRows: 10 },
   { schema: 'app', name: 'base', kind: 'table', estimatedRows: 10, write: info(['id'], ['id'], { hasChildren: true }) },
+  { schema: 'app', name: 'ledger', kind: 'partitioned_table', estimatedRows: 10, write: info(['id'], ['id'], { hasChildren: true }) },
+  { schema: 'app', name: 'ledger_open', kind: 'table', estimatedRows: 10, ancestors: ['app.ledger'], write: info(['id'], ['id']) },
+  { schema: 'internal', name: 'ledger_secret', kind: 'table', estimatedRows: 1, ancestors: ['app.ledger'], write: info(['id'], ['id']) },
+  { schema: 'app', name: 'notes_base', kind: 'table', estimatedRows: 10, write: info(['id'], ['id'], { hasChildren: true }) },
+  { schema: 'internal', name: 'notes_secret', kind: 'table', estimatedRows: 1, ancestors: ['app.notes_base'], write: info([], ['id']) },
   { schema: 'app', name: 'gen', kind: 'table', estimatedRows: 10, write: info(['id'], ['id'], { generated: ['total'], identityAlways: ['id'] }) },
 ];
 
