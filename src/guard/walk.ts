@@ -14,7 +14,8 @@
  * - relations are collected from FROM/JOIN/subqueries/CTE bodies/LATERAL/set operations/TABLE,
  *   DML targets, regclass-typed literals (`'x'::regclass`), each with whether it says ONLY;
  *   functions from FuncCall anywhere, regproc/regprocedure literals and TABLESAMPLE methods;
- *   operators from A_Expr, SubLink and ORDER BY … USING.
+ *   operators from A_Expr (BETWEEN as `>=`/`<=`), SubLink, ORDER BY … USING, CASE x WHEN (`=`)
+ *   and JOIN … USING / NATURAL JOIN (`=`).
  * Does not: resolve names against the catalog or apply policy (relations.ts, functions.ts,
  * policy.ts); literal values are recorded only where they are names (regclass/regproc text).
  */
@@ -121,6 +122,18 @@ const OPERATOR_EXPR_KINDS = new Set([
   'AEXPR_OP', 'AEXPR_OP_ANY', 'AEXPR_OP_ALL', 'AEXPR_DISTINCT', 'AEXPR_NOT_DISTINCT', 'AEXPR_NULLIF', 'AEXPR_IN',
   'AEXPR_LIKE', 'AEXPR_ILIKE', 'AEXPR_SIMILAR',
 ]);
+
+/**
+ * Syntax that PostgreSQL turns into operators looked up by name through the search_path (a
+ * user-defined operator there can be picked): BETWEEN is `>=` and `<=`, NOT BETWEEN `<` and `>`.
+ * CASE x WHEN y (`=`) and JOIN … USING / NATURAL JOIN (`=`) are recorded in visit().
+ */
+const IMPLICIT_OPERATORS: Readonly<Record<string, readonly string[]>> = {
+  AEXPR_BETWEEN: ['>=', '<='],
+  AEXPR_BETWEEN_SYM: ['>=', '<='],
+  AEXPR_NOT_BETWEEN: ['<', '>'],
+  AEXPR_NOT_BETWEEN_SYM: ['<', '>'],
+};
 
 function inScope(scope: Scope | undefined, name: string): boolean {
   for (let s = scope; s; s = s.parent) if (s.names.includes(name)) return true;
@@ -339,6 +352,8 @@ function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, 
       if (kind === undefined || OPERATOR_EXPR_KINDS.has(kind)) {
         const op = nameList(b.name);
         if (op) facts.operators.push(op);
+      } else {
+        for (const op of IMPLICIT_OPERATORS[kind] ?? []) facts.operators.push([op]);
       }
       pushChildren(t, b, depth, scope, flags, stack);
       return;
@@ -352,6 +367,18 @@ function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, 
     case 'SortBy': {
       const op = nameList(b.useOp);
       if (op && op.length > 0) facts.operators.push(op);
+      pushChildren(t, b, depth, scope, flags, stack);
+      return;
+    }
+    case 'CaseExpr': {
+      // CASE x WHEN y …: each WHEN compares with the `=` operator found through the search_path
+      if (b.arg !== undefined && b.arg !== null) facts.operators.push(['=']);
+      pushChildren(t, b, depth, scope, flags, stack);
+      return;
+    }
+    case 'JoinExpr': {
+      // JOIN … USING (c) and NATURAL JOIN compare the columns with the `=` operator found by name
+      if (b.isNatural === true || (Array.isArray(b.usingClause) && b.usingClause.length > 0)) facts.operators.push(['=']);
       pushChildren(t, b, depth, scope, flags, stack);
       return;
     }

@@ -206,6 +206,21 @@ describe('operators and TABLESAMPLE', () => {
     expect(decide("SELECT * FROM app.customers WHERE email LIKE '%x' AND id BETWEEN 1 AND 5 AND country IN ('DE', 'FR')").decision).toBe('allow');
   });
 
+  it('operators PostgreSQL looks up by name for BETWEEN, CASE x WHEN and JOIN USING / NATURAL are judged too (red team)', () => {
+    // a user-defined operator in a schema on the search_path is picked for these forms as for `a = b`
+    const eq = demoCatalog({ userOperators: ['='], version: 7 });
+    const cmp = demoCatalog({ userOperators: ['>=', '<'], version: 8 });
+    expect(codes(decide("SELECT CASE 'a'::text WHEN 1 THEN 'y' ELSE 'n' END", { catalog: eq }))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(codes(decide('SELECT * FROM app.orders JOIN app.order_items USING (id)', { catalog: eq }))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(codes(decide('SELECT * FROM app.orders NATURAL JOIN app.order_totals', { catalog: eq }))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(codes(decide("SELECT 'a'::text BETWEEN 1 AND 2", { catalog: cmp }))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(codes(decide("SELECT 'a'::text NOT BETWEEN SYMMETRIC 1 AND 2", { catalog: cmp }))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    // without user operators of those names the same forms are fine
+    expect(decide("SELECT CASE status WHEN 'paid' THEN 1 ELSE 0 END FROM app.orders JOIN app.order_items ON order_id = id").decision).toBe('allow');
+    expect(decide('SELECT * FROM app.orders JOIN app.order_totals USING (customer_id) WHERE id BETWEEN 1 AND 5').decision).toBe('allow');
+    expect(decide("SELECT CASE WHEN status = 'paid' THEN 1 END FROM app.orders", { catalog: cmp }).decision).toBe('allow');
+  });
+
   it('TABLESAMPLE: SYSTEM and BERNOULLI only', () => {
     expect(decide('SELECT * FROM app.orders TABLESAMPLE SYSTEM (10)').decision).toBe('allow');
     expect(decide('SELECT * FROM app.orders TABLESAMPLE BERNOULLI (10) REPEATABLE (1)').decision).toBe('allow');
