@@ -66,6 +66,17 @@ const DENIED_EXACT: readonly string[] = [
   'dblink_cancel_query', 'dblink_error_message', 'dblink_get_notify', 'dblink_get_pkey', 'dblink_build_sql_insert',
   'dblink_build_sql_delete', 'dblink_build_sql_update', 'pg_stat_statements_reset', 'pg_prewarm',
   'pg_buffercache_evict', 'pg_buffercache_evict_all', 'pg_buffercache_evict_relation', 'lo_manage',
+  // extensions that run SQL given as text, or read a table named in text, outside the guard's view:
+  // tablefunc, xml2 (xslt_process can also fetch documents), pgrowlocks, pg_background, pg_cron
+  'crosstab', 'crosstab2', 'crosstab3', 'crosstab4', 'connectby', 'xpath_table', 'xslt_process', 'pgrowlocks',
+  'pg_background_launch', 'pg_background_result', 'schedule', 'schedule_in_database', 'alter_job', 'unschedule',
+  // extensions that read raw pages or WAL (every table's data, no masks), or write heap/visibility state
+  'get_raw_page', 'heap_force_kill', 'heap_force_freeze', 'pg_truncate_visibility_map', 'pg_get_wal_record_info',
+  'pg_get_wal_records_info', 'pg_get_wal_records_info_till_end_of_wal', 'pg_get_wal_block_info', 'pg_get_wal_stats',
+  'pg_get_wal_stats_till_end_of_wal', 'pg_get_logical_snapshot_info', 'pg_get_logical_snapshot_meta',
+  // extensions that reach the network or object storage: pgsql-http, pg_net, aws_s3
+  'http', 'http_get', 'http_post', 'http_put', 'http_patch', 'http_delete', 'http_head', 'http_collect_response',
+  'query_export_to_s3', 'table_import_from_s3',
 ];
 
 /** Name prefixes of function families that are always unsafe. */

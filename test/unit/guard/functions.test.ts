@@ -106,7 +106,30 @@ describe('the built-in deny set, wherever the call appears', () => {
     const known = demoCatalog().functions;
     const missing = [...BUILTIN_DENIED_FUNCTIONS.exact].filter((n) => !known.has(n));
     // the rest are extension (dblink, adminpack, pg_prewarm, …) or PostgreSQL 16–18 functions
-    for (const n of missing) expect(n).toMatch(/^(dblink|pg_file_|pg_logdir|pg_stat_statements|pg_prewarm|pg_buffercache|lo_manage|pg_(start|stop)_backup|pg_wal_replay_wait|pg_log_standby|pg_sync_repl|pg_get_shmem_allocations_numa|pg_(restore|clear|set)_(relation|attribute|extended)_stats|pg_wal_summary_contents|currtid_byrelname)/);
+    const extensions = new Set(['crosstab', 'crosstab2', 'crosstab3', 'crosstab4', 'connectby', 'xpath_table', 'xslt_process', 'pgrowlocks',
+      'pg_background_launch', 'pg_background_result', 'schedule', 'schedule_in_database', 'alter_job', 'unschedule', 'get_raw_page',
+      'heap_force_kill', 'heap_force_freeze', 'pg_truncate_visibility_map', 'http', 'http_get', 'http_post', 'http_put', 'http_patch',
+      'http_delete', 'http_head', 'http_collect_response', 'query_export_to_s3', 'table_import_from_s3']);
+    for (const n of missing.filter((m) => !extensions.has(m))) expect(n).toMatch(/^(dblink|pg_file_|pg_get_wal_|pg_get_logical_snapshot_|pg_logdir|pg_stat_statements|pg_prewarm|pg_buffercache|lo_manage|pg_(start|stop)_backup|pg_wal_replay_wait|pg_log_standby|pg_sync_repl|pg_get_shmem_allocations_numa|pg_(restore|clear|set)_(relation|attribute|extended)_stats|pg_wal_summary_contents|currtid_byrelname)/);
+  });
+
+  it('extension functions that run SQL text, read raw pages/WAL or reach the network stay denied under a wildcard allow (red team)', () => {
+    // tablefunc's crosstab read internal.api_keys under functions.allow ['public.*'] (confirmed on PostgreSQL 18)
+    const ext = (name: string) => ({ schema: 'public', name, securityDefiner: false, volatility: 'volatile' as const, language: 'c' });
+    const catalog = demoCatalog({ functions: ['crosstab', 'connectby', 'xpath_table', 'get_raw_page', 'http_get', 'similarity'].map(ext), version: 9 });
+    const policy = demoPolicy({ functions: { mode: 'denylist', allow: ['public.*'] } });
+    for (const sql of [
+      "SELECT * FROM crosstab('SELECT service, service, secret FROM internal.api_keys') AS t(a text, b text)",
+      "SELECT * FROM public.connectby('internal.api_keys', 'secret', 'service', 'x', 0) AS t(a text, b text, c int)",
+      "SELECT * FROM xpath_table('id', 'secret', 'internal.api_keys', '/x', 'true') AS t(id int, x text)",
+      "SELECT get_raw_page('app.customers', 0)",
+      "SELECT http_get('http://169.254.169.254/')",
+    ]) {
+      expect(codes(decide(sql, { catalog, policy })), sql).toEqual(['UNSAFE_FUNCTION']);
+    }
+    expect(decide("SELECT similarity('a', 'b')", { catalog, policy }).decision).toBe('allow');
+    // an explicit entry is an operator's decision
+    expect(decide("SELECT * FROM crosstab('SELECT 1, 2, 3') AS t(a int, b int)", { catalog, policy: demoPolicy({ functions: { mode: 'denylist', allow: ['public.crosstab'] } }) }).decision).toBe('allow');
   });
 });
 
