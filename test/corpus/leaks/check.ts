@@ -70,8 +70,8 @@ export interface LeakCheckerInput {
 
 export class LeakChecker {
   private readonly forbidden = new Set<string>();
-  /** Every prefix (≥ MIN_DATA characters) of a forbidden fragment: lets check() stop extending early. */
-  private readonly prefixes = new Set<string>();
+  /** The first MIN_DATA characters of every forbidden fragment: check() skips positions that start none. */
+  private readonly heads = new Set<string>();
 
   constructor(input: LeakCheckerInput) {
     const exempt = new Set<string>();
@@ -93,7 +93,7 @@ export class LeakChecker {
       for (const e of encodings(v)) substrings(e.toLowerCase(), MIN_ENCODED, MAX_LEN, tmp);
       for (const f of tmp) add(f);
     }
-    for (const f of this.forbidden) for (let l = MIN_DATA; l <= f.length; l++) this.prefixes.add(f.slice(0, l));
+    for (const f of this.forbidden) this.heads.add(f.slice(0, MIN_DATA));
   }
 
   get size(): number {
@@ -111,10 +111,10 @@ export class LeakChecker {
     if (options.echoedStatement !== undefined) substrings(options.echoedStatement.toLowerCase(), MIN_DATA, MAX_LEN, own);
     const findings: LeakFinding[] = [];
     for (let i = 0; i < text.length && findings.length < 5; i++) {
+      // no forbidden fragment starts here: skip the position (same findings, far fewer lookups)
+      if (!this.heads.has(text.slice(i, i + MIN_DATA))) continue;
       for (let l = MIN_DATA; l <= MAX_LEN && i + l <= text.length; l++) {
         const f = text.slice(i, i + l);
-        // no forbidden fragment starts with f, so none starts with a longer slice either
-        if (!this.prefixes.has(f)) break;
         if (this.forbidden.has(f) && !own.has(f)) {
           findings.push({ fragment: f, context: output.slice(Math.max(0, i - 24), i + l + 24) });
           i += l - 1;
