@@ -192,6 +192,12 @@ const CATALOG_FUNCTION_EXACT: ReadonlySet<string> = new Set([
   'pg_prepared_xact', 'pg_lock_status', 'pg_tablespace_location', 'pg_tablespace_databases', 'pg_options_to_table',
   'pg_available_extensions', 'pg_available_extension_versions', 'pg_extension_update_paths', 'pg_listening_channels',
   'pg_blocking_pids', 'pg_safe_snapshot_blocking_pids', 'pg_mcv_list_items', 'pg_settings_get_flags',
+  // OID ↔ name conversions called as functions (regclassout(16390) takes an integer by implicit
+  // cast): the same catalog lookups as a cast to regclass of a computed value
+  'regclassin', 'regclassout', 'regprocin', 'regprocout', 'regprocedurein', 'regprocedureout', 'regoperin', 'regoperout',
+  'regoperatorin', 'regoperatorout', 'regtypein', 'regtypeout', 'regrolein', 'regroleout', 'regnamespacein',
+  'regnamespaceout', 'regconfigin', 'regconfigout', 'regdictionaryin', 'regdictionaryout', 'regcollationin',
+  'regcollationout', 'pg_filenode_relation', 'format_type', 'pg_has_role',
 ]);
 /** Catalog-reading names that are harmless and stay available. */
 const CATALOG_FUNCTION_SAFE: ReadonlySet<string> = new Set(['pg_get_keywords']);
@@ -199,6 +205,9 @@ const CATALOG_FUNCTION_SAFE: ReadonlySet<string> = new Set(['pg_get_keywords']);
 export function isCatalogFunction(name: string): boolean {
   if (CATALOG_FUNCTION_SAFE.has(name)) return false;
   if (CATALOG_FUNCTION_EXACT.has(name)) return true;
+  // has_table_privilege('internal.api_keys', …), has_column_privilege(…, 'secret', …), pg_table_is_visible(oid) …
+  if (name.startsWith('has_') && name.endsWith('_privilege')) return true;
+  if (name.startsWith('pg_') && name.endsWith('_is_visible')) return true;
   for (const p of CATALOG_FUNCTION_PREFIXES) if (name.startsWith(p)) return true;
   return false;
 }
@@ -230,6 +239,17 @@ export const REGCLASS_ARGS: Readonly<Record<string, readonly number[]>> = {
   table_to_xml: [0],
   table_to_xmlschema: [0],
   table_to_xml_and_xmlschema: [0],
+};
+
+/**
+ * Built-in functions whose positional arguments (0-based) are type names (text): a type may be a
+ * relation's row type, judged like the relation when it is one.
+ */
+export const TYPENAME_ARGS: Readonly<Record<string, readonly number[]>> = {
+  to_regtype: [0],
+  to_regtypemod: [0],
+  pg_input_is_valid: [1],
+  pg_input_error_info: [1],
 };
 
 /** Built-in functions whose positional arguments (0-based) are function names (text). */

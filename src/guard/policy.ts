@@ -19,7 +19,7 @@
  */
 import type { DatabasePolicy } from '../config/schema.js';
 import { classify, mostSevere, type Classification } from './classify.js';
-import { judgeFunction, judgeOperator, judgeTablesample, NAME_LOOKUP_FUNCTIONS, REGCLASS_ARGS, REGPROC_ARGS, type FunctionRules } from './functions.js';
+import { judgeFunction, judgeOperator, judgeTablesample, NAME_LOOKUP_FUNCTIONS, REGCLASS_ARGS, REGPROC_ARGS, TYPENAME_ARGS, type FunctionRules } from './functions.js';
 import { hasAmbiguousStringLiteral } from './literals.js';
 import { splitQualifiedName } from './names.js';
 import { REASONS, reason, type Reason, type ReasonCode } from './reasons.js';
@@ -325,7 +325,8 @@ function nameArguments(f: FunctionRef, policy: DatabasePolicy, policyName: strin
   const fname = f.parts[f.parts.length - 1] ?? '';
   const relIdx = REGCLASS_ARGS[fname];
   const procIdx = REGPROC_ARGS[fname];
-  const idx = relIdx ?? procIdx ?? (NAME_LOOKUP_FUNCTIONS.has(fname) ? [0] : undefined);
+  const typeIdx = TYPENAME_ARGS[fname];
+  const idx = relIdx ?? procIdx ?? typeIdx ?? (NAME_LOOKUP_FUNCTIONS.has(fname) ? [0] : undefined);
   if (!idx) return;
   for (const i of idx) {
     if (i >= f.literalArgs.length) continue;
@@ -347,6 +348,9 @@ function nameArguments(f: FunctionRef, policy: DatabasePolicy, policyName: strin
       refs.push(fname === 'to_regclass' ? { parts, role: 'regclass', optional: true, literal: true } : { parts, role: 'regclass', literal: true });
     } else if (procIdx) {
       regprocRefs.push({ parts: splitQualifiedName(text) ?? [text], kind: 'regproc', literalArgs: [] });
+    } else if (typeIdx) {
+      const parts = splitQualifiedName(text);
+      if (parts) refs.push({ parts, role: 'type', optional: true, literal: true });
     }
   }
 }

@@ -337,12 +337,14 @@ function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, 
       return;
     }
     case 'TypeCast': {
-      const tn = typeNameParts(b.typeName);
-      const last = tn?.[tn.length - 1];
-      if (last !== undefined && REG_TYPES.has(last) && (tn?.length === 1 || tn?.[0] === 'pg_catalog')) {
+      const last = regTypeOf(b.typeName);
+      if (last !== undefined) {
         const text = literalString(b.arg);
         if (text === undefined || /^\s*[0-9]+\s*$/.test(text)) facts.dynamicRegCasts.push(last);
         else regLiteral(last, text, facts);
+        // the type name itself is judged here, not again as a TypeName below
+        pushChildren(t, b, depth, scope, flags, stack, 'typeName');
+        return;
       }
       pushChildren(t, b, depth, scope, flags, stack);
       return;
@@ -389,6 +391,11 @@ function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, 
       return;
     }
     case 'TypeName': {
+      // an object-identifier type outside a literal cast: a column definition list
+      // (AS t(a regclass)), JSON_TABLE / XMLTABLE columns, RETURNING regclass … converts values
+      // computed at run time (OIDs or names) through the system catalogs
+      const reg = regTypeOf(b);
+      if (reg !== undefined) facts.dynamicRegCasts.push(reg);
       // a type may be a relation's row type: NULL::internal.api_keys, CAST(ROW(…) AS t), t%TYPE
       const parts = nameList(b.names);
       if (parts && parts.length > 0) {
@@ -412,8 +419,21 @@ function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, 
   }
 }
 
+/** The object-identifier type a TypeName names (regclass, pg_catalog.regrole …), or undefined. */
+function regTypeOf(typeName: unknown): string | undefined {
+  const tn = typeNameParts(typeName);
+  const last = tn?.[tn.length - 1];
+  return last !== undefined && REG_TYPES.has(last) && (tn?.length === 1 || tn?.[0] === 'pg_catalog') ? last : undefined;
+}
+
 function regLiteral(type: string, text: string, facts: Facts): void {
   switch (type) {
+    case 'regtype': {
+      // a type name may be a relation's row type ('internal.api_keys'::regtype)
+      const parts = splitQualifiedName(text);
+      if (parts) facts.relations.push({ parts, role: 'type', optional: true, literal: true });
+      return;
+    }
     case 'regclass': {
       const parts = splitQualifiedName(text);
       facts.relations.push({ parts: parts ?? [text], role: 'regclass', literal: true });
