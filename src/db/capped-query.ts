@@ -4,8 +4,10 @@
  * written together (the socket corked: one write), and the server answers with at most
  * max_rows + 1 DataRows followed by PortalSuspended (more rows existed) or CommandComplete.
  *
- * Optionally trusted statements run before (the hardening: BEGIN READ ONLY, SET LOCAL …) and
- * after (ROLLBACK) it in the SAME pipeline, before the one Sync. This is safe by the protocol's
+ * Optionally trusted statements run before (the hardening: BEGIN READ ONLY, the settings) and
+ * after (ROLLBACK) it in the SAME pipeline, before the one Sync; a trusted statement may be kept
+ * prepared per connection (PreparedStep) so the server does not parse and plan it on every call.
+ * This is safe by the protocol's
  * error rule: after an error the server discards every message up to Sync, so if any hardening
  * statement fails, the agent's statement is never executed (fail closed), and if the agent's
  * statement fails, the ROLLBACK is skipped and the transaction is left aborted for the caller to
@@ -39,8 +41,9 @@ const { prepareValue } = require('pg/lib/utils.js') as { prepareValue: (v: unkno
 
 /** The protocol-level subset of pg's Connection that a submittable drives. */
 interface Connection {
-  parse(msg: { text: string }, more: boolean): void;
-  bind(msg: { values: unknown[] | null }, more: boolean): void;
+  parse(msg: { text: string; name?: string }, more: boolean): void;
+  bind(msg: { values: readonly unknown[] | null; statement?: string }, more: boolean): void;
+  close(msg: { type: 'S'; name: string }, more: boolean): void;
   describe(msg: { type: 'P'; name: string }, more: boolean): void;
   execute(msg: { portal: string; rows: number }, more: boolean): void;
   sync(): void;
@@ -56,11 +59,34 @@ export interface CappedQueryResult {
   suspended: boolean;
 }
 
+/**
+ * A trusted statement kept prepared on each connection under `name`, run with text parameters.
+ * Parsed (after a Close of the name, which is no error when it does not exist) the first time a
+ * connection runs it, and only bound and executed after that: no parse or plan per call.
+ */
+export interface PreparedStep {
+  name: string;
+  text: string;
+  values: readonly string[];
+}
+
+/** A trusted statement of the pipeline: plain text (parsed each time, no parameters) or prepared. */
+export type TrustedStep = string | PreparedStep;
+
+/**
+ * Named statements known to be prepared, per pg connection (name → text). An entry is added only
+ * after a pipeline got past its trusted prefix (so the Parse surely succeeded) and removed when a
+ * trusted step failed (the statement may be missing: the next use parses it again). Believing a
+ * statement exists when it does not costs one failed read — fail closed, the Bind fails and the
+ * server skips the rest — never a statement run without its hardening.
+ */
+const preparedOn = new WeakMap<object, Map<string, string>>();
+
 export interface CappedQueryOptions {
-  /** Trusted statements executed before the statement, in the same pipeline (no parameters). */
-  before?: readonly string[];
+  /** Trusted statements executed before the statement, in the same pipeline. */
+  before?: readonly TrustedStep[];
   /** Trusted statements executed after it (skipped by the server if anything failed). */
-  after?: readonly string[];
+  after?: readonly TrustedStep[];
   /** pg type parsers (e.g. results as JSON-safe text). */
   types?: unknown;
 }
@@ -76,8 +102,11 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
   private readonly rows: unknown[][] = [];
   private suspended = false;
   private error: Error | undefined;
-  private readonly before: readonly string[];
-  private readonly after: readonly string[];
+  private readonly before: readonly TrustedStep[];
+  private readonly after: readonly TrustedStep[];
+  /** The connection's prepared-statement record, and what this pipeline parses into it. */
+  private prepared: Map<string, string> | undefined;
+  private readonly parsing: PreparedStep[] = [];
   /** Statements of the pipeline completed so far (before…, statement, after…). */
   private completed = 0;
   /** Whether any message came back from the server (a dead connection answers nothing). */
@@ -111,23 +140,55 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
     // TCP_NODELAY, one packet each: ~26 for a hardened read). Corked, the whole pipeline leaves
     // in one writev and reaches the server as one packet (pg's own Query corks the same way).
     // uncork in finally: a throw must not leave the connection's socket corked.
+    let prepared = preparedOn.get(con);
+    if (prepared === undefined) {
+      prepared = new Map();
+      preparedOn.set(con, prepared);
+    }
+    this.prepared = prepared;
+    const known = prepared;
     const stream = con.stream;
     stream?.cork?.();
     try {
-      const trusted = (text: string): void => {
-        con.parse({ text }, true);
-        con.bind({ values: null }, true);
+      const trusted = (step: TrustedStep): void => {
+        if (typeof step === 'string') {
+          con.parse({ text: step }, true);
+          con.bind({ values: null }, true);
+        } else {
+          if (known.get(step.name) !== step.text) {
+            con.close({ type: 'S', name: step.name }, true);
+            con.parse({ name: step.name, text: step.text }, true);
+            this.parsing.push(step);
+          }
+          con.bind({ statement: step.name, values: step.values }, true);
+        }
         con.execute({ portal: '', rows: 0 }, true);
       };
-      for (const text of this.before) trusted(text);
+      for (const step of this.before) trusted(step);
       con.parse({ text: this.text }, true);
       con.bind({ values: this.values }, true);
       con.describe({ type: 'P', name: '' }, true);
       con.execute({ portal: '', rows: this.limit }, true);
-      for (const text of this.after) trusted(text);
+      for (const step of this.after) trusted(step);
       con.sync();
     } finally {
       stream?.uncork?.();
+    }
+  }
+
+  /** After the pipeline: record which named statements now exist on the connection. */
+  private notePrepared(): void {
+    const known = this.prepared;
+    if (known === undefined) return;
+    if (this.error !== undefined && this.failedAt === 'before') {
+      // A trusted step failed: its statement may be missing (or was never parsed). Parse again next time.
+      for (const step of [...this.before, ...this.after]) if (typeof step !== 'string') known.delete(step.name);
+      return;
+    }
+    // The trusted prefix completed, so its Parses succeeded (those after the statement are only
+    // recorded when they ran: no error at all).
+    for (const step of this.parsing) {
+      if (this.error === undefined || this.before.includes(step)) known.set(step.name, step.text);
     }
   }
 
@@ -171,15 +232,19 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
   }
 
   handleError(err: Error): void {
-    if (this.error === undefined) this.failedAt = this.part();
+    const first = this.error === undefined;
+    if (first) this.failedAt = this.part();
     this.error ??= err;
-    // The server discards messages up to our Sync and then sends ReadyForQuery; if the
-    // connection itself died there is no ReadyForQuery, so settle now as well.
+    // pg detaches the query on an error: its ReadyForQuery never reaches us, so what the
+    // pipeline left prepared is recorded now (the server discards the rest up to Sync).
+    if (first) this.notePrepared();
+    // If the connection itself died there is no ReadyForQuery either: settle now.
     this.settle.reject(err);
   }
 
   handleReadyForQuery(): void {
     this.receivedAny = true;
+    this.notePrepared();
     if (this.error !== undefined) this.settle.reject(this.error);
     else this.settle.resolve({ fields: this.result.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })), rows: this.rows, suspended: this.suspended });
   }

@@ -3,9 +3,10 @@
  *
  * Guarantees:
  * - Every agent statement runs on one pooled connection inside `BEGIN READ ONLY` with
- *   statement/lock/idle timeouts, a pinned search_path and optionally `SET LOCAL ROLE` and a
- *   principal setting. Hardening, the agent's statement and ROLLBACK travel as ONE
- *   extended-protocol pipeline before one Sync (CappedQuery): one round trip. Each statement is
+ *   statement/lock/idle timeouts, a pinned search_path and optionally a local role and a
+ *   principal setting (applied by one prepared set_config statement, read.ts). Hardening, the
+ *   agent's statement and ROLLBACK travel as ONE extended-protocol pipeline before one Sync
+ *   (CappedQuery), written in one socket write: one round trip. Each statement is
  *   its own Parse, so a second statement in the agent's text cannot run; after any error the
  *   server discards the rest of the pipeline, so a failed hardening step means the agent's
  *   statement never runs.
@@ -26,7 +27,7 @@ import type { DatabaseConfig, ResolvedLimits } from '../config/schema.js';
 import { GatewayError } from '../core/errors.js';
 import { cancelTargetOf, sendCancelRequest } from './cancel.js';
 import { toGatewayError, unavailableReason } from './errors.js';
-import { capRows, hardeningStatements, type ColumnInfo } from './read.js';
+import { capRows, readHardeningSteps, type ColumnInfo } from './read.js';
 import { CappedQuery } from './capped-query.js';
 import { BUILTIN_TYPE_NAMES, resultTypes } from './values.js';
 
@@ -295,7 +296,7 @@ export class DatabasePool {
     // One round trip: hardening, the capped statement and ROLLBACK in one extended-protocol
     // pipeline (see capped-query.ts for why a failed hardening step can never let it run).
     const query = new CappedQuery(prefix + options.sql, options.params, limits.max_rows + 1, {
-      before: hardeningStatements(options),
+      before: readHardeningSteps(options),
       after: ['ROLLBACK'],
       types: resultTypes,
     });

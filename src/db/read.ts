@@ -6,6 +6,11 @@
  * - hardeningStatements() (and hardeningSql(), the same joined into one simple-protocol string)
  *   are built from configuration values only: integers are checked, identifiers go through
  *   escapeIdentifier, literals through escapeLiteral. Agent text never enters them.
+ * - readHardeningSteps() is the same hardening for the read pipeline: `BEGIN READ ONLY` and ONE
+ *   prepared `SELECT pg_catalog.set_config(name, value, true), …` (set_config with is_local is
+ *   SET LOCAL's function form; `role` is SET LOCAL ROLE's), with the names and values as bind
+ *   parameters: the same checks, the same settings, the principal setting name still limited to
+ *   a dotted custom name (so it can never name `role` or another built-in setting).
  * - capRows() keeps at most max_rows of the max_rows + 1 rows the portal returned (the statement
  *   text is never rewritten), stops at max_bytes (approximate JSON size), and reports truncation.
  * Does not: open or end transactions, or release connections (pool.ts does).
@@ -13,6 +18,7 @@
 import pg from 'pg';
 import type { ResolvedLimits } from '../config/schema.js';
 import { GatewayError } from '../core/errors.js';
+import type { PreparedStep, TrustedStep } from './capped-query.js';
 import { toJsonValue } from './values.js';
 
 export interface HardeningOptions {
@@ -52,6 +58,53 @@ export function hardeningStatements(options: HardeningOptions): string[] {
     parts.push(`SELECT pg_catalog.set_config(${pg.escapeLiteral(options.principal.setting)}, ${pg.escapeLiteral(options.principal.value.replace(/\0/g, ''))}, true)`);
   }
   return parts;
+}
+
+/** Name and value of every setting the hardening applies, in order (role last). */
+function hardeningSettings(options: HardeningOptions): [string, string][] {
+  const { limits } = options;
+  const settings: [string, string][] = [
+    ['statement_timeout', String(positiveInt('statement_timeout_ms', limits.statement_timeout_ms))],
+    ['lock_timeout', String(positiveInt('lock_timeout_ms', limits.lock_timeout_ms))],
+    ['idle_in_transaction_session_timeout', String(positiveInt('idle_in_transaction_timeout_ms', limits.idle_in_transaction_timeout_ms))],
+    // The list as SET stores it: plain lower-case names bare, others quoted; '""' is what
+    // `SET search_path = ''` stores. PostgreSQL parses this value as the same identifier list.
+    ['search_path', options.searchPath.length > 0 ? options.searchPath.map(searchPathItem).join(', ') : '""'],
+  ];
+  if (options.principal !== undefined) {
+    if (!SETTING_NAME.test(options.principal.setting)) throw new GatewayError('INTERNAL_ERROR', 'Invalid principal setting name.');
+    settings.push([options.principal.setting, options.principal.value.replace(/\0/g, '')]);
+  }
+  // set_config('role', name) takes the role's name as is (no identifier quoting), like SET ROLE "name".
+  if (options.role !== undefined) settings.push(['role', options.role]);
+  return settings;
+}
+
+function searchPathItem(schema: string): string {
+  return /^[a-z_][a-z0-9_]*$/.test(schema) ? schema : pg.escapeIdentifier(schema);
+}
+
+const settingsStatements = new Map<number, PreparedStep>();
+
+/** The prepared statement that applies `pairs` settings (one per arity, built once). */
+function settingsStatement(pairs: number): PreparedStep {
+  let step = settingsStatements.get(pairs);
+  if (step === undefined) {
+    const calls = Array.from({ length: pairs }, (_, i) => `pg_catalog.set_config($${2 * i + 1}, $${2 * i + 2}, true)`);
+    step = { name: `pgwarden_read_hardening_${pairs}`, text: `SELECT ${calls.join(', ')}`, values: [] };
+    settingsStatements.set(pairs, step);
+  }
+  return step;
+}
+
+/**
+ * The read pipeline's hardening (see the module header): `BEGIN READ ONLY`, then every setting of
+ * hardeningStatements() applied by one prepared statement. Fail closed like the SETs: if a setting
+ * is refused (e.g. a role that does not exist), the pipeline stops there.
+ */
+export function readHardeningSteps(options: HardeningOptions): TrustedStep[] {
+  const settings = hardeningSettings(options);
+  return ['BEGIN READ ONLY', { ...settingsStatement(settings.length), values: settings.flat() }];
 }
 
 export interface ColumnInfo {

@@ -4,7 +4,7 @@ import { databaseSchema, DEFAULT_LIMITS } from '../../../src/config/schema.js';
 import { GatewayError } from '../../../src/core/errors.js';
 import { sanitizeDbError, toGatewayError } from '../../../src/db/errors.js';
 import { connectionConfig } from '../../../src/db/pool.js';
-import { hardeningSql } from '../../../src/db/read.js';
+import { hardeningSql, readHardeningSteps } from '../../../src/db/read.js';
 import { toJsonValue } from '../../../src/db/values.js';
 import { sampleSql } from '../../../src/db/describe.js';
 import { testDatabase } from '../../support/pg.js';
@@ -31,6 +31,36 @@ describe('hardeningSql', () => {
     expect(() => hardeningSql({ limits: { ...DEFAULT_LIMITS, statement_timeout_ms: 1.5 }, searchPath: ['app'] })).toThrow(GatewayError);
     expect(() => hardeningSql({ limits: { ...DEFAULT_LIMITS, lock_timeout_ms: Number.NaN }, searchPath: ['app'] })).toThrow(GatewayError);
     expect(() => hardeningSql({ limits: { ...DEFAULT_LIMITS }, searchPath: ['app'], principal: { setting: "a.b'; x", value: 'v' } })).toThrow(GatewayError);
+  });
+});
+
+describe('readHardeningSteps', () => {
+  it('is BEGIN READ ONLY and one prepared set_config statement with every setting as a parameter', () => {
+    const steps = readHardeningSteps({
+      limits: { ...DEFAULT_LIMITS },
+      searchPath: ['app', 'we"ird'],
+      role: 'read"er',
+      principal: { setting: 'pgwarden.principal', value: "x'); DROP TABLE t; --" },
+    });
+    expect(steps[0]).toBe('BEGIN READ ONLY');
+    const settings = steps[1];
+    if (typeof settings !== 'object') throw new Error('expected a prepared step');
+    expect(settings.text).toBe(
+      'SELECT pg_catalog.set_config($1, $2, true), pg_catalog.set_config($3, $4, true), pg_catalog.set_config($5, $6, true), ' +
+        'pg_catalog.set_config($7, $8, true), pg_catalog.set_config($9, $10, true), pg_catalog.set_config($11, $12, true)',
+    );
+    expect(settings.values).toEqual([
+      'statement_timeout', '5000', 'lock_timeout', '1000', 'idle_in_transaction_session_timeout', '10000',
+      'search_path', 'app, "we""ird"', 'pgwarden.principal', "x'); DROP TABLE t; --", 'role', 'read"er',
+    ]);
+    expect(readHardeningSteps({ limits: { ...DEFAULT_LIMITS }, searchPath: [] })[1]).toMatchObject({ values: expect.arrayContaining(['search_path', '""']) });
+  });
+
+  it('refuses non-integer limits and a principal setting that is not a dotted custom name', () => {
+    expect(() => readHardeningSteps({ limits: { ...DEFAULT_LIMITS, statement_timeout_ms: 0 }, searchPath: ['app'] })).toThrow(GatewayError);
+    for (const setting of ['role', 'session_authorization', 'search_path', "a.b'; x"]) {
+      expect(() => readHardeningSteps({ limits: { ...DEFAULT_LIMITS }, searchPath: ['app'], principal: { setting, value: 'postgres' } })).toThrow(GatewayError);
+    }
   });
 });
 

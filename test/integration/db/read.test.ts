@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
+import { CappedQuery } from '../../../src/db/capped-query.js';
+import { hardeningStatements, readHardeningSteps } from '../../../src/db/read.js';
 import { GatewayError } from '../../../src/core/errors.js';
 import type { DatabasePool } from '../../../src/db/pool.js';
 import { testDatabase } from '../../support/pg.js';
@@ -245,8 +247,6 @@ describe('one-round-trip pipeline (hardening, statement, ROLLBACK before one Syn
 
 describe('CappedQuery writes the whole pipeline at once', () => {
   it('sends hardening, statement, ROLLBACK and Sync in ONE socket write, and the read still works', async () => {
-    const { CappedQuery } = await import('../../../src/db/capped-query.js');
-    const { hardeningStatements } = await import('../../../src/db/read.js');
     const client = new pg.Client({ connectionString: t.gatewayUrl });
     client.on('error', () => undefined);
     await client.connect();
@@ -266,13 +266,71 @@ describe('CappedQuery writes the whole pipeline at once', () => {
           writev(...a);
         };
       }
-      const before = hardeningStatements({ ...base(), role: t.readerRole, principal: { setting: 'pgwarden.principal', value: 'alice' } });
-      const q = new CappedQuery("SELECT current_user::text, current_setting('pgwarden.principal')", undefined, 10, { before, after: ['ROLLBACK'] });
-      void client.query(q);
-      const r = await q.done;
-      expect(r.rows).toEqual([[t.readerRole, 'alice']]);
-      expect(before.length).toBeGreaterThan(3);
-      expect(writes).toBe(1);
+      // The SET LOCAL form (many statements) and the prepared form (parsed on first use) alike.
+      const opts = { ...base(), role: t.readerRole, principal: { setting: 'pgwarden.principal', value: 'alice' } };
+      for (const before of [hardeningStatements(opts), readHardeningSteps(opts), readHardeningSteps(opts)]) {
+        writes = 0;
+        const q = new CappedQuery("SELECT current_user::text, current_setting('pgwarden.principal')", undefined, 10, { before, after: ['ROLLBACK'] });
+        void client.query(q);
+        const r = await q.done;
+        expect(r.rows).toEqual([[t.readerRole, 'alice']]);
+        expect(writes).toBe(1);
+      }
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  });
+});
+
+describe('read hardening as one prepared set_config statement', () => {
+  it('applies every setting of the SET LOCAL form, for the transaction only', async () => {
+    const one = poolFor(t.gatewayUrl, { pool: { max: 1 } });
+    try {
+      const sql =
+        "SELECT current_setting('transaction_read_only'), current_setting('statement_timeout'), current_setting('lock_timeout'), " +
+        "current_setting('idle_in_transaction_session_timeout'), current_setting('search_path'), current_user::text, current_setting('pgwarden.principal')";
+      const lim = limits({ statement_timeout_ms: 4321, lock_timeout_ms: 1234, idle_in_transaction_timeout_ms: 5678 });
+      const r = await one.runRead({ limits: lim, searchPath: ['app', 'we"ird'], role: t.readerRole, principal: { setting: 'pgwarden.principal', value: "o'brien" }, sql });
+      expect(r.rows[0]).toEqual(['on', '4321ms', '1234ms', '5678ms', 'app, "we""ird"', t.readerRole, "o'brien"]);
+      // Same connection (pool of one): nothing of it is left for a read without role or principal.
+      const after = await one.runRead({ ...base(), sql: "SELECT current_user::text, current_setting('pgwarden.principal', true), current_setting('statement_timeout')" });
+      expect(after.rows[0]?.[0]).toBe(t.gatewayRole);
+      expect(after.rows[0]?.[1] === null || after.rows[0]?.[1] === '').toBe(true);
+      expect(after.rows[0]?.[2]).toBe('5s');
+      // The settings statement was prepared once on this connection and reused.
+      const prepared = await one.runRead({ ...base(), sql: "SELECT name FROM pg_prepared_statements WHERE name LIKE 'pgwarden_%' ORDER BY name" });
+      expect(prepared.rows).toEqual([['pgwarden_read_hardening_4'], ['pgwarden_read_hardening_6']]);
+    } finally {
+      await one.end();
+    }
+  });
+
+  it('fails closed when the prepared statement is gone, then prepares it again', async () => {
+    const client = new pg.Client({ connectionString: t.gatewayUrl });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      const run = async (sql: string) => {
+        const q = new CappedQuery(sql, undefined, 10, { before: readHardeningSteps({ ...base() }), after: ['ROLLBACK'] });
+        void client.query(q);
+        try {
+          return { rows: (await q.done).rows, failedAt: q.failedAt };
+        } catch (err) {
+          if (q.failedAt !== 'statement') await client.query('ROLLBACK');
+          return { error: err as Error & { code?: string }, failedAt: q.failedAt };
+        }
+      };
+      expect((await run('SELECT 1')).rows).toEqual([[1]]);
+      // Drop it behind the pipeline's back: the next read must not run without its hardening.
+      await client.query('DEALLOCATE pgwarden_read_hardening_4');
+      const failed = await run("SELECT pg_catalog.set_config('pgwarden.ran', 'yes', false)");
+      expect(failed.failedAt).toBe('before');
+      expect(failed.error?.code).toBe('26000');
+      expect((await client.query("SELECT current_setting('pgwarden.ran', true) AS ran")).rows[0]?.ran ?? '').toBe('');
+      // Recovered: parsed again on the next read.
+      const again = await run("SELECT current_setting('statement_timeout')");
+      expect(again.error?.message).toBeUndefined();
+      expect(again.rows).toEqual([['5s']]);
     } finally {
       await client.end().catch(() => undefined);
     }
