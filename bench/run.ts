@@ -305,44 +305,76 @@ interface MicroFigure {
   p50Us: number;
   meanUs: number;
   calls: number;
+  /** CPU per call of this process (the gateway side) and of the PostgreSQL cluster. */
+  nodeCpuUs: number;
+  pgCpuUs: number;
 }
 
-async function timeLoop(name: string, roundTrips: string, ms: number, fn: (i: number) => Promise<unknown>): Promise<MicroFigure> {
+async function timeLoop(name: string, roundTrips: string, ms: number, dataDir: string, fn: (i: number) => Promise<unknown>): Promise<MicroFigure> {
   for (let i = 0; i < 200; i++) await fn(i); // warm-up
   const samples: number[] = [];
+  const cpu0 = process.cpuUsage();
+  const pg0 = postgresCpuMs(dataDir);
   const end = performance.now() + ms;
   for (let i = 0; performance.now() < end; i++) {
     const t0 = performance.now();
     await fn(i);
     samples.push((performance.now() - t0) * 1000);
   }
+  const cpu = process.cpuUsage(cpu0);
+  const pg1 = postgresCpuMs(dataDir);
   const sorted = Float64Array.from(samples).sort();
-  return { name, roundTrips, p50Us: percentile(sorted, 50), meanUs: samples.reduce((a, b) => a + b, 0) / samples.length, calls: samples.length };
+  return {
+    name,
+    roundTrips,
+    p50Us: percentile(sorted, 50),
+    meanUs: samples.reduce((a, b) => a + b, 0) / samples.length,
+    calls: samples.length,
+    nodeCpuUs: (cpu.user + cpu.system) / samples.length,
+    pgCpuUs: pg0 !== undefined && pg1 !== undefined ? ((pg1 - pg0) * 1000) / samples.length : Number.NaN,
+  };
+}
+
+/** Run `fn` with the client's socket cork() disabled: what CappedQuery's pipeline cost before it corked its writes. */
+async function uncorked<T>(client: pg.PoolClient, fn: () => Promise<T>): Promise<T> {
+  const stream = (client as unknown as { connection: { stream: { cork: () => void } } }).connection.stream;
+  const cork = stream.cork;
+  stream.cork = () => undefined;
+  try {
+    return await fn();
+  } finally {
+    stream.cork = cork;
+  }
 }
 
 async function readPathDecomposition(bench: Bench): Promise<MicroFigure[]> {
   const { settings, db } = bench;
-  const ms = Math.min(3_000, Math.max(500, settings.measureSeconds * 300));
+  const ms = Math.min(3_000, Math.max(1_000, settings.measureSeconds * 400));
+  const dataDir = db.server.dataDir;
   const config = benchConfig({ databaseUrl: db.seeded.gatewayUrl, audit: { sink: 'none' }, poolMax: 1, logLevel: 'silent' });
   const dbConfig = config.databases[BENCH_DATABASE];
   if (dbConfig === undefined) throw new Error('bench database missing from config');
   const sql = (i: number): string => pointLookup((i % settings.ids) + 1);
   const figures: MicroFigure[] = [];
+  const { hardeningSql, hardeningStatements } = await import('../src/db/read.js');
+  const { CappedQuery } = await import('../src/db/capped-query.js');
+  const { resultTypes } = await import('../src/db/values.js');
+  const { resolveLimits } = await import('../src/config/effective.js');
+  const limits = resolveLimits(dbConfig);
+  // What pgwarden sends: the principal setting too (the gateway always sets it).
+  const hardening = { limits, searchPath: dbConfig.search_path, principal: { setting: 'pgwarden.principal', value: 'bench' } };
 
   const pool = new pg.Pool({ connectionString: db.seeded.gatewayUrl, max: 1 });
   pool.on('error', () => undefined);
   try {
-    figures.push(await timeLoop('pool.query, simple protocol (floor)', '1', ms, (i) => pool.query(sql(i))));
-    figures.push(await timeLoop('pool.query, extended protocol', '1', ms, (i) => pool.query({ text: sql(i), queryMode: 'extended' } as pg.QueryConfig)));
-    const { hardeningSql } = await import('../src/db/read.js');
-    const { resolveLimits } = await import('../src/config/effective.js');
-    const limits = resolveLimits(dbConfig);
-    const hardening = hardeningSql({ limits, searchPath: dbConfig.search_path });
+    figures.push(await timeLoop('pool.query, simple protocol (floor)', '1', ms, dataDir, (i) => pool.query(sql(i))));
+    figures.push(await timeLoop('pool.query, extended protocol', '1', ms, dataDir, (i) => pool.query({ text: sql(i), queryMode: 'extended' } as pg.QueryConfig)));
+    const text = hardeningSql(hardening);
     figures.push(
-      await timeLoop('BEGIN READ ONLY + SET LOCALs; extended SELECT (pg Query); ROLLBACK', '3', ms, async (i) => {
+      await timeLoop('BEGIN READ ONLY + SET LOCALs; extended SELECT; ROLLBACK (3 queries)', '3', ms, dataDir, async (i) => {
         const c = await pool.connect();
         try {
-          await c.query(hardening);
+          await c.query(text);
           await c.query({ text: sql(i), queryMode: 'extended' } as pg.QueryConfig);
           await c.query('ROLLBACK');
         } finally {
@@ -350,32 +382,34 @@ async function readPathDecomposition(bench: Bench): Promise<MicroFigure[]> {
         }
       }),
     );
-    const { default: Cursor } = await import('pg-cursor');
-    figures.push(
-      await timeLoop('BEGIN READ ONLY + SET LOCALs; pg-cursor read(129) + close; ROLLBACK', '4 (cursor: 8 writes)', ms, async (i) => {
-        const c = await pool.connect();
-        try {
-          await c.query(hardening);
-          const cursor = c.query(new Cursor(sql(i), undefined, { rowMode: 'array' }));
-          await cursor.read(Math.min(limits.max_rows + 1, 128));
-          await cursor.close();
-          await c.query('ROLLBACK');
-        } finally {
-          c.release();
-        }
-      }),
-    );
+    const pipeline = (c: pg.PoolClient, i: number, before: ConstructorParameters<typeof CappedQuery>[3]): Promise<unknown> => {
+      const q = new CappedQuery(sql(i), undefined, limits.max_rows + 1, { ...before, after: ['ROLLBACK'], types: resultTypes });
+      void c.query(q);
+      return q.done;
+    };
+    const statements = hardeningStatements(hardening);
+    const c = await pool.connect();
+    try {
+      figures.push(
+        await uncorked(c, () =>
+          timeLoop('one pipeline, 6 hardening statements, uncorked (before this round)', '1 (26 writes)', ms, dataDir, (i) => pipeline(c, i, { before: statements })),
+        ),
+      );
+      figures.push(await timeLoop('one pipeline, 6 hardening statements, corked', '1 (1 write)', ms, dataDir, (i) => pipeline(c, i, { before: statements })));
+    } finally {
+      c.release();
+    }
   } finally {
     await pool.end();
   }
 
   const { DatabasePool } = await import('../src/db/pool.js');
-  const { resolveLimits } = await import('../src/config/effective.js');
   const dbPool = new DatabasePool({ ...dbConfig, pool: { ...dbConfig.pool, max: 1 } }, { name: BENCH_DATABASE });
   try {
-    const limits = resolveLimits(dbConfig);
     figures.push(
-      await timeLoop('DatabasePool.runRead (pgwarden read path)', '4 (10 writes)', ms, (i) => dbPool.runRead({ sql: sql(i), limits, searchPath: dbConfig.search_path })),
+      await timeLoop('DatabasePool.runRead (BEGIN + prepared set_config, corked)', '1 (1 write)', ms, dataDir, (i) =>
+        dbPool.runRead({ sql: sql(i), limits, searchPath: dbConfig.search_path, principal: hardening.principal }),
+      ),
     );
   } finally {
     await dbPool.end();
@@ -410,40 +444,6 @@ async function timeComponent(server: string, c: Component, ms: number): Promise<
   return { server, name: c.name, p50Us: percentile(sorted, 50), meanUs: samples.reduce((a, b) => a + b, 0) / samples.length, calls: samples.length * batch };
 }
 
-interface CursorProto {
-  submit(this: { connection?: { stream: NodeJS.WritableStream & { cork(): void; uncork(): void } } }, con: { stream: { cork(): void; uncork(): void } }): void;
-  _closePortal(this: { connection?: { stream: { cork(): void; uncork(): void } } }): void;
-}
-
-/**
- * What-if: pg-cursor writes Parse, Bind, Describe, Flush, Execute, Flush and later Close, Sync as
- * separate socket writes (one syscall each). Corking the socket around them sends each group in one
- * write. Patched on the prototype for the duration of `fn` only (this process), then restored.
- */
-async function withCorkedCursor<T>(fn: () => Promise<T>): Promise<T> {
-  const { default: Cursor } = await import('pg-cursor');
-  const proto = Cursor.prototype as unknown as CursorProto;
-  const submit = proto.submit;
-  const closePortal = proto._closePortal;
-  proto.submit = function (con) {
-    con.stream.cork();
-    submit.call(this, con);
-    process.nextTick(() => con.stream.uncork()); // the first read (Execute, Flush) follows in the same tick
-  };
-  proto._closePortal = function () {
-    const stream = this.connection?.stream;
-    stream?.cork();
-    closePortal.call(this);
-    stream?.uncork();
-  };
-  try {
-    return await fn();
-  } finally {
-    proto.submit = submit;
-    proto._closePortal = closePortal;
-  }
-}
-
 async function componentFigures(bench: Bench): Promise<ComponentFigure[]> {
   const ms = Math.min(1_500, Math.max(400, bench.settings.measureSeconds * 250));
   const figures: ComponentFigure[] = [];
@@ -451,10 +451,6 @@ async function componentFigures(bench: Bench): Promise<ComponentFigure[]> {
     const server = bench.servers[target];
     if (server === undefined) continue;
     for (const c of server.components()) figures.push(await timeComponent(LABELS[target], c, ms));
-    const runRead = server.components().find((c) => c.name.startsWith('DatabasePool.runRead'));
-    if (runRead !== undefined) {
-      figures.push(await withCorkedCursor(() => timeComponent(LABELS[target], { ...runRead, name: 'runRead, pg-cursor writes corked (what-if)' }, ms)));
-    }
   }
   return figures;
 }
@@ -768,9 +764,9 @@ async function main(): Promise<void> {
     out(heading('Read path decomposition (one connection, sequential, in-process; µs per call)'));
     out(
       formatTable(
-        ['variant', 'round trips', 'p50 µs', 'mean µs', 'calls'],
-        micro.map((f) => [f.name, f.roundTrips, f.p50Us, f.meanUs, f.calls]),
-        [0, 0, 0, 0, 0],
+        ['variant', 'round trips', 'p50 µs', 'mean µs', 'node CPU µs', 'PG CPU µs', 'calls'],
+        micro.map((f) => [f.name, f.roundTrips, f.p50Us, f.meanUs, f.nodeCpuUs, f.pgCpuUs, f.calls]),
+        [0, 0, 0, 0, 0, 0, 0],
       ),
     );
   }
