@@ -3,10 +3,13 @@
  *
  * Guarantees: every line is the canonical JSON of its record body plus `hash` (so the verifier
  * can also reject lines that were re-encoded, e.g. with a duplicate key); every field passes the
- * scrubber (src/audit/scrub.ts); `sql_raw` is written only when the operator opted in.
+ * scrubber (src/audit/scrub.ts); `sql_raw` is written only when the operator opted in; with a key
+ * (audit.hmac_key) the body declares `alg` and `key_id` and `hash` is the HMAC (keyed.ts), without
+ * one the line is byte for byte what it was before keying existed (sha256, no extra keys).
  * Does not: decide anything about the event's truthfulness — it records what the gateway says.
  */
 import { lineFor, sha256Hex } from './canonical.js';
+import { AUDIT_HMAC_ALG, type AuditKey } from './keyed.js';
 import { scrubField, scrubList, scrubNormalizedSql, scrubRawSql, scrubReasons } from './scrub.js';
 import { AUDIT_FORMAT_VERSION, type AuditEvent, type AuditRecordBody, type AuditRecordDecision, type StatementIdentitySource } from './types.js';
 
@@ -83,6 +86,8 @@ function bool(value: unknown): boolean | null {
 
 export interface BuildOptions {
   includeRawSql: boolean;
+  /** audit.hmac_key: the body then declares `alg` and `key_id`; pass the same key to encodeRecord. */
+  key?: AuditKey | undefined;
 }
 
 /** The record body (everything but `hash`), keys in canonical order. */
@@ -90,8 +95,11 @@ export function buildRecordBody(ev: PendingEvent, seq: number, prev: string, opt
   const raw = opts.includeRawSql ? scrubRawSql(ev.sql_raw) : null;
   if (raw !== null || ev.dropped !== undefined) return withOptionalKeys(ev, seq, prev, opts, raw);
   // Keys in sorted order: JSON.stringify of this object is its canonical JSON (see canonical.ts).
-  // No conditional spreads here: they make V8 build the object several times slower.
+  // No conditional spreads here: they make V8 build the object several times slower. `alg` and
+  // `key_id` are undefined without a key, and JSON.stringify leaves undefined members out.
+  const key = opts.key;
   return {
+    alg: key === undefined ? undefined : AUDIT_HMAC_ALG,
     approval_id: scrubField(ev.approval_id),
     blast_radius_rows: count(ev.blast_radius_rows),
     client: scrubField(ev.client),
@@ -99,6 +107,7 @@ export function buildRecordBody(ev: PendingEvent, seq: number, prev: string, opt
     decision: (scrubField(ev.decision) ?? 'failed') as AuditRecordDecision,
     duration_ms: millis(ev.duration_ms),
     fingerprint: scrubField(ev.fingerprint ?? identityField(ev.statement, 'fingerprint')),
+    key_id: key?.keyId,
     kind: scrubField(ev.kind),
     observed: ev.observed === true,
     prev,
@@ -136,8 +145,12 @@ export interface EncodedRecord {
   hash: string;
 }
 
-export function encodeRecord(body: AuditRecordBody): EncodedRecord {
+/** The line and hash of a body: HMAC-SHA-256 under `key` (the key the body was built with), else sha256. */
+export function encodeRecord(body: AuditRecordBody, key?: AuditKey): EncodedRecord {
+  if ((body.alg === undefined) !== (key === undefined) || (key !== undefined && body.key_id !== key.keyId)) {
+    throw new Error('audit record body and key disagree (build and encode with the same key)');
+  }
   const canonical = JSON.stringify(body);
-  const hash = sha256Hex(canonical);
+  const hash = key === undefined ? sha256Hex(canonical) : key.mac(canonical);
   return { line: lineFor(canonical, hash), hash };
 }

@@ -14,14 +14,21 @@
  *   leaves an `audit_gap` record (with `dropped: n`) in the chain where they would have been.
  * - A failing sink is retried with exponential backoff; errors are exposed sanitized (code and
  *   operation only, no path and no data).
+ * - With audit.hmac_key every record is keyed (HMAC-SHA-256, keyed.ts), so an attacker who can
+ *   write the file but does not hold the key cannot edit records and recompute the chain. The key
+ *   is never logged, written or exposed in stats; only its public key_id is logged at start-up.
+ *   A keyed file is continued keyed on restart and rotation; an unkeyed sink refuses to continue
+ *   it (AUDIT_TAIL_KEYED) instead of writing a downgrade.
  * Does not: make records durable before record() returns (it is asynchronous by design; use
- *   fsync: always to bound loss to the in-flight batch), or protect the log against an attacker
- *   who can rewrite it wholesale (see docs/audit.md on anchoring).
+ *   fsync: always to bound loss to the in-flight batch), or protect an UNKEYED log against an
+ *   attacker who can rewrite it, or any log against removal of its last records (see
+ *   docs/audit.md on anchoring).
  */
 import { resolve as resolvePath } from 'node:path';
 import type { AuditConfig } from '../config/schema.js';
 import { GatewayError } from '../core/errors.js';
-import { buildRecordBody, encodeRecord, snapshotEvent, type PendingEvent } from './record.js';
+import { AuditKey } from './keyed.js';
+import { buildRecordBody, encodeRecord, snapshotEvent, type BuildOptions, type PendingEvent } from './record.js';
 import { FileTarget, PartialWriteError, StreamTarget, type Target } from './targets.js';
 import { GENESIS_PREV, type AuditEvent, type AuditLogger, type AuditSinkKind, type AuditSinkStats } from './types.js';
 
@@ -72,7 +79,13 @@ export function createAuditSink(audit: AuditConfig, logger: AuditLogger, options
       return new QueuedAuditSink('stderr', new StreamTarget(2), audit, logger, options);
     case 'file': {
       const path = resolvePath(options.cwd ?? process.cwd(), audit.path);
-      const target = new FileTarget({ path, maxBytes: audit.max_bytes, maxFiles: audit.max_files, syncOnRotate: audit.fsync !== 'never' });
+      const target = new FileTarget({
+        path,
+        maxBytes: audit.max_bytes,
+        maxFiles: audit.max_files,
+        syncOnRotate: audit.fsync !== 'never',
+        keyed: audit.hmac_key !== undefined,
+      });
       return new QueuedAuditSink('file', target, audit, logger, options, path);
     }
   }
@@ -137,6 +150,9 @@ class QueuedAuditSink implements AuditSink {
   private readonly cap: number;
   private readonly retry: { initialMs: number; maxMs: number };
   private readonly maxBatch: number;
+  /** audit.hmac_key as a KeyObject holder; undefined: unkeyed sha256 records. */
+  private readonly key: AuditKey | undefined;
+  private readonly buildOptions: BuildOptions;
 
   constructor(
     readonly kind: 'file' | 'stdout' | 'stderr',
@@ -152,6 +168,9 @@ class QueuedAuditSink implements AuditSink {
     this.retry = options.retry ?? { initialMs: 100, maxMs: 5_000 };
     this.backoffMs = this.retry.initialMs;
     this.maxBatch = options.maxBatch ?? 128; // bounds event-loop time spent encoding one batch
+    this.key = config.hmac_key === undefined ? undefined : new AuditKey(config.hmac_key);
+    this.buildOptions = { includeRawSql: config.include_raw_sql, key: this.key };
+    if (this.key) logger.info({ audit: { sink: kind, alg: 'hmac-sha256', keyId: this.key.keyId } }, 'audit records are keyed (HMAC-SHA-256)');
     this.firstOpen = new Promise((r) => {
       this.resolveFirstOpen = r;
     });
@@ -294,6 +313,7 @@ class QueuedAuditSink implements AuditSink {
         if (state) {
           this.seq = state.seq;
           this.lastHash = state.hash;
+          this.noteKeyChange(state.keyId);
         }
         this.resolveFirstOpen();
       }
@@ -317,7 +337,7 @@ class QueuedAuditSink implements AuditSink {
     let prev = this.lastHash;
     for (const ev of take) {
       seq += 1;
-      const { line, hash } = encodeRecord(buildRecordBody(ev, seq, prev, { includeRawSql: this.config.include_raw_sql }));
+      const { line, hash } = encodeRecord(buildRecordBody(ev, seq, prev, this.buildOptions), this.key);
       batch.lines.push(line);
       batch.seqs.push(seq);
       batch.hashes.push(hash);
@@ -347,6 +367,20 @@ class QueuedAuditSink implements AuditSink {
         this.noteFailure(err.error, 'write');
       } else this.noteFailure(err, 'write');
       return false;
+    }
+  }
+
+  /** Continuing a chain written under another key, or unkeyed: say so (key ids are public, keys never logged). */
+  private noteKeyChange(previousKeyId: string | null): void {
+    if (!this.key || previousKeyId === this.key.keyId) return;
+    const from = this.seq + 1;
+    if (previousKeyId === null) {
+      this.logger.info({ audit: { keyId: this.key.keyId, keyedFromSeq: from } }, 'audit log continues keyed; earlier records are unkeyed (covered by the first keyed record)');
+    } else {
+      this.logger.warn(
+        { audit: { keyId: this.key.keyId, previousKeyId, keyedFromSeq: from } },
+        'audit key changed: verify the log with both keys (--key-file for each)',
+      );
     }
   }
 

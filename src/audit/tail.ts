@@ -3,10 +3,11 @@
  *
  * Guarantees: reads a window from the end (64 KiB, doubled until a full line is found), so
  * reopening a large log costs O(last line), not O(file). Does not: validate the chain (that is
- * verify.ts); it only parses the last complete line.
+ * verify.ts); it only parses the last complete line (seq, hash and whether it was keyed).
  */
 import type { FileHandle } from 'node:fs/promises';
 import { HEX64 } from './canonical.js';
+import { AUDIT_HMAC_ALG, KEY_ID } from './keyed.js';
 
 export interface Tail {
   /** Offset just after the last newline: bytes past it are a partial (torn) line. */
@@ -49,14 +50,19 @@ async function readFully(fh: FileHandle, buf: Buffer, position: number): Promise
 export interface ChainState {
   seq: number;
   hash: string;
+  /** key_id of a keyed record (alg hmac-sha256); null for an unkeyed one. */
+  keyId: string | null;
 }
 
 /** Parse the chain position out of a record line; undefined when it is not a record. */
 export function chainStateOf(line: string): ChainState | undefined {
   try {
-    const rec = JSON.parse(line) as { seq?: unknown; hash?: unknown };
+    const rec = JSON.parse(line) as { seq?: unknown; hash?: unknown; alg?: unknown; key_id?: unknown };
     if (typeof rec.seq === 'number' && Number.isSafeInteger(rec.seq) && rec.seq > 0 && typeof rec.hash === 'string' && HEX64.test(rec.hash)) {
-      return { seq: rec.seq, hash: rec.hash };
+      if (rec.alg === undefined) return { seq: rec.seq, hash: rec.hash, keyId: null };
+      if (rec.alg === AUDIT_HMAC_ALG && typeof rec.key_id === 'string' && KEY_ID.test(rec.key_id)) {
+        return { seq: rec.seq, hash: rec.hash, keyId: rec.key_id };
+      }
     }
   } catch {
     // not JSON

@@ -7,6 +7,8 @@
  * path → path.1 → … → path.max_files and the chain simply continues in the new file.
  * Guarantees (streams): writes go through libuv's thread pool (fs.write on fd 1/2), never
  * blocking the event loop, and retry EAGAIN on non-blocking pipes.
+ * An unkeyed sink (no audit.hmac_key) refuses to continue a file whose last record is keyed
+ * (AUDIT_TAIL_KEYED): its records would be a downgrade that `audit verify` reports as broken.
  * Does not: coordinate several processes writing one file (use one file per process, or stdout).
  */
 import { constants as fsc, write as fsWrite } from 'node:fs';
@@ -51,6 +53,8 @@ export interface FileTargetOptions {
   maxBytes: number;
   maxFiles: number;
   syncOnRotate: boolean;
+  /** The sink keys its records (audit.hmac_key). When false, a keyed tail is refused (AUDIT_TAIL_KEYED). */
+  keyed?: boolean;
 }
 
 export class FileTarget implements Target {
@@ -88,6 +92,7 @@ export class FileTarget implements Target {
         } else {
           state = await this.rotatedState();
         }
+        if (state !== null && state.keyId !== null && this.opts.keyed !== true) throw new AuditTargetError('AUDIT_TAIL_KEYED');
       }
       let repairedBytes = 0;
       if (tail.validEnd < size) {

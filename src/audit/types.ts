@@ -3,7 +3,9 @@
  *
  * Guarantees: an AuditRecord has a fixed shape (every field present, null when unknown) so that
  * `jq` filters and the verifier see the same keys on every line; `hash` covers every other field,
- * `prev` included. Does not: carry raw SQL unless the operator opted in (`audit.include_raw_sql`).
+ * `prev` included (and, in keyed mode, `alg` and `key_id`, so a record cannot be relabelled
+ * unkeyed without breaking its hash). Does not: carry raw SQL unless the operator opted in
+ * (`audit.include_raw_sql`).
  */
 
 /** Every decision the gateway records. `audit_gap` is written by the sink itself (dropped records, repaired tail). */
@@ -89,6 +91,8 @@ export interface AuditEvent {
 
 /** One line of the audit log. Keys are listed in canonical (sorted) order. */
 export interface AuditRecord {
+  /** Keyed records only (audit.hmac_key set): `hash` is HMAC-SHA-256 under the key. Absent: sha256. */
+  alg?: 'hmac-sha256';
   approval_id: string | null;
   blast_radius_rows: number | null;
   client: string | null;
@@ -98,6 +102,8 @@ export interface AuditRecord {
   dropped?: number;
   duration_ms: number | null;
   fingerprint: string | null;
+  /** Keyed records only: which key (first 8 hex of HMAC-SHA-256(key, "pgwarden/audit/key-id/v1")). */
+  key_id?: string;
   kind: string | null;
   observed: boolean;
   /** Hash of the previous record; GENESIS_PREV (64 zeros) for the first record of a chain. */
@@ -121,7 +127,7 @@ export interface AuditRecord {
   undo_id: string | null;
   /** Record format version. */
   v: 1;
-  /** sha256 (hex) of the canonical JSON of this record without `hash`. */
+  /** sha256 (hex) of the canonical JSON of this record without `hash`; HMAC-SHA-256 when `alg` says so. */
   hash: string;
 }
 

@@ -1,16 +1,24 @@
 /**
  * `pgwarden audit verify`: check the hash chain of one audit file or a set of rotated files.
  *
- * Guarantees: reports the FIRST record that does not verify — a modified field (hash mismatch),
- * a deleted, inserted or reordered record (prev link), a seq gap, a re-encoded line (strict
- * mode), a torn or truncated last line — with its file, line and seq. Files are verified in
- * chain order (sorted by their first seq), so a shell glob in any order works, and the link
+ * Guarantees: reports the FIRST record that does not verify — a modified field (hash or HMAC
+ * mismatch), a deleted, inserted or reordered record (prev link), a seq gap, a re-encoded line
+ * (strict mode), a torn or truncated last line — with its file, line and seq. Files are verified
+ * in chain order (sorted by their first seq), so a shell glob in any order works, and the link
  * between files is checked like any other link.
+ * Keyed records (`alg: "hmac-sha256"`, see keyed.ts) are checked with the key whose key_id they
+ * declare; without keys they are reported ("pass --key-file"), never accepted unchecked. Once a
+ * keyed record was seen, a later unkeyed record is a downgrade (broken). With keys given, every
+ * record must be keyed with one of them, or be followed in its chain by such a record (whose
+ * HMAC covers `prev`, and so the unkeyed records before it): a log rewritten unkeyed from seq 1
+ * is then reported too.
  * Does not: detect removal of whole records at the END of the newest file or of whole files
- * at the start of the set, and cannot stop an attacker who recomputes every hash after an edit:
- * compare `lastSeq`/`lastHash` with a copy anchored elsewhere (see docs/audit.md).
+ * at the start of the set; and WITHOUT a key it cannot stop an attacker who recomputes every
+ * hash after an edit (an unkeyed chain proves nothing against whoever can write it): compare
+ * `lastSeq`/`lastHash` with a copy anchored elsewhere (see docs/audit.md).
  */
 import { canonicalJson, HEX64, lineFor, sha256Hex } from './canonical.js';
+import { AUDIT_HMAC_ALG, AuditKey, KEY_ID } from './keyed.js';
 import { readFirstLine, readLines } from './read.js';
 import { GENESIS_PREV } from './types.js';
 
@@ -30,6 +38,13 @@ export interface VerifyFileSummary {
   lastSeq: number | null;
 }
 
+/**
+ * keyed: every verified record carries an HMAC; unkeyed: sha256 only (anyone who can write the
+ * files could have recomputed it); mixed: unkeyed records followed by keyed ones (a key was
+ * turned on); none: no records.
+ */
+export type VerifyMode = 'keyed' | 'unkeyed' | 'mixed' | 'none';
+
 export interface VerifyResult {
   ok: boolean;
   /** Records that verified (all of them when ok). */
@@ -43,66 +58,181 @@ export interface VerifyResult {
   firstSeq: number | null;
   lastSeq: number | null;
   lastHash: string | null;
+  /** What the verified records were: see VerifyMode. */
+  mode: VerifyMode;
+  /** Verified records that carry an HMAC. */
+  keyedRecords: number;
+  /** key_id of the verified keyed records, in order of first appearance. */
+  keyIds: string[];
+  /** Keys were given: every record had to be keyed with one of them (or be covered by a later keyed record of its chain). */
+  keyRequired: boolean;
   firstBroken?: VerifyBreak;
 }
 
 export interface VerifyOptions {
   /** Require each line to be exactly the canonical encoding the writer produces (default true). */
   strict?: boolean;
+  /**
+   * audit.hmac_key values (each at least 32 characters; several when the key was changed). Given:
+   * keyed records are checked against them and unkeyed records must be covered (see keyRequired).
+   */
+  keys?: readonly string[];
 }
+
+export const REASON_DOWNGRADE = 'unkeyed record after keyed records (downgrade): the log was rewritten from here on, or written without audit.hmac_key';
+export const REASON_UNCOVERED =
+  'unkeyed record not covered by a keyed one: with a key, every record must be keyed or be followed in its chain by a keyed record ' +
+  '(a log rewritten without the key looks like this; files written before audit.hmac_key was set verify without --key-file)';
 
 interface LinkState {
   hash: string | null;
   seq: number;
+  /** A keyed record was verified earlier in the set: an unkeyed one now is a downgrade. */
+  sawKeyed: boolean;
+}
+
+interface Checked {
+  hash: string;
+  seq: number;
+  /** key_id of a keyed record, null for an unkeyed one. */
+  keyId: string | null;
+  /** first: the first record of the set; restart: seq 1 from the genesis hash again (a stream sink restarted). */
+  chainStart: 'first' | 'restart' | null;
+  genesis: boolean;
+}
+
+/** Where a run of unkeyed records began (keys given): broken unless a keyed record of the same chain follows. */
+interface Uncovered {
+  at: VerifyBreak;
+  before: Pick<VerifyResult, 'records' | 'firstSeq' | 'lastSeq' | 'lastHash' | 'anchored' | 'chains'> & { files: VerifyFileSummary[] };
+}
+
+interface Context {
+  strict: boolean;
+  /** By key_id. Empty: no key given. */
+  keys: Map<string, AuditKey>;
 }
 
 export async function auditVerify(files: readonly string[], options: VerifyOptions = {}): Promise<VerifyResult> {
-  const strict = options.strict ?? true;
-  const result: VerifyResult = { ok: true, records: 0, files: [], chains: 0, anchored: false, firstSeq: null, lastSeq: null, lastHash: null };
+  const keys = new Map<string, AuditKey>();
+  for (const secret of options.keys ?? []) {
+    const key = new AuditKey(secret);
+    keys.set(key.keyId, key);
+  }
+  const ctx: Context = { strict: options.strict ?? true, keys };
+  const result: VerifyResult = {
+    ok: true,
+    records: 0,
+    files: [],
+    chains: 0,
+    anchored: false,
+    firstSeq: null,
+    lastSeq: null,
+    lastHash: null,
+    mode: 'none',
+    keyedRecords: 0,
+    keyIds: [],
+    keyRequired: keys.size > 0,
+  };
   const ordered = await chainOrder(files);
-  if ('broken' in ordered) return { ...result, ok: false, firstBroken: ordered.broken };
-  const state: LinkState = { hash: null, seq: 0 };
+  if ('broken' in ordered) return finish(result, ordered.broken);
+  const state: LinkState = { hash: null, seq: 0, sawKeyed: false };
+  let uncovered: Uncovered | null = null;
   for (const file of ordered.files) {
     const summary: VerifyFileSummary = { file, records: 0, firstSeq: null, lastSeq: null };
     result.files.push(summary);
     let fileStart = true;
     try {
       for await (const { line, text, terminated } of readLines(file)) {
-        const checked = checkLine(text, terminated, strict, state, result, fileStart);
-        if (typeof checked === 'string') {
-          result.ok = false;
-          result.firstBroken = { file, line, seq: seqOf(text), reason: checked };
-          return result;
+        const checked = checkLine(text, terminated, ctx, state, fileStart);
+        if (typeof checked === 'string') return finish(result, { file, line, seq: seqOf(text), reason: checked });
+        if (checked.chainStart === 'restart' && uncovered) return finishUncovered(result, uncovered);
+        if (checked.keyId !== null) uncovered = null;
+        else if (ctx.keys.size > 0 && uncovered === null) {
+          uncovered = { at: { file, line, seq: checked.seq, reason: REASON_UNCOVERED }, before: snapshot(result) };
         }
         fileStart = false;
-        state.hash = checked.hash;
-        state.seq = checked.seq;
-        result.records += 1;
-        result.firstSeq ??= checked.seq;
-        result.lastSeq = checked.seq;
-        result.lastHash = checked.hash;
-        summary.records += 1;
-        summary.firstSeq ??= checked.seq;
-        summary.lastSeq = checked.seq;
+        count(result, summary, state, checked);
       }
     } catch (err) {
-      result.ok = false;
-      result.firstBroken = { file, line: 0, seq: null, reason: `cannot read file (${errCode(err)})` };
-      return result;
+      return finish(result, { file, line: 0, seq: null, reason: `cannot read file (${errCode(err)})` });
     }
+  }
+  return uncovered ? finishUncovered(result, uncovered) : finish(result);
+}
+
+function count(result: VerifyResult, summary: VerifyFileSummary, state: LinkState, checked: Checked): void {
+  if (checked.chainStart === 'first') {
+    result.chains = 1;
+    if (checked.genesis) result.anchored = true;
+  } else if (checked.chainStart === 'restart') result.chains += 1;
+  if (checked.keyId !== null) {
+    state.sawKeyed = true;
+    result.keyedRecords += 1;
+    if (!result.keyIds.includes(checked.keyId)) result.keyIds.push(checked.keyId);
+  }
+  state.hash = checked.hash;
+  state.seq = checked.seq;
+  result.records += 1;
+  result.firstSeq ??= checked.seq;
+  result.lastSeq = checked.seq;
+  result.lastHash = checked.hash;
+  summary.records += 1;
+  summary.firstSeq ??= checked.seq;
+  summary.lastSeq = checked.seq;
+}
+
+function snapshot(r: VerifyResult): Uncovered['before'] {
+  return {
+    records: r.records,
+    firstSeq: r.firstSeq,
+    lastSeq: r.lastSeq,
+    lastHash: r.lastHash,
+    anchored: r.anchored,
+    chains: r.chains,
+    files: r.files.map((f) => ({ ...f })),
+  };
+}
+
+/** Report an unkeyed run that no keyed record covered: the result as it stood before the run. */
+function finishUncovered(result: VerifyResult, u: Uncovered): VerifyResult {
+  // the run holds unkeyed records only, so keyedRecords and keyIds are unchanged since it began
+  Object.assign(result, u.before);
+  return finish(result, u.at);
+}
+
+function finish(result: VerifyResult, broken?: VerifyBreak): VerifyResult {
+  const { records, keyedRecords } = result;
+  result.mode = records === 0 ? 'none' : keyedRecords === records ? 'keyed' : keyedRecords === 0 ? 'unkeyed' : 'mixed';
+  if (broken) {
+    result.ok = false;
+    result.firstBroken = broken;
   }
   return result;
 }
 
+/** The record's own hash check: sha256, or the HMAC of the key it declares. A string is the reason it fails. */
+function checkHash(body: Record<string, unknown>, canonical: string, hash: string, ctx: Context): { keyId: string | null } | string {
+  const { alg, key_id: keyId } = body;
+  if (alg === undefined) {
+    if (keyId !== undefined) return 'key_id without alg';
+    if (sha256Hex(canonical) !== hash) return 'hash mismatch: the record was modified';
+    return { keyId: null };
+  }
+  if (alg !== AUDIT_HMAC_ALG) return `unknown alg (expected "${AUDIT_HMAC_ALG}" or none)`;
+  if (typeof keyId !== 'string' || !KEY_ID.test(keyId)) return 'missing or malformed key_id';
+  if (ctx.keys.size === 0) return `keyed record (${AUDIT_HMAC_ALG}, key_id ${keyId}): pass --key-file (or PGWARDEN_AUDIT_KEY) to verify it`;
+  const key = ctx.keys.get(keyId);
+  if (key === undefined) {
+    return `keyed with another key (key_id ${keyId}; the given key${ctx.keys.size > 1 ? 's have' : ' has'} key_id ${[...ctx.keys.keys()].join(', ')}): wrong key, or the record's key_id was modified`;
+  }
+  // Offline check of a file: no timing oracle to protect, a plain comparison is fine.
+  if (key.mac(canonical) !== hash) return 'HMAC mismatch: the record was modified (its key_id matches the given key)';
+  return { keyId };
+}
+
 /** Check one line against the previous link; a string is the reason it is broken. */
-function checkLine(
-  text: string,
-  terminated: boolean,
-  strict: boolean,
-  prev: LinkState,
-  result: VerifyResult,
-  fileStart: boolean,
-): { hash: string; seq: number } | string {
+function checkLine(text: string, terminated: boolean, ctx: Context, prev: LinkState, fileStart: boolean): Checked | string {
   if (!terminated) {
     return 'truncated record: the last line has no newline (torn or truncated write)';
   }
@@ -120,30 +250,27 @@ function checkLine(
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return 'missing or malformed seq';
   if (typeof body.prev !== 'string' || !HEX64.test(body.prev)) return 'missing or malformed prev';
   const canonical = canonicalJson(body);
-  if (sha256Hex(canonical) !== hash) return 'hash mismatch: the record was modified';
-  if (strict && text !== lineFor(canonical, hash)) {
+  const own = checkHash(body, canonical, hash, ctx);
+  if (typeof own === 'string') return own;
+  if (own.keyId === null && prev.sawKeyed) return REASON_DOWNGRADE;
+  if (ctx.strict && text !== lineFor(canonical, hash)) {
     return 'record is not in canonical form (re-encoded, duplicate keys or extra whitespace)';
   }
+  const genesis = seq === 1 && body.prev === GENESIS_PREV;
+  const checked: Checked = { hash, seq, keyId: own.keyId, chainStart: null, genesis };
   if (prev.hash === null) {
-    if (seq === 1) {
-      if (body.prev !== GENESIS_PREV) return 'first record (seq 1) does not start from the genesis hash';
-      result.anchored = true;
-    }
-    result.chains = 1;
-    return { hash, seq };
+    if (seq === 1 && !genesis) return 'first record (seq 1) does not start from the genesis hash';
+    return { ...checked, chainStart: 'first' };
   }
-  if (seq === 1 && body.prev === GENESIS_PREV) {
-    // a new chain: a stream sink (stdout/stderr) restarted
-    result.chains += 1;
-    return { hash, seq };
-  }
+  // a new chain: a stream sink (stdout/stderr) restarted
+  if (genesis) return { ...checked, chainStart: 'restart' };
   if (body.prev !== prev.hash) {
     return fileStart
       ? 'prev does not match the last hash of the previous file: a file of the set is missing, or records were removed'
       : 'prev does not match the previous record: a record was deleted, inserted or reordered before this one';
   }
   if (seq !== prev.seq + 1) return `seq ${seq} does not follow ${prev.seq}`;
-  return { hash, seq };
+  return checked;
 }
 
 function seqOf(text: string): number | null {

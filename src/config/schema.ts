@@ -283,6 +283,8 @@ export const auditSchema = z
     flush_timeout_ms: durationMs.default(5_000),
     /** Also write the raw statement text (with literals) as sql_raw. Off: only normalized SQL is written. */
     include_raw_sql: z.boolean().default(false),
+    /** Key for HMAC-SHA-256 record hashes (tamper-evident against whoever can write the file), at least 32 characters; use ${VAR}, hmac_key_file or file: indirection. Unset: unkeyed sha256. */
+    hmac_key: z.string().min(32, 'must be at least 32 characters').optional(),
   })
   .prefault({});
 
