@@ -17,6 +17,8 @@
  * - views (and materialized views) are checked against every base relation they read
  *   (CatalogRelation.dependsOn, transitive): one hidden or denied base relation → VIEW_NOT_ALLOWED;
  *   views:false → every view is VIEW_NOT_ALLOWED;
+ * - a write to a system schema is SYSTEM_CATALOG even when the policy enables catalogs (an
+ *   UPDATE of pg_settings is set_config() for the pooled session);
  * - inheritance: a scan of a parent without ONLY (read or write) also reaches every inheritance
  *   child and partition (CatalogRelation.ancestors), whose own privileges PostgreSQL does not
  *   check: one hidden or denied descendant → DENIED_TABLE (VIEW_NOT_ALLOWED for a view's base
@@ -187,6 +189,11 @@ export function relationRules(r: ResolvedRelation, ref: RelationRef, ctx: Relati
     };
   }
   const reasons = nameRules(r.schema, r.name, ctx);
+  if (ref.role === 'write' && isSystemSchema(r.schema) && !reasons.some((x) => x.code === 'SYSTEM_CATALOG')) {
+    // catalogs: true opens reading, never writing: UPDATE pg_settings runs set_config() for the
+    // pooled session (standard_conforming_strings, DateStyle …), the rest is the server's own state
+    reasons.push(reason('SYSTEM_CATALOG', `${r.display} is a system catalog; writing it changes server or session state and is never allowed`));
+  }
   const inherited: Reason[] = [];
   let unknown = false;
   if (r.rel === undefined) {

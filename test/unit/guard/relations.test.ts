@@ -253,6 +253,20 @@ describe('inheritance children and partitions (red team)', () => {
   });
 });
 
+describe('system catalogs are never written (red team)', () => {
+  it('catalogs: true opens reading pg_settings, not UPDATE (its rule runs set_config for the session)', () => {
+    const policy = demoPolicy({ catalogs: true, mode: 'read-write' });
+    expect(decide('SELECT name, setting FROM pg_catalog.pg_settings', { policy }).decision).toBe('allow');
+    for (const sql of [
+      "UPDATE pg_catalog.pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'",
+      "UPDATE pg_settings SET setting = '0' WHERE name = 'statement_timeout'",
+      "DELETE FROM information_schema.sql_features WHERE feature_id = 'x'",
+    ]) {
+      expect(codes(decide(sql, { policy, tool: 'check' })), sql).toContain('SYSTEM_CATALOG');
+    }
+  });
+});
+
 describe('functions called by views', () => {
   it('a view that calls a refused function is VIEW_NOT_ALLOWED', () => {
     const catalog = demoCatalog({
