@@ -11,9 +11,11 @@
  * - constants and constant-foldable comparisons: `true`, `'t'::bool`, `1=1`, `'a'='a'`, `1 < 2`,
  *   `2 > 1.5`, `1+1 = 2`, `1 IN (1, 2)`, `NOT false`, `NULL IS NULL`, `true IS TRUE`,
  *   `coalesce(NULL, true)`, `CASE WHEN … THEN true ELSE true END`, `EXISTS (SELECT 1)`;
- * - reflexive comparisons of one expression with itself (no volatile function, no subquery):
- *   `x = x`, `x >= x`, `lower(a) = lower(a)`, `x IS NOT DISTINCT FROM x`, `x IN (x, …)`, and
- *   `x LIKE '%'`;
+ * - reflexive comparisons of one expression with itself (no volatile function, no subquery),
+ *   looking through COLLATE and unary plus: `x = x`, `x >= x`, `lower(a) = lower(a)`,
+ *   `x = x COLLATE "C"`, `x = +x`, `x IS NOT DISTINCT FROM x`, `x IN (x, …)`, `x = ANY (ARRAY[x, …])`,
+ *   `x BETWEEN x AND x`, `x LIKE '%'`, `x ~ ''` and `x SIMILAR TO '%'`;
+ * - a scalar sub-select of one constant and nothing else: `(SELECT true)`, `(SELECT 1) = 1`;
  * - `col IS NOT NULL` (and `NOT col IS NULL`) on a column the catalog declares NOT NULL;
  * - complementary disjuncts: `p OR NOT p`, `a < b OR a >= b` (also with sides swapped),
  *   `x IS NULL OR x IS NOT NULL`, `p IS TRUE OR p IS NOT TRUE`;
@@ -169,8 +171,11 @@ function evalBool(node: unknown, ctx: PredicateContext, depth: number): number {
     }
     case 'CaseExpr':
       return evalCase(b, ctx, depth);
-    case 'SubLink':
-      return b.subLinkType === 'EXISTS_SUBLINK' && trivialOneRowSelect(b.subselect) ? T : ANY;
+    case 'SubLink': {
+      if (b.subLinkType === 'EXISTS_SUBLINK') return trivialOneRowSelect(b.subselect) ? T : ANY;
+      const only = soleConstant(b);
+      return only === undefined ? ANY : evalBool(only, ctx, depth + 1);
+    }
     default:
       return ANY;
   }
@@ -267,6 +272,31 @@ function evalCase(b: Obj, ctx: PredicateContext, depth: number): number {
   return r | (b.defresult === undefined ? N : evalBool(b.defresult, ctx, depth + 1));
 }
 
+/** `~` / `~*` match every value with an empty pattern; `!~` / `!~*` none. */
+const REGEX_MATCH: Readonly<Record<string, boolean>> = { '~': true, '~*': true, '!~': false, '!~*': false };
+
+/**
+ * The expression a comparison really compares: COLLATE changes neither equality nor the order of
+ * a value with itself, unary plus changes nothing.
+ */
+function identityOf(node: unknown): unknown {
+  let cur = node;
+  for (let i = 0; i < 16; i++) {
+    const [t, b] = unwrap(cur);
+    if (t === 'CollateClause') cur = b.arg;
+    else if (t === 'A_Expr' && b.kind === 'AEXPR_OP' && b.lexpr === undefined && lastName(b.name) === '+' && asArray(b.name).length === 1) cur = b.rexpr;
+    else return cur;
+  }
+  return cur;
+}
+
+/** The one constant of a scalar sub-select `(SELECT <constant>)` with nothing else, or undefined. */
+function soleConstant(b: Obj): unknown {
+  if (b.subLinkType !== 'EXPR_SUBLINK' || !trivialOneRowSelect(b.subselect)) return undefined;
+  const targets = asArray(unwrap(b.subselect)[1].targetList);
+  return targets.length === 1 ? unwrap(targets[0])[1].val : undefined;
+}
+
 /** EXISTS (SELECT <constants>) with no FROM, WHERE, GROUP, HAVING, LIMIT/OFFSET, set operation. */
 function trivialOneRowSelect(node: unknown): boolean {
   const [t, b] = unwrap(node);
@@ -286,8 +316,13 @@ function evalAExpr(b: Obj, ctx: PredicateContext, depth: number): number {
   switch (kind) {
     case 'AEXPR_OP': {
       if (b.lexpr === undefined || b.rexpr === undefined) return ANY;
+      if (REGEX_MATCH[op] !== undefined) {
+        // x ~ '' matches every value (like x LIKE '%'; see the header on NULLs)
+        const pattern = evalScalar(b.rexpr, ctx, depth + 1);
+        return pattern.c && pattern.v === '' ? (REGEX_MATCH[op] ? T : F) : ANY;
+      }
       if (NEGATE[op] === undefined) return ANY;
-      if (sameExpr(b.lexpr, b.rexpr) && deterministic(b.lexpr, ctx)) {
+      if (sameExpr(identityOf(b.lexpr), identityOf(b.rexpr)) && deterministic(b.lexpr, ctx)) {
         return op === '=' || op === '<=' || op === '>=' ? T : F; // reflexive: see the header on NULLs
       }
       const l = evalScalar(b.lexpr, ctx, depth + 1);
@@ -323,6 +358,13 @@ function evalAExpr(b: Obj, ctx: PredicateContext, depth: number): number {
       }
       return ANY;
     }
+    case 'AEXPR_OP_ANY': {
+      // x = ANY (ARRAY[…, x, …]): like x IN (…, x, …)
+      const [at, ab] = unwrap(b.rexpr);
+      if (op !== '=' || at !== 'A_ArrayExpr' || !deterministic(b.lexpr, ctx)) return ANY;
+      const x = identityOf(b.lexpr);
+      return asArray(ab.elements).some((e) => sameExpr(identityOf(e), x)) ? T : ANY;
+    }
     case 'AEXPR_IN': {
       const items = asArray(unwrap(b.rexpr)[1].items);
       const negated = op === '<>';
@@ -339,6 +381,26 @@ function evalAExpr(b: Obj, ctx: PredicateContext, depth: number): number {
         r = or3(r, compareConst('=', l.v, v.v));
       }
       return negated ? not3(r) : r;
+    }
+    case 'AEXPR_BETWEEN':
+    case 'AEXPR_BETWEEN_SYM':
+    case 'AEXPR_NOT_BETWEEN':
+    case 'AEXPR_NOT_BETWEEN_SYM': {
+      // x BETWEEN x AND x: reflexive on both bounds
+      const bounds = asArray(unwrap(b.rexpr)[1].items);
+      if (bounds.length !== 2 || !deterministic(b.lexpr, ctx)) return ANY;
+      const x = identityOf(b.lexpr);
+      if (!bounds.every((e) => sameExpr(identityOf(e), x))) return ANY;
+      return kind.startsWith('AEXPR_NOT_') ? F : T;
+    }
+    case 'AEXPR_SIMILAR': {
+      // x SIMILAR TO '%' (the pattern arrives as similar_to_escape('%'))
+      const [ft, fb] = unwrap(b.rexpr);
+      if (ft !== 'FuncCall' || lastName(fb.funcname) !== 'similar_to_escape') return ANY;
+      const args = asArray(fb.args);
+      const pattern = args.length === 1 ? evalScalar(args[0], ctx, depth + 1) : UNKNOWN_SCALAR;
+      if (!pattern.c || typeof pattern.v !== 'string' || !/^%+$/.test(pattern.v)) return ANY;
+      return op === '!~' ? F : T;
     }
     case 'AEXPR_LIKE':
     case 'AEXPR_ILIKE': {
@@ -443,6 +505,11 @@ function evalScalar(node: unknown, ctx: PredicateContext, depth: number): Scalar
     case 'ColumnRef': {
       const f = names(b.fields);
       return { c: false, notNull: f !== undefined && ctx.isNotNullColumn(f) };
+    }
+    case 'SubLink': {
+      const only = soleConstant(b);
+      if (only !== undefined) return evalScalar(only, ctx, depth + 1);
+      break;
     }
     default:
   }
