@@ -65,3 +65,7 @@ export function sampleEvent(decision: AuditDecision, i: number): AuditEvent {
     ...(decision === 'executed' ? { undo_id: `undo-${i}` } : {}),
   };
 }
+
+/** audit.hmac_key values for tests (at least 32 characters). */
+export const KEY = 'k3y-for-tests-0123456789abcdefghijklmnop';
+export const OTHER_KEY = 'another-key-0123456789abcdefghijklmnopqr';
