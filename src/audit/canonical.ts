@@ -4,11 +4,13 @@
  * Canonical form (in the spirit of RFC 8785 / JCS): object keys sorted by UTF-16 code units,
  * no whitespace, strings and numbers as JSON.stringify writes them (ECMAScript shortest
  * round-trip numbers, well-formed escapes), `undefined` members omitted. The record hash is
- * sha256 (hex) over the canonical JSON of the record without its `hash` member.
+ * sha256 (hex) over the canonical JSON of the record without its `hash` member — or, for a record
+ * that declares `alg: "hmac-sha256"`, the HMAC of the same text (keyed.ts).
  *
  * Guarantees: the same parsed record always yields the same hash, whatever the key order or
- * whitespace on disk. Does not: key the hash (an attacker who can rewrite the whole file from a
- * point on can recompute the chain; anchor the last hash elsewhere, see docs/audit.md).
+ * whitespace on disk. Does not: key the sha256 (an attacker who can rewrite an UNKEYED file from a
+ * point on can recompute the chain; set audit.hmac_key, and anchor the last hash elsewhere, see
+ * docs/audit.md).
  */
 import { createHash } from 'node:crypto';
 
