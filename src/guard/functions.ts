@@ -197,7 +197,7 @@ const CATALOG_FUNCTION_EXACT: ReadonlySet<string> = new Set([
   'regclassin', 'regclassout', 'regprocin', 'regprocout', 'regprocedurein', 'regprocedureout', 'regoperin', 'regoperout',
   'regoperatorin', 'regoperatorout', 'regtypein', 'regtypeout', 'regrolein', 'regroleout', 'regnamespacein',
   'regnamespaceout', 'regconfigin', 'regconfigout', 'regdictionaryin', 'regdictionaryout', 'regcollationin',
-  'regcollationout', 'pg_filenode_relation', 'format_type', 'pg_has_role',
+  'regcollationout', 'pg_filenode_relation', 'format_type', 'pg_has_role', 'pg_sequence_parameters',
 ]);
 /** Catalog-reading names that are harmless and stay available. */
 const CATALOG_FUNCTION_SAFE: ReadonlySet<string> = new Set(['pg_get_keywords']);
@@ -250,6 +250,7 @@ export const TYPENAME_ARGS: Readonly<Record<string, readonly number[]>> = {
   to_regtypemod: [0],
   pg_input_is_valid: [1],
   pg_input_error_info: [1],
+  pg_basetype: [0],
 };
 
 /** Built-in functions whose positional arguments (0-based) are function names (text). */

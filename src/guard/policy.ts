@@ -251,6 +251,16 @@ function objectRules(
     );
   }
 
+  if (facts.regValueMixes.length > 0 && !policy.catalogs) {
+    const types = [...new Set(facts.regValueMixes)].join(', ');
+    out.add(
+      reason(
+        'SYSTEM_CATALOG',
+        `a ${types} value is combined with other values (UNION, VALUES, a sub-select, CASE, COALESCE, ARRAY or a function argument), which converts them through the system catalogs hidden by policy '${req.policyName}'`,
+        'Use object-identifier values only in comparisons or in functions that take a relation name (pg_relation_size …), or cast them to text first.',
+      ),
+    );
+  }
   for (let fi = 0; fi < fnRefs.length; fi++) {
     const f = fnRefs[fi] as FunctionRef;
     const v =

@@ -20,6 +20,7 @@
  * policy.ts); literal values are recorded only where they are names (regclass/regproc text).
  */
 import { INLINE_FIELDS } from './ast-fields.js';
+import { NAME_LOOKUP_FUNCTIONS, REGCLASS_ARGS, REGPROC_ARGS, TYPENAME_ARGS } from './functions.js';
 import { nameList, splitOperatorName, splitQualifiedName } from './names.js';
 import { KNOWN_NODES, STATEMENT_CLASS } from './nodes.js';
 import type { WriteKind } from './types.js';
@@ -75,6 +76,14 @@ export interface Facts {
    * checked statically.
    */
   dynamicRegCasts: string[];
+  /**
+   * Object-identifier values (a literal cast such as 'app.orders'::regclass, or a call such as
+   * to_regclass(…) / pg_typeof(…)) placed where PostgreSQL resolves one type for several values:
+   * UNION/VALUES branches, sub-select outputs, CASE, COALESCE, GREATEST/LEAST, NULLIF, ARRAY[…],
+   * function arguments. The other values are then converted to that type, i.e. looked up in the
+   * system catalogs (`SELECT 'app.orders'::regclass UNION ALL SELECT 16390` prints a name).
+   */
+  regValueMixes: string[];
 }
 
 /** Object-identifier types: a cast to one resolves a name or an OID through the system catalogs. */
@@ -174,6 +183,7 @@ export function newFacts(): Facts {
     nestedStatements: [],
     copyProgram: false,
     dynamicRegCasts: [],
+    regValueMixes: [],
   };
 }
 
@@ -292,6 +302,13 @@ function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, 
       }
       if (t === 'SelectStmt') {
         if (b.lockingClause) facts.locking = true;
+        // outputs of a sub-select, CTE or set-operation branch meet other values in the outer query
+        if ((fr.f & F_ROOT) === 0 && Array.isArray(b.targetList)) {
+          for (const rt of b.targetList) regMix((rt as { ResTarget?: { val?: unknown } }).ResTarget?.val, facts);
+        }
+        if (Array.isArray(b.valuesLists)) {
+          for (const row of b.valuesLists) regMixAll((row as { List?: { items?: unknown } }).List?.items, facts);
+        }
       } else {
         // the DML target: a real relation, never a CTE
         const rel = b.relation;
@@ -333,6 +350,7 @@ function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, 
       const args = Array.isArray(b.args) ? b.args : [];
       if (parts) facts.functions.push({ parts, kind: 'call', literalArgs: args.map(literalString) });
       else facts.unknownTypes.push('<unnamed function>');
+      if (!takesObjectNames(parts)) regMixAll(args, facts);
       pushChildren(t, b, depth, scope, flags, stack);
       return;
     }
@@ -357,6 +375,7 @@ function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, 
       } else {
         for (const op of IMPLICIT_OPERATORS[kind] ?? []) facts.operators.push([op]);
       }
+      if (kind === 'AEXPR_NULLIF') regMixAll([b.lexpr, b.rexpr], facts);
       pushChildren(t, b, depth, scope, flags, stack);
       return;
     }
@@ -375,6 +394,8 @@ function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, 
     case 'CaseExpr': {
       // CASE x WHEN y …: each WHEN compares with the `=` operator found through the search_path
       if (b.arg !== undefined && b.arg !== null) facts.operators.push(['=']);
+      for (const w of Array.isArray(b.args) ? b.args : []) regMix((w as { CaseWhen?: { result?: unknown } }).CaseWhen?.result, facts);
+      regMix(b.defresult, facts);
       pushChildren(t, b, depth, scope, flags, stack);
       return;
     }
@@ -384,6 +405,20 @@ function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, 
       pushChildren(t, b, depth, scope, flags, stack);
       return;
     }
+    case 'RangeFunction':
+      // FROM to_regclass('x') AS r: its output column may meet other values like a sub-select's
+      for (const f of Array.isArray(b.functions) ? b.functions : []) regMix((f as { List?: { items?: unknown[] } }).List?.items?.[0], facts);
+      pushChildren(t, b, depth, scope, flags, stack);
+      return;
+    case 'A_ArrayExpr':
+      regMixAll(b.elements, facts);
+      pushChildren(t, b, depth, scope, flags, stack);
+      return;
+    case 'CoalesceExpr':
+    case 'MinMaxExpr':
+      regMixAll(b.args, facts);
+      pushChildren(t, b, depth, scope, flags, stack);
+      return;
     case 'RangeTableSample': {
       const m = nameList(b.method);
       if (m) facts.functions.push({ parts: m, kind: 'tablesample', literalArgs: [] });
@@ -417,6 +452,37 @@ function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, 
     default:
       pushChildren(t, b, depth, scope, flags, stack);
   }
+}
+
+/** Built-in functions that return an object-identifier type (printed as a name). */
+const REG_RETURNING_FUNCTIONS: ReadonlySet<string> = new Set([
+  'to_regclass', 'to_regproc', 'to_regprocedure', 'to_regoper', 'to_regoperator', 'to_regtype', 'to_regrole',
+  'to_regnamespace', 'to_regcollation', 'regclass', 'pg_typeof', 'pg_basetype', 'pg_partition_root',
+  'pg_get_replica_identity_index',
+]);
+
+/** Functions whose arguments name relations, functions or types (pg_relation_size('x'::regclass)): no type mixing. */
+function takesObjectNames(parts: string[] | undefined): boolean {
+  const name = parts?.[parts.length - 1];
+  if (name === undefined || (parts !== undefined && parts.length > 1 && parts[parts.length - 2] !== 'pg_catalog')) return false;
+  return REGCLASS_ARGS[name] !== undefined || REGPROC_ARGS[name] !== undefined || TYPENAME_ARGS[name] !== undefined || NAME_LOOKUP_FUNCTIONS.has(name);
+}
+
+/** If `node` is an object-identifier value (literal cast or reg-returning call), record it as mixed. */
+function regMix(node: unknown, facts: Facts): void {
+  const n = node as { TypeCast?: { typeName?: unknown }; FuncCall?: { funcname?: unknown } } | undefined;
+  if (n?.TypeCast) {
+    const reg = regTypeOf(n.TypeCast.typeName);
+    if (reg !== undefined) facts.regValueMixes.push(reg);
+  } else if (n?.FuncCall) {
+    const parts = nameList(n.FuncCall.funcname);
+    const name = parts?.[parts.length - 1];
+    if (name !== undefined && REG_RETURNING_FUNCTIONS.has(name) && (parts?.length === 1 || parts?.[0] === 'pg_catalog')) facts.regValueMixes.push(name);
+  }
+}
+
+function regMixAll(list: unknown, facts: Facts): void {
+  if (Array.isArray(list)) for (const x of list) regMix(x, facts);
 }
 
 /** The object-identifier type a TypeName names (regclass, pg_catalog.regrole …), or undefined. */
