@@ -375,7 +375,11 @@ class QueuedAuditSink implements AuditSink {
     if (!this.key || previousKeyId === this.key.keyId) return;
     const from = this.seq + 1;
     if (previousKeyId === null) {
-      this.logger.info({ audit: { keyId: this.key.keyId, keyedFromSeq: from } }, 'audit log continues keyed; earlier records are unkeyed (covered by the first keyed record)');
+      // warn: this line, shipped with the logs, is the outside record of where keying began
+      this.logger.warn(
+        { audit: { keyId: this.key.keyId, keyedFromSeq: from } },
+        'audit log continues keyed on an unkeyed file: earlier records are unkeyed (verify with --key-file --allow-unkeyed-prefix and check keyedFromSeq)',
+      );
     } else {
       this.logger.warn(
         { audit: { keyId: this.key.keyId, previousKeyId, keyedFromSeq: from } },

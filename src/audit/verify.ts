@@ -9,9 +9,11 @@
  * Keyed records (`alg: "hmac-sha256"`, see keyed.ts) are checked with the key whose key_id they
  * declare; without keys they are reported ("pass --key-file"), never accepted unchecked. Once a
  * keyed record was seen, a later unkeyed record is a downgrade (broken). With keys given, every
- * record must be keyed with one of them, or be followed in its chain by such a record (whose
- * HMAC covers `prev`, and so the unkeyed records before it): a log rewritten unkeyed from seq 1
- * is then reported too.
+ * record must be keyed with one of them, so a log rewritten unkeyed from seq 1 is reported too.
+ * Opt-in (allowUnkeyedPrefix, for a log that turned the key on mid-file): unkeyed records are
+ * accepted when a keyed record follows them in their chain (its HMAC covers `prev`, and so the
+ * unkeyed records before it) — but that proves only what the file held when the gateway started
+ * keying, hence `keyedFromSeq` is reported for the operator to check against when the key was set.
  * Does not: detect removal of whole records at the END of the newest file or of whole files
  * at the start of the set; and WITHOUT a key it cannot stop an attacker who recomputes every
  * hash after an edit (an unkeyed chain proves nothing against whoever can write it): compare
@@ -64,8 +66,10 @@ export interface VerifyResult {
   keyedRecords: number;
   /** key_id of the verified keyed records, in order of first appearance. */
   keyIds: string[];
-  /** Keys were given: every record had to be keyed with one of them (or be covered by a later keyed record of its chain). */
+  /** Keys were given: every record had to be keyed with one of them (or, with allowUnkeyedPrefix, be covered by a later keyed record of its chain). */
   keyRequired: boolean;
+  /** seq of the first keyed record that follows unkeyed ones (the key was turned on there); null when there is none. */
+  keyedFromSeq: number | null;
   firstBroken?: VerifyBreak;
 }
 
@@ -74,15 +78,23 @@ export interface VerifyOptions {
   strict?: boolean;
   /**
    * audit.hmac_key values (each at least 32 characters; several when the key was changed). Given:
-   * keyed records are checked against them and unkeyed records must be covered (see keyRequired).
+   * keyed records are checked against them and every record must be keyed (see keyRequired).
+   * Throws when a key is shorter than 32 characters.
    */
   keys?: readonly string[];
+  /**
+   * With keys: accept unkeyed records that a later keyed record of the same chain covers (a log
+   * that turned the key on mid-file). Check `keyedFromSeq` against when the key was turned on: an
+   * attacker who rewrote the whole log unkeyed before a restart of a keyed gateway looks the same.
+   */
+  allowUnkeyedPrefix?: boolean;
 }
 
 export const REASON_DOWNGRADE = 'unkeyed record after keyed records (downgrade): the log was rewritten from here on, or written without audit.hmac_key';
-export const REASON_UNCOVERED =
-  'unkeyed record not covered by a keyed one: with a key, every record must be keyed or be followed in its chain by a keyed record ' +
-  '(a log rewritten without the key looks like this; files written before audit.hmac_key was set verify without --key-file)';
+export const REASON_UNKEYED =
+  'unkeyed record, but a key was given: every record must be keyed (a log rewritten without the key looks like this; ' +
+  'records written before audit.hmac_key was set verify without --key-file, or see --allow-unkeyed-prefix)';
+export const REASON_UNCOVERED = 'unkeyed record not covered by a keyed one: no record keyed with the given key follows it in its chain';
 
 interface LinkState {
   hash: string | null;
@@ -109,7 +121,7 @@ interface Uncovered {
 
 interface Context {
   strict: boolean;
-  /** By key_id. Empty: no key given. */
+  /** By key_id (two keys with one key_id, a 2^-32 chance: the later one is used). Empty: no key given. */
   keys: Map<string, AuditKey>;
 }
 
@@ -133,7 +145,9 @@ export async function auditVerify(files: readonly string[], options: VerifyOptio
     keyedRecords: 0,
     keyIds: [],
     keyRequired: keys.size > 0,
+    keyedFromSeq: null,
   };
+  const allowPrefix = options.allowUnkeyedPrefix === true;
   const ordered = await chainOrder(files);
   if ('broken' in ordered) return finish(result, ordered.broken);
   const state: LinkState = { hash: null, seq: 0, sawKeyed: false };
@@ -147,9 +161,12 @@ export async function auditVerify(files: readonly string[], options: VerifyOptio
         const checked = checkLine(text, terminated, ctx, state, fileStart);
         if (typeof checked === 'string') return finish(result, { file, line, seq: seqOf(text), reason: checked });
         if (checked.chainStart === 'restart' && uncovered) return finishUncovered(result, uncovered);
-        if (checked.keyId !== null) uncovered = null;
-        else if (ctx.keys.size > 0 && uncovered === null) {
-          uncovered = { at: { file, line, seq: checked.seq, reason: REASON_UNCOVERED }, before: snapshot(result) };
+        if (checked.keyId !== null) {
+          if (uncovered) result.keyedFromSeq ??= checked.seq;
+          uncovered = null;
+        } else if (ctx.keys.size > 0) {
+          if (!allowPrefix) return finish(result, { file, line, seq: checked.seq, reason: REASON_UNKEYED });
+          uncovered ??= { at: { file, line, seq: checked.seq, reason: REASON_UNCOVERED }, before: snapshot(result) };
         }
         fileStart = false;
         count(result, summary, state, checked);

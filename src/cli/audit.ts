@@ -27,13 +27,14 @@ const processIo: CliIo = {
 };
 
 const USAGE = `usage:
-  pgwarden audit verify FILE [FILE…] [--key-file PATH]… [--json] [--no-strict]
+  pgwarden audit verify FILE [FILE…] [--key-file PATH]… [--allow-unkeyed-prefix] [--json] [--no-strict]
   pgwarden audit stats FILE [FILE…] [--json]
 
 Rotated files may be given in any order (e.g. .pgwarden/audit.ndjson*): they are verified in chain order.
 Keyed logs (audit.hmac_key): give the key in a file (--key-file, once per key if it was changed) or in
 PGWARDEN_AUDIT_KEY / PGWARDEN_AUDIT_KEY_FILE, never on the command line. With a key, every record must
-be keyed with it.`;
+be keyed with it; --allow-unkeyed-prefix also accepts unkeyed records written before the key was turned
+on (covered by the first keyed record after them).`;
 
 /** The verified mode in words (never the key; key ids are public). */
 function modeLine(r: VerifyResult): string {
@@ -42,7 +43,10 @@ function modeLine(r: VerifyResult): string {
     case 'keyed':
       return `keyed: every record carries an HMAC-SHA-256 under the given key (${ids})`;
     case 'mixed':
-      return `keyed since the key was turned on: ${r.keyedRecords} keyed record(s) (${ids}); the ${r.records - r.keyedRecords} unkeyed record(s) before them are covered by the prev of the first keyed record of their chain`;
+      return [
+        `keyed from seq ${r.keyedFromSeq ?? '?'} (${ids}): ${r.keyedRecords} keyed record(s); the ${r.records - r.keyedRecords} unkeyed record(s) before are covered by the first keyed record's prev`,
+        `check: was audit.hmac_key turned on at seq ${r.keyedFromSeq ?? '?'}? The unkeyed records are only as trustworthy as the file was then.`,
+      ].join('\n');
     case 'unkeyed':
       return 'unkeyed: sha256 only, so whoever can write the files could have recomputed the chain (set audit.hmac_key, then verify with --key-file)';
     case 'none':
@@ -71,6 +75,8 @@ export function formatVerify(r: VerifyResult): string {
 export interface VerifyCommandOptions {
   json?: boolean;
   strict?: boolean;
+  /** --allow-unkeyed-prefix (see VerifyOptions.allowUnkeyedPrefix). */
+  allowUnkeyedPrefix?: boolean;
   /** --key-file paths (each file holds one key; trimmed like config secret files). */
   keyFiles?: readonly string[];
   /** Environment for PGWARDEN_AUDIT_KEY / PGWARDEN_AUDIT_KEY_FILE (default process.env). */
@@ -134,7 +140,7 @@ export async function auditVerifyCommand(files: readonly string[], opts: VerifyC
     io.err(`pgwarden audit verify: ${err.message}`);
     return 64;
   }
-  const result = await auditVerify(files, { strict: opts.strict ?? true, keys });
+  const result = await auditVerify(files, { strict: opts.strict ?? true, keys, allowUnkeyedPrefix: opts.allowUnkeyedPrefix === true });
   io.out(opts.json ? JSON.stringify(result, null, 2) : formatVerify(result));
   return result.ok ? 0 : 1;
 }
@@ -162,7 +168,12 @@ export async function auditCli(args: readonly string[], io: CliIo = processIo): 
   try {
     parsed = parseArgs({
       args: [...rest],
-      options: { json: { type: 'boolean' }, 'no-strict': { type: 'boolean' }, 'key-file': { type: 'string', multiple: true } },
+      options: {
+        json: { type: 'boolean' },
+        'no-strict': { type: 'boolean' },
+        'key-file': { type: 'string', multiple: true },
+        'allow-unkeyed-prefix': { type: 'boolean' },
+      },
       allowPositionals: true,
       strict: true,
     });
@@ -173,10 +184,19 @@ export async function auditCli(args: readonly string[], io: CliIo = processIo): 
   const json = parsed.values.json === true;
   switch (sub) {
     case 'verify':
-      return auditVerifyCommand(parsed.positionals, { json, strict: parsed.values['no-strict'] !== true, keyFiles: parsed.values['key-file'] ?? [] }, io);
+      return auditVerifyCommand(
+        parsed.positionals,
+        {
+          json,
+          strict: parsed.values['no-strict'] !== true,
+          keyFiles: parsed.values['key-file'] ?? [],
+          allowUnkeyedPrefix: parsed.values['allow-unkeyed-prefix'] === true,
+        },
+        io,
+      );
     case 'stats':
-      if (parsed.values['key-file'] !== undefined) {
-        io.err(`stats needs no key (--key-file is for verify)\n${USAGE}`);
+      if (parsed.values['key-file'] !== undefined || parsed.values['allow-unkeyed-prefix'] !== undefined) {
+        io.err(`stats needs no key (--key-file and --allow-unkeyed-prefix are for verify)\n${USAGE}`);
         return 64;
       }
       return auditStatsCommand(parsed.positionals, { json }, io);

@@ -90,7 +90,10 @@ describe('pgwarden audit verify with keys', () => {
     await sink.close();
     const c = capture();
     expect(await auditVerifyCommand([plain], { keyFiles: [keyFile] }, c.io)).toBe(1);
-    expect(c.out()).toMatch(/line 1 \(seq 1\): unkeyed record not covered by a keyed one/);
+    expect(c.out()).toMatch(/line 1 \(seq 1\): unkeyed record, but a key was given: every record must be keyed/);
+    const p = capture();
+    expect(await auditVerifyCommand([plain], { keyFiles: [keyFile], allowUnkeyedPrefix: true }, p.io)).toBe(1);
+    expect(p.out()).toMatch(/line 1 \(seq 1\): unkeyed record not covered by a keyed one/);
     const u = capture();
     expect(await auditVerifyCommand([plain], { env: {} }, u.io)).toBe(0);
     expect(u.out()).toContain('unkeyed: sha256 only');
@@ -116,6 +119,24 @@ describe('pgwarden audit verify with keys', () => {
       expect(c.all()).not.toContain('not-long-enough-secret');
       expect(c.all()).not.toContain(KEY);
     }
+  });
+
+  it('--allow-unkeyed-prefix: a log that turned the key on mid-file verifies, and the output says where keying began', async () => {
+    const mixed = join(dir, 'mixed.ndjson');
+    const before = createAuditSink(auditConfig({ path: mixed }), captureLogger());
+    for (let i = 0; i < 3; i++) before.record(sampleEvent('allowed', i));
+    await before.close();
+    const after = createAuditSink(auditConfig({ path: mixed, hmac_key: KEY }), captureLogger());
+    for (let i = 0; i < 2; i++) after.record(sampleEvent('blocked', i));
+    await after.close();
+    expect(await auditCli(['verify', '--key-file', keyFile, mixed], capture().io)).toBe(1);
+    const c = capture();
+    expect(await auditCli(['verify', '--key-file', keyFile, '--allow-unkeyed-prefix', mixed], c.io)).toBe(0);
+    expect(c.out()).toContain(`keyed from seq 4 (key_id ${keyId}): 2 keyed record(s); the 3 unkeyed record(s) before are covered`);
+    expect(c.out()).toContain('was audit.hmac_key turned on at seq 4?');
+    const j = capture();
+    expect(await auditCli(['verify', '--json', '--key-file', keyFile, '--allow-unkeyed-prefix', mixed], j.io)).toBe(0);
+    expect(JSON.parse(j.out())).toMatchObject({ ok: true, mode: 'mixed', keyedFromSeq: 4, keyedRecords: 2, records: 5 });
   });
 
   it('usage: no key on the command line, --key-file needs a path, stats takes no key', async () => {

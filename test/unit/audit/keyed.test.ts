@@ -7,7 +7,7 @@ import { canonicalJson, sha256Hex } from '../../../src/audit/canonical.js';
 import { AuditKey } from '../../../src/audit/keyed.js';
 import { buildRecordBody, encodeRecord, snapshotEvent } from '../../../src/audit/record.js';
 import { createAuditSink, type AuditSink } from '../../../src/audit/sink.js';
-import { auditVerify, REASON_DOWNGRADE, REASON_UNCOVERED } from '../../../src/audit/verify.js';
+import { auditVerify, REASON_DOWNGRADE, REASON_UNCOVERED, REASON_UNKEYED } from '../../../src/audit/verify.js';
 import { AUDIT_DECISIONS, GENESIS_PREV, type AuditEvent } from '../../../src/audit/types.js';
 import { auditConfig, captureLogger, KEY, OTHER_KEY, readRecords, sampleEvent, tempDir } from './helpers.js';
 
@@ -212,7 +212,10 @@ describe('verifying a keyed log', () => {
     // LIMIT: the verifier cannot know the file was meant to be keyed unless it is told
     expect(await auditVerify([forged])).toMatchObject({ ok: true, mode: 'unkeyed', records: 8 });
     const r = await auditVerify([forged], { keys: [KEY] });
-    expect(r).toMatchObject({ ok: false, records: 0, lastSeq: null, mode: 'none', firstBroken: { line: 1, seq: 1, reason: REASON_UNCOVERED } });
+    expect(r).toMatchObject({ ok: false, records: 0, lastSeq: null, mode: 'none', firstBroken: { line: 1, seq: 1, reason: REASON_UNKEYED } });
+    // also when unkeyed prefixes are allowed: no keyed record covers them
+    const p = await auditVerify([forged], { keys: [KEY], allowUnkeyedPrefix: true });
+    expect(p).toMatchObject({ ok: false, records: 0, lastSeq: null, mode: 'none', firstBroken: { line: 1, seq: 1, reason: REASON_UNCOVERED } });
   });
 
   it('LIMIT, unkeyed logs: edit + recompute of the tail is NOT detected without a key', async () => {
@@ -246,7 +249,12 @@ describe('verifying a keyed log', () => {
     const b = encodeRecord(buildRecordBody(snapshotEvent(sampleEvent('allowed', 2)), 2, a.hash, opts));
     const c = encodeRecord(buildRecordBody(snapshotEvent(sampleEvent('allowed', 3)), 1, GENESIS_PREV, { ...opts, key }), key);
     const file = await writeLines('chains.ndjson', [a.line, b.line, c.line]);
-    expect(await auditVerify([file], { keys: [KEY] })).toMatchObject({ ok: false, records: 0, chains: 0, firstBroken: { line: 1, seq: 1, reason: REASON_UNCOVERED } });
+    expect(await auditVerify([file], { keys: [KEY], allowUnkeyedPrefix: true })).toMatchObject({
+      ok: false,
+      records: 0,
+      chains: 0,
+      firstBroken: { line: 1, seq: 1, reason: REASON_UNCOVERED },
+    });
   });
 
   it('rejects malformed key labels', async () => {
@@ -315,23 +323,47 @@ describe('keyed sink: restart, key change, upgrade, rotation', () => {
     expect(onlyOld).toMatchObject({ records: 4, firstBroken: { line: 5, seq: 5 } });
   });
 
-  it('turning a key on for an existing unkeyed file: the chain continues keyed, and verifies with the key (mixed)', async () => {
+  it('turning a key on for an existing unkeyed file: the chain continues keyed; it verifies with the key only with allowUnkeyedPrefix (mixed)', async () => {
     const first = open();
     for (let i = 0; i < 3; i++) first.sink.record(sampleEvent('allowed', i));
     await first.sink.close();
     const second = open({ hmac_key: KEY });
     for (let i = 0; i < 3; i++) second.sink.record(sampleEvent('blocked', i));
     await second.sink.close();
-    expect(second.logger.entries.find((e) => e.msg?.includes('continues keyed'))?.obj).toEqual({ audit: { keyId: new AuditKey(KEY).keyId, keyedFromSeq: 4 } });
+    const note = second.logger.entries.find((e) => e.msg?.includes('continues keyed'));
+    expect(note).toMatchObject({ level: 'warn', obj: { audit: { keyId: new AuditKey(KEY).keyId, keyedFromSeq: 4 } } });
     const file = first.file;
-    expect(await auditVerify([file], { keys: [KEY] })).toMatchObject({ ok: true, records: 6, mode: 'mixed', keyedRecords: 3 });
+    // a key means every record must be keyed…
+    expect(await auditVerify([file], { keys: [KEY] })).toMatchObject({ ok: false, records: 0, firstBroken: { line: 1, seq: 1, reason: REASON_UNKEYED } });
+    // …unless the operator accepts the unkeyed prefix, and is told where keying began
+    const mixed = await auditVerify([file], { keys: [KEY], allowUnkeyedPrefix: true });
+    expect(mixed).toMatchObject({ ok: true, records: 6, mode: 'mixed', keyedRecords: 3, keyedFromSeq: 4 });
     // without the key: the unkeyed part verifies, the first keyed record asks for the key
     expect(await auditVerify([file])).toMatchObject({ ok: false, records: 3, firstBroken: { line: 4, seq: 4 } });
     // rewriting the unkeyed part (consistently) is caught at the first keyed record: its HMAC covers prev
     const original = await lines(file);
     const rewritten = rewriteUnkeyed(original.slice(0, 3), 1, (b) => (b.principal = 'nobody'));
     const forged = await writeLines('forged.ndjson', [...rewritten, ...original.slice(3)]);
-    expect((await auditVerify([forged], { keys: [KEY] })).firstBroken).toMatchObject({ line: 4, seq: 4, reason: expect.stringMatching(/prev does not match/) as unknown });
+    expect((await auditVerify([forged], { keys: [KEY], allowUnkeyedPrefix: true })).firstBroken).toMatchObject({
+      line: 4,
+      seq: 4,
+      reason: expect.stringMatching(/prev does not match/) as unknown,
+    });
+  });
+
+  it('LIMIT of allowUnkeyedPrefix: a whole keyed log rewritten unkeyed, then continued by a restarted keyed sink, passes — only keyedFromSeq tells', async () => {
+    const file = await writeKeyed(6);
+    const forged = rewriteUnkeyed(await lines(file), 0, (b) => (b.principal = 'nobody'));
+    await writeFile(file, `${forged.join('\n')}\n`);
+    const restarted = open({ hmac_key: KEY });
+    restarted.sink.record(sampleEvent('allowed', 42));
+    await restarted.sink.close();
+    // the default (every record keyed) catches it
+    expect((await auditVerify([file], { keys: [KEY] })).firstBroken).toMatchObject({ line: 1, reason: REASON_UNKEYED });
+    // the opt-in accepts it, and says keying began at seq 7 — not where the key was really turned on (seq 1)
+    expect(await auditVerify([file], { keys: [KEY], allowUnkeyedPrefix: true })).toMatchObject({ ok: true, mode: 'mixed', keyedFromSeq: 7 });
+    // the sink said so at the restart, in the operator's logs
+    expect(restarted.logger.entries.find((e) => e.msg?.includes('continues keyed'))?.obj).toEqual({ audit: { keyId: new AuditKey(KEY).keyId, keyedFromSeq: 7 } });
   });
 
   it('an unkeyed sink refuses to continue a keyed file (AUDIT_TAIL_KEYED) and leaves it untouched', async () => {
