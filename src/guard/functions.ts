@@ -17,7 +17,7 @@
  * Does not: see inside function bodies, or judge casts to user-defined types (a user cast
  * function could run); see the report for these limits.
  */
-import { matchesAny } from './patterns.js';
+import { matchesAny, matchesAnyDeny } from './patterns.js';
 import type { CatalogFunction, CatalogSnapshot } from './types.js';
 
 /** Exact names of built-in (pg_catalog and common extension) functions that are always unsafe. */
@@ -300,7 +300,7 @@ function policyAllows(rules: FunctionRules, schema: string, name: string): boole
 }
 
 function policyDenies(rules: FunctionRules, schema: string, name: string): boolean {
-  return rules.deny.length > 0 && matchesAny(rules.deny, schema, name);
+  return rules.deny.length > 0 && matchesAnyDeny(rules.deny, schema, name);
 }
 
 /** Judge one candidate (schema, name) that exists in the catalog. */

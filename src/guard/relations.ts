@@ -28,7 +28,7 @@
 import type { DatabasePolicy } from '../config/schema.js';
 import { effectiveSearchPath, judgeFunction, type FunctionRules } from './functions.js';
 import { displayIdent, displayQualified } from './names.js';
-import { firstMatch } from './patterns.js';
+import { firstDenyMatch, firstMatch } from './patterns.js';
 import { reason, type Reason } from './reasons.js';
 import type { CatalogRelation, CatalogSnapshot } from './types.js';
 import type { RelationRef } from './walk.js';
@@ -100,7 +100,7 @@ export function nameRules(schema: string, name: string, ctx: RelationContext): R
   const shown = displayQualified(schema, name);
   const p = ctx.policy;
   const out: Reason[] = [];
-  const denyPattern = firstMatch(p.tables.deny, schema, name);
+  const denyPattern = firstDenyMatch(p.tables.deny, schema, name);
   if (schema === 'pg_toast' || schema.startsWith('pg_toast_temp')) {
     out.push(reason('SYSTEM_CATALOG', `${shown} is TOAST storage, never readable through pgwarden`));
     return out;

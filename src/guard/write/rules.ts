@@ -20,7 +20,7 @@
  */
 import type { DatabasePolicy } from '../../config/schema.js';
 import type { Classification } from '../classify.js';
-import { firstMatch } from '../patterns.js';
+import { firstDenyMatch, firstMatch } from '../patterns.js';
 import { reason, type Reason } from '../reasons.js';
 import type { CatalogSnapshot, GuardRequest, ToolName } from '../types.js';
 import { asArray, findWrites, isObj, unwrap, type FoundWrite } from './ast.js';
@@ -100,7 +100,7 @@ export function executeWriteReasons(stmt: unknown, ctx: WriteRuleContext): Reaso
   }
   const t = writeTarget(top, ctx.catalog, ctx.searchPath);
   if (t !== undefined && t.schema !== undefined) {
-    const deny = firstMatch(rules.tables.deny, t.schema, t.name);
+    const deny = firstDenyMatch(rules.tables.deny, t.schema, t.name);
     if (deny !== undefined) {
       out.push(reason('WRITE_TABLE_NOT_ALLOWED', `${t.display} is not writable under policy '${ctx.policyName}' (matches writes.tables deny pattern ${deny})`));
     } else if (rules.tables.allow.length > 0 && firstMatch(rules.tables.allow, t.schema, t.name) === undefined) {

@@ -40,4 +40,11 @@ describe('policy patterns', () => {
     expect(matches('APP.ORDERS', 'app', 'orders')).toBe(false);
     expect(matches('app.(x)+', 'app', 'xx')).toBe(false);
   });
+
+  it('deny patterns fail closed on quoted names with a dot: * also matches the dot (red team)', () => {
+    expect(matches('app.secret*', 'app', 'secret.v2', true)).toBe(true);
+    expect(matches('app.*', 'app', 'a.b', true)).toBe(true);
+    expect(matches('app.secret*', 'app', 'public_notes', true)).toBe(false);
+    expect(matches('app.secret*', 'apps', 'secret', true)).toBe(false);
+  });
 });

@@ -253,6 +253,16 @@ describe('inheritance children and partitions (red team)', () => {
   });
 });
 
+describe('deny patterns and quoted names with a dot (red team)', () => {
+  it('app.secret* denies app."secret.v2" for reads and writes', () => {
+    const catalog = demoCatalog({ relations: [{ schema: 'app', name: 'secret.v2', kind: 'table' }, { schema: 'app', name: 'secrets', kind: 'table' }], version: 41 });
+    const policy = demoPolicy({ tables: { deny: ['internal.*', 'app.secret*'] } });
+    expect(codes(decide('SELECT * FROM app."secret.v2"', { catalog, policy }))).toEqual(['DENIED_TABLE']);
+    expect(codes(decide('SELECT * FROM app.secrets', { catalog, policy }))).toEqual(['DENIED_TABLE']);
+    expect(decide('SELECT * FROM app.orders', { catalog, policy }).decision).toBe('allow');
+  });
+});
+
 describe('system catalogs are never written (red team)', () => {
   it('catalogs: true opens reading pg_settings, not UPDATE (its rule runs set_config for the session)', () => {
     const policy = demoPolicy({ catalogs: true, mode: 'read-write' });
