@@ -15,7 +15,7 @@ Usage:
   pgwarden demo  [--port P] [--data-dir DIR] [--keep]
   pgwarden check --principal NAME [--config FILE] [--database DB] [--tool query|explain|execute] [--json] "SQL"
   pgwarden token [--principal NAME]
-  pgwarden audit verify FILE...
+  pgwarden audit verify FILE... [--key-file PATH]... [--allow-unkeyed-prefix] [--json] [--no-strict]
   pgwarden audit stats FILE... [--json]
   pgwarden approvals list [--status S] [--database DB] [--principal P] [--json] [--config FILE]
   pgwarden approvals show|approve|reject ID [--operator NAME] [--reason TEXT] [--config FILE]
@@ -26,7 +26,7 @@ serve     run the gateway (HTTP on 127.0.0.1:8420 by default, or MCP over stdio)
 demo      start an embedded PostgreSQL with a seeded shop database and serve it (Ctrl-C stops all)
 check     print the guard's decision for a statement without running it (exit 0 allow, 2 refuse)
 token     generate a bearer token and print it with its sha256 digest and a config snippet
-audit     verify the audit log hash chain, or summarize it
+audit     verify the audit log hash chain (keyed: --key-file or PGWARDEN_AUDIT_KEY[_FILE]), or summarize it
 approvals list, inspect, approve (re-checked, executed with undo, exactly once) or reject held writes
 revert    undo a recorded write by its undo id (conflict-checked, at most once)
 
