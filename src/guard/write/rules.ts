@@ -22,9 +22,10 @@ import type { DatabasePolicy } from '../../config/schema.js';
 import type { Classification } from '../classify.js';
 import { firstDenyMatch, firstMatch } from '../patterns.js';
 import { reason, type Reason } from '../reasons.js';
-import type { CatalogSnapshot, GuardRequest, ToolName } from '../types.js';
+import { nameRules } from '../relations.js';
+import type { CatalogSnapshot, CatalogWriteInfo, GuardRequest, ToolName } from '../types.js';
 import { asArray, findWrites, isObj, unwrap, type FoundWrite } from './ast.js';
-import { irreversibility } from './reversible.js';
+import { irreversibility, updatedColumns } from './reversible.js';
 import { predicateContext, writeTarget } from './target.js';
 import { isTautology } from './tautology.js';
 
@@ -107,6 +108,11 @@ export function executeWriteReasons(stmt: unknown, ctx: WriteRuleContext): Reaso
       out.push(reason('WRITE_TABLE_NOT_ALLOWED', `${t.display} is not on the writable-table list of policy '${ctx.policyName}'`));
     }
   }
+  if (t !== undefined) {
+    for (const hidden of hiddenCascadeTargets(top, t.rel?.write, ctx)) {
+      out.push(reason('DENIED_TABLE', `the ${KIND_LABEL[top.kind]} on ${t.display} also changes ${hidden} through a cascading foreign key, and policy '${ctx.policyName}' hides that table`));
+    }
+  }
   if (hasReturning(top)) out.push(reason('RETURNING_NOT_ALLOWED', `the ${KIND_LABEL[top.kind]} has a RETURNING clause`));
   if (unwrap(top.body.whereClause)[0] === 'CurrentOfExpr') {
     out.push(reason('WRITE_NOT_PLANNABLE', 'WHERE CURRENT OF needs a cursor, which the gateway does not keep', 'Select the rows by primary key instead.'));
@@ -117,6 +123,35 @@ export function executeWriteReasons(stmt: unknown, ctx: WriteRuleContext): Reaso
     }
   }
   return out;
+}
+
+const ACTING: ReadonlySet<string> = new Set(['cascade', 'set null', 'set default']);
+
+/**
+ * Tables a DELETE (or an UPDATE of referenced columns) changes through ON DELETE / ON UPDATE
+ * CASCADE, SET NULL or SET DEFAULT foreign keys, transitively, that the read rules hide: the
+ * database changes them whatever the policy says (allow_irreversible lets such writes run).
+ */
+function hiddenCascadeTargets(w: FoundWrite, info: CatalogWriteInfo | undefined, ctx: WriteRuleContext): string[] {
+  if (info === undefined || (w.kind !== 'delete' && w.kind !== 'update')) return [];
+  const set = w.kind === 'update' ? updatedColumns(w) : undefined;
+  const first = info.referencedBy.filter((fk) => (set === undefined ? ACTING.has(fk.onDelete) : ACTING.has(fk.onUpdate) && fk.columns.some((c) => set.has(c))));
+  const rctx = { policy: ctx.policy, policyName: ctx.policyName, searchPath: ctx.searchPath, catalog: ctx.catalog };
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const todo = first.map((fk) => fk.table);
+  while (todo.length > 0 && seen.size < 1000) {
+    const key = todo.pop() as string;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const rel = ctx.catalog.relations.get(key);
+    const dot = key.indexOf('.');
+    const [schema, name] = rel ? [rel.schema, rel.name] : [key.slice(0, dot), key.slice(dot + 1)];
+    if (nameRules(schema, name, rctx).length > 0) out.push(key);
+    // a cascaded delete (or a SET NULL/DEFAULT update) of that table cascades on in turn
+    for (const fk of rel?.write?.referencedBy ?? []) if (ACTING.has(fk.onDelete) || ACTING.has(fk.onUpdate)) todo.push(fk.table);
+  }
+  return out.sort();
 }
 
 export function hasReturning(w: FoundWrite): boolean {

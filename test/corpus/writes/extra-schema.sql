@@ -27,6 +27,10 @@ CREATE TABLE internal.ledger_secret PARTITION OF app.ledger FOR VALUES FROM (100
 CREATE TABLE app.notes_base (id integer PRIMARY KEY, v text);
 CREATE TABLE internal.notes_secret (secret text) INHERITS (app.notes_base);
 
+-- A table a denied table references with ON DELETE CASCADE: deleting from it changes the denied one.
+CREATE TABLE app.accounts (id integer PRIMARY KEY, note text);
+CREATE TABLE internal.account_secrets (id integer PRIMARY KEY, account_id integer REFERENCES app.accounts (id) ON DELETE CASCADE);
+
 CREATE TABLE app.gen (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, qty integer, total integer GENERATED ALWAYS AS (qty * 2) STORED);
 
 INSERT INTO app.audited SELECT g, 'n' || g FROM generate_series(1, 10) g;
@@ -40,5 +44,7 @@ INSERT INTO app.ledger SELECT g, 'n' || g FROM generate_series(1, 10) g;
 INSERT INTO app.ledger VALUES (1500, 'secret');
 INSERT INTO app.notes_base SELECT g, 'n' || g FROM generate_series(1, 10) g;
 INSERT INTO internal.notes_secret VALUES (9001, 'v', 'secret');
+INSERT INTO app.accounts SELECT g, 'n' || g FROM generate_series(1, 10) g;
+INSERT INTO internal.account_secrets SELECT g, g FROM generate_series(1, 10) g;
 INSERT INTO app.gen (qty) SELECT g FROM generate_series(1, 10) g;
 ANALYZE;

@@ -35,6 +35,16 @@ export const EXTRA_RELATIONS: CatalogRelation[] = [
   { schema: 'internal', name: 'ledger_secret', kind: 'table', estimatedRows: 1, ancestors: ['app.ledger'], write: info(['id'], ['id']) },
   { schema: 'app', name: 'notes_base', kind: 'table', estimatedRows: 10, write: info(['id'], ['id'], { hasChildren: true }) },
   { schema: 'internal', name: 'notes_secret', kind: 'table', estimatedRows: 1, ancestors: ['app.notes_base'], write: info([], ['id']) },
+  {
+    schema: 'app',
+    name: 'accounts',
+    kind: 'table',
+    estimatedRows: 10,
+    write: info(['id'], ['id'], {
+      referencedBy: [{ table: 'internal.account_secrets', constraint: 'account_secrets_account_id_fkey', columns: ['id'], onDelete: 'cascade', onUpdate: 'no action' }],
+    }),
+  },
+  { schema: 'internal', name: 'account_secrets', kind: 'table', estimatedRows: 10, write: info(['id'], ['id']) },
   { schema: 'app', name: 'gen', kind: 'table', estimatedRows: 10, write: info(['id'], ['id'], { generated: ['total'], identityAlways: ['id'] }) },
 ];
 

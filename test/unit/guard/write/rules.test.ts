@@ -7,6 +7,7 @@ import { parseSync } from 'libpg-query';
 import { Guard, loadParser } from '../../../../src/guard/index.js';
 import { applyThresholds, captureLimit, isWritePlan, planWrite } from '../../../../src/guard/write/index.js';
 import { writeRulesSchema } from '../../../../src/config/schema.js';
+import { demoCatalog } from '../fixtures/catalog.js';
 import { writeCatalog, writePolicyFor, writeRequest } from './fixtures.js';
 
 let guard: Guard;
@@ -81,6 +82,27 @@ describe('execute rules', () => {
 
   it('a foreign table and a table without key facts are NOT_REVERSIBLE (fail closed)', () => {
     expect(codes("UPDATE app.remote SET x = 1 WHERE id = 1")).toContain('NOT_REVERSIBLE');
+  });
+
+  it('a cascading foreign key into a hidden table is DENIED_TABLE even with allow_irreversible (red team)', () => {
+    const fk = (table: string, onDelete: string, onUpdate = 'no action') => ({ table, constraint: `${table.split('.')[1]}_fk`, columns: ['id'], onDelete, onUpdate });
+    const info = (referencedBy: ReturnType<typeof fk>[]) => ({ primaryKey: ['id'], notNull: ['id'], generated: [], identityAlways: [], userTriggers: [], rules: [], referencedBy, hasChildren: false });
+    const catalog = demoCatalog({
+      relations: [
+        { schema: 'app', name: 'accounts', kind: 'table', write: info([fk('internal.account_secrets', 'cascade'), fk('app.sessions', 'cascade', 'cascade')]) },
+        { schema: 'app', name: 'sessions', kind: 'table', write: info([fk('internal.session_audit', 'set null')]) },
+        { schema: 'internal', name: 'account_secrets', kind: 'table', write: info([]) },
+        { schema: 'internal', name: 'session_audit', kind: 'table', write: info([]) },
+        { schema: 'app', name: 'tags', kind: 'table', write: info([fk('app.sessions', 'no action')]) },
+      ],
+      version: 77,
+    });
+    const decideCodes = (sql: string) => guard.decide(writeRequest(sql, { catalog, policy: writePolicyFor({ allow_irreversible: true }) })).reasons.map((r) => r.code);
+    expect(decideCodes('DELETE FROM app.accounts WHERE id = 1')).toEqual(['DENIED_TABLE', 'DENIED_TABLE']);
+    expect(decideCodes('DELETE FROM app.sessions WHERE id = 1')).toEqual(['DENIED_TABLE']);
+    expect(decideCodes('UPDATE app.accounts SET id = 2 WHERE id = 1')).toEqual(['DENIED_TABLE']);
+    expect(decideCodes("UPDATE app.accounts SET note = 'x' WHERE id = 1")).toEqual([]);
+    expect(decideCodes('DELETE FROM app.tags WHERE id = 1')).toEqual([]);
   });
 
   it('ON UPDATE CASCADE matters only when a referenced column is set', () => {
