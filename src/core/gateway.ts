@@ -42,7 +42,10 @@ export interface CallContext {
   principal: string;
   requestId: string;
   clientAddress?: string;
+  /** Cancels the call (client gone, request timeout, shutdown). */
   signal?: AbortSignal;
+  /** Further signals that cancel the call as well (e.g. MCP-level cancellation), without combining them first. */
+  alsoCancelledBy?: readonly AbortSignal[];
 }
 
 export interface GatewayDeps {
@@ -422,12 +425,19 @@ export class Gateway {
   ): Promise<Outcome<T>> {
     return this.telemetry.toolCall(tool, { principal: ctx.principal, requestId: ctx.requestId, database }, async (scope) => {
       const started = Date.now();
-      const event: AuditEventInput = { ...this.baseEvent(ctx, tool), decision: 'allowed' };
+      const event: AuditEventInput = { request_id: ctx.requestId, principal: ctx.principal, client: ctx.clientAddress, tool, decision: 'allowed' };
+      // One controller per call: every source of cancellation and shutdown (cancelInflight) abort it.
       const controller = new AbortController();
-      const onAbort = (): void => controller.abort(ctx.signal?.reason);
-      if (ctx.signal?.aborted) controller.abort(ctx.signal.reason);
-      ctx.signal?.addEventListener('abort', onAbort, { once: true });
+      const sources = ctx.alsoCancelledBy === undefined ? (ctx.signal === undefined ? [] : [ctx.signal]) : [ctx.signal, ...ctx.alsoCancelledBy];
+      const onAbort = (e: Event): void => controller.abort((e.target as AbortSignal).reason);
+      for (const source of sources) {
+        if (source === undefined) continue;
+        if (source.aborted && !controller.signal.aborted) controller.abort(source.reason);
+        source.addEventListener('abort', onAbort, { once: true });
+      }
       this.inflight.add(controller);
+      const inner: CallContext = { principal: ctx.principal, requestId: ctx.requestId, signal: controller.signal };
+      if (ctx.clientAddress !== undefined) inner.clientAddress = ctx.clientAddress;
       try {
         const pre = this.precheck(ctx, tool, database);
         if ('refusal' in pre) {
@@ -436,7 +446,7 @@ export class Gateway {
           return refused<T>(withRequestId(pre.refusal, ctx));
         }
         event.database = pre.database;
-        const out = await body(pre, started, event, { ...ctx, signal: controller.signal });
+        const out = await body(pre, started, event, inner);
         if (!out.ok) return refused<T>(withRequestId(out.refusal, ctx));
         return out;
       } catch (err) {
@@ -446,7 +456,7 @@ export class Gateway {
         if (refusal.sqlstate) event.sqlstate = refusal.sqlstate;
         return refused<T>(withRequestId(refusal, ctx));
       } finally {
-        ctx.signal?.removeEventListener('abort', onAbort);
+        for (const source of sources) source?.removeEventListener('abort', onAbort);
         this.inflight.delete(controller);
         event.duration_ms = Date.now() - started;
         this.audit(event);

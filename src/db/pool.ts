@@ -128,8 +128,36 @@ export function connectionConfig(config: DatabaseConfig): pg.PoolConfig {
   };
 }
 
+/**
+ * Cancellation of one read: fired by the caller's signal or by shutdown(). A plain listener list
+ * rather than an AbortController (an EventTarget with its own maps), allocated on every read.
+ */
+class ReadCancel {
+  aborted = false;
+  private listeners: (() => void)[] = [];
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const listener of listeners) listener();
+  }
+
+  /** Call `listener` once on abort (now, if already aborted). */
+  on(listener: () => void): void {
+    if (this.aborted) listener();
+    else this.listeners.push(listener);
+  }
+
+  off(listener: () => void): void {
+    const i = this.listeners.indexOf(listener);
+    if (i >= 0) this.listeners.splice(i, 1);
+  }
+}
+
 interface ActiveRead {
-  controller: AbortController;
+  cancel: ReadCancel;
   done: Promise<unknown>;
 }
 
@@ -230,11 +258,11 @@ export class DatabasePool {
   async runRead(options: ReadOptions): Promise<ReadResult> {
     if (this.closing) throw new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.');
     if (options.signal?.aborted === true) throw abortError();
-    const controller = new AbortController();
-    const forward = (): void => controller.abort();
+    const cancel = new ReadCancel();
+    const forward = (): void => cancel.abort();
     options.signal?.addEventListener('abort', forward, { once: true });
-    const done = this.readWithRetry(options, controller.signal);
-    const entry: ActiveRead = { controller, done };
+    const done = this.readWithRetry(options, cancel);
+    const entry: ActiveRead = { cancel, done };
     this.active.add(entry);
     try {
       return await done;
@@ -244,7 +272,7 @@ export class DatabasePool {
     }
   }
 
-  private async readWithRetry(options: ReadOptions, signal: AbortSignal): Promise<ReadResult> {
+  private async readWithRetry(options: ReadOptions, signal: ReadCancel): Promise<ReadResult> {
     try {
       return await this.readOnce(options, signal);
     } catch (err) {
@@ -255,25 +283,36 @@ export class DatabasePool {
     }
   }
 
-  private async checkout(signal: AbortSignal): Promise<pg.PoolClient> {
+  private checkout(signal: ReadCancel): Promise<pg.PoolClient> {
     const pending = this.pool.connect();
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(abortError());
-      signal.addEventListener('abort', onAbort, { once: true });
+    return new Promise<pg.PoolClient>((resolve, reject) => {
+      let settled = false;
+      const onAbort = (): void => {
+        if (settled) return;
+        settled = true;
+        // If the connection arrives after the abort, give it straight back.
+        pending.then((c) => c.release(), () => undefined);
+        reject(abortError());
+      };
+      signal.on(onAbort);
+      pending.then(
+        (client) => {
+          signal.off(onAbort);
+          if (settled) return; // aborted first: released above
+          settled = true;
+          resolve(client);
+        },
+        (err: unknown) => {
+          signal.off(onAbort);
+          if (settled) return;
+          settled = true;
+          reject(toGatewayError(err, { aborted: signal.aborted }));
+        },
+      );
     });
-    try {
-      return await Promise.race([pending, aborted]);
-    } catch (err) {
-      // If the connection arrives after an abort, give it straight back.
-      pending.then((c) => c.release(), () => undefined);
-      throw toGatewayError(err, { aborted: signal.aborted });
-    } finally {
-      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
-    }
   }
 
-  private async readOnce(options: ReadOptions, signal: AbortSignal): Promise<ReadResult> {
+  private async readOnce(options: ReadOptions, signal: ReadCancel): Promise<ReadResult> {
     const started = performance.now();
     const client = await this.checkout(signal);
     let released = false;
@@ -290,7 +329,7 @@ export class DatabasePool {
         setTimeout(() => destroy(new Error('cancelled')), CANCEL_GRACE_MS).unref();
       });
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    signal.on(onAbort);
     const prefix = options.explain !== undefined ? `EXPLAIN (FORMAT JSON${options.explain.analyze ? ', ANALYZE true' : ''}) ` : '';
     const limits = options.explain !== undefined ? { max_rows: 1, max_bytes: Number.MAX_SAFE_INTEGER } : options.limits;
     // One round trip: hardening, the capped statement and ROLLBACK in one extended-protocol
@@ -337,7 +376,7 @@ export class DatabasePool {
       if (!query.receivedAny && !aborted && mapped.code === 'DATABASE_UNAVAILABLE') throw new RetryableSetupError(mapped);
       throw mapped;
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      signal.off(onAbort);
     }
   }
 
@@ -409,7 +448,7 @@ export class DatabasePool {
       ]);
       clearTimeout(timer);
     }
-    for (const read of this.active) read.controller.abort();
+    for (const read of this.active) read.cancel.abort();
     await Promise.allSettled([...this.active].map((a) => a.done));
     await this.end();
   }

@@ -27,7 +27,6 @@ import type { InClientConfirm } from '../core/writes.js';
 import type { ToolName } from '../guard/types.js';
 import { clientCanConfirm, confirmationPrompt, readRedeem } from './confirm.js';
 import { sharedJsonSchemaValidator } from '../http/validator.js';
-import { linkSignals } from '../core/signals.js';
 
 /** What the transport adapter knows about the caller. */
 export interface CallerInfo {
@@ -197,19 +196,12 @@ export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): M
     { capabilities: { tools: {} }, instructions: INSTRUCTIONS, jsonSchemaValidator: sharedJsonSchemaValidator },
   );
   if (!caller) return server; // unauthenticated: nothing to offer (HTTP refuses before reaching here)
-  /** Run a tool with a CallContext whose signal covers the HTTP request's and the SDK's (MCP-level) cancellation. */
-  const withContext = async <R>(mcpSignal: AbortSignal, fn: (ctx: CallContext) => Promise<R>): Promise<R> => {
-    const link = caller.signal ? linkSignals(caller.signal, mcpSignal) : undefined;
-    try {
-      return await fn({
-        principal: caller.principal,
-        requestId: caller.requestId ?? randomUUID(),
-        ...(caller.clientAddress ? { clientAddress: caller.clientAddress } : {}),
-        signal: link?.signal ?? mcpSignal,
-      });
-    } finally {
-      link?.dispose();
-    }
+  /** Run a tool with a CallContext cancelled by the HTTP request's signal and the SDK's (MCP-level) one. */
+  const withContext = <R>(mcpSignal: AbortSignal, fn: (ctx: CallContext) => Promise<R>): Promise<R> => {
+    const ctx: CallContext = { principal: caller.principal, requestId: caller.requestId ?? randomUUID(), signal: mcpSignal };
+    if (caller.clientAddress) ctx.clientAddress = caller.clientAddress;
+    if (caller.signal) ctx.alsoCancelledBy = [caller.signal];
+    return fn(ctx);
   };
   for (const def of toolDefinitions(gateway, caller.principal)) {
     if (def.name === 'execute') {
