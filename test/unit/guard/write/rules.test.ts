@@ -7,6 +7,7 @@ import { parseSync } from 'libpg-query';
 import { Guard, loadParser } from '../../../../src/guard/index.js';
 import { applyThresholds, captureLimit, isWritePlan, planWrite } from '../../../../src/guard/write/index.js';
 import { writeRulesSchema } from '../../../../src/config/schema.js';
+import type { ForeignKeyAction } from '../../../../src/guard/types.js';
 import { demoCatalog } from '../fixtures/catalog.js';
 import { writeCatalog, writePolicyFor, writeRequest } from './fixtures.js';
 
@@ -85,7 +86,7 @@ describe('execute rules', () => {
   });
 
   it('a cascading foreign key into a hidden table is DENIED_TABLE even with allow_irreversible (red team)', () => {
-    const fk = (table: string, onDelete: string, onUpdate = 'no action') => ({ table, constraint: `${table.split('.')[1]}_fk`, columns: ['id'], onDelete, onUpdate });
+    const fk = (table: string, onDelete: ForeignKeyAction, onUpdate: ForeignKeyAction = 'no action') => ({ table, constraint: `${table.split('.')[1]}_fk`, columns: ['id'], onDelete, onUpdate });
     const info = (referencedBy: ReturnType<typeof fk>[]) => ({ primaryKey: ['id'], notNull: ['id'], generated: [], identityAlways: [], userTriggers: [], rules: [], referencedBy, hasChildren: false });
     const catalog = demoCatalog({
       relations: [
