@@ -21,9 +21,9 @@ import type { DatabasePolicy } from '../config/schema.js';
 import { classify, mostSevere, type Classification } from './classify.js';
 import { judgeFunction, judgeOperator, judgeTablesample, NAME_LOOKUP_FUNCTIONS, REGCLASS_ARGS, REGPROC_ARGS, TYPENAME_ARGS, type FunctionRules } from './functions.js';
 import { hasAmbiguousStringLiteral } from './literals.js';
-import { splitQualifiedName } from './names.js';
+import { displayIdent, displayQualified, splitQualifiedName } from './names.js';
 import { REASONS, reason, type Reason, type ReasonCode } from './reasons.js';
-import { relationRules, resolveRelation, type RelationContext } from './relations.js';
+import { allowedSchemas, DEFAULT_RESERVED_SCHEMAS, relationRules, resolveRelation, type RelationContext } from './relations.js';
 import type { Decision, GuardRequest, ParsedStatement, StatementKind, ToolName } from './types.js';
 import { newFacts, walkStatement, type Facts, type FunctionRef, type RelationRef, type WalkLimits } from './walk.js';
 import { judgeWrites } from './write/rules.js';
@@ -304,7 +304,14 @@ function objectRules(
 
   for (const ref of refs) {
     const r = resolveRelation(ref.parts, req.catalog, req.searchPath);
-    if (ref.role === 'type' && r.rel === undefined) continue; // an ordinary type, not a row type
+    if (ref.role === 'type' && r.rel === undefined) {
+      // an ordinary type, not a row type; but one named in a schema the policy hides runs that
+      // schema's code (a domain's CHECK, a type's input or cast function)
+      if (r.schema !== undefined && typeSchemaHidden(r.schema, ctx)) {
+        out.add(reason('DENIED_SCHEMA', `type ${displayQualified(r.schema, r.name)} is in schema ${displayIdent(r.schema)}, which policy '${req.policyName}' does not expose`, 'Use built-in types, or types of the exposed schemas.'));
+      }
+      continue;
+    }
     if (ref.literal && r.rel === undefined) {
       // a name from a string literal that does not resolve: never echo it (it may be any text)
       if (!ref.optional) {
@@ -320,6 +327,13 @@ function objectRules(
     for (const x of res.reasons) out.add(x);
   }
   return unknown;
+}
+
+/** A type's schema is hidden when it is neither a catalog schema, on the pinned search_path, nor exposed. */
+function typeSchemaHidden(schema: string, ctx: RelationContext): boolean {
+  if (schema === 'pg_catalog' || schema === 'information_schema') return false;
+  if (ctx.searchPath.includes(schema)) return false;
+  return !allowedSchemas(ctx).includes(schema) || (ctx.reservedSchemas ?? DEFAULT_RESERVED_SCHEMAS).includes(schema);
 }
 
 function splitRegclassText(text: string): string[] {
