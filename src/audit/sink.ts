@@ -32,6 +32,9 @@ import { buildRecordBody, encodeRecord, snapshotEvent, type BuildOptions, type P
 import { FileTarget, PartialWriteError, StreamTarget, type Target } from './targets.js';
 import { GENESIS_PREV, type AuditEvent, type AuditLogger, type AuditSinkKind, type AuditSinkStats } from './types.js';
 
+/** Event-loop time one batch may spend encoding before the writer yields (at least one record). */
+const BATCH_BUDGET_MS = 2;
+
 export interface AuditSink {
   readonly kind: AuditSinkKind;
   /** Enqueue one record. Throws GatewayError(AUDIT_UNAVAILABLE) only under fail-closed when the event cannot be kept. */
@@ -330,19 +333,26 @@ class QueuedAuditSink implements AuditSink {
   }
 
   private buildBatch(): Batch {
-    const take = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
-    this.queue = take === this.queue ? [] : this.queue.slice(this.maxBatch);
     const batch: Batch = { lines: [], seqs: [], hashes: [] };
     let seq = this.seq;
     let prev = this.lastHash;
-    for (const ev of take) {
+    // Bounded by count AND time: a record may compute its statement's fingerprint and normalized
+    // text here (≈ 0.1–0.5 ms for a long new statement, moved off the request path by the guard),
+    // so a burst must not hold the event loop for a whole batch of them.
+    const started = performance.now();
+    let taken = 0;
+    while (taken < this.queue.length && taken < this.maxBatch) {
+      const ev = this.queue[taken] as PendingEvent;
+      taken += 1;
       seq += 1;
       const { line, hash } = encodeRecord(buildRecordBody(ev, seq, prev, this.buildOptions), this.key);
       batch.lines.push(line);
       batch.seqs.push(seq);
       batch.hashes.push(hash);
       prev = hash;
+      if (performance.now() - started >= BATCH_BUDGET_MS) break;
     }
+    this.queue = taken === this.queue.length ? [] : this.queue.slice(taken);
     return batch;
   }
 
