@@ -318,6 +318,7 @@ export function suggestRelation(name: string, ctx: RelationContext): string | un
     }
     if (score <= bestScore) continue;
     if (nameRules(rel.schema, rel.name, ctx).length > 0) continue;
+    if (hiddenDescendants(`${rel.schema}.${rel.name}`, ctx).length > 0) continue;
     if (isView(rel) && (!ctx.policy.views || (rel.dependsOn ?? []).some((d) => nameRules(...splitKey(d, ctx.catalog), ctx).length > 0))) continue;
     best = displayQualified(rel.schema, rel.name);
     bestScore = score;
