@@ -198,6 +198,8 @@ const CATALOG_FUNCTION_EXACT: ReadonlySet<string> = new Set([
   'regoperatorin', 'regoperatorout', 'regtypein', 'regtypeout', 'regrolein', 'regroleout', 'regnamespacein',
   'regnamespaceout', 'regconfigin', 'regconfigout', 'regdictionaryin', 'regdictionaryout', 'regcollationin',
   'regcollationout', 'pg_filenode_relation', 'format_type', 'pg_has_role', 'pg_sequence_parameters',
+  // aclitem values print role names for OIDs; row_security_active resolves a relation name
+  'makeaclitem', 'acldefault', 'aclexplode', 'row_security_active',
 ]);
 /** Catalog-reading names that are harmless and stay available. */
 const CATALOG_FUNCTION_SAFE: ReadonlySet<string> = new Set(['pg_get_keywords']);
