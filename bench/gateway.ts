@@ -16,7 +16,8 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { McpServer, type CallToolResult, type McpServerFactory } from '@modelcontextprotocol/server';
@@ -24,6 +25,8 @@ import pg from 'pg';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import { parseConfig, type Config } from '../src/config/index.js';
+import type { createRuntime as CreateRuntime } from '../src/core/wiring.js';
+import type { startHttp as StartHttp } from '../src/cli/serve.js';
 import { TokenStore } from '../src/auth/tokens.js';
 import { buildHttpApp, sharedJsonSchemaValidator, startHttpServer } from '../src/http/index.js';
 import type { GatewayDeps } from '../src/core/gateway.js';
@@ -262,7 +265,12 @@ function instrument(runtime: { gateway: object; httpFactory: McpServerFactory },
   };
 }
 
-/** pgwarden itself: createRuntime + startHttp, as `pgwarden serve` does. */
+/**
+ * pgwarden itself: createRuntime + startHttp, as `pgwarden serve` does. With `root`, the runtime of
+ * another checkout of pgwarden (a directory with src/, e.g. an older commit unpacked with
+ * `git archive`), configured by its own config parser: a reference row for before/after
+ * comparisons interleaved in one run (BENCH_REF).
+ */
 export async function startPgwarden(options: {
   name: string;
   audit: 'file' | 'none';
@@ -270,16 +278,23 @@ export async function startPgwarden(options: {
   poolMax: number;
   logLevel: string;
   otlpEndpoint?: string;
+  root?: string;
 }): Promise<ServerUnderTest> {
-  const [{ createRuntime }, { startHttp }] = await Promise.all([import('../src/core/wiring.js'), import('../src/cli/serve.js')]);
+  const src = options.root === undefined ? new URL('../src/', import.meta.url) : pathToFileURL(join(resolve(options.root), 'src') + '/');
+  const [{ createRuntime }, { startHttp }, { parseConfig: parse }] = (await Promise.all([
+    import(new URL('core/wiring.ts', src).href),
+    import(new URL('cli/serve.ts', src).href),
+    import(new URL('config/index.ts', src).href),
+  ])) as [{ createRuntime: typeof CreateRuntime }, { startHttp: typeof StartHttp }, { parseConfig: typeof parseConfig }];
   const dir = await mkdtemp(join(tmpdir(), 'pgwarden-bench-audit-'));
-  const config = benchConfig({
+  const input = benchConfigInput({
     databaseUrl: options.databaseUrl,
     audit: options.audit === 'file' ? { sink: 'file', path: join(dir, 'audit.ndjson') } : { sink: 'none' },
     poolMax: options.poolMax,
     logLevel: options.logLevel,
     ...(options.otlpEndpoint !== undefined ? { otlpEndpoint: options.otlpEndpoint } : {}),
   });
+  const config = parse(input, { source: 'bench configuration' });
   const logger = benchLogger(options.logLevel);
   const stages = new StageRecorder();
   const runtime = await createRuntime(config, logger);

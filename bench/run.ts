@@ -19,7 +19,10 @@
  *   (first-round warm-up s, default 2), BENCH_ROUNDS (interleaved rounds, default 3; figures are
  *   medians over rounds), BENCH_CLIENTS (default "1,16"), BENCH_POOL (default 10), BENCH_IDS
  *   (default 200), BENCH_LOG_LEVEL (default info; logs go to /dev/null), BENCH_TARGETS (a comma
- *   list of raw, baseline, pgwarden-file, pgwarden-none: run only those, e.g. for profiling),
+ *   list of raw, baseline, pgwarden-file, pgwarden-none, pgwarden-traced, pgwarden-ref: run only
+ *   those, e.g. for profiling), BENCH_REF=<dir> (another checkout of pgwarden, e.g. the previous
+ *   commit unpacked with `git archive`, served as an extra row "pgwarden REF (audit file)"
+ *   interleaved with the others: before/after in one run, under the same interference),
  *   BENCH_PROFILE=<dir> (write a CPU profile of the server process per scenario and round and
  *   print self time per call by package).
  * Everything runs on 127.0.0.1 against a throwaway PostgreSQL that is removed at the end.
@@ -60,12 +63,13 @@ const out = (line = ''): void => {
 // ------------------------------------------------------------------------------------------
 // Scenarios
 
-type Target = 'raw' | 'baseline' | 'pgwarden-file' | 'pgwarden-none' | 'pgwarden-traced';
+type Target = 'raw' | 'baseline' | 'pgwarden-file' | 'pgwarden-none' | 'pgwarden-traced' | 'pgwarden-ref';
 
 const LABELS: Record<Target, string> = {
   raw: 'raw pg (pool.query, floor)',
   baseline: 'baseline (bare SDK tool)',
   'pgwarden-file': 'pgwarden (audit file)',
+  'pgwarden-ref': 'pgwarden REF (audit file)',
   'pgwarden-none': 'pgwarden (audit none)',
   'pgwarden-traced': 'pgwarden (audit none, tracing on)',
 };
@@ -555,14 +559,14 @@ function mainTable(results: ScenarioResult[]): string {
 function targetLines(results: ScenarioResult[]): string[] {
   const lines: string[] = [];
   for (const r of results) {
-    if (r.target !== 'pgwarden-file' || r.unique) continue;
+    if ((r.target !== 'pgwarden-file' && r.target !== 'pgwarden-ref') || r.unique) continue;
     const base = baselineOf(results, r);
     if (base === undefined) continue;
     const p50 = r.summary.p50Ms / base.summary.p50Ms;
     const tput = r.summary.callsPerSec / base.summary.callsPerSec;
     const era = r.era === 'modern' ? '2026-07-28' : '2025';
     lines.push(
-      `${era} era, ${String(r.clients).padStart(2)} client(s): p50 ratio ${p50.toFixed(2)} (target ≤ 1.15: ${p50 <= 1.15 ? 'met' : 'MISSED'}), ` +
+      `${r.target === 'pgwarden-ref' ? 'REF ' : ''}${era} era, ${String(r.clients).padStart(2)} client(s): p50 ratio ${p50.toFixed(2)} (target ≤ 1.15: ${p50 <= 1.15 ? 'met' : 'MISSED'}), ` +
         `throughput ratio ${tput.toFixed(2)} (target ≥ 0.85: ${tput >= 0.85 ? 'met' : 'MISSED'})`,
     );
   }
@@ -646,6 +650,9 @@ async function main(): Promise<void> {
       const common = { databaseUrl: db.seeded.gatewayUrl, poolMax: settings.poolMax, logLevel: settings.logLevel };
       bench.servers['pgwarden-file'] = await startPgwarden({ name: LABELS['pgwarden-file'], audit: 'file', ...common });
       bench.servers['pgwarden-none'] = await startPgwarden({ name: LABELS['pgwarden-none'], audit: 'none', ...common });
+      // BENCH_REF=<dir>: another checkout of pgwarden (e.g. the previous commit) as an interleaved row.
+      const ref = process.env.BENCH_REF;
+      if (ref !== undefined && ref !== '') bench.servers['pgwarden-ref'] = await startPgwarden({ name: LABELS['pgwarden-ref'], audit: 'file', root: ref, ...common });
       otlpSink = await startOtlpSink();
       bench.servers['pgwarden-traced'] = await startPgwarden({ name: LABELS['pgwarden-traced'], audit: 'none', otlpEndpoint: otlpSink.endpoint, ...common });
     } catch (err) {
@@ -659,11 +666,11 @@ async function main(): Promise<void> {
     const groups: Scenario[][] = [];
     const targets = (list: readonly Target[]): Target[] => list.filter(has);
     for (const clients of settings.clients) {
-      groups.push(targets(['raw', 'baseline', 'pgwarden-file', 'pgwarden-none']).map((target) => ({ target, era: target === 'raw' ? 'n/a' : 'legacy', clients, unique: false })));
+      groups.push(targets(['raw', 'baseline', 'pgwarden-file', 'pgwarden-ref', 'pgwarden-none']).map((target) => ({ target, era: target === 'raw' ? 'n/a' : 'legacy', clients, unique: false })));
     }
     if (!args['no-modern']) {
       for (const clients of settings.clients) {
-        groups.push(targets(['baseline', 'pgwarden-file']).map((target) => ({ target, era: 'modern', clients, unique: false })));
+        groups.push(targets(['baseline', 'pgwarden-file', 'pgwarden-ref']).map((target) => ({ target, era: 'modern', clients, unique: false })));
       }
     }
     // Tracing on vs off (issue #6): same audit (none), OTLP export to a loopback sink.
@@ -671,7 +678,7 @@ async function main(): Promise<void> {
       groups.push(targets(['pgwarden-none', 'pgwarden-traced']).map((target) => ({ target, era: 'legacy', clients, unique: false })));
     }
     // Decision-cache misses: every statement text new (ids beyond the table, 0 rows).
-    groups.push(targets(['baseline', 'pgwarden-file']).map((target) => ({ target, era: 'legacy', clients: 1, unique: true })));
+    groups.push(targets(['baseline', 'pgwarden-file', 'pgwarden-ref']).map((target) => ({ target, era: 'legacy', clients: 1, unique: true })));
     for (let i = groups.length - 1; i >= 0; i--) if (groups[i]?.length === 0) groups.splice(i, 1);
 
     const count = groups.reduce((n, g) => n + g.length, 0);
