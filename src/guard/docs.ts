@@ -7,7 +7,7 @@
  * docs cannot drift from the catalogue.
  */
 import { pathToFileURL } from 'node:url';
-import { BUILTIN_DENIED_FUNCTIONS } from './functions.js';
+import { BUILTIN_DENIED_FUNCTIONS, SESSION_TEXT_FUNCTIONS } from './functions.js';
 import { REASONS, type ReasonCategory, type ReasonCode } from './reasons.js';
 import { SENSITIVE_CATALOG_RELATIONS } from './relations.js';
 
@@ -73,6 +73,7 @@ export function renderReasonsDoc(): string {
     "  `obj_description`, `pg_prepared_statement`…) and casts of run-time values or numeric OIDs to",
     '  `regclass`/`regproc`/`regrole`/… are `SYSTEM_CATALOG` too.',
     `- Even with \`catalogs: true\`, these stay hidden unless \`tables.allow\` names them exactly: ${[...SENSITIVE_CATALOG_RELATIONS].sort().map((n) => `\`${n}\``).join(', ')}.`,
+    `- Other sessions' statement text stays hidden even with \`catalogs: true\` (every principal shares the gateway's login role): the functions ${[...SESSION_TEXT_FUNCTIONS].sort().map((n) => `\`${n}\``).join(', ')} open only when \`functions.allow\` names them.`,
     '- A view is checked against every relation it reads and every function it calls (transitively).',
     '',
   );

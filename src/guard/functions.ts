@@ -201,6 +201,13 @@ const CATALOG_FUNCTION_EXACT: ReadonlySet<string> = new Set([
   // aclitem values print role names for OIDs; row_security_active resolves a relation name
   'makeaclitem', 'acldefault', 'aclexplode', 'row_security_active',
 ]);
+/**
+ * Catalog functions that return other sessions' statement text: hidden even under
+ * `catalogs: true` (all principals share the gateway's login role, so they would show one
+ * principal another's statements, literals and mask keys included); only `functions.allow`
+ * naming them opens them.
+ */
+export const SESSION_TEXT_FUNCTIONS: ReadonlySet<string> = new Set(['pg_stat_get_activity', 'pg_stat_get_backend_activity', 'pg_stat_statements']);
 /** Catalog-reading names that are harmless and stay available. */
 const CATALOG_FUNCTION_SAFE: ReadonlySet<string> = new Set(['pg_get_keywords']);
 
@@ -323,6 +330,9 @@ function judgeCandidate(fn: CatalogFunction, rules: FunctionRules, policyName: s
   }
   if (rules.catalogs !== true && !explicit && isCatalogFunction(fn.name)) {
     return { ok: false, code: 'SYSTEM_CATALOG', resolved, why: `reads system catalog information, hidden by policy '${policyName}'` };
+  }
+  if (!explicit && SESSION_TEXT_FUNCTIONS.has(fn.name)) {
+    return { ok: false, code: 'SYSTEM_CATALOG', resolved, why: `returns other sessions' statement text, hidden even though policy '${policyName}' allows catalogs` };
   }
   if (rules.mode === 'allowlist' && !allowed && !SAFE_CORE_FUNCTIONS.has(fn.name)) {
     return { ok: false, code: 'FUNCTION_NOT_ALLOWED', resolved, why: `is not on the function allow-list of policy '${policyName}'` };

@@ -37,8 +37,10 @@ export const CATALOG_SCHEMAS: ReadonlySet<string> = new Set(['pg_catalog', 'info
 
 /**
  * System relations that stay hidden even when a policy enables catalogs: password hashes, user
- * mappings (passwords), server files, raw large objects, and column statistics (most-common
- * values and histograms are samples of the data itself, for every table the role can read).
+ * mappings (passwords), server files, raw large objects, column statistics (most-common values
+ * and histograms are samples of the data itself, for every table the role can read), and other
+ * sessions' statement text (every principal shares the gateway's login role, so pg_stat_activity
+ * would show one principal the statements of another, literals and mask keys included).
  */
 export const SENSITIVE_CATALOG_RELATIONS: ReadonlySet<string> = new Set([
   'pg_catalog.pg_authid', 'pg_catalog.pg_shadow', 'pg_catalog.pg_user_mapping', 'pg_catalog.pg_user_mappings',
@@ -46,6 +48,7 @@ export const SENSITIVE_CATALOG_RELATIONS: ReadonlySet<string> = new Set([
   'pg_catalog.pg_stats_ext', 'pg_catalog.pg_stats_ext_exprs', 'pg_catalog.pg_file_settings',
   'pg_catalog.pg_hba_file_rules', 'pg_catalog.pg_ident_file_mappings', 'pg_catalog.pg_subscription',
   'information_schema.user_mapping_options', 'information_schema._pg_user_mappings',
+  'pg_catalog.pg_stat_activity', 'pg_catalog.pg_stat_statements', 'pg_catalog.pg_stat_statements_info',
 ]);
 
 export interface RelationContext {

@@ -136,8 +136,6 @@ describe('the built-in deny set, wherever the call appears', () => {
 describe('catalog-introspection functions follow the catalogs switch', () => {
   it.each([
     'SELECT pg_get_functiondef(16400)',
-    'SELECT * FROM pg_stat_get_activity(NULL)',
-    'SELECT pg_stat_get_backend_activity(1)',
     'SELECT obj_description(16400)',
     'SELECT * FROM pg_prepared_statement()',
     'SELECT * FROM pg_cursor()',
@@ -147,6 +145,17 @@ describe('catalog-introspection functions follow the catalogs switch', () => {
     expect(codes(decide(sql))).toEqual(['SYSTEM_CATALOG']);
     expect(decide(sql, { policy: demoPolicy({ catalogs: true }) }).decision).toBe('allow');
   });
+
+  it.each(['SELECT * FROM pg_stat_get_activity(NULL)', 'SELECT pg_stat_get_backend_activity(1)', 'SELECT query FROM pg_stat_get_activity(NULL)'])(
+    "other sessions' statement text stays hidden under catalogs: true (principals share the login role) — %s",
+    (sql) => {
+      expect(codes(decide(sql))).toEqual(['SYSTEM_CATALOG']);
+      expect(codes(decide(sql, { policy: demoPolicy({ catalogs: true }) }))).toEqual(['SYSTEM_CATALOG']);
+      // an operator may still open one by name
+      const named = demoPolicy({ catalogs: true, functions: { mode: 'denylist', allow: ['pg_catalog.pg_stat_get_activity', 'pg_catalog.pg_stat_get_backend_activity'] } });
+      expect(decide(sql, { policy: named }).decision).toBe('allow');
+    },
+  );
 
   it('pg_get_keywords stays available', () => {
     expect(decide('SELECT * FROM pg_get_keywords()').decision).toBe('allow');

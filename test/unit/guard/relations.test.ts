@@ -185,7 +185,16 @@ describe('system catalogs', () => {
     const p = demoPolicy({ catalogs: true });
     expect(decide('SELECT relname FROM pg_class', { policy: p }).decision).toBe('allow');
     expect(decide('SELECT * FROM information_schema.columns', { policy: p }).decision).toBe('allow');
-    for (const sql of ['SELECT * FROM pg_authid', 'SELECT * FROM pg_shadow', 'SELECT * FROM pg_stats', 'SELECT * FROM pg_statistic', 'SELECT * FROM pg_toast.pg_toast_2619']) {
+    for (const sql of [
+      'SELECT * FROM pg_authid',
+      'SELECT * FROM pg_shadow',
+      'SELECT * FROM pg_stats',
+      'SELECT * FROM pg_statistic',
+      'SELECT * FROM pg_toast.pg_toast_2619',
+      // other principals' statements (one shared login role): literals and mask keys
+      'SELECT query FROM pg_stat_activity',
+      'SELECT a.query FROM pg_catalog.pg_stat_activity a WHERE a.pid <> pg_backend_pid()',
+    ]) {
       expect(codes(decide(sql, { policy: p })), sql).toContain('SYSTEM_CATALOG');
     }
     const explicit = demoPolicy({ catalogs: true, tables: { allow: ['app.*', 'pg_catalog.pg_stats'], deny: [] } });
