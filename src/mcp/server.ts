@@ -15,6 +15,7 @@ import {
   type McpRequestContext,
   type McpServerFactory,
   type ServerContext,
+  type StandardSchemaWithJSON,
   type ToolAnnotations,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
@@ -60,7 +61,7 @@ interface ToolDefinition {
   config: {
     title: string;
     description: string;
-    inputSchema: z.ZodObject;
+    inputSchema: StandardSchemaWithJSON<Record<string, unknown>>;
     annotations: ToolAnnotations;
   };
   run: (ctx: CallContext, args: Record<string, unknown>) => Promise<Outcome<unknown>>;
@@ -98,7 +99,7 @@ function buildDefinitions(gateway: Gateway, principal: string): ToolDefinition[]
   const limits = effectiveLimits(gateway.config, databases[0] as string, gateway.policyFor(principal, databases[0] as string));
   const str = (v: unknown): string => v as string;
   const opt = (v: unknown): string | undefined => v as string | undefined;
-  const defs: ToolDefinition[] = [
+  const defs: (Omit<ToolDefinition, 'config'> & { config: Omit<ToolDefinition['config'], 'inputSchema'> & { inputSchema: z.ZodObject } })[] = [
     {
       name: 'query',
       config: {
@@ -187,7 +188,49 @@ function buildDefinitions(gateway: Gateway, principal: string): ToolDefinition[]
       run: (ctx) => gateway.status(ctx),
     },
   ];
-  return defs.filter((d) => d.name === 'status' || tools.has(d.name));
+  return defs
+    .filter((d) => d.name === 'status' || tools.has(d.name))
+    .map((d) => ({ ...d, config: { ...d.config, inputSchema: memoizedJsonSchema(d.config.inputSchema) } }));
+}
+
+/**
+ * A zod object schema as the SDK's Standard Schema, validation unchanged (zod's own `validate`)
+ * and its JSON Schema conversion memoized. The SDK converts a tool's input schema on every
+ * 2026-07-28 request (Mcp-Param header validation) and on tools/list, and memoizes it only per
+ * McpServer — one per HTTP request here — so without this each call paid ≈ 80 µs for a
+ * conversion whose result never changes. The memoized schemas are frozen: shared across
+ * requests, nobody may change them.
+ */
+function memoizedJsonSchema(schema: z.ZodObject): StandardSchemaWithJSON<Record<string, unknown>> {
+  const std = schema['~standard'];
+  const memo = new Map<string, Record<string, unknown>>();
+  const convert = (io: 'input' | 'output', options: StandardJSONSchemaOptions): Record<string, unknown> => {
+    const key = `${io}\0${options.target}\0${options.libraryOptions === undefined ? '' : JSON.stringify(options.libraryOptions)}`;
+    let json = memo.get(key);
+    if (json === undefined) {
+      json = deepFreeze(std.jsonSchema[io](options));
+      memo.set(key, json);
+    }
+    return json;
+  };
+  return {
+    '~standard': {
+      vendor: std.vendor,
+      version: std.version,
+      validate: std.validate as StandardSchemaWithJSON<Record<string, unknown>>['~standard']['validate'],
+      jsonSchema: { input: (options) => convert('input', options), output: (options) => convert('output', options) },
+    },
+  };
+}
+
+type StandardJSONSchemaOptions = Parameters<StandardSchemaWithJSON['~standard']['jsonSchema']['input']>[0];
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): McpServer {
