@@ -147,9 +147,14 @@ describe('mask plan: fail closed', () => {
   });
 
   it('refuses statement-text views under a policy with hash masks', () => {
-    const policy = maskPolicy({ catalogs: true });
-    expect(refusal('SELECT query FROM pg_stat_activity', policy)).toContain('SYSTEM_CATALOG');
-    expect(refusal('SELECT pg_stat_get_backend_activity(1)', maskPolicy({ catalogs: true }))).toContain('UNSAFE_FUNCTION');
+    // The guard hides them even under catalogs: true (SYSTEM_CATALOG); an operator who opens them
+    // by name still cannot use them to read the mask key out of another session's rewritten text.
+    expect(() => h.plan('SELECT query FROM pg_stat_activity', maskPolicy({ catalogs: true }))).toThrow(/SYSTEM_CATALOG/);
+    const view = maskPolicy({ catalogs: true, tables: { allow: ['pg_catalog.pg_stat_activity'], deny: ['internal.*'] } });
+    // (another text: the harness's guard caches decisions per text and a fixed policy version)
+    expect(refusal('SELECT a.query FROM pg_stat_activity a', view)).toContain('SYSTEM_CATALOG');
+    const fn = maskPolicy({ catalogs: true, functions: { mode: 'denylist', allow: ['pg_catalog.pg_stat_get_backend_activity'] } });
+    expect(refusal('SELECT pg_stat_get_backend_activity(1)', fn)).toContain('UNSAFE_FUNCTION');
   });
 
   it('refuses hash masks without a configured key', async () => {
