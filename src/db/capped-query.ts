@@ -63,6 +63,8 @@ export interface CappedQueryResult {
  * A trusted statement kept prepared on each connection under `name`, run with text parameters.
  * Parsed (after a Close of the name, which is no error when it does not exist) the first time a
  * connection runs it, and only bound and executed after that: no parse or plan per call.
+ * With `name` '' it is the unnamed statement: parsed every time (for connection poolers that do
+ * not keep named statements).
  */
 export interface PreparedStep {
   name: string;
@@ -154,6 +156,9 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
         if (typeof step === 'string') {
           con.parse({ text: step }, true);
           con.bind({ values: null }, true);
+        } else if (step.name === '') {
+          con.parse({ text: step.text }, true);
+          con.bind({ values: step.values }, true);
         } else {
           if (known.get(step.name) !== step.text) {
             con.close({ type: 'S', name: step.name }, true);

@@ -4,7 +4,9 @@
  * Guarantees:
  * - Every agent statement runs on one pooled connection inside `BEGIN READ ONLY` with
  *   statement/lock/idle timeouts, a pinned search_path and optionally a local role and a
- *   principal setting (applied by one prepared set_config statement, read.ts). Hardening, the
+ *   principal setting (applied by one prepared set_config statement, read.ts; unnamed and parsed
+ *   every call once the server lost a prepared one, e.g. behind a transaction-pooling proxy: the
+ *   read that found it missing never ran its statement and is retried once). Hardening, the
  *   agent's statement and ROLLBACK travel as ONE extended-protocol pipeline before one Sync
  *   (CappedQuery), written in one socket write: one round trip. Each statement is
  *   its own Parse, so a second statement in the agent's text cannot run; after any error the
@@ -174,6 +176,8 @@ export class DatabasePool {
   private readonly typeNames = new Map<number, string>(BUILTIN_TYPE_NAMES);
   private closing = false;
   private ended = false;
+  /** Hardening settings as a named prepared statement; false after the server lost one (see readOnce). */
+  private preparedHardening = true;
   private readyCache: { at: number; value: boolean } | undefined;
   private readyInFlight: Promise<boolean> | undefined;
 
@@ -335,7 +339,7 @@ export class DatabasePool {
     // One round trip: hardening, the capped statement and ROLLBACK in one extended-protocol
     // pipeline (see capped-query.ts for why a failed hardening step can never let it run).
     const query = new CappedQuery(prefix + options.sql, options.params, limits.max_rows + 1, {
-      before: readHardeningSteps(options),
+      before: readHardeningSteps(options, { prepared: this.preparedHardening }),
       after: ['ROLLBACK'],
       types: resultTypes,
     });
@@ -370,6 +374,14 @@ export class DatabasePool {
         }
       } else {
         await this.rollbackOrDestroy(client, () => released, (v) => (released = v));
+      }
+      if (query.failedAt === 'before' && !aborted && sqlstateIs(err, '26000') && this.preparedHardening) {
+        // The prepared settings statement was missing on the server connection: something between
+        // us and the server (a transaction-pooling proxy) does not keep named statements, or it
+        // was dropped. The statement never ran (fail closed); parse the settings every time from
+        // now on and retry this read once.
+        this.preparedHardening = false;
+        throw new RetryableSetupError(toGatewayError(err));
       }
       const mapped = toGatewayError(err, { aborted, positionOffset: query.failedAt === 'statement' ? prefix.length : 0 });
       // A pooled connection that was already dead answers nothing: retry once on a fresh one.
@@ -462,7 +474,11 @@ export class DatabasePool {
   }
 }
 
-/** Internal: set-up failed on a connection that turned out dead; safe to retry once. */
+function sqlstateIs(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
+
+/** Internal: set-up failed before the agent's statement could run (dead connection, lost prepared statement); safe to retry once. */
 class RetryableSetupError extends Error {
   constructor(readonly gatewayError: GatewayError) {
     super(gatewayError.message);

@@ -99,12 +99,14 @@ function settingsStatement(pairs: number): PreparedStep {
 
 /**
  * The read pipeline's hardening (see the module header): `BEGIN READ ONLY`, then every setting of
- * hardeningStatements() applied by one prepared statement. Fail closed like the SETs: if a setting
- * is refused (e.g. a role that does not exist), the pipeline stops there.
+ * hardeningStatements() applied by one prepared statement (`prepared: false`: the same statement
+ * unnamed, parsed every time). Fail closed like the SETs: if a setting is refused (e.g. a role
+ * that does not exist), the pipeline stops there.
  */
-export function readHardeningSteps(options: HardeningOptions): TrustedStep[] {
+export function readHardeningSteps(options: HardeningOptions, mode: { prepared: boolean } = { prepared: true }): TrustedStep[] {
   const settings = hardeningSettings(options);
-  return ['BEGIN READ ONLY', { ...settingsStatement(settings.length), values: settings.flat() }];
+  const statement = settingsStatement(settings.length);
+  return ['BEGIN READ ONLY', { name: mode.prepared ? statement.name : '', text: statement.text, values: settings.flat() }];
 }
 
 export interface ColumnInfo {

@@ -305,6 +305,24 @@ describe('read hardening as one prepared set_config statement', () => {
     }
   });
 
+  it('a pool whose prepared statement vanished retries the read once and parses the settings every time after', async () => {
+    const one = poolFor(t.gatewayUrl, { pool: { max: 1 } });
+    try {
+      expect((await one.runRead({ ...base(), sql: 'SELECT 1' })).rows).toEqual([[1]]);
+      // As a transaction-pooling proxy would: the next read lands where the statement does not exist.
+      await one.runRead({ ...base(), sql: 'DEALLOCATE pgwarden_read_hardening_4' });
+      const r = await one.runRead({ ...base(), sql: "SELECT current_setting('statement_timeout'), current_setting('transaction_read_only')" });
+      expect(r.rows).toEqual([['5s', 'on']]);
+      // From now on the settings statement is unnamed: nothing is prepared on the connection any more.
+      const prepared = await one.runRead({ ...base(), sql: "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'pgwarden_%'" });
+      expect(prepared.rows).toEqual([[0]]);
+      const role = await one.runRead({ ...base(), role: t.readerRole, sql: 'SELECT current_user::text' });
+      expect(role.rows).toEqual([[t.readerRole]]);
+    } finally {
+      await one.end();
+    }
+  });
+
   it('fails closed when the prepared statement is gone, then prepares it again', async () => {
     const client = new pg.Client({ connectionString: t.gatewayUrl });
     client.on('error', () => undefined);
