@@ -90,6 +90,15 @@ function pemOrFile(value: string | undefined): string | undefined {
 }
 
 /**
+ * Session settings sent in every connection's startup packet, so they take precedence over
+ * ALTER ROLE/DATABASE defaults and postgresql.conf: the server lexes string literals the way the
+ * guard's parser does (with standard_conforming_strings off, a backslash before a quote would end
+ * a literal somewhere else than the guard saw; the guard also refuses such literals outright,
+ * AMBIGUOUS_STRING_LITERAL). Agents cannot change session settings (the guard refuses SET).
+ */
+export const STARTUP_OPTIONS = '-c standard_conforming_strings=on';
+
+/**
  * Connection settings for pg. The tls block decides; ssl* parameters in the URL are removed
  * (pg would let them override our settings) and only used when tls.mode is 'disable':
  * sslmode=require → require, verify-ca/verify-full → verify-full; prefer/allow/disable → disable.
@@ -103,6 +112,9 @@ export function connectionConfig(config: DatabaseConfig): pg.PoolConfig {
     if (sslmode === 'require') urlMode = 'require';
     else if (sslmode === 'verify-ca' || sslmode === 'verify-full') urlMode = 'verify-full';
     for (const key of ['sslmode', 'ssl', 'sslrootcert', 'sslcert', 'sslkey', 'sslnegotiation', 'uselibpqcompat']) url.searchParams.delete(key);
+    // The URL's own startup options (pg lets them replace ours) keep theirs, ours come last and win.
+    const own = url.searchParams.get('options');
+    url.searchParams.set('options', own ? `${own} ${STARTUP_OPTIONS}` : STARTUP_OPTIONS);
     connectionString = url.toString();
   } catch {
     // Not a URL (pg also accepts other forms); leave it to pg.
@@ -126,6 +138,8 @@ export function connectionConfig(config: DatabaseConfig): pg.PoolConfig {
     idleTimeoutMillis: config.pool.idle_timeout_ms,
     connectionTimeoutMillis: config.pool.connection_timeout_ms,
     application_name: config.application_name,
+    // for connection strings that are not URLs (pg applies the string's own options over this)
+    options: STARTUP_OPTIONS,
     keepAlive: true,
   };
 }

@@ -8,7 +8,8 @@ import { hardeningSql, readHardeningSteps } from '../../../src/db/read.js';
 import { toJsonValue } from '../../../src/db/values.js';
 import { sampleSql } from '../../../src/db/describe.js';
 import { testDatabase } from '../../support/pg.js';
-import { poolFor, rejection } from './helpers.js';
+import { createScratchDatabase } from '../../support/postgres.js';
+import { adminQuery, poolFor, rejection } from './helpers.js';
 
 const serverError = (code: string, message: string, extra: Record<string, unknown> = {}) => ({ severity: 'ERROR', code, message, ...extra });
 
@@ -122,7 +123,7 @@ describe('connectionConfig', () => {
 
   it('tls.mode decides; ssl parameters in the URL cannot override it', () => {
     const c = connectionConfig(parse({ url: 'postgres://u:p@db.example:5432/app?sslmode=disable', tls: { mode: 'verify-full', ca: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----' } }));
-    expect(c.connectionString).toBe('postgres://u:p@db.example:5432/app');
+    expect(c.connectionString).toBe('postgres://u:p@db.example:5432/app?options=-c+standard_conforming_strings%3Don');
     expect(c.ssl).toMatchObject({ rejectUnauthorized: true, ca: expect.stringContaining('BEGIN CERTIFICATE') });
     expect(connectionConfig(parse({ tls: { mode: 'require' } })).ssl).toEqual({ rejectUnauthorized: false });
     expect(connectionConfig(parse({})).ssl).toBe(false);
@@ -137,6 +138,37 @@ describe('connectionConfig', () => {
   it('pool settings and application_name pass through', () => {
     const c = connectionConfig(parse({ pool: { max: 3, idle_timeout_ms: 1000, connection_timeout_ms: 2000 }, application_name: 'x' }));
     expect(c).toMatchObject({ max: 3, idleTimeoutMillis: 1000, connectionTimeoutMillis: 2000, application_name: 'x' });
+  });
+});
+
+describe('startup options: standard_conforming_strings is on whatever the server, role or database says', () => {
+  it('adds it to the URL after any options of its own', () => {
+    const parse = (url: string) => databaseSchema.parse({ url });
+    expect(new URL(connectionConfig(parse('postgres://u@h/app')).connectionString as string).searchParams.get('options')).toBe('-c standard_conforming_strings=on');
+    const own = connectionConfig(parse('postgres://u@h/app?options=-c%20work_mem%3D8MB'));
+    expect(new URL(own.connectionString as string).searchParams.get('options')).toBe('-c work_mem=8MB -c standard_conforming_strings=on');
+  });
+
+  it('a database set to standard_conforming_strings = off still lexes literals like the guard', async () => {
+    const scratch = await createScratchDatabase();
+    try {
+      const db = new URL(scratch.databaseUrl).pathname.slice(1);
+      await adminQuery(scratch.databaseUrl, `ALTER DATABASE "${db}" SET standard_conforming_strings = off`);
+      // the admin's own plain connection sees the database default…
+      expect((await adminQuery<{ s: string }>(scratch.databaseUrl, "SELECT current_setting('standard_conforming_strings') AS s"))[0]?.s).toBe('off');
+      // …the gateway's pool does not: the backslash stays a character, as the guard parsed it
+      const url = new URL(scratch.gatewayUrl);
+      url.searchParams.set('options', '-c work_mem=8MB');
+      const pool = poolFor(url.toString());
+      try {
+        const r = await pool.runRead({ sql: "SELECT current_setting('standard_conforming_strings') AS s, current_setting('work_mem') AS w, 'a\\' AS lit", limits: { ...DEFAULT_LIMITS }, searchPath: ['app'] });
+        expect(r.rows).toEqual([['on', '8MB', 'a\\']]);
+      } finally {
+        await pool.end();
+      }
+    } finally {
+      await scratch.drop();
+    }
   });
 });
 
