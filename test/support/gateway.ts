@@ -152,16 +152,40 @@ export interface ToolCallOutcome {
   text: string;
 }
 
-/** Call a tool and return its structured content, checking that the text block carries the same JSON. */
+/** A tool result as an outcome: the error flag, the structured content and the text block. */
+export function toolOutcome(result: unknown): ToolCallOutcome {
+  const res = result as { isError?: boolean; structuredContent?: Record<string, unknown>; content?: { type: string; text?: string }[] };
+  return { isError: res.isError === true, structured: res.structuredContent ?? {}, text: res.content?.find((c) => c.type === 'text')?.text ?? '' };
+}
+
+/** Call a tool and return its outcome. */
 export async function callTool(client: Client, name: string, args: Record<string, unknown> = {}): Promise<ToolCallOutcome> {
-  const res = (await client.callTool({ name, arguments: args })) as {
-    isError?: boolean;
-    structuredContent?: Record<string, unknown>;
-    content?: { type: string; text?: string }[];
-  };
-  const text = res.content?.find((c) => c.type === 'text')?.text ?? '';
-  const structured = res.structuredContent ?? {};
-  return { isError: res.isError === true, structured, text };
+  return toolOutcome(await client.callTool({ name, arguments: args }));
+}
+
+/** How an eliciting client answers a form: its message in, the answer out. */
+export type ElicitAnswer = (message: string) => { action: 'accept' | 'decline'; content?: Record<string, string | number | boolean | string[]> };
+
+/**
+ * A client that declares form elicitation (in-client write confirmation). `autoFulfill: false`
+ * leaves input-required results to the test (it retries with requestState itself).
+ */
+export async function elicitingClient(
+  mcpUrl: URL,
+  token: string,
+  options: { answer: ElicitAnswer; autoFulfill: boolean; era?: Era },
+): Promise<Client> {
+  const client = new Client(
+    { name: 'pgwarden-confirm-e2e', version: '0.0.0' },
+    {
+      capabilities: { elicitation: { form: {} } },
+      ...((options.era ?? 'modern') === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' as const } } } : {}),
+      inputRequired: { autoFulfill: options.autoFulfill },
+    },
+  );
+  client.setRequestHandler('elicitation/create', async (request) => options.answer(String((request.params as { message?: unknown }).message)));
+  await client.connect(new StreamableHTTPClientTransport(mcpUrl, { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  return client;
 }
 
 /** The reason codes of a refusal. */

@@ -5,8 +5,8 @@
  * clients, three real gateways, one real PostgreSQL (the durable confirmation store is shared).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { codes, startE2eGateway, type E2eGateway, type ToolCallOutcome } from '../../support/gateway.js';
+import type { Client } from '@modelcontextprotocol/client';
+import { codes, elicitingClient, startE2eGateway, toolOutcome, type E2eGateway, type ToolCallOutcome } from '../../support/gateway.js';
 import { setupWriteDb, type WriteTestDb } from '../writes/helpers.js';
 
 const WRITER = 'pgw_writer_replicas_0123456789abcdefghijklm';
@@ -19,19 +19,9 @@ const gws: Record<'a' | 'b' | 'other' | 'random', E2eGateway | undefined> = { a:
 const priorities = async (ids: number[]): Promise<string[]> =>
   (await w.admin<{ priority: string }>('SELECT priority FROM app.support_tickets WHERE id = ANY($1::int[]) ORDER BY id', [ids])).map((r) => r.priority);
 
-async function client(gw: E2eGateway): Promise<Client> {
-  const c = new Client(
-    { name: 'pgwarden-replicas-e2e', version: '0.0.0' },
-    { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' as const } }, inputRequired: { autoFulfill: false } },
-  );
-  await c.connect(new StreamableHTTPClientTransport(gw.mcpUrl, { requestInit: { headers: { authorization: `Bearer ${WRITER}` } } }));
-  return c;
-}
-
-function outcome(res: unknown): ToolCallOutcome {
-  const r = res as { isError?: boolean; structuredContent?: Record<string, unknown>; content?: { type: string; text?: string }[] };
-  return { isError: r.isError === true, structured: r.structuredContent ?? {}, text: r.content?.find((c) => c.type === 'text')?.text ?? '' };
-}
+/** A 2026-07-28 client that can confirm; the test answers (and retries) itself. */
+const client = (gw: E2eGateway): Promise<Client> =>
+  elicitingClient(gw.mcpUrl, WRITER, { autoFulfill: false, answer: () => ({ action: 'accept', content: { confirm: true } }) });
 
 /** Ask on `first`: the signed request state of the input-required result. */
 async function ask(first: E2eGateway, sql: string): Promise<string> {
@@ -47,7 +37,7 @@ async function ask(first: E2eGateway, sql: string): Promise<string> {
 /** Answer "accept" on `second`, carrying the state minted by another gateway. */
 async function answer(second: E2eGateway, sql: string, requestState: string): Promise<ToolCallOutcome> {
   const accept = { confirm_write: { action: 'accept', content: { confirm: true } } };
-  return outcome(
+  return toolOutcome(
     await (await client(second)).callTool({ name: 'execute', arguments: { sql }, inputResponses: accept, requestState } as never, { allowInputRequired: true }),
   );
 }

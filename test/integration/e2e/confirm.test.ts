@@ -5,8 +5,8 @@
  * forged request state is refused; clients without the capability get the operator hold.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { callTool, codes, startE2eGateway, type E2eGateway, type ToolCallOutcome } from '../../support/gateway.js';
+import type { Client } from '@modelcontextprotocol/client';
+import { callTool, codes, elicitingClient, startE2eGateway, toolOutcome, type E2eGateway, type ToolCallOutcome } from '../../support/gateway.js';
 import { setupWriteDb, type WriteTestDb } from '../writes/helpers.js';
 
 const WRITER = 'pgw_writer_confirm_0123456789abcdefghijklmnop';
@@ -19,28 +19,17 @@ const priorities = async (ids: number[]): Promise<string[]> =>
 
 type Answer = 'accept' | 'decline' | 'accept-unchecked';
 
-/** A 2026-07-28 client that declares form elicitation and answers every prompt with `answer`. */
-async function elicitingClient(answer: Answer, prompts: string[], autoFulfill = true, era: 'modern' | 'legacy' = 'modern'): Promise<Client> {
-  const client = new Client(
-    { name: 'pgwarden-confirm-e2e', version: '0.0.0' },
-    {
-      capabilities: { elicitation: { form: {} } },
-      ...(era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' as const } } } : {}),
-      inputRequired: { autoFulfill },
+/** A client that declares form elicitation and answers every prompt with `answer`. */
+function confirmingClient(answer: Answer, prompts: string[], autoFulfill = true, era: 'modern' | 'legacy' = 'modern'): Promise<Client> {
+  return elicitingClient(gw.mcpUrl, WRITER, {
+    autoFulfill,
+    era,
+    answer: (message) => {
+      prompts.push(message);
+      if (answer === 'decline') return { action: 'decline' };
+      return { action: 'accept', content: { confirm: answer === 'accept' } };
     },
-  );
-  client.setRequestHandler('elicitation/create', async (request) => {
-    prompts.push(String((request.params as { message?: unknown }).message));
-    if (answer === 'decline') return { action: 'decline' };
-    return { action: 'accept', content: { confirm: answer === 'accept' } };
   });
-  await client.connect(new StreamableHTTPClientTransport(gw.mcpUrl, { requestInit: { headers: { authorization: `Bearer ${WRITER}` } } }));
-  return client;
-}
-
-function outcome(res: unknown): ToolCallOutcome {
-  const r = res as { isError?: boolean; structuredContent?: Record<string, unknown>; content?: { type: string; text?: string }[] };
-  return { isError: r.isError === true, structured: r.structuredContent ?? {}, text: r.content?.find((c) => c.type === 'text')?.text ?? '' };
 }
 
 beforeAll(async () => {
@@ -71,8 +60,8 @@ afterAll(async () => {
 describe('in-client confirmation (2026-07-28, input_required + elicitation)', () => {
   it('accept: asks the human once, runs the write once with an undo id, audited executed', async () => {
     const prompts: string[] = [];
-    const client = await elicitingClient('accept', prompts);
-    const out = outcome(await client.callTool({ name: 'execute', arguments: { sql: "UPDATE app.support_tickets SET priority = 'urgent' WHERE id IN (7, 8)" } }));
+    const client = await confirmingClient('accept', prompts);
+    const out = toolOutcome(await client.callTool({ name: 'execute', arguments: { sql: "UPDATE app.support_tickets SET priority = 'urgent' WHERE id IN (7, 8)" } }));
     expect(out.isError).toBe(false);
     expect(out.structured).toMatchObject({ decision: 'executed', rowCount: 2 });
     const undoId = out.structured.undoId as string;
@@ -92,8 +81,8 @@ describe('in-client confirmation (2026-07-28, input_required + elicitation)', ()
     const before = await priorities([9, 10]);
     for (const answer of ['decline', 'accept-unchecked'] as const) {
       const prompts: string[] = [];
-      const client = await elicitingClient(answer, prompts);
-      const out = outcome(await client.callTool({ name: 'execute', arguments: { sql: "UPDATE app.support_tickets SET priority = 'low' WHERE id IN (9, 10)" } }));
+      const client = await confirmingClient(answer, prompts);
+      const out = toolOutcome(await client.callTool({ name: 'execute', arguments: { sql: "UPDATE app.support_tickets SET priority = 'low' WHERE id IN (9, 10)" } }));
       expect(prompts).toHaveLength(1);
       expect(out.isError).toBe(true);
       expect(codes(out)).toEqual(['CONFIRMATION_INVALID']);
@@ -103,7 +92,7 @@ describe('in-client confirmation (2026-07-28, input_required + elicitation)', ()
   });
 
   it('refuses replayed, forged and re-targeted request state; runs at most once', async () => {
-    const client = await elicitingClient('accept', [], false);
+    const client = await confirmingClient('accept', [], false);
     await w.admin("UPDATE app.support_tickets SET priority = 'low' WHERE id IN (11, 12, 13)");
     const sql = "UPDATE app.support_tickets SET priority = 'high' WHERE id IN (11, 12)";
     const first = (await client.callTool({ name: 'execute', arguments: { sql } }, { allowInputRequired: true })) as unknown as {
@@ -117,7 +106,7 @@ describe('in-client confirmation (2026-07-28, input_required + elicitation)', ()
     expect(typeof state).toBe('string');
     const accept = { confirm_write: { action: 'accept', content: { confirm: true } } };
     const retry = async (args: Record<string, unknown>, requestState: string): Promise<ToolCallOutcome> =>
-      outcome(await client.callTool({ name: 'execute', arguments: args, inputResponses: accept, requestState } as never, { allowInputRequired: true }));
+      toolOutcome(await client.callTool({ name: 'execute', arguments: args, inputResponses: accept, requestState } as never, { allowInputRequired: true }));
 
     // Forged: a tampered signature, and a state signed for another statement.
     const forged = `${state.slice(0, -4)}AAAA`;
@@ -138,13 +127,13 @@ describe('in-client confirmation (2026-07-28, input_required + elicitation)', ()
   });
 
   it('refuses when the write grew past the confirmed count between the question and the answer', async () => {
-    const client = await elicitingClient('accept', [], false);
+    const client = await confirmingClient('accept', [], false);
     await w.admin("UPDATE app.support_tickets SET subject = 'grow-a', priority = 'low' WHERE id IN (14, 15, 16)");
     await w.admin("UPDATE app.support_tickets SET subject = 'other' WHERE id = 16");
     const sql = "UPDATE app.support_tickets SET priority = 'urgent' WHERE subject = 'grow-a'";
     const first = (await client.callTool({ name: 'execute', arguments: { sql } }, { allowInputRequired: true })) as unknown as { requestState?: string };
     await w.admin("UPDATE app.support_tickets SET subject = 'grow-a' WHERE id = 16");
-    const res = outcome(
+    const res = toolOutcome(
       await client.callTool(
         { name: 'execute', arguments: { sql }, inputResponses: { confirm_write: { action: 'accept', content: { confirm: true } } }, requestState: first.requestState } as never,
         { allowInputRequired: true },
@@ -156,8 +145,8 @@ describe('in-client confirmation (2026-07-28, input_required + elicitation)', ()
 
   it('a 2025-era client, even one declaring elicitation, gets the hold (stateless HTTP: no elicitation channel)', async () => {
     const prompts: string[] = [];
-    const client = await elicitingClient('accept', prompts, true, 'legacy');
-    const out = outcome(await client.callTool({ name: 'execute', arguments: { sql: "UPDATE app.support_tickets SET priority = 'urgent' WHERE id IN (19, 20)" } }));
+    const client = await confirmingClient('accept', prompts, true, 'legacy');
+    const out = toolOutcome(await client.callTool({ name: 'execute', arguments: { sql: "UPDATE app.support_tickets SET priority = 'urgent' WHERE id IN (19, 20)" } }));
     expect(out.structured.decision).toBe('hold');
     expect(out.structured.approvalId).toMatch(/^[0-9a-f-]{36}$/);
     expect(prompts).toEqual([]);
