@@ -373,7 +373,7 @@ export class Gateway {
         };
       }),
     );
-    this.audit({ ...this.baseEvent(ctx, 'status'), decision: 'allowed' });
+    this.audit(this.baseEvent(ctx, 'status', 'allowed'));
     return ok({
       principal: ctx.principal,
       policy: view?.policyName,
@@ -425,7 +425,7 @@ export class Gateway {
   ): Promise<Outcome<T>> {
     return this.telemetry.toolCall(tool, { principal: ctx.principal, requestId: ctx.requestId, database }, async (scope) => {
       const started = Date.now();
-      const event: AuditEventInput = { request_id: ctx.requestId, principal: ctx.principal, client: ctx.clientAddress, tool, decision: 'allowed' };
+      const event = this.baseEvent(ctx, tool, 'allowed');
       // One controller per call: every source of cancellation and shutdown (cancelInflight) abort it.
       const controller = new AbortController();
       const sources = ctx.alsoCancelledBy === undefined ? (ctx.signal === undefined ? [] : [ctx.signal]) : [ctx.signal, ...ctx.alsoCancelledBy];
@@ -730,8 +730,11 @@ export class Gateway {
     return dbOperationInfo(r.database, decision, explain ? { operation: 'EXPLAIN', summary: `EXPLAIN ${summary}`.trim() } : { summary });
   }
 
-  private baseEvent(ctx: CallContext, tool: string): Omit<AuditEventInput, 'decision'> {
-    return { request_id: ctx.requestId, principal: ctx.principal, ...(ctx.clientAddress ? { client: ctx.clientAddress } : {}), tool };
+  /** The event every call records (no spreads: it is built on every call). */
+  private baseEvent(ctx: CallContext, tool: string, decision: AuditEventInput['decision']): AuditEventInput {
+    const event: AuditEventInput = { request_id: ctx.requestId, principal: ctx.principal, tool, decision };
+    if (ctx.clientAddress) event.client = ctx.clientAddress;
+    return event;
   }
 }
 
