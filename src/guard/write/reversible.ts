@@ -99,7 +99,8 @@ export function updatedColumns(w: FoundWrite): Set<string> {
   return set;
 }
 
-function volatileCalls(w: FoundWrite, catalog: CatalogSnapshot, searchPath: readonly string[]): string[] {
+/** Volatile calls a write evaluates (sorted names; exported for the golden-facts test). */
+export function volatileCalls(w: FoundWrite, catalog: CatalogSnapshot, searchPath: readonly string[]): string[] {
   const roots: unknown[] =
     w.kind === 'insert'
       ? [w.body.selectStmt, w.body.onConflictClause, w.body.withClause]
