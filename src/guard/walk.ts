@@ -14,12 +14,13 @@
  * - relations are collected from FROM/JOIN/subqueries/CTE bodies/LATERAL/set operations/TABLE,
  *   DML targets, regclass-typed literals (`'x'::regclass`), each with whether it says ONLY;
  *   functions from FuncCall anywhere, regproc/regprocedure literals and TABLESAMPLE methods;
- *   operators from A_Expr (BETWEEN as `>=`/`<=`), SubLink, ORDER BY … USING, CASE x WHEN (`=`)
+ *   operators from A_Expr (BETWEEN as `>=`/`<=`), SubLink (IN (SELECT …) as `=`), ORDER BY … USING, CASE x WHEN (`=`)
  *   and JOIN … USING / NATURAL JOIN (`=`).
  * Does not: resolve names against the catalog or apply policy (relations.ts, functions.ts,
  * policy.ts); literal values are recorded only where they are names (regclass/regproc text).
  */
 import { INLINE_FIELDS } from './ast-fields.js';
+import { aExprOperators, subLinkOperators } from './facts/operators.js';
 import { NAME_LOOKUP_FUNCTIONS, REGCLASS_ARGS, REGPROC_ARGS, TYPENAME_ARGS } from './functions.js';
 import { nameList, splitOperatorName, splitQualifiedName } from './names.js';
 import { KNOWN_NODES, STATEMENT_CLASS } from './nodes.js';
@@ -125,23 +126,6 @@ const DML_KIND: Readonly<Record<string, WriteKind>> = {
   UpdateStmt: 'update',
   DeleteStmt: 'delete',
   MergeStmt: 'merge',
-};
-
-const OPERATOR_EXPR_KINDS = new Set([
-  'AEXPR_OP', 'AEXPR_OP_ANY', 'AEXPR_OP_ALL', 'AEXPR_DISTINCT', 'AEXPR_NOT_DISTINCT', 'AEXPR_NULLIF', 'AEXPR_IN',
-  'AEXPR_LIKE', 'AEXPR_ILIKE', 'AEXPR_SIMILAR',
-]);
-
-/**
- * Syntax that PostgreSQL turns into operators looked up by name through the search_path (a
- * user-defined operator there can be picked): BETWEEN is `>=` and `<=`, NOT BETWEEN `<` and `>`.
- * CASE x WHEN y (`=`) and JOIN … USING / NATURAL JOIN (`=`) are recorded in visit().
- */
-const IMPLICIT_OPERATORS: Readonly<Record<string, readonly string[]>> = {
-  AEXPR_BETWEEN: ['>=', '<='],
-  AEXPR_BETWEEN_SYM: ['>=', '<='],
-  AEXPR_NOT_BETWEEN: ['<', '>'],
-  AEXPR_NOT_BETWEEN_SYM: ['<', '>'],
 };
 
 function inScope(scope: Scope | undefined, name: string): boolean {
@@ -368,20 +352,13 @@ function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, 
       return;
     }
     case 'A_Expr': {
-      const kind = b.kind as string | undefined;
-      if (kind === undefined || OPERATOR_EXPR_KINDS.has(kind)) {
-        const op = nameList(b.name);
-        if (op) facts.operators.push(op);
-      } else {
-        for (const op of IMPLICIT_OPERATORS[kind] ?? []) facts.operators.push([op]);
-      }
-      if (kind === 'AEXPR_NULLIF') regMixAll([b.lexpr, b.rexpr], facts);
+      aExprOperators(b, facts.operators);
+      if (b.kind === 'AEXPR_NULLIF') regMixAll([b.lexpr, b.rexpr], facts);
       pushChildren(t, b, depth, scope, flags, stack);
       return;
     }
     case 'SubLink': {
-      const op = nameList(b.operName);
-      if (op && op.length > 0) facts.operators.push(op);
+      subLinkOperators(b, facts.operators);
       pushChildren(t, b, depth, scope, flags, stack);
       return;
     }

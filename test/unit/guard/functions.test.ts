@@ -247,10 +247,17 @@ describe('operators and TABLESAMPLE', () => {
     expect(codes(decide('SELECT * FROM app.orders NATURAL JOIN app.order_totals', { catalog: eq }))).toEqual(['FUNCTION_NOT_ALLOWED']);
     expect(codes(decide("SELECT 'a'::text BETWEEN 1 AND 2", { catalog: cmp }))).toEqual(['FUNCTION_NOT_ALLOWED']);
     expect(codes(decide("SELECT 'a'::text NOT BETWEEN SYMMETRIC 1 AND 2", { catalog: cmp }))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    // x IN (SELECT …) has no operator name in the tree, yet PostgreSQL looks `=` up by name (issue #15)
+    expect(codes(decide('SELECT 1 WHERE 1 IN (SELECT 1)', { catalog: eq }))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(codes(decide('SELECT 1 WHERE 1 NOT IN (SELECT 1)', { catalog: eq }))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(codes(decide('SELECT 1 WHERE (1, 2) IN (SELECT 1, 2)', { catalog: eq }))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(codes(decide('SELECT 1 WHERE 1 = ANY (SELECT 1)', { catalog: eq }))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(decide('SELECT 1 WHERE EXISTS (SELECT 1) AND 1 = (SELECT 1)', { catalog: cmp }).decision).toBe('allow');
     // without user operators of those names the same forms are fine
     expect(decide("SELECT CASE status WHEN 'paid' THEN 1 ELSE 0 END FROM app.orders JOIN app.order_items ON order_id = id").decision).toBe('allow');
     expect(decide('SELECT * FROM app.orders JOIN app.order_totals USING (customer_id) WHERE id BETWEEN 1 AND 5').decision).toBe('allow');
     expect(decide("SELECT CASE WHEN status = 'paid' THEN 1 END FROM app.orders", { catalog: cmp }).decision).toBe('allow');
+    expect(decide('SELECT id FROM app.orders WHERE customer_id IN (SELECT id FROM app.customers)').decision).toBe('allow');
   });
 
   it('TABLESAMPLE: SYSTEM and BERNOULLI only', () => {

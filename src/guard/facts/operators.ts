@@ -1,0 +1,66 @@
+/**
+ * Which operators each operator-bearing syntax makes PostgreSQL look up by name through the
+ * search_path (a user-defined operator of that name there can be picked), as total tables over
+ * the parser's enums: a parser upgrade that adds an A_Expr or SubLink kind is a compile error
+ * here until someone decides what it looks up.
+ *
+ * Guarantees: every A_Expr_Kind and SubLinkType has an explicit entry; `x IN (SELECT …)`
+ * (ANY_SUBLINK with no operator name) records `=` as PostgreSQL's transformSubLink looks it up;
+ * an unknown kind (a tree from a newer parser) is judged by its operator name if it has one.
+ * Does not: judge the operators (functions.ts does) or see CASE x WHEN / JOIN USING (walk.ts).
+ */
+import type { A_Expr_Kind, SubLinkType } from '@pgsql/types';
+import { nameList } from '../names.js';
+
+/** 'named': the node's own `name` list; a list: those operators, looked up by name. */
+export const A_EXPR_OPERATORS: Readonly<Record<A_Expr_Kind, 'named' | readonly string[]>> = {
+  AEXPR_OP: 'named',
+  AEXPR_OP_ANY: 'named',
+  AEXPR_OP_ALL: 'named',
+  AEXPR_DISTINCT: 'named',
+  AEXPR_NOT_DISTINCT: 'named',
+  AEXPR_NULLIF: 'named',
+  AEXPR_IN: 'named',
+  AEXPR_LIKE: 'named',
+  AEXPR_ILIKE: 'named',
+  AEXPR_SIMILAR: 'named',
+  // BETWEEN is `>=` and `<=`, NOT BETWEEN `<` and `>` (the grammar keeps only the keyword)
+  AEXPR_BETWEEN: ['>=', '<='],
+  AEXPR_BETWEEN_SYM: ['>=', '<='],
+  AEXPR_NOT_BETWEEN: ['<', '>'],
+  AEXPR_NOT_BETWEEN_SYM: ['<', '>'],
+};
+
+/**
+ * 'named': operName when present; 'named-or-eq': operName, else `=` (IN (SELECT …) has no
+ * operName, yet PostgreSQL looks `=` up by name); 'none': the form compares nothing.
+ */
+export const SUBLINK_OPERATORS: Readonly<Record<SubLinkType, 'named' | 'named-or-eq' | 'none'>> = {
+  ANY_SUBLINK: 'named-or-eq',
+  ALL_SUBLINK: 'named',
+  ROWCOMPARE_SUBLINK: 'named',
+  EXISTS_SUBLINK: 'none',
+  EXPR_SUBLINK: 'none',
+  MULTIEXPR_SUBLINK: 'none',
+  ARRAY_SUBLINK: 'none',
+  CTE_SUBLINK: 'none',
+};
+
+/** Operators an A_Expr body looks up (an unknown kind: its own name). */
+export function aExprOperators(body: Record<string, unknown>, out: string[][]): void {
+  const how = A_EXPR_OPERATORS[body.kind as A_Expr_Kind] ?? 'named';
+  if (how === 'named') {
+    const op = nameList(body.name);
+    if (op) out.push(op);
+  } else {
+    for (const op of how) out.push([op]);
+  }
+}
+
+/** Operators a SubLink body looks up (an unknown kind: its operName if any). */
+export function subLinkOperators(body: Record<string, unknown>, out: string[][]): void {
+  const how = SUBLINK_OPERATORS[body.subLinkType as SubLinkType] ?? 'named';
+  const op = nameList(body.operName);
+  if (op && op.length > 0) out.push(op);
+  else if (how === 'named-or-eq') out.push(['=']);
+}
