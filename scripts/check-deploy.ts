@@ -32,6 +32,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import type { Config } from '../src/config/schema.js';
+import { tokenWeakness } from '../src/config/token-strength.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SMOKE = process.argv.includes('--smoke');
@@ -344,6 +345,7 @@ function checkCompose(): void {
   check('.env is not committed', !gitTracked('.env'));
   const token = example.PGWARDEN_TOKEN ?? '';
   check('.env.example token is an obvious placeholder of >= 32 chars', token.length >= 32 && /replace|change/i.test(token));
+  check('.env.example token is refused by the loader (a forgotten placeholder cannot serve)', tokenWeakness(token) !== undefined);
 }
 
 /** The environment compose gives a service, interpolated with the values of .env.example. */
@@ -436,7 +438,10 @@ async function checkPlainConfigs(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const compose = await loadDeployConfig('deploy/compose/pgwarden.yaml with the compose environment', read('deploy/compose/pgwarden.yaml'), composeServiceEnv('pgwarden'), new Map());
+  // .env.example's token is a placeholder the loader refuses (a deployment that forgets to replace
+  // it does not start); the rest of the compose environment is loaded with a real-looking token.
+  const composeEnv = { ...composeServiceEnv('pgwarden'), ANALYST_TOKEN: SAMPLE_ENV.PGWARDEN_TOKEN };
+  const compose = await loadDeployConfig('deploy/compose/pgwarden.yaml with the compose environment', read('deploy/compose/pgwarden.yaml'), composeEnv, new Map());
   if (compose) containerConfigRules('compose config', compose);
   const role = read('deploy/compose/initdb/20-pgwarden-role.sh');
   if (compose) {

@@ -19,6 +19,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { digestToken, defaultTokenId } from '../auth/tokens.js';
+import { normalizeDsn } from './dsn.js';
 import { ConfigError } from './errors.js';
 import { closestKey, formatPath, objectKeysAt } from './introspect.js';
 import { configSchema, logSchema, serverSchema, type Config } from './schema.js';
@@ -116,6 +117,7 @@ export function parseConfig(input: unknown, options: ParseConfigOptions = {}): C
   if (crossIssues.length > 0) throw new ConfigError(crossIssues, heading(options.source));
 
   hashRawTokens(config);
+  normalizeDsns(config);
   versions.set(config, ++versionCounter);
   return config;
 }
@@ -144,7 +146,7 @@ async function readYamlFile(path: string): Promise<Raw> {
     text = await readFile(path, 'utf8');
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError([`${path}: ${errnoCode(err)}`], 'cannot read configuration');
+    throw new ConfigError([readErrorMessage(path, errnoCode(err))], 'cannot read configuration');
   }
   return parseYaml(text, path);
 }
@@ -298,6 +300,17 @@ async function readSecretFile(file: string, path: Path, issues: string[]): Promi
   }
 }
 
+/** What was looked for, why it failed, and how to get a working file. */
+function readErrorMessage(path: string, code: string): string {
+  const where = resolve(path) === path ? path : `${path} (looked for ${resolve(path)})`;
+  if (code === 'ENOENT') {
+    return `${where}: no such file. Copy the commented example config/pgwarden.yaml (shipped in the package) and edit it, or pass no --config and set DATABASE_URL and PGWARDEN_TOKEN for a one-database, read-only setup (docs/configuration.md)`;
+  }
+  if (code === 'EACCES' || code === 'EPERM') return `${where}: permission denied; make it readable by the user pgwarden runs as`;
+  if (code === 'EISDIR') return `${where}: is a directory; pass the YAML file inside it`;
+  return `${where}: ${code}`;
+}
+
 function errnoCode(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : 'read error';
@@ -434,5 +447,20 @@ function hashRawTokens(config: Config): void {
         sha256: (t.sha256 ?? digestToken(token as string)).toLowerCase(),
       };
     });
+  }
+  // Operators too: the Config holds no raw token, and --dry-run shows every token one way.
+  for (const [operator, o] of Object.entries(config.operators)) {
+    o.tokens = o.tokens.map((t, index) => {
+      const { token, ...rest } = t;
+      return { ...rest, id: t.id ?? defaultTokenId(operator, index), sha256: (t.sha256 ?? digestToken(token as string)).toLowerCase() };
+    });
+  }
+}
+
+/** Every database URL in one form (libpq key/value strings become postgres:// URLs); validated already. */
+function normalizeDsns(config: Config): void {
+  for (const db of Object.values(config.databases)) {
+    const dsn = normalizeDsn(db.url);
+    if (dsn.ok) db.url = dsn.url;
   }
 }

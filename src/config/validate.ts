@@ -2,19 +2,23 @@
  * Cross-reference checks that need the whole (schema-valid) configuration.
  *
  * Guarantees: every principal's policy exists; every database a policy names exists; principal
- * names are unique even ignoring case; raw tokens are at least 32 visible ASCII characters;
+ * names are unique even ignoring case; raw agent and operator tokens pass tokenWeakness (length,
+ * visible ASCII, no template placeholder, enough distinct characters and estimated bits);
  * no token (by digest) is configured twice; token ids are unique; HTTP has at least one
  * unexpired token; search_path entries, schema names, role names, table/function patterns and
- * description keys are well-formed; DSNs use the postgres:// scheme. Messages name paths and
+ * description keys are well-formed; DSNs are postgres:// URLs or libpq key/value strings with a
+ * numeric port and a host (src/config/dsn.ts). Messages name paths and
  * principals, never token or DSN values.
  * Does not: check that schemas, tables, roles or functions exist in the database (that needs
  * a connection; the db layer does it at start-up).
  */
 import { digestToken } from '../auth/tokens.js';
+import { normalizeDsn } from './dsn.js';
+import { tokenWeakness } from './token-strength.js';
 import { formatPath } from './introspect.js';
 import type { Config } from './schema.js';
 
-export const MIN_TOKEN_LENGTH = 32;
+export { MIN_TOKEN_LENGTH } from './token-strength.js';
 
 /** Schema and role names: letters, digits, _ $ -, starting with a letter or _; at most 63 bytes. */
 const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_$-]*$/;
@@ -55,7 +59,8 @@ export function validateConfig(config: Config, now: Date = new Date(), options: 
   const databases = Object.keys(config.databases);
   if (databases.length === 0) at(['databases'], 'at least one database is required (or set DATABASE_URL)');
   for (const [name, db] of Object.entries(config.databases)) {
-    if (!/^postgres(ql)?:\/\//i.test(db.url)) at(['databases', name, 'url'], 'must be a postgres:// or postgresql:// URL');
+    const dsn = normalizeDsn(db.url);
+    if (!dsn.ok) at(['databases', name, 'url'], dsn.issue);
     db.search_path.forEach((s, i) => {
       const msg = schemaNameIssue(s);
       if (msg) at(['databases', name, 'search_path', i], msg);
@@ -119,13 +124,8 @@ export function validateConfig(config: Config, now: Date = new Date(), options: 
     principal.tokens.forEach((t, i) => {
       const path = ['principals', name, 'tokens', i];
       const where = formatPath(path);
-      if (t.token !== undefined) {
-        if (t.token.length < MIN_TOKEN_LENGTH) {
-          at([...path, 'token'], `the token of principal "${name}" is shorter than ${MIN_TOKEN_LENGTH} characters; create a strong one with \`pgwarden token\``);
-        } else if (!/^[\x21-\x7e]+$/.test(t.token)) {
-          at([...path, 'token'], `the token of principal "${name}" must be visible ASCII without spaces (it is sent in an HTTP header)`);
-        }
-      }
+      const weak = t.token === undefined ? undefined : tokenWeakness(t.token);
+      if (weak !== undefined) at([...path, 'token'], `the token of principal "${name}" ${weak}`);
       const digest = (t.sha256 ?? (t.token === undefined ? '' : digestToken(t.token))).toLowerCase();
       if (digest !== '') {
         const prev = digests.get(digest);
@@ -137,6 +137,13 @@ export function validateConfig(config: Config, now: Date = new Date(), options: 
       if (prevId !== undefined) at([...path, 'id'], `token id "${id}" is already used at ${prevId}`);
       else ids.set(id, where);
       if (t.expires_at === undefined || Date.parse(t.expires_at) > now.getTime()) liveTokens++;
+    });
+  }
+
+  for (const [name, operator] of Object.entries(config.operators)) {
+    operator.tokens.forEach((t, i) => {
+      const weak = t.token === undefined ? undefined : tokenWeakness(t.token);
+      if (weak !== undefined) at(['operators', name, 'tokens', i, 'token'], `the token of operator "${name}" ${weak}`);
     });
   }
 

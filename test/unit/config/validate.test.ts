@@ -111,6 +111,6 @@ describe('validateConfig', () => {
     const input = base();
     input.databases = { main: { url: 'mysql://root:hunter2@db/x' } };
     const issues = check(input);
-    expect(issues).toEqual(['databases.main.url: must be a postgres:// or postgresql:// URL']);
+    expect(issues).toEqual(['databases.main.url: must be a postgres:// (or postgresql://) URL or a libpq key/value string such as "host=db port=5432 dbname=app user=u"']);
   });
 });

@@ -10,7 +10,7 @@ const config = parseConfig(
   {
     server: { host: '127.0.0.1', port: 0 },
     databases: { main: { url: 'postgres://u:p@127.0.0.1:1/db' }, other: { url: 'postgres://u:p@127.0.0.1:1/db2' } },
-    principals: { alice: { policy: 'reader', tokens: [{ id: 't', token: 'x'.repeat(40) }] } },
+    principals: { alice: { policy: 'reader', tokens: [{ id: 't', token: 'pgw_alice_0123456789abcdefghijklmnopqrstuvwxyz' }] } },
     policies: { reader: { databases: { main: { mode: 'read-only' }, other: { mode: 'read-only' } } } },
   },
   { source: 'test' },
