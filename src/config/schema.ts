@@ -37,6 +37,14 @@ export const serverSchema = z
     trust_proxy: z.union([z.boolean(), z.number().int().nonnegative(), z.string()]).default(false),
     body_limit_bytes: z.number().int().positive().default(1_048_576),
     request_timeout_ms: durationMs.default(120_000),
+    /** Longest a client may take to send a request's headers (slow-header defense; Node headersTimeout). */
+    headers_timeout_ms: durationMs.max(120_000).default(10_000),
+    /** Longest a client may take to send a whole request, headers and body (Node requestTimeout). */
+    receive_timeout_ms: durationMs.max(300_000).default(30_000),
+    /** How long an idle keep-alive connection stays open between requests. */
+    keep_alive_timeout_ms: durationMs.max(120_000).default(5_000),
+    /** Open client connections at most; more are closed at once (and logged). Keep it below the file-descriptor limit. */
+    max_connections: z.number().int().positive().max(65_536).default(512),
     /** On SIGTERM/SIGINT: how long in-flight calls may run before they are cancelled. */
     drain_timeout_ms: durationMs.default(10_000),
     rate_limit: rateLimitSchema,

@@ -25,7 +25,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onReq
 import { GatewayError, isGatewayError } from '../core/errors.js';
 import type { Approval, ApprovalFilter, ApproveOutcome, ApprovalStatus } from '../db/writes/approvals.js';
 import { REASONS } from '../guard/reasons.js';
-import { wwwAuthenticate } from './auth.js';
+import { authorizationHeader, wwwAuthenticate } from './auth.js';
 import { requestState } from './context.js';
 import { classifyError, HTTP_ERRORS, HttpError } from './errors.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -107,8 +107,9 @@ function adminErrorHandler(err: FastifyError | Error, request: FastifyRequest, r
 
 function operatorAuth(authenticator: Authenticator): onRequestHookHandler {
   return async function authenticateOperator(request) {
-    const header = request.headers.authorization;
-    const result = authenticator.authenticate(typeof header === 'string' ? header : undefined);
+    const header = authorizationHeader(request);
+    const result: ReturnType<Authenticator['authenticate']> =
+      typeof header === 'object' ? { ok: false, reason: 'malformed' } : authenticator.authenticate(header);
     if (result.ok) {
       operatorOf.set(request, result.principal);
       requestState(request).principal = `operator:${result.principal}`;

@@ -3,8 +3,12 @@
  *
  * Request pipeline for /mcp (each step can refuse with a JSON-RPC-shaped error, errors.ts):
  *   request id → Host/Origin allow-lists (403) → shutdown gate (503) → per-IP limit (429)
- *   → bearer auth (401) → per-principal limit (429) → body limit (413) / content type (415) /
- *   JSON parse (400, -32700) → MCP SDK (both eras) with principal + AbortSignal in authInfo.
+ *   → bearer auth (401; several Authorization headers are refused too) → per-principal limit
+ *   (429) → body limit (413) / content type (415) / JSON nested deeper than 64 levels (400,
+ *   -32600, depth.ts) / JSON parse (400, -32700) → MCP SDK (both eras) with principal +
+ *   AbortSignal in authInfo.
+ * Sockets (sockets.ts): header, whole-request and keep-alive timeouts, a connection cap below the
+ * file-descriptor limit (logged when hit).
  * Probes (/health, /livez, /ready, /readyz) skip Host checks, limits and auth.
  * /admin/* (operators only, admin.ts) exists when opts.admin is given.
  *
@@ -22,6 +26,8 @@ import { genRequestId, httpLogger, isProbe, REQUEST_ID_HEADER } from './logging.
 import { registerMcpRoute } from './mcp-route.js';
 import { registerProbes } from './probes.js';
 import { registerRateLimits } from './rate-limit.js';
+import { applyConnectionCap, socketOptions } from './sockets.js';
+import { registerJsonParser } from './depth.js';
 import type { BuildHttpAppOptions } from './types.js';
 import type { ServerConfig } from '../config/schema.js';
 
@@ -53,7 +59,9 @@ export async function buildHttpApp(opts: BuildHttpAppOptions): Promise<FastifyIn
     requestIdHeader: false,
     trustProxy: trustProxyOption(server.trust_proxy),
     bodyLimit: server.body_limit_bytes,
-    requestTimeout: server.request_timeout_ms,
+    // Socket limits (sockets.ts): slow headers, slow bodies and idle keep-alive sockets are
+    // closed; the connection cap is applied on the listener below.
+    ...socketOptions(server),
     // Closing: keep-alive sockets that are idle are closed at once; busy ones finish first.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
@@ -65,6 +73,8 @@ export async function buildHttpApp(opts: BuildHttpAppOptions): Promise<FastifyIn
 
   // Only JSON bodies: drop fastify's text/plain parser so anything else is 415.
   app.removeContentTypeParser('text/plain');
+  // Deeply nested JSON is refused before it is parsed (or the SDK's JSON.stringify walks it).
+  registerJsonParser(app);
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((_request, reply) => sendError(reply, new HttpError('NOT_FOUND')));
@@ -74,6 +84,7 @@ export async function buildHttpApp(opts: BuildHttpAppOptions): Promise<FastifyIn
     if (lifecycle.shuttingDown) reply.header('connection', 'close');
   });
   app.addHook('onRequest', hostCheckHook(hostPolicy(server)));
+  applyConnectionCap(app, server);
 
   registerProbes(app, opts.readiness, lifecycle);
 

@@ -11,11 +11,13 @@
  * passed; headers set by those hooks (rate limit, request id) are copied to the raw response.
  * Every request is tracked by the Lifecycle and owns an AbortSignal (see context.ts) that
  * fires on client disconnect, after server.request_timeout_ms, or when shutdown cancels.
+ * A request sent with `Connection: close` gets `Connection: close` and a closed socket, whatever
+ * the SDK's response headers say.
  * GET and DELETE /mcp (2025 session operations) are 405 — this server is stateless.
  * Does not: force-close a response whose handler ignores its signal.
  */
 import type { Telemetry } from '../telemetry/types.js';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
@@ -108,6 +110,7 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
     for (const [name, value] of Object.entries(reply.getHeaders())) {
       if (value !== undefined) raw.setHeader(name, value);
     }
+    if (wantsClose(request.raw)) honourConnectionClose(raw);
     reply.hijack();
     try {
       if (opts.telemetry) {
@@ -134,4 +137,29 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
       release();
     }
   }
+}
+
+/** Whether the client asked to close the connection after this request (`Connection: close`). */
+function wantsClose(req: IncomingMessage): boolean {
+  const value = req.headers.connection;
+  return typeof value === 'string' && value.split(',').some((t) => t.trim().toLowerCase() === 'close');
+}
+
+/**
+ * The SDK answers event streams with an explicit `Connection: keep-alive`, which makes Node keep
+ * the socket open even when the request said `Connection: close`. Replace that header by
+ * `close` on this response, so Node closes the socket once the answer is written.
+ */
+function honourConnectionClose(raw: ServerResponse): void {
+  const writeHead = raw.writeHead.bind(raw) as (status: number, ...rest: unknown[]) => ServerResponse;
+  raw.writeHead = ((status: number, ...rest: unknown[]) => {
+    for (const arg of rest) {
+      if (arg !== null && typeof arg === 'object' && !Array.isArray(arg)) {
+        const headers = arg as OutgoingHttpHeaders;
+        for (const name of Object.keys(headers)) if (name.toLowerCase() === 'connection') delete headers[name];
+      }
+    }
+    raw.setHeader('connection', 'close');
+    return writeHead(status, ...rest);
+  }) as ServerResponse['writeHead'];
 }
