@@ -10,6 +10,23 @@
 import { z } from 'zod';
 
 const durationMs = z.number().int().positive();
+/**
+ * Upper bounds of the safety knobs: other code assumes them (the walkers' budgets assume
+ * guard.max_ast_nodes ≤ 200 000, src/guard/ast/budget.ts MAX_AST_NODES_CAP), and a typo of a few
+ * zeros must not turn a bound into no bound. docs/configuration.md lists them.
+ */
+export const KNOB_CAPS = {
+  max_statement_bytes: 1_000_000,
+  max_ast_nodes: 200_000,
+  decision_cache_size: 1_000_000,
+  body_limit_bytes: 64 * 1024 * 1024,
+  pool_max: 1000,
+  read_max_bytes: 1024 * 1024 * 1024,
+  read_timeout_ms: 3_600_000,
+  max_capture_rows: 1_000_000,
+  max_capture_bytes: 1024 * 1024 * 1024,
+} as const;
+const readTimeoutMs = durationMs.max(KNOB_CAPS.read_timeout_ms);
 const name = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/, 'must be a name: letters, digits, _ . - (max 63)');
@@ -35,7 +52,7 @@ export const serverSchema = z
     allowed_origins: z.array(z.string().min(1)).default([]),
     /** fastify trustProxy: false, true, a hop count, or a comma list of trusted addresses/CIDRs. */
     trust_proxy: z.union([z.boolean(), z.number().int().nonnegative(), z.string()]).default(false),
-    body_limit_bytes: z.number().int().positive().default(1_048_576),
+    body_limit_bytes: z.number().int().positive().max(KNOB_CAPS.body_limit_bytes).default(1_048_576),
     request_timeout_ms: durationMs.default(120_000),
     /** Longest a client may take to send a request's headers (slow-header defense; Node headersTimeout). */
     headers_timeout_ms: durationMs.max(120_000).default(10_000),
@@ -66,10 +83,10 @@ export const tlsSchema = z
 /** Read limits; set per database and overridable per policy. */
 export const limitsSchema = z.strictObject({
   max_rows: z.number().int().positive().max(1_000_000).optional(),
-  max_bytes: z.number().int().positive().optional(),
-  statement_timeout_ms: durationMs.optional(),
-  lock_timeout_ms: durationMs.optional(),
-  idle_in_transaction_timeout_ms: durationMs.optional(),
+  max_bytes: z.number().int().positive().max(KNOB_CAPS.read_max_bytes).optional(),
+  statement_timeout_ms: readTimeoutMs.optional(),
+  lock_timeout_ms: readTimeoutMs.optional(),
+  idle_in_transaction_timeout_ms: readTimeoutMs.optional(),
 });
 export const DEFAULT_LIMITS = {
   max_rows: 500,
@@ -85,7 +102,7 @@ export const databaseSchema = z.strictObject({
   description: z.string().optional(),
   pool: z
     .strictObject({
-      max: z.number().int().positive().default(10),
+      max: z.number().int().positive().max(KNOB_CAPS.pool_max).default(10),
       idle_timeout_ms: durationMs.default(30_000),
       connection_timeout_ms: durationMs.default(5_000),
     })
@@ -153,8 +170,8 @@ export const writeRulesSchema = z
     /** Allow writes whose effects cannot be recorded for undo (no primary key, user triggers, cascading foreign keys…). */
     allow_irreversible: z.boolean().default(false),
     /** Refuse writes whose before-images would exceed this many rows / bytes. */
-    max_capture_rows: z.number().int().positive().default(10_000),
-    max_capture_bytes: z.number().int().positive().default(16 * 1024 * 1024),
+    max_capture_rows: z.number().int().positive().max(KNOB_CAPS.max_capture_rows).default(10_000),
+    max_capture_bytes: z.number().int().positive().max(KNOB_CAPS.max_capture_bytes).default(16 * 1024 * 1024),
     /** How long a held write waits for an operator before it expires. */
     approval_ttl_ms: durationMs.default(24 * 60 * 60 * 1000),
     /** Let the human at an MCP client confirm writes up to max_rows directly (elicitation), when the client supports it. */
@@ -251,11 +268,11 @@ export const logSchema = z
 export const guardSchema = z
   .strictObject({
     /** Bounded LRU of decisions keyed by (exact SQL, principal, policy version). */
-    decision_cache_size: z.number().int().nonnegative().default(10_000),
+    decision_cache_size: z.number().int().nonnegative().max(KNOB_CAPS.decision_cache_size).default(10_000),
     /** Statements longer than this are refused before parsing. */
-    max_statement_bytes: z.number().int().positive().default(100_000),
+    max_statement_bytes: z.number().int().positive().max(KNOB_CAPS.max_statement_bytes).default(100_000),
     /** Parse trees with more nodes than this are refused (fail closed on pathological input). */
-    max_ast_nodes: z.number().int().positive().default(50_000),
+    max_ast_nodes: z.number().int().positive().max(KNOB_CAPS.max_ast_nodes).default(50_000),
     /** How long a loaded catalog snapshot (relations, views, functions) is trusted. */
     catalog_ttl_ms: durationMs.default(60_000),
   })

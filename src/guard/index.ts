@@ -10,6 +10,7 @@
  * Does not: run statements, cap rows, mask columns or measure writes (later stages reuse
  * `Decision.stmt`).
  */
+import { TooComplexError } from './ast/budget.js';
 import { DecisionCache, contextKey } from './cache.js';
 import { LazyStatementIdentity, digestPlaceholder, fingerprintAndNormalize, loadParser, parseText, type ParseLimits } from './parse.js';
 import { judge, type DecisionCore } from './policy.js';
@@ -83,9 +84,10 @@ export class Guard {
       // fingerprint/normalize are recursive C too: only for trees the walk found within limits.
       // Both are computed on first read (the audit writer, the check tool), not here.
       identity = new LazyStatementIdentity(req.sql, parsed.ok && !core.reasons.some((r) => r.code === 'STATEMENT_TOO_COMPLEX'));
-    } catch {
-      // Defensive: the engine is written not to throw; if it ever does, fail closed (not cached).
-      return internalError(req, t0);
+    } catch (err) {
+      // Defensive: the engine is written not to throw (an exhausted budget is turned into
+      // STATEMENT_TOO_COMPLEX where it happens); if it ever does, fail closed (not cached).
+      return internalError(req, t0, err instanceof TooComplexError);
     }
     const elapsedUs = Math.round((performance.now() - t0) * 1000);
     this.cache.set(ctx, req.sql, Object.freeze(withIdentity(core, identity, elapsedUs, true)));
@@ -122,14 +124,18 @@ function withIdentity(core: DecisionCore, identity: LazyStatementIdentity, elaps
   return d;
 }
 
-function internalError(req: GuardRequest, t0: number): Decision {
+function internalError(req: GuardRequest, t0: number, tooComplex = false): Decision {
   void req;
   return {
     decision: 'block',
     kind: 'unknown',
     relations: [],
     functions: [],
-    reasons: [{ code: 'INTERNAL_ERROR', message: 'The guard failed to judge the statement.', fix: 'Retry; if it persists, report the request id to the operator.' }],
+    reasons: [
+      tooComplex
+        ? reason('STATEMENT_TOO_COMPLEX')
+        : { code: 'INTERNAL_ERROR', message: 'The guard failed to judge the statement.', fix: 'Retry; if it persists, report the request id to the operator.' },
+    ],
     observed: false,
     fingerprint: 'error',
     normalized: '/* guard error */',

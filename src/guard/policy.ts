@@ -18,6 +18,7 @@
  * Does not: cache (cache.ts), parse (parse.ts) or do any I/O.
  */
 import type { DatabasePolicy } from '../config/schema.js';
+import { writeAnalysisBudget } from './ast/budget.js';
 import { classify, mostSevere, type Classification } from './classify.js';
 import { judgeFunction, judgeOperator, judgeTablesample, NAME_LOOKUP_FUNCTIONS, REGCLASS_ARGS, REGPROC_ARGS, TYPENAME_ARGS, type FunctionRules } from './functions.js';
 import { hasAmbiguousStringLiteral } from './literals.js';
@@ -456,7 +457,7 @@ export function judge(req: GuardRequest, parsed: ParsedStatement, limits: WalkLi
   }
   for (const cl of classes) toolRules(tool, cl, facts, req, policy, out);
   // guarded writes (src/guard/write): NO_WHERE, TAUTOLOGICAL_WHERE, and the execute rules
-  for (const r of judgeWrites(stmts, c, tool, req, policy)) out.add(r);
+  for (const r of judgeWrites(stmts, c, tool, req, policy, writeAnalysisBudget(limits.maxNodes))) out.add(r);
 
   const relations = new Set<string>();
   const functions = new Set<string>();

@@ -1,10 +1,13 @@
 /**
  * Small, typed-enough helpers over libpg-query's JSON parse trees for the write rules and planner.
  *
- * Guarantees: helpers never mutate their input; `findWrites` visits every node iteratively (no
- * recursion) and is bounded by `maxNodes`; `sameExpr` ignores only `location` fields.
+ * Guarantees: helpers never mutate their input; `findWrites` and `sameExpr` visit nodes
+ * iteratively (no recursion) and spend a Budget (ast/budget.ts): when it runs out they throw
+ * TooComplexError (the caller fails closed with STATEMENT_TOO_COMPLEX), never a partial answer;
+ * `sameExpr` ignores only `location` fields.
  * Does not: resolve names against the catalog (target.ts) or judge anything.
  */
+import { spend, writeAnalysisBudget, type Budget } from '../ast/budget.js';
 
 /** A parse-tree object (a node body or a wrapped node). */
 export type Obj = Record<string, unknown>;
@@ -66,11 +69,10 @@ function isPositionKey(k: string): boolean {
 }
 
 /** Deep structural equality of two parse (sub)trees, ignoring position fields (`location`…). */
-export function sameExpr(a: unknown, b: unknown): boolean {
+export function sameExpr(a: unknown, b: unknown, budget: Budget = writeAnalysisBudget()): boolean {
   const stack: [unknown, unknown][] = [[a, b]];
-  let steps = 0;
   while (stack.length > 0) {
-    if (++steps > 100_000) return false;
+    spend(budget);
     const [x, y] = stack.pop() as [unknown, unknown];
     if (x === y) continue;
     if (Array.isArray(x)) {
@@ -106,15 +108,16 @@ export interface FoundWrite {
 
 /**
  * Every INSERT/UPDATE/DELETE/MERGE in a statement, the statement itself first when it is one:
- * data-modifying CTEs at any depth and writes wrapped in EXPLAIN included. Iterative, bounded.
+ * data-modifying CTEs at any depth and writes wrapped in EXPLAIN included. Iterative; spends one
+ * unit of `budget` per object or list and throws TooComplexError when it runs out.
  */
-export function findWrites(stmt: unknown, maxNodes = 200_000): FoundWrite[] {
+export function findWrites(stmt: unknown, budget: Budget = writeAnalysisBudget()): FoundWrite[] {
   const out: FoundWrite[] = [];
   const stack: { v: unknown; explain: boolean; top: boolean }[] = [{ v: stmt, explain: false, top: true }];
-  let n = 0;
   while (stack.length > 0) {
-    if (++n > maxNodes) break;
     const { v, explain, top } = stack.pop() as { v: unknown; explain: boolean; top: boolean };
+    if (v === null || typeof v !== 'object') continue;
+    spend(budget);
     if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], explain, top: false });
       continue;

@@ -27,6 +27,7 @@ import { deparseSync } from 'pgsql-deparser';
 import { reason, type Reason } from '../reasons.js';
 import type { CatalogSnapshot, Decision } from '../types.js';
 import type { WritePlan } from '../write-plan.js';
+import { TooComplexError, writeAnalysisBudget, type Budget } from '../ast/budget.js';
 import { asArray, findWrites, isObj, sameExpr, unwrap, type FoundWrite, type Obj } from './ast.js';
 import { irreversibility } from './reversible.js';
 import { hasReturning } from './rules.js';
@@ -41,6 +42,8 @@ export function isWritePlan(r: PlanResult): r is WritePlan {
 export interface PlanOptions {
   /** Re-parse every produced text and compare trees (default true; only benchmarks turn it off). */
   verify?: boolean;
+  /** The node budget of the analysis (default: the write-analysis budget at the config's cap). */
+  budget?: Budget;
 }
 
 function notPlannable(message: string, fix?: string): { reasons: Reason[] } {
@@ -112,10 +115,19 @@ function isPlainValues(sel: unknown): number | undefined {
  * Returns a WritePlan, or reasons when the statement is not exactly one plannable top-level write.
  */
 export function planWrite(input: Decision | unknown, catalog: CatalogSnapshot, searchPath: readonly string[], opts: PlanOptions = {}): PlanResult {
-  const verify = opts.verify !== false;
+  try {
+    return planWithin(input, catalog, searchPath, opts.verify !== false, opts.budget ?? writeAnalysisBudget());
+  } catch (err) {
+    // a tree too large to analyse is refused, never planned from a partial walk
+    if (err instanceof TooComplexError) return { reasons: [reason('STATEMENT_TOO_COMPLEX', `the write analysis ran out of its budget: ${err.message}`)] };
+    throw err;
+  }
+}
+
+function planWithin(input: Decision | unknown, catalog: CatalogSnapshot, searchPath: readonly string[], verify: boolean, budget: Budget): PlanResult {
   const stmt = isDecision(input) ? input.stmt : input;
   if (stmt === undefined) return notPlannable('there is no parsed statement to plan');
-  const writes = findWrites(stmt);
+  const writes = findWrites(stmt, budget);
   const top = writes[0];
   if (top === undefined) return { reasons: [reason('NOT_A_WRITE', 'the statement does not write')] };
   if (!top.top || writes.length > 1) return notPlannable('only one top-level INSERT, UPDATE, DELETE or MERGE can be planned (no data-modifying WITH, no EXPLAIN)');
@@ -124,7 +136,7 @@ export function planWrite(input: Decision | unknown, catalog: CatalogSnapshot, s
   if (t === undefined || t.schema === undefined || t.rel === undefined) return notPlannable('the target relation is not in the catalog', 'Check the table name with describe.');
   if (unwrap(top.body.whereClause)[0] === 'CurrentOfExpr') return notPlannable('WHERE CURRENT OF cannot be planned');
 
-  const irreversibleReasons = irreversibility(top, t, catalog, searchPath);
+  const irreversibleReasons = irreversibility(top, t, catalog, searchPath, budget);
   const body = structuredClone(top.body);
   const plan: WritePlan = {
     kind: top.kind,

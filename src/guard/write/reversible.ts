@@ -18,6 +18,7 @@
  * Does not: see what column DEFAULTs do (a serial's sequence advances and is not rewound), or
  * functions called by CHECK constraints or by other objects; RLS is the database's business.
  */
+import { spend, writeAnalysisBudget, type Budget } from '../ast/budget.js';
 import { effectiveSearchPath } from '../functions.js';
 import type { CatalogSnapshot } from '../types.js';
 import { asArray, isObj, names, unwrap, type FoundWrite } from './ast.js';
@@ -31,7 +32,7 @@ const PURE_VOLATILE_BUILTINS: ReadonlySet<string> = new Set([
 const ACTING: ReadonlySet<string> = new Set(['cascade', 'set null', 'set default']);
 
 /** Why the write cannot be recorded for undo (empty: reversible). Messages name identifiers only. */
-export function irreversibility(w: FoundWrite, t: WriteTargetInfo, catalog: CatalogSnapshot, searchPath: readonly string[]): string[] {
+export function irreversibility(w: FoundWrite, t: WriteTargetInfo, catalog: CatalogSnapshot, searchPath: readonly string[], budget: Budget = writeAnalysisBudget()): string[] {
   const out: string[] = [];
   const rel = t.rel;
   if (w.kind === 'merge') out.push('MERGE is not recorded for undo in this version');
@@ -84,7 +85,7 @@ export function irreversibility(w: FoundWrite, t: WriteTargetInfo, catalog: Cata
     const oc = w.body.onConflictClause;
     if (isObj(oc) && oc.action === 'ONCONFLICT_UPDATE') out.push('INSERT … ON CONFLICT DO UPDATE (upsert) is not recorded for undo in this version');
   }
-  const volatile = volatileCalls(w, catalog, searchPath);
+  const volatile = volatileCalls(w, catalog, searchPath, budget);
   if (volatile.length > 0) out.push(`volatile function(s) ${volatile.join(', ')} ${w.kind === 'insert' ? 'may have side effects' : 'make the changed rows and values unrepeatable'}`);
   return out;
 }
@@ -99,17 +100,21 @@ export function updatedColumns(w: FoundWrite): Set<string> {
   return set;
 }
 
-/** Volatile calls a write evaluates (sorted names; exported for the golden-facts test). */
-export function volatileCalls(w: FoundWrite, catalog: CatalogSnapshot, searchPath: readonly string[]): string[] {
+/**
+ * Volatile calls a write evaluates (sorted names; exported for the golden-facts test). Spends
+ * `budget` per object or list visited; throws TooComplexError when it runs out (never a shorter list).
+ */
+export function volatileCalls(w: FoundWrite, catalog: CatalogSnapshot, searchPath: readonly string[], budget: Budget = writeAnalysisBudget()): string[] {
   const roots: unknown[] =
     w.kind === 'insert'
       ? [w.body.selectStmt, w.body.onConflictClause, w.body.withClause]
       : [w.body.targetList, w.body.whereClause, w.body.fromClause, w.body.usingClause, w.body.withClause, w.body.joinCondition, w.body.mergeWhenClauses, w.body.sourceRelation];
   const found = new Set<string>();
   const stack: unknown[] = roots.filter((r) => r !== undefined);
-  let n = 0;
-  while (stack.length > 0 && ++n < 200_000) {
+  while (stack.length > 0) {
     const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    spend(budget);
     if (Array.isArray(v)) {
       for (const x of v) stack.push(x);
       continue;

@@ -24,6 +24,7 @@ import { firstDenyMatch, firstMatch } from '../patterns.js';
 import { reason, type Reason } from '../reasons.js';
 import { nameRules } from '../relations.js';
 import type { CatalogSnapshot, CatalogWriteInfo, GuardRequest, ToolName } from '../types.js';
+import { TooComplexError, writeAnalysisBudget, type Budget } from '../ast/budget.js';
 import { asArray, findWrites, isObj, unwrap, type FoundWrite } from './ast.js';
 import { irreversibility, updatedColumns } from './reversible.js';
 import { predicateContext, writeTarget } from './target.js';
@@ -32,30 +33,31 @@ import { isTautology } from './tautology.js';
 const KIND_LABEL = { insert: 'INSERT', update: 'UPDATE', delete: 'DELETE', merge: 'MERGE' } as const;
 
 /** NO_WHERE / TAUTOLOGICAL_WHERE for every write in the statements. */
-export function writeShapeReasons(stmts: readonly unknown[], catalog: CatalogSnapshot, searchPath: readonly string[]): Reason[] {
+export function writeShapeReasons(stmts: readonly unknown[], catalog: CatalogSnapshot, searchPath: readonly string[], budget: Budget = writeAnalysisBudget()): Reason[] {
   const out: Reason[] = [];
   for (const stmt of stmts) {
-    for (const w of findWrites(stmt)) {
-      const r = shapeReason(w, catalog, searchPath);
+    for (const w of findWrites(stmt, budget)) {
+      const r = shapeReason(w, catalog, searchPath, budget);
       if (r) out.push(r);
     }
   }
   return out;
 }
 
-function shapeReason(w: FoundWrite, catalog: CatalogSnapshot, searchPath: readonly string[]): Reason | undefined {
+function shapeReason(w: FoundWrite, catalog: CatalogSnapshot, searchPath: readonly string[], budget: Budget): Reason | undefined {
   const t = writeTarget(w, catalog, searchPath);
+  const pctx = (): ReturnType<typeof predicateContext> => ({ ...predicateContext(w, t, catalog, searchPath), budget });
   const on = t?.display ?? 'the table';
   const what = `${KIND_LABEL[w.kind]} on ${on}`;
   if (w.kind === 'update' || w.kind === 'delete') {
     if (w.body.whereClause === undefined) {
       return reason('NO_WHERE', `the ${what} has no WHERE clause: it would change every row`);
     }
-    if (isTautology(w.body.whereClause, predicateContext(w, t, catalog, searchPath))) {
+    if (isTautology(w.body.whereClause, pctx())) {
       return reason('TAUTOLOGICAL_WHERE', `the WHERE clause of the ${what} is always true: it would change every row`);
     }
   }
-  if (w.kind === 'merge' && w.body.joinCondition !== undefined && isTautology(w.body.joinCondition, predicateContext(w, t, catalog, searchPath))) {
+  if (w.kind === 'merge' && w.body.joinCondition !== undefined && isTautology(w.body.joinCondition, pctx())) {
     return reason('TAUTOLOGICAL_WHERE', `the ON condition of the ${what} is always true: every row matches`, 'Join the source on the target key (ON t.id = s.id).');
   }
   return undefined;
@@ -66,12 +68,15 @@ export interface WriteRuleContext {
   policyName: string;
   catalog: CatalogSnapshot;
   searchPath: readonly string[];
+  /** The write analysis' shared budget (one per decision). */
+  budget?: Budget;
 }
 
 /** The execute rules for one statement (see the module header). */
 export function executeWriteReasons(stmt: unknown, ctx: WriteRuleContext): Reason[] {
   const out: Reason[] = [];
-  const writes = findWrites(stmt);
+  const budget = ctx.budget ?? writeAnalysisBudget();
+  const writes = findWrites(stmt, budget);
   if (writes.length === 0) return out;
   const rules = ctx.policy.writes;
   const [topType] = unwrap(stmt);
@@ -118,7 +123,7 @@ export function executeWriteReasons(stmt: unknown, ctx: WriteRuleContext): Reaso
     out.push(reason('WRITE_NOT_PLANNABLE', 'WHERE CURRENT OF needs a cursor, which the gateway does not keep', 'Select the rows by primary key instead.'));
   }
   if (!rules.allow_irreversible && t !== undefined && t.rel !== undefined) {
-    for (const why of irreversibility(top, t, ctx.catalog, ctx.searchPath)) {
+    for (const why of irreversibility(top, t, ctx.catalog, ctx.searchPath, budget)) {
       out.push(reason('NOT_REVERSIBLE', `the ${KIND_LABEL[top.kind]} on ${t.display} cannot be recorded for undo: ${why}`));
     }
   }
@@ -162,7 +167,8 @@ export function hasReturning(w: FoundWrite): boolean {
 
 /**
  * The guard hook (policy.ts): every write reason for a parsed text. `tool` is the effective tool
- * (check is judged as execute for writes, as query otherwise).
+ * (check is judged as execute for writes, as query otherwise). All of it spends one `budget`;
+ * running it out is STATEMENT_TOO_COMPLEX (never a verdict from a partial walk).
  */
 export function judgeWrites(
   stmts: readonly unknown[],
@@ -170,12 +176,18 @@ export function judgeWrites(
   tool: ToolName,
   req: Pick<GuardRequest, 'tool' | 'policyName' | 'catalog' | 'searchPath'>,
   policy: DatabasePolicy,
+  budget: Budget = writeAnalysisBudget(),
 ): Reason[] {
   if (tool !== 'execute' && req.tool !== 'check') return [];
-  const out = writeShapeReasons(stmts, req.catalog, req.searchPath);
-  const writeLike = c.kind === 'write' || (c.kind === 'explain' && c.explain?.inner === 'write');
-  if (tool === 'execute' && policy.mode === 'read-write' && stmts.length === 1 && writeLike && c.writeKind !== 'select_into' && c.writeKind !== 'create_table_as') {
-    out.push(...executeWriteReasons(stmts[0], { policy, policyName: req.policyName, catalog: req.catalog, searchPath: req.searchPath }));
+  try {
+    const out = writeShapeReasons(stmts, req.catalog, req.searchPath, budget);
+    const writeLike = c.kind === 'write' || (c.kind === 'explain' && c.explain?.inner === 'write');
+    if (tool === 'execute' && policy.mode === 'read-write' && stmts.length === 1 && writeLike && c.writeKind !== 'select_into' && c.writeKind !== 'create_table_as') {
+      out.push(...executeWriteReasons(stmts[0], { policy, policyName: req.policyName, catalog: req.catalog, searchPath: req.searchPath, budget }));
+    }
+    return out;
+  } catch (err) {
+    if (err instanceof TooComplexError) return [reason('STATEMENT_TOO_COMPLEX', `the write analysis ran out of its budget: ${err.message}`)];
+    throw err;
   }
-  return out;
 }

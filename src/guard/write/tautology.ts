@@ -24,6 +24,7 @@
  * reason about the data, or evaluate functions other than coalesce: those predicates pass the
  * static rules and are caught by the blast-radius thresholds at execution.
  */
+import { spend, writeAnalysisBudget, type Budget } from '../ast/budget.js';
 import { asArray, isObj, lastName, names, sameExpr, unwrap, type Obj } from './ast.js';
 
 const T = 1;
@@ -37,6 +38,8 @@ export interface PredicateContext {
   isNotNullColumn(fields: readonly string[]): boolean;
   /** Whether a function call may return different values for the same arguments (volatile). */
   isVolatileFunction(nameParts: readonly string[]): boolean;
+  /** The write analysis' shared budget (ast/budget.ts); deterministic() and sameExpr() spend it. */
+  budget?: Budget;
 }
 
 type Scalar = { c: true; v: string | number | boolean | null } | { c: false; notNull: boolean };
@@ -230,10 +233,10 @@ function flattenOr(args: unknown[]): unknown[] {
 function complement(a: unknown, b: unknown, ctx: PredicateContext): number | undefined {
   const [ta, ba] = unwrap(a);
   const [tb, bb] = unwrap(b);
-  if (ta === 'BoolExpr' && ba.boolop === 'NOT_EXPR' && sameExpr(asArray(ba.args)[0], b) && deterministic(b, ctx)) return T;
-  if (tb === 'BoolExpr' && bb.boolop === 'NOT_EXPR' && sameExpr(asArray(bb.args)[0], a) && deterministic(a, ctx)) return T;
-  if (ta === 'NullTest' && tb === 'NullTest' && ba.nulltesttype !== bb.nulltesttype && sameExpr(ba.arg, bb.arg) && deterministic(ba.arg, ctx)) return T;
-  if (ta === 'BooleanTest' && tb === 'BooleanTest' && sameExpr(ba.arg, bb.arg) && deterministic(ba.arg, ctx)) {
+  if (ta === 'BoolExpr' && ba.boolop === 'NOT_EXPR' && same(ctx, asArray(ba.args)[0], b) && deterministic(b, ctx)) return T;
+  if (tb === 'BoolExpr' && bb.boolop === 'NOT_EXPR' && same(ctx, asArray(bb.args)[0], a) && deterministic(a, ctx)) return T;
+  if (ta === 'NullTest' && tb === 'NullTest' && ba.nulltesttype !== bb.nulltesttype && same(ctx, ba.arg, bb.arg) && deterministic(ba.arg, ctx)) return T;
+  if (ta === 'BooleanTest' && tb === 'BooleanTest' && same(ctx, ba.arg, bb.arg) && deterministic(ba.arg, ctx)) {
     const pairs: Record<string, string> = { IS_TRUE: 'IS_NOT_TRUE', IS_NOT_TRUE: 'IS_TRUE', IS_FALSE: 'IS_NOT_FALSE', IS_NOT_FALSE: 'IS_FALSE', IS_UNKNOWN: 'IS_NOT_UNKNOWN', IS_NOT_UNKNOWN: 'IS_UNKNOWN' };
     if (pairs[String(ba.booltesttype)] === bb.booltesttype) return T;
   }
@@ -242,8 +245,8 @@ function complement(a: unknown, b: unknown, ctx: PredicateContext): number | und
     const ob = lastName(bb.name) ?? '';
     if (NEGATE[oa] === undefined || NEGATE[ob] === undefined) return undefined;
     if (!deterministic(ba.lexpr, ctx) || !deterministic(ba.rexpr, ctx)) return undefined;
-    const sameSides = sameExpr(ba.lexpr, bb.lexpr) && sameExpr(ba.rexpr, bb.rexpr);
-    const swapped = sameExpr(ba.lexpr, bb.rexpr) && sameExpr(ba.rexpr, bb.lexpr);
+    const sameSides = same(ctx, ba.lexpr, bb.lexpr) && same(ctx, ba.rexpr, bb.rexpr);
+    const swapped = same(ctx, ba.lexpr, bb.rexpr) && same(ctx, ba.rexpr, bb.lexpr);
     const ok = (sameSides && canon(NEGATE[oa]) === canon(ob)) || (swapped && canon(NEGATE[oa]) === canon(MIRROR[ob] ?? ''));
     if (ok) return T;
   }
@@ -322,7 +325,7 @@ function evalAExpr(b: Obj, ctx: PredicateContext, depth: number): number {
         return pattern.c && pattern.v === '' ? (REGEX_MATCH[op] ? T : F) : ANY;
       }
       if (NEGATE[op] === undefined) return ANY;
-      if (sameExpr(identityOf(b.lexpr), identityOf(b.rexpr)) && deterministic(b.lexpr, ctx)) {
+      if (same(ctx, identityOf(b.lexpr), identityOf(b.rexpr)) && deterministic(b.lexpr, ctx)) {
         return op === '=' || op === '<=' || op === '>=' ? T : F; // reflexive: see the header on NULLs
       }
       const l = evalScalar(b.lexpr, ctx, depth + 1);
@@ -348,7 +351,7 @@ function evalAExpr(b: Obj, ctx: PredicateContext, depth: number): number {
     case 'AEXPR_NOT_DISTINCT':
     case 'AEXPR_DISTINCT': {
       const distinct = kind === 'AEXPR_DISTINCT';
-      if (sameExpr(b.lexpr, b.rexpr) && deterministic(b.lexpr, ctx)) return distinct ? F : T;
+      if (same(ctx, b.lexpr, b.rexpr) && deterministic(b.lexpr, ctx)) return distinct ? F : T;
       const l = evalScalar(b.lexpr, ctx, depth + 1);
       const r = evalScalar(b.rexpr, ctx, depth + 1);
       if (l.c && r.c) {
@@ -363,13 +366,13 @@ function evalAExpr(b: Obj, ctx: PredicateContext, depth: number): number {
       const [at, ab] = unwrap(b.rexpr);
       if (op !== '=' || at !== 'A_ArrayExpr' || !deterministic(b.lexpr, ctx)) return ANY;
       const x = identityOf(b.lexpr);
-      return asArray(ab.elements).some((e) => sameExpr(identityOf(e), x)) ? T : ANY;
+      return asArray(ab.elements).some((e) => same(ctx, identityOf(e), x)) ? T : ANY;
     }
     case 'AEXPR_IN': {
       const items = asArray(unwrap(b.rexpr)[1].items);
       const negated = op === '<>';
       if (items.length === 0) return ANY;
-      if (deterministic(b.lexpr, ctx) && items.some((it) => sameExpr(it, b.lexpr))) {
+      if (deterministic(b.lexpr, ctx) && items.some((it) => same(ctx, it, b.lexpr))) {
         return negated ? F : T;
       }
       const l = evalScalar(b.lexpr, ctx, depth + 1);
@@ -390,7 +393,7 @@ function evalAExpr(b: Obj, ctx: PredicateContext, depth: number): number {
       const bounds = asArray(unwrap(b.rexpr)[1].items);
       if (bounds.length !== 2 || !deterministic(b.lexpr, ctx)) return ANY;
       const x = identityOf(b.lexpr);
-      if (!bounds.every((e) => sameExpr(identityOf(e), x))) return ANY;
+      if (!bounds.every((e) => same(ctx, identityOf(e), x))) return ANY;
       return kind.startsWith('AEXPR_NOT_') ? F : T;
     }
     case 'AEXPR_SIMILAR': {
@@ -519,6 +522,11 @@ function evalScalar(node: unknown, ctx: PredicateContext, depth: number): Scalar
   return UNKNOWN_SCALAR;
 }
 
+/** sameExpr over the evaluation's shared budget. */
+function same(ctx: PredicateContext, a: unknown, b: unknown): boolean {
+  return sameExpr(a, b, (ctx.budget ??= writeAnalysisBudget()));
+}
+
 function argNeverNull(node: unknown, ctx: PredicateContext, depth: number): boolean {
   const s = evalScalar(node, ctx, depth + 1);
   return s.c ? s.v !== null : s.notNull;
@@ -535,10 +543,11 @@ function argAlwaysNull(node: unknown, ctx: PredicateContext, depth: number): boo
  */
 export function deterministic(node: unknown, ctx: PredicateContext): boolean {
   const stack: unknown[] = [node];
-  let n = 0;
+  const budget = (ctx.budget ??= writeAnalysisBudget());
   while (stack.length > 0) {
-    if (++n > 10_000) return false;
     const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    spend(budget);
     if (Array.isArray(v)) {
       for (const x of v) stack.push(x);
       continue;
