@@ -7,7 +7,8 @@
  * docs cannot drift from the catalogue.
  */
 import { pathToFileURL } from 'node:url';
-import { BUILTIN_DENIED_FUNCTIONS, SESSION_TEXT_FUNCTIONS } from './functions.js';
+import { ALLOWED_BUILTINS } from './builtins.js';
+import { BUILTIN_DENIED_FUNCTIONS, SAFE_SETTINGS, SESSION_TEXT_FUNCTIONS } from './functions.js';
 import { REASONS, type ReasonCategory, type ReasonCode } from './reasons.js';
 import { SENSITIVE_CATALOG_RELATIONS } from './relations.js';
 
@@ -69,9 +70,16 @@ export function renderReasonsDoc(): string {
     `- Built-in deny set: ${[...BUILTIN_DENIED_FUNCTIONS.exact].sort().map((n) => `\`${n}\``).join(', ')};`,
     `  and every name starting with ${BUILTIN_DENIED_FUNCTIONS.prefixes.map((n) => `\`${n}\``).join(', ')};`,
     `  and names matching ${BUILTIN_DENIED_FUNCTIONS.patterns.map((r) => `\`${r.source}\``).join(', ')}.`,
-    '- With `catalogs: false`, functions that read catalog information (`pg_get_*`, `pg_stat_get_*`,',
-    "  `obj_description`, `pg_prepared_statement`…) and casts of run-time values or numeric OIDs to",
-    '  `regclass`/`regproc`/`regrole`/… are `SYSTEM_CATALOG` too.',
+    '- With `catalogs: false`, a pg_catalog function is allowed only if it is on the reviewed allow list of',
+    `  built-ins that need no catalog access (src/guard/builtins.ts: ${Object.keys(ALLOWED_BUILTINS).join(', ')});`,
+    '  every other pg_catalog function — catalog introspection, server and connection identity (`version()`,',
+    '  `inet_server_addr()`, `pg_backend_pid()`, WAL and snapshot positions, sizes, statistics), internals, and',
+    '  any function a newer server adds before it is classified — is `SYSTEM_CATALOG`. So are casts of run-time',
+    '  values or numeric OIDs to `regclass`/`regproc`/`regrole`/… and to their array types (`_regclass`,',
+    '  `regclass[]`), string literals cast to `regrole`/`aclitem` (and to `regnamespace` naming an unexposed',
+    '  schema), `CURRENT_USER`/`SESSION_USER`/`USER`/`CURRENT_ROLE`/`SYSTEM_USER`/`CURRENT_CATALOG`/`CURRENT_SCHEMA`,',
+    '  `EXPLAIN (SETTINGS)`, and `current_setting` of any setting outside the safe list',
+    `  (${[...SAFE_SETTINGS].sort().map((n) => `\`${n}\``).join(', ')}) or named other than by a string literal.`,
     `- Even with \`catalogs: true\`, these stay hidden unless \`tables.allow\` names them exactly: ${[...SENSITIVE_CATALOG_RELATIONS].sort().map((n) => `\`${n}\``).join(', ')}.`,
     `- Other sessions' statement text stays hidden even with \`catalogs: true\` (every principal shares the gateway's login role): the functions ${[...SESSION_TEXT_FUNCTIONS].sort().map((n) => `\`${n}\``).join(', ')} open only when \`functions.allow\` names them.`,
     '- A view is checked against every relation it reads and every function it calls (transitively).',

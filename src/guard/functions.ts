@@ -13,11 +13,16 @@
  *   FROM/ROWS FROM/LATERAL, WHERE, ORDER BY, DEFAULT, VALUES, casts, regproc literals …);
  * - functions outside pg_catalog (user code, extensions, SECURITY DEFINER) are refused unless the
  *   policy allows them by name; a function not in the snapshot is refused (and flags a refresh);
- * - operators defined outside pg_catalog are refused unless allowed (an operator runs a function).
+ * - operators defined outside pg_catalog are refused unless allowed (an operator runs a function);
+ * - under `catalogs: false` a pg_catalog function is allowed only if the reviewed allow list
+ *   (builtins.ts) names it; every other one — server and connection facts, introspection,
+ *   internals, and names the list does not know yet — is SYSTEM_CATALOG; `current_setting`
+ *   passes only for a setting on SAFE_SETTINGS named in a string literal.
  * Does not: see inside function bodies, or judge casts to user-defined types (a user cast
  * function could run); see the report for these limits.
  */
 import { matchesAny, matchesAnyDeny } from './patterns.js';
+import { ALLOWED_BUILTINS, CATALOG_BUILTINS, type CatalogCategory } from './builtins.js';
 import type { CatalogFunction, CatalogSnapshot } from './types.js';
 
 /** Exact names of built-in (pg_catalog and common extension) functions that are always unsafe. */
@@ -181,44 +186,70 @@ export const SAFE_CORE_FUNCTIONS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * pg_catalog functions that expose what the system catalogs and statistics views expose (object
- * definitions and comments, other sessions' query text, prepared statements and cursors of a
- * pooled connection, settings, locks, activity counters). Under `catalogs: false` they are
- * SYSTEM_CATALOG like the views they back; `functions.allow` can open them by name.
- */
-const CATALOG_FUNCTION_PREFIXES: readonly string[] = ['pg_get_', 'pg_stat_get_', 'pg_show_', 'pg_control_', 'pg_identify_object', 'pg_event_trigger_', 'pg_stat_statements'];
-const CATALOG_FUNCTION_EXACT: ReadonlySet<string> = new Set([
-  'pg_describe_object', 'obj_description', 'col_description', 'shobj_description', 'pg_cursor', 'pg_prepared_statement',
-  'pg_prepared_xact', 'pg_lock_status', 'pg_tablespace_location', 'pg_tablespace_databases', 'pg_options_to_table',
-  'pg_available_extensions', 'pg_available_extension_versions', 'pg_extension_update_paths', 'pg_listening_channels',
-  'pg_blocking_pids', 'pg_safe_snapshot_blocking_pids', 'pg_mcv_list_items', 'pg_settings_get_flags',
-  // OID ↔ name conversions called as functions (regclassout(16390) takes an integer by implicit
-  // cast): the same catalog lookups as a cast to regclass of a computed value
-  'regclassin', 'regclassout', 'regprocin', 'regprocout', 'regprocedurein', 'regprocedureout', 'regoperin', 'regoperout',
-  'regoperatorin', 'regoperatorout', 'regtypein', 'regtypeout', 'regrolein', 'regroleout', 'regnamespacein',
-  'regnamespaceout', 'regconfigin', 'regconfigout', 'regdictionaryin', 'regdictionaryout', 'regcollationin',
-  'regcollationout', 'pg_filenode_relation', 'format_type', 'pg_has_role', 'pg_sequence_parameters',
-  // aclitem values print role names for OIDs; row_security_active resolves a relation name
-  'makeaclitem', 'acldefault', 'aclexplode', 'row_security_active',
-]);
-/**
  * Catalog functions that return other sessions' statement text: hidden even under
  * `catalogs: true` (all principals share the gateway's login role, so they would show one
  * principal another's statements, literals and mask keys included); only `functions.allow`
  * naming them opens them.
  */
 export const SESSION_TEXT_FUNCTIONS: ReadonlySet<string> = new Set(['pg_stat_get_activity', 'pg_stat_get_backend_activity', 'pg_stat_statements']);
-/** Catalog-reading names that are harmless and stay available. */
-const CATALOG_FUNCTION_SAFE: ReadonlySet<string> = new Set(['pg_get_keywords']);
 
+/** pg_catalog function names judged safe under `catalogs: false` (src/guard/builtins.ts). */
+const ALLOWED_BUILTIN_SET: ReadonlySet<string> = new Set(Object.values(ALLOWED_BUILTINS).flat());
+/** pg_catalog function names classified as catalog access (src/guard/builtins.ts). */
+const CATALOG_BUILTIN_SET: ReadonlySet<string> = new Set(Object.values(CATALOG_BUILTINS).flat());
+
+/**
+ * Whether a pg_catalog function is catalog access under `catalogs: false`: every name that is not
+ * on the reviewed allow list (src/guard/builtins.ts), including names the list does not know yet
+ * (a newer server's additions fail closed).
+ */
 export function isCatalogFunction(name: string): boolean {
-  if (CATALOG_FUNCTION_SAFE.has(name)) return false;
-  if (CATALOG_FUNCTION_EXACT.has(name)) return true;
-  // has_table_privilege('internal.api_keys', …), has_column_privilege(…, 'secret', …), pg_table_is_visible(oid) …
-  if (name.startsWith('has_') && name.endsWith('_privilege')) return true;
-  if (name.startsWith('pg_') && name.endsWith('_is_visible')) return true;
-  for (const p of CATALOG_FUNCTION_PREFIXES) if (name.startsWith(p)) return true;
-  return false;
+  return !ALLOWED_BUILTIN_SET.has(name);
+}
+
+/** How a pg_catalog function name is classified: 'allowed', 'catalog', 'unsafe' (deny set) or 'unclassified'. */
+export function builtinClass(name: string): 'allowed' | 'catalog' | 'unsafe' | 'unclassified' {
+  if (isBuiltinDenied(name)) return 'unsafe';
+  if (ALLOWED_BUILTIN_SET.has(name)) return 'allowed';
+  if (CATALOG_BUILTIN_SET.has(name)) return 'catalog';
+  return 'unclassified';
+}
+
+const CATALOG_CATEGORY: ReadonlyMap<string, CatalogCategory> = new Map(
+  (Object.entries(CATALOG_BUILTINS) as [CatalogCategory, readonly string[]][]).flatMap(([c, names]) => names.map((n) => [n, c] as const)),
+);
+
+function catalogWhy(name: string): string {
+  switch (CATALOG_CATEGORY.get(name)) {
+    case 'server':
+      return 'reveals server, connection or session facts (a setting, an address, a version, a position, a size)';
+    case 'internal':
+      return 'is an internal support function';
+    case 'introspection':
+      return 'reads system catalog information';
+    default:
+      return 'is not on the reviewed list of built-ins that need no catalog access';
+  }
+}
+
+/**
+ * Settings `current_setting(name[, missing_ok])` may read under `catalogs: false` when `name` is a
+ * string literal: the session's formatting and transaction settings, which the gateway pins or
+ * which only shape values. Every other setting (paths, addresses, versions, custom settings such
+ * as `app.jwt_secret`) is server configuration: SYSTEM_CATALOG. GUC names are case-insensitive.
+ */
+export const SAFE_SETTINGS: ReadonlySet<string> = new Set([
+  'timezone', 'datestyle', 'intervalstyle', 'client_encoding', 'lc_monetary', 'lc_numeric', 'lc_time',
+  'extra_float_digits', 'standard_conforming_strings', 'default_text_search_config', 'transaction_read_only',
+  'transaction_isolation', 'transaction_deferrable', 'statement_timeout', 'lock_timeout', 'max_identifier_length',
+  'integer_datetimes', 'bytea_output', 'xmlbinary', 'xmloption', 'default_transaction_read_only',
+  'default_transaction_isolation', 'idle_in_transaction_session_timeout', 'array_nulls', 'backslash_quote',
+  'escape_string_warning', 'quote_all_identifiers',
+]);
+
+/** Whether `current_setting(<text>)` reads a setting that is safe under `catalogs: false`. */
+export function isSafeSetting(text: string | undefined): boolean {
+  return text !== undefined && SAFE_SETTINGS.has(text.trim().toLowerCase());
 }
 
 /** Built-in functions whose positional arguments (0-based) are relation names (regclass or text). */
@@ -313,7 +344,7 @@ function policyDenies(rules: FunctionRules, schema: string, name: string): boole
 }
 
 /** Judge one candidate (schema, name) that exists in the catalog. */
-function judgeCandidate(fn: CatalogFunction, rules: FunctionRules, policyName: string): FunctionVerdict {
+function judgeCandidate(fn: CatalogFunction, rules: FunctionRules, policyName: string, catalogSafe: boolean): FunctionVerdict {
   const resolved = `${fn.schema}.${fn.name}`;
   const allowed = policyAllows(rules, fn.schema, fn.name);
   const explicit = policyAllowsExplicitly(rules, fn.schema, fn.name);
@@ -328,8 +359,8 @@ function judgeCandidate(fn: CatalogFunction, rules: FunctionRules, policyName: s
     const what = fn.securityDefiner ? 'a SECURITY DEFINER function' : 'a user-defined function';
     return { ok: false, code: 'FUNCTION_NOT_ALLOWED', resolved, why: `is ${what} that policy '${policyName}' does not allow` };
   }
-  if (rules.catalogs !== true && !explicit && isCatalogFunction(fn.name)) {
-    return { ok: false, code: 'SYSTEM_CATALOG', resolved, why: `reads system catalog information, hidden by policy '${policyName}'` };
+  if (rules.catalogs !== true && !explicit && !catalogSafe && isCatalogFunction(fn.name)) {
+    return { ok: false, code: 'SYSTEM_CATALOG', resolved, why: `${catalogWhy(fn.name)}, hidden by policy '${policyName}'` };
   }
   if (!explicit && SESSION_TEXT_FUNCTIONS.has(fn.name)) {
     return { ok: false, code: 'SYSTEM_CATALOG', resolved, why: `returns other sessions' statement text, hidden even though policy '${policyName}' allows catalogs` };
@@ -350,6 +381,7 @@ export function judgeFunction(
   searchPath: readonly string[],
   rules: FunctionRules,
   policyName: string,
+  options: { catalogSafe?: boolean } = {},
 ): FunctionVerdict {
   const name = parts[parts.length - 1] ?? '';
   const schema = parts.length >= 2 ? parts[parts.length - 2] : undefined;
@@ -373,7 +405,7 @@ export function judgeFunction(
   for (const s of schemas) {
     for (const fn of candidates) {
       if (fn.schema !== s) continue;
-      const v = judgeCandidate(fn, rules, policyName);
+      const v = judgeCandidate(fn, rules, policyName, options.catalogSafe === true);
       if (!v.ok) return v;
       firstOk ??= v;
     }

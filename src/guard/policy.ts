@@ -20,7 +20,7 @@
 import type { DatabasePolicy } from '../config/schema.js';
 import { writeAnalysisBudget } from './ast/budget.js';
 import { classify, mostSevere, type Classification } from './classify.js';
-import { judgeFunction, judgeOperator, judgeTablesample, NAME_LOOKUP_FUNCTIONS, REGCLASS_ARGS, REGPROC_ARGS, TYPENAME_ARGS, type FunctionRules } from './functions.js';
+import { isSafeSetting, judgeFunction, judgeOperator, judgeTablesample, NAME_LOOKUP_FUNCTIONS, REGCLASS_ARGS, REGPROC_ARGS, TYPENAME_ARGS, type FunctionRules } from './functions.js';
 import { hasAmbiguousStringLiteral } from './literals.js';
 import { displayIdent, displayQualified, splitQualifiedName } from './names.js';
 import { REASONS, reason, type Reason, type ReasonCode } from './reasons.js';
@@ -262,12 +262,15 @@ function objectRules(
       ),
     );
   }
+  if (!policy.catalogs) catalogFacts(facts, ctx, out);
   for (let fi = 0; fi < fnRefs.length; fi++) {
     const f = fnRefs[fi] as FunctionRef;
+    // current_setting('TimeZone'): a setting on the safe list, named in a literal
+    const catalogSafe = f.kind === 'call' && f.parts[f.parts.length - 1] === 'current_setting' && isSafeSetting(f.literalArgs[0]);
     const v =
       f.kind === 'tablesample'
         ? judgeTablesample(f.parts, rules, req.policyName)
-        : judgeFunction(f.parts, req.catalog, req.searchPath, rules, req.policyName);
+        : judgeFunction(f.parts, req.catalog, req.searchPath, rules, req.policyName, { catalogSafe });
     if (f.kind === 'regproc' && !v.ok && v.unknown) {
       // a function name from a string literal that does not resolve: never echo it
       out.add(reason('FUNCTION_NOT_ALLOWED', 'a function named in a string literal does not exist', 'Check the function name.'));
@@ -328,6 +331,53 @@ function objectRules(
     for (const x of res.reasons) out.add(x);
   }
   return unknown;
+}
+
+/**
+ * Catalog and server facts that are not function calls (`catalogs: false` only): SQL value
+ * functions naming the session's roles, schema or database, EXPLAIN (SETTINGS), and string
+ * literals cast to regnamespace/regrole/aclitem/regconfig/regdictionary/regcollation (their input
+ * looks the name up: an existence oracle). A regnamespace literal naming an exposed schema, and a
+ * text-search configuration, dictionary or collation named unqualified or in pg_catalog or an
+ * exposed schema, stay allowed: the answer then depends on nothing the policy hides.
+ */
+function catalogFacts(facts: Facts, ctx: RelationContext, out: Reasons): void {
+  const name = ctx.policyName;
+  if (facts.sessionValues.length > 0) {
+    const what = [...new Set(facts.sessionValues)].join(', ');
+    out.add(reason('SYSTEM_CATALOG', `${what} names the session's database role, schema or database, hidden by policy '${name}'`, 'Remove it; the status tool says which principal and database you use.'));
+  }
+  if (facts.explainSettings) {
+    out.add(reason('SYSTEM_CATALOG', `EXPLAIN (SETTINGS) lists the server's modified settings, hidden by policy '${name}'`, 'Remove the SETTINGS option.'));
+  }
+  const exposed = allowedSchemas(ctx);
+  const reserved = ctx.reservedSchemas ?? DEFAULT_RESERVED_SCHEMAS;
+  const visible = (schema: string): boolean => schema === 'pg_catalog' || (exposed.includes(schema) && !reserved.includes(schema));
+  for (const { type, text } of facts.regNames) {
+    const parts = splitQualifiedName(text);
+    let ok: boolean;
+    switch (type) {
+      case 'regnamespace':
+        ok = parts !== undefined && parts.length === 1 && visible(parts[0] as string);
+        break;
+      case 'regconfig':
+      case 'regdictionary':
+      case 'regcollation':
+        ok = parts !== undefined && (parts.length === 1 || (parts.length === 2 && visible(parts[0] as string)));
+        break;
+      default: // regrole, aclitem: role names are catalog facts
+        ok = false;
+    }
+    if (!ok) {
+      out.add(
+        reason(
+          'SYSTEM_CATALOG',
+          `a string literal cast to ${type} looks a name up in the system catalogs (whether it exists is a catalog fact), hidden by policy '${name}'`,
+          type === 'regnamespace' ? 'Name only exposed schemas; use the describe tool to list them.' : 'Remove the cast; use the describe tool to discover objects.',
+        ),
+      );
+    }
+  }
 }
 
 /** A type's schema is hidden when it is neither a catalog schema, on the pinned search_path, nor exposed. */

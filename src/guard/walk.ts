@@ -85,13 +85,37 @@ export interface Facts {
    * system catalogs (`SELECT 'app.orders'::regclass UNION ALL SELECT 16390` prints a name).
    */
   regValueMixes: string[];
+  /**
+   * String literals cast to an object-identifier type that names no relation, function, type or
+   * operator (regnamespace, regrole, regconfig, regdictionary, regcollation, aclitem): their input
+   * looks the name up in the system catalogs (an existence oracle); judged by policy.ts.
+   */
+  regNames: { type: string; text: string }[];
+  /**
+   * SQL value functions that name the session or server (CURRENT_USER, SESSION_USER, USER,
+   * CURRENT_ROLE, SYSTEM_USER, CURRENT_CATALOG, CURRENT_SCHEMA), upper case.
+   */
+  sessionValues: string[];
+  /** EXPLAIN (SETTINGS [true]) somewhere in the text: the plan lists modified server settings. */
+  explainSettings: boolean;
 }
 
 /** Object-identifier types: a cast to one resolves a name or an OID through the system catalogs. */
 export const REG_TYPES: ReadonlySet<string> = new Set([
   'regclass', 'regproc', 'regprocedure', 'regoper', 'regoperator', 'regtype', 'regrole', 'regnamespace', 'regconfig',
-  'regdictionary', 'regcollation',
+  'regdictionary', 'regcollation', 'aclitem',
 ]);
+
+/** SQLValueFunction operations that name the session or the server (not the date/time ones). */
+const SESSION_VALUE_OPS: Readonly<Record<string, string>> = {
+  SVFOP_CURRENT_USER: 'CURRENT_USER',
+  SVFOP_CURRENT_ROLE: 'CURRENT_ROLE',
+  SVFOP_SESSION_USER: 'SESSION_USER',
+  SVFOP_USER: 'USER',
+  SVFOP_CURRENT_CATALOG: 'CURRENT_CATALOG',
+  SVFOP_CURRENT_SCHEMA: 'CURRENT_SCHEMA',
+  SVFOP_SYSTEM_USER: 'SYSTEM_USER',
+};
 
 export interface WalkLimits {
   maxNodes: number;
@@ -168,6 +192,9 @@ export function newFacts(): Facts {
     copyProgram: false,
     dynamicRegCasts: [],
     regValueMixes: [],
+    regNames: [],
+    sessionValues: [],
+    explainSettings: false,
   };
 }
 
@@ -306,6 +333,7 @@ function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, 
       return;
     }
     case 'ExplainStmt': {
+      if (explainOption(b.options, 'settings')) facts.explainSettings = true;
       if (b.query) stack.push({ v: b.query, t: '', d: depth, s: scope, f: flags | F_ROOT });
       pushChildren(t, b, depth, scope, flags, stack, 'query');
       return;
@@ -342,7 +370,8 @@ function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, 
       const last = regTypeOf(b.typeName);
       if (last !== undefined) {
         const text = literalString(b.arg);
-        if (text === undefined || /^\s*[0-9]+\s*$/.test(text)) facts.dynamicRegCasts.push(last);
+        // an array of an object-identifier type converts every element (ARRAY[x::oid]::_regclass)
+        if (text === undefined || last.endsWith('[]') || /^\s*[0-9]+\s*$/.test(text)) facts.dynamicRegCasts.push(last);
         else regLiteral(last, text, facts);
         // the type name itself is judged here, not again as a TypeName below
         pushChildren(t, b, depth, scope, flags, stack, 'typeName');
@@ -422,6 +451,11 @@ function visit(t: string, b: Record<string, unknown>, fr: Frame, depth: number, 
     case 'ParamRef':
       facts.params++;
       return;
+    case 'SQLValueFunction': {
+      const op = SESSION_VALUE_OPS[b.op as string];
+      if (op !== undefined) facts.sessionValues.push(op);
+      return;
+    }
     case 'CopyStmt':
       if (b.is_program || typeof b.filename === 'string') facts.copyProgram = true;
       pushChildren(t, b, depth, scope, flags, stack);
@@ -465,8 +499,30 @@ function regMixAll(list: unknown, facts: Facts): void {
 /** The object-identifier type a TypeName names (regclass, pg_catalog.regrole …), or undefined. */
 function regTypeOf(typeName: unknown): string | undefined {
   const tn = typeNameParts(typeName);
-  const last = tn?.[tn.length - 1];
-  return last !== undefined && REG_TYPES.has(last) && (tn?.length === 1 || tn?.[0] === 'pg_catalog') ? last : undefined;
+  let last = tn?.[tn.length - 1];
+  if (last === undefined || !(tn?.length === 1 || tn?.[0] === 'pg_catalog')) return undefined;
+  // _regclass is regclass[] spelled as the array type's own name
+  const arrayName = last.startsWith('_') && REG_TYPES.has(last.slice(1));
+  if (arrayName) last = last.slice(1);
+  if (!REG_TYPES.has(last)) return undefined;
+  const bounds = (typeName as { arrayBounds?: unknown[] } | undefined)?.arrayBounds;
+  return arrayName || (Array.isArray(bounds) && bounds.length > 0) ? `${last}[]` : last;
+}
+
+/** Whether an EXPLAIN option list turns `name` on (`(SETTINGS)`, `(SETTINGS true)`, `(SETTINGS on)` …). */
+function explainOption(options: unknown, name: string): boolean {
+  if (!Array.isArray(options)) return false;
+  for (const o of options) {
+    const d = (o as { DefElem?: { defname?: string; arg?: unknown } }).DefElem;
+    if (d?.defname?.toLowerCase() !== name) continue;
+    const arg = d.arg as { Boolean?: { boolval?: boolean }; String?: { sval?: string }; Integer?: { ival?: number }; A_Const?: unknown } | undefined;
+    if (arg === undefined) return true;
+    if (arg.Boolean !== undefined) return arg.Boolean.boolval === true;
+    if (arg.String !== undefined) return !['false', 'off', 'no', '0'].includes((arg.String.sval ?? '').toLowerCase());
+    if (arg.Integer !== undefined) return (arg.Integer.ival ?? 0) !== 0;
+    return true; // anything else: assume on (fail closed)
+  }
+  return false;
 }
 
 function regLiteral(type: string, text: string, facts: Facts): void {
@@ -495,5 +551,6 @@ function regLiteral(type: string, text: string, facts: Facts): void {
       return;
     }
     default:
+      facts.regNames.push({ type, text });
   }
 }

@@ -221,7 +221,8 @@ describe('policy lists and modes', () => {
     );
     expect(ok.decision).toBe('allow');
     expect(decide("SELECT extract(year FROM placed_at), substring(status FROM 1 FOR 2), trim(both ' ' FROM status) FROM app.orders", { policy: p }).decision).toBe('allow');
-    expect(codes(decide('SELECT pg_backend_pid()', { policy: p }))).toEqual(['FUNCTION_NOT_ALLOWED']);
+    expect(codes(decide('SELECT pg_backend_pid()', { policy: p }))).toEqual(['SYSTEM_CATALOG']);
+    expect(codes(decide('SELECT pg_backend_pid()', { policy: { ...p, catalogs: true } }))).toEqual(['FUNCTION_NOT_ALLOWED']);
     expect(decide("SELECT pg_relation_size('app.orders')", { policy: p }).decision).toBe('allow');
   });
 });
