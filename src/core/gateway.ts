@@ -46,6 +46,10 @@ export interface CallContext {
   signal?: AbortSignal;
   /** Further signals that cancel the call as well (e.g. MCP-level cancellation), without combining them first. */
   alsoCancelledBy?: readonly AbortSignal[];
+  /** The JSON-RPC id of the MCP request (spans: jsonrpc.request.id). */
+  jsonrpcId?: string | number;
+  /** The MCP protocol revision the client speaks (spans: mcp.protocol.version). */
+  protocolVersion?: string;
 }
 
 export interface GatewayDeps {
@@ -423,7 +427,8 @@ export class Gateway {
     database: string | undefined,
     body: (r: Resolved, started: number, event: AuditEventInput, ctx: CallContext) => Promise<Outcome<T>>,
   ): Promise<Outcome<T>> {
-    return this.telemetry.toolCall(tool, { principal: ctx.principal, requestId: ctx.requestId, database }, async (scope) => {
+    const attrs = { principal: ctx.principal, requestId: ctx.requestId, database, jsonrpcId: ctx.jsonrpcId, protocolVersion: ctx.protocolVersion };
+    return this.telemetry.toolCall(tool, attrs, async (scope) => {
       const started = Date.now();
       const event = this.baseEvent(ctx, tool, 'allowed');
       // One controller per call: every source of cancellation and shutdown (cancelInflight) abort it.

@@ -27,7 +27,7 @@ import type { Approval, ApprovalFilter, ApproveOutcome, ApprovalStatus } from '.
 import { REASONS } from '../guard/reasons.js';
 import { authorizationHeader, wwwAuthenticate } from './auth.js';
 import { requestState } from './context.js';
-import { classifyError, HTTP_ERRORS, HttpError } from './errors.js';
+import { classifyError, HTTP_ERRORS, HttpError, markRefusal } from './errors.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Authenticator } from './types.js';
 
@@ -82,6 +82,7 @@ function statusFor(err: GatewayError): number {
 }
 
 function sendCoded(reply: FastifyReply, status: number, code: string, message: string, fix: string, data: Record<string, unknown> = {}): FastifyReply {
+  markRefusal(reply.request, code);
   return reply
     .code(status)
     .type('application/json; charset=utf-8')

@@ -19,7 +19,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { registerAdminRoutes } from './admin.js';
 import { authHook } from './auth.js';
-import { errorHandler, HttpError, sendError } from './errors.js';
+import { errorHandler, HttpError, refusalOf, sendError } from './errors.js';
 import { hostCheckHook, hostPolicy } from './host-check.js';
 import { Lifecycle } from './lifecycle.js';
 import { genRequestId, httpLogger, isProbe, REQUEST_ID_HEADER } from './logging.js';
@@ -85,6 +85,23 @@ export async function buildHttpApp(opts: BuildHttpAppOptions): Promise<FastifyIn
   });
   app.addHook('onRequest', hostCheckHook(hostPolicy(server)));
   applyConnectionCap(app, server);
+
+  // Request metrics on every route (probes, /mcp, /admin, unmatched): duration by method, route
+  // pattern and status, and the refusal, auth-failure and 429 counters. Labels never carry a
+  // token, principal or raw URL.
+  const telemetry = opts.telemetry;
+  if (telemetry?.enabled === true) {
+    app.addHook('onResponse', (request, reply, done) => {
+      telemetry.metrics.httpResponse({
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        durationS: reply.elapsedTime / 1000,
+        refusal: refusalOf(request),
+      });
+      done();
+    });
+  }
 
   registerProbes(app, opts.readiness, lifecycle);
 

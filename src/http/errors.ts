@@ -148,8 +148,19 @@ export function errorBody(
   };
 }
 
+/** The catalogue code a request was refused with (read by the request metrics in app.ts). */
+const refusals = new WeakMap<FastifyRequest, string>();
+export function refusalOf(request: FastifyRequest): string | undefined {
+  return refusals.get(request);
+}
+/** Remember the code a request is refused with (sendError does it; other senders of refusals call it). */
+export function markRefusal(request: FastifyRequest, code: string): void {
+  refusals.set(request, code);
+}
+
 /** Send an HTTP error through fastify (headers set by earlier hooks are kept). */
 export function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
+  refusals.set(reply.request, err.code);
   for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
   return reply.code(err.statusCode).type('application/json; charset=utf-8').send(errorBody(err.code, String(reply.request.id), err.message, err.data));
 }

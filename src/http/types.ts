@@ -43,8 +43,8 @@ export interface BuildHttpAppOptions {
   logger: Logger;
   /** Shared shutdown state; one is created when omitted (see startHttpServer().stop()). */
   lifecycle?: Lifecycle;
-  /** Tracing of /mcp requests (no-op unless telemetry is configured). */
-  telemetry?: Pick<Telemetry, 'httpRequest'>;
+  /** Tracing of /mcp requests and request metrics on every route (no-op unless telemetry is configured). */
+  telemetry?: Pick<Telemetry, 'httpRequest' | 'enabled' | 'metrics'>;
   /** Audit hook for refused authentication. Exceptions it throws are logged and swallowed. */
   onAuthFailure?: (info: AuthFailureInfo) => void;
   /** The operators' admin API under /admin (src/http/admin.ts); absent: no /admin routes. */

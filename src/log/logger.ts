@@ -1,7 +1,7 @@
 /**
  * The process logger: pino writing to stderr (stdout is the MCP channel under stdio).
  *
- * Guarantees: authorization headers, tokens, passwords and DSNs are redacted by path wherever
+ * Guarantees: one JSON object per line, `time` as ISO-8601 UTC; authorization headers, tokens, passwords and DSNs are redacted by path wherever
  * pino sees them; nothing in pgwarden logs SQL literals (callers log normalized SQL only).
  */
 import pino, { type Logger } from 'pino';
@@ -23,5 +23,7 @@ export const REDACT_PATHS = [
 ];
 
 export function createLogger(level: string = 'info', destination: pino.DestinationStream = pino.destination({ fd: 2, sync: false })): Logger {
-  return pino({ level, base: { service: 'pgwarden' }, redact: { paths: REDACT_PATHS, censor: '***' } }, destination);
+  // ISO-8601 UTC times ("time":"2026-12-07T01:23:45.678Z"): what log shippers and people read
+  // without conversion; pino's default is epoch milliseconds.
+  return pino({ level, base: { service: 'pgwarden' }, timestamp: pino.stdTimeFunctions.isoTime, redact: { paths: REDACT_PATHS, censor: '***' } }, destination);
 }

@@ -240,20 +240,33 @@ export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): M
   );
   if (!caller) return server; // unauthenticated: nothing to offer (HTTP refuses before reaching here)
   /** Run a tool with a CallContext cancelled by the HTTP request's signal and the SDK's (MCP-level) one. */
-  const withContext = <R>(mcpSignal: AbortSignal, fn: (ctx: CallContext) => Promise<R>): Promise<R> => {
-    const ctx: CallContext = { principal: caller.principal, requestId: caller.requestId ?? randomUUID(), signal: mcpSignal };
+  const withContext = <R>(c: ServerContext, fn: (ctx: CallContext) => Promise<R>): Promise<R> => {
+    const ctx: CallContext = { principal: caller.principal, requestId: caller.requestId ?? randomUUID(), signal: c.mcpReq.signal, jsonrpcId: c.mcpReq.id };
+    const version = protocolVersionOf(c);
+    if (version !== undefined) ctx.protocolVersion = version;
     if (caller.clientAddress) ctx.clientAddress = caller.clientAddress;
     if (caller.signal) ctx.alsoCancelledBy = [caller.signal];
     return fn(ctx);
   };
   for (const def of toolDefinitions(gateway, caller.principal)) {
     if (def.name === 'execute') {
-      server.registerTool(def.name, def.config, async (args: Record<string, unknown>, c) => withContext(c.mcpReq.signal, (ctx) => executeTool(gateway, server, ctx, args, c)));
+      server.registerTool(def.name, def.config, async (args: Record<string, unknown>, c) => withContext(c, (ctx) => executeTool(gateway, server, ctx, args, c)));
       continue;
     }
-    server.registerTool(def.name, def.config, async (args: Record<string, unknown>, c) => withContext(c.mcpReq.signal, async (ctx) => toResult(await def.run(ctx, args))));
+    server.registerTool(def.name, def.config, async (args: Record<string, unknown>, c) => withContext(c, async (ctx) => toResult(await def.run(ctx, args))));
   }
   return server;
+}
+
+/**
+ * The protocol revision of a request: the 2026-07-28 envelope's, else the HTTP
+ * MCP-Protocol-Version header (2025-era clients send it after initialize). Bounded, for spans.
+ */
+function protocolVersionOf(c: ServerContext): string | undefined {
+  const envelope = c.mcpReq.envelope as Record<string, unknown> | undefined;
+  const fromEnvelope = envelope?.['io.modelcontextprotocol/protocolVersion'];
+  const value = typeof fromEnvelope === 'string' ? fromEnvelope : (c.http?.req?.headers.get('mcp-protocol-version') ?? undefined);
+  return value !== undefined && /^[0-9A-Za-z._-]{1,32}$/.test(value) ? value : undefined;
 }
 
 /**

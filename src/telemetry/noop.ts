@@ -43,7 +43,7 @@ export const NOOP_TOOL_SCOPE: ToolCallScope = Object.freeze({ span: NOOP_SPAN, f
 export const NOOP_DB_SCOPE: DbOperationScope = Object.freeze({ span: NOOP_SPAN, setReturnedRows: noop });
 export const NOOP_HTTP_SCOPE: HttpRequestScope = Object.freeze({ span: NOOP_SPAN, setStatusCode: noop });
 
-const NOOP_METRICS: TelemetryMetrics = Object.freeze({ rowsReturned: noop, maskedCells: noop, blastRadius: noop });
+const NOOP_METRICS: TelemetryMetrics = Object.freeze({ httpResponse: noop, rowsReturned: noop, maskedCells: noop, blastRadius: noop });
 
 export const NOOP_TELEMETRY: Telemetry = Object.freeze({
   enabled: false,

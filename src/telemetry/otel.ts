@@ -50,6 +50,7 @@ import type {
   DbOperationScope,
   HttpRequestInfo,
   HttpRequestScope,
+  HttpResponseInfo,
   PoolObservation,
   Telemetry,
   TelemetryMetrics,
@@ -77,6 +78,8 @@ const SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 const ROW_BUCKETS = [0, 1, 10, 50, 100, 500, 1_000, 5_000, 10_000, 100_000, 1_000_000];
 const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
 const MAX_ARRAY_ATTR = 64;
+/** Route patterns as fastify reports them (`/admin/approvals/:id`); anything else is `unmatched`. */
+const HTTP_ROUTE_RE = /^\/[A-Za-z0-9/_.:{}-]{0,100}$/;
 
 /** Reads only the W3C fields, and only string values, from an arbitrary carrier (e.g. params._meta). */
 const CARRIER_GETTER: TextMapGetter<Record<string, unknown>> = {
@@ -150,6 +153,10 @@ export class OtelTelemetry implements Telemetry {
   private readonly rowsReturned: Histogram;
   private readonly maskedCells: Counter;
   private readonly blastRadius: Histogram;
+  private readonly httpDuration: Histogram;
+  private readonly httpRefusals: Counter;
+  private readonly authFailures: Counter;
+  private readonly rateLimited: Counter;
 
   constructor(options: OtelTelemetryOptions = {}) {
     const version = options.version;
@@ -190,7 +197,20 @@ export class OtelTelemetry implements Telemetry {
       advice: { explicitBucketBoundaries: ROW_BUCKETS },
     });
 
+    this.httpDuration = m.createHistogram(sc.METRIC_HTTP_SERVER_REQUEST_DURATION, {
+      description: 'Duration of HTTP server requests, every route.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
+    });
+    this.httpRefusals = m.createCounter(sc.METRIC_HTTP_REFUSALS, { description: 'HTTP requests refused before any tool ran, by route and code.', unit: '{request}' });
+    this.authFailures = m.createCounter(sc.METRIC_AUTH_FAILURES, { description: 'Requests refused for a missing, malformed, unknown or expired bearer token.', unit: '{request}' });
+    this.rateLimited = m.createCounter(sc.METRIC_RATE_LIMITED, { description: 'Requests answered 429 by the per-IP or per-principal limit.', unit: '{request}' });
+    m.createObservableGauge(sc.METRIC_BUILD_INFO, { description: 'Always 1; the labels carry the gateway and Node.js versions.', unit: '1' }).addCallback((r) => {
+      r.observe(1, { [sc.ATTR_SERVICE_VERSION]: version ?? 'unknown', [sc.ATTR_PROCESS_RUNTIME_VERSION]: process.versions.node });
+    });
+
     this.metrics = {
+      httpResponse: (info) => this.recordHttpResponse(info),
       rowsReturned: (rows, tool) => {
         const n = finiteCount(rows);
         if (n !== undefined) this.rowsReturned.record(n, { [sc.ATTR_TOOL]: nameLabel(tool) });
@@ -204,6 +224,20 @@ export class OtelTelemetry implements Telemetry {
         if (n !== undefined) this.blastRadius.record(n, { [sc.ATTR_WRITE_KIND]: writeKindLabel(writeKind), [sc.ATTR_DECISION]: decisionLabel(decision) });
       },
     };
+  }
+
+  private recordHttpResponse(info: HttpResponseInfo): void {
+    const method = HTTP_METHODS.has(info.method.toUpperCase()) ? info.method.toUpperCase() : '_OTHER';
+    const route = HTTP_ROUTE_RE.test(info.route) ? info.route : 'unmatched';
+    const status = Number.isInteger(info.status) && info.status >= 100 && info.status <= 599 ? info.status : 0;
+    const duration = Number.isFinite(info.durationS) && info.durationS >= 0 ? info.durationS : 0;
+    this.httpDuration.record(duration, { [sc.ATTR_HTTP_REQUEST_METHOD]: method, [sc.ATTR_HTTP_ROUTE]: route, [sc.ATTR_HTTP_RESPONSE_STATUS_CODE]: status });
+    if (status < 400) return;
+    const reason = info.refusal !== undefined ? codeLabel(info.refusal) : `HTTP_${status}`;
+    const labels = { [sc.ATTR_HTTP_ROUTE]: route, [sc.ATTR_REASON]: reason };
+    this.httpRefusals.add(1, { ...labels, [sc.ATTR_HTTP_RESPONSE_STATUS_CODE]: status });
+    if (status === 401) this.authFailures.add(1, labels);
+    if (status === 429) this.rateLimited.add(1, { [sc.ATTR_HTTP_ROUTE]: route });
   }
 
   // ---------------------------------------------------------------- spans

@@ -70,3 +70,15 @@ export const METRIC_AUDIT_DROPPED = 'pgwarden.audit.dropped';
 export const METRIC_AUDIT_WRITTEN = 'pgwarden.audit.written';
 export const METRIC_AUDIT_FAILED = 'pgwarden.audit.failed';
 export const METRIC_AUDIT_HEALTHY = 'pgwarden.audit.healthy';
+/** Standard HTTP server duration (stable semconv), one sample per response on every route. */
+export const METRIC_HTTP_SERVER_REQUEST_DURATION = 'http.server.request.duration';
+/** Requests refused before they reached a tool, by route and catalogue code (401, 403, 413, 429, …). */
+export const METRIC_HTTP_REFUSALS = 'pgwarden.http.refusals';
+/** Authentication failures (401), by route and code: brute force and expired tokens. */
+export const METRIC_AUTH_FAILURES = 'pgwarden.auth.failures';
+/** Requests answered 429, by route. */
+export const METRIC_RATE_LIMITED = 'pgwarden.http.rate_limited';
+/** Constant 1, labelled with the gateway's version and Node.js version. */
+export const METRIC_BUILD_INFO = 'pgwarden.build.info';
+export const ATTR_SERVICE_VERSION = 'service.version';
+export const ATTR_PROCESS_RUNTIME_VERSION = 'process.runtime.version';

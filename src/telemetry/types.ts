@@ -91,7 +91,20 @@ export interface PoolObservation {
 /** The audit sink's stats() (AuditSinkStats); non-numeric fields are ignored. */
 export type AuditObservation = Readonly<Record<string, unknown>>;
 
+/** One HTTP response, for the request metrics (labels are bounded by the caller and again here). */
+export interface HttpResponseInfo {
+  method: string;
+  /** The matched route pattern (`/mcp`, `/admin/approvals/:id`), or `unmatched`: never the raw URL. */
+  route: string;
+  status: number;
+  durationS: number;
+  /** The catalogue code of a refusal (UNAUTHENTICATED, RATE_LIMITED, …), when the request was refused. */
+  refusal?: string | undefined;
+}
+
 export interface TelemetryMetrics {
+  /** One HTTP response: http.server.request.duration, and the refusal / auth-failure / 429 counters. */
+  httpResponse(info: HttpResponseInfo): void;
   /** Rows handed to the agent by a tool (after caps). */
   rowsReturned(rows: number, tool: string): void;
   /** Cells replaced by masking in one result. */

@@ -61,7 +61,7 @@ describe('telemetry through the gateway', () => {
 
     const traces = received.filter((r) => r.path === '/v1/traces').map((r) => r.body).join('\n');
     const metrics = received.filter((r) => r.path === '/v1/metrics').map((r) => r.body).join('\n');
-    for (const text of ['POST /mcp', 'tools/call query', 'pgwarden.guard', 'SELECT app.customers', 'db.response.status_code', '22P02']) expect(traces).toContain(text);
+    for (const text of ['POST /mcp', 'tools/call query', 'pgwarden.guard', 'SELECT app.customers', 'db.response.status_code', '22P02', 'jsonrpc.request.id', 'mcp.protocol.version']) expect(traces).toContain(text);
     expect(metrics).toContain('db.client.operation.duration');
     const all = traces + metrics;
     expect(all).not.toContain('secret-literal');
