@@ -3,11 +3,12 @@
  * and which non-statement nodes the walker understands.
  *
  * Guarantees: deny by default — a node type absent from both tables is "unknown" and makes the
- * decision UNKNOWN_STATEMENT (a new libpg-query / PostgreSQL release that adds node types fails
- * closed until someone classifies them here). Post-analysis node types (Var, Aggref, Query,
- * OpExpr, …) never appear in a raw parse tree and are deliberately absent.
+ * decision UNKNOWN_STATEMENT. The raw kinds are those of role 'raw' in ast/tags.ts NODE_ROLE
+ * (total over the parser's tags: a new kind is a compile error there); post-analysis kinds (Var,
+ * Aggref, Query, OpExpr, …) never appear in a raw parse tree and are unknown here.
  * Does not: judge anything by itself; see classify.ts and walk.ts.
  */
+import { tagsWithRole } from './ast/tags.js';
 import type { StatementKind } from './types.js';
 
 /** Class of each statement node type. */
@@ -146,31 +147,7 @@ export const STATEMENT_CLASS: Readonly<Record<string, StatementKind>> = {
  * statements (those statements are refused by class anyway; their parts are known so the refusal
  * names the real reason instead of UNKNOWN_STATEMENT).
  */
-export const KNOWN_NODES: ReadonlySet<string> = new Set([
-  // values
-  'Integer', 'Float', 'Boolean', 'String', 'BitString', 'List', 'A_Const',
-  // names and references
-  'Alias', 'RangeVar', 'ColumnRef', 'A_Star', 'A_Indices', 'A_Indirection', 'ParamRef', 'TypeName', 'RoleSpec',
-  // expressions
-  'A_Expr', 'BoolExpr', 'NullTest', 'BooleanTest', 'SubLink', 'CaseExpr', 'CaseWhen', 'CoalesceExpr', 'MinMaxExpr',
-  'RowExpr', 'A_ArrayExpr', 'SQLValueFunction', 'TypeCast', 'CollateClause', 'FuncCall', 'NamedArgExpr',
-  'GroupingFunc', 'XmlExpr', 'XmlSerialize', 'SetToDefault', 'MultiAssignRef', 'CurrentOfExpr', 'MergeSupportFunc',
-  // JSON (SQL/JSON constructors, predicates, query functions, JSON_TABLE)
-  'JsonFormat', 'JsonReturning', 'JsonValueExpr', 'JsonIsPredicate', 'JsonBehavior', 'JsonOutput', 'JsonArgument',
-  'JsonFuncExpr', 'JsonTablePathSpec', 'JsonTable', 'JsonTableColumn', 'JsonKeyValue', 'JsonParseExpr',
-  'JsonScalarExpr', 'JsonSerializeExpr', 'JsonObjectConstructor', 'JsonArrayConstructor',
-  'JsonArrayQueryConstructor', 'JsonAggConstructor', 'JsonObjectAgg', 'JsonArrayAgg',
-  // query clauses
-  'ResTarget', 'SortBy', 'WindowDef', 'RangeSubselect', 'RangeFunction', 'RangeTableFunc', 'RangeTableFuncCol',
-  'RangeTableSample', 'JoinExpr', 'GroupingSet', 'WithClause', 'CommonTableExpr', 'CTESearchClause',
-  'CTECycleClause', 'IntoClause', 'LockingClause', 'OnConflictClause', 'InferClause', 'IndexElem',
-  'MergeWhenClause', 'ReturningClause', 'ReturningOption', 'DefElem',
-  // parts of DDL / DCL / utility statements (refused by statement class)
-  'ColumnDef', 'Constraint', 'TableLikeClause', 'PartitionElem', 'PartitionSpec', 'PartitionBoundSpec',
-  'PartitionRangeDatum', 'PartitionCmd', 'AlterTableCmd', 'ATAlterConstraint', 'ObjectWithArgs', 'AccessPriv',
-  'FunctionParameter', 'CreateOpClassItem', 'StatsElem', 'TriggerTransition', 'VacuumRelation',
-  'PublicationTable', 'PublicationObjSpec',
-]);
+export const KNOWN_NODES: ReadonlySet<string> = new Set(tagsWithRole('raw'));
 
 export function isStatementType(type: string): boolean {
   return Object.prototype.hasOwnProperty.call(STATEMENT_CLASS, type);

@@ -19,7 +19,7 @@
  * Does not: resolve names against the catalog or apply policy (relations.ts, functions.ts,
  * policy.ts); literal values are recorded only where they are names (regclass/regproc text).
  */
-import { INLINE_FIELDS } from './ast-fields.js';
+import { INLINE_FIELDS } from './ast/fields.js';
 import { aExprOperators, subLinkOperators } from './facts/operators.js';
 import { NAME_LOOKUP_FUNCTIONS, REGCLASS_ARGS, REGPROC_ARGS, TYPENAME_ARGS } from './functions.js';
 import { nameList, splitOperatorName, splitQualifiedName } from './names.js';

@@ -15,7 +15,7 @@
  * Does not: decide whether to refuse (index.ts does), or resolve column references (column names
  * are collected for the optional predicate check and for writes, by name only).
  */
-import { INLINE_FIELDS } from '../guard/ast-fields.js';
+import { INLINE_FIELDS } from '../guard/ast/fields.js';
 import { splitQualifiedName } from '../guard/names.js';
 import { resolveRelation } from '../guard/relations.js';
 import type { CatalogSnapshot } from '../guard/types.js';
