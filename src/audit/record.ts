@@ -19,6 +19,8 @@ export interface PendingEvent extends Omit<AuditEvent, 'decision' | 'ts'> {
   /** Epoch milliseconds (converted to ISO by the writer, off the hot path) or an ISO string. */
   ts: number | string;
   dropped?: number;
+  /** durable(): called once the record is written (and synced, under fsync: always), or with the reason it was not. */
+  onWritten?: (err: Error | null) => void;
 }
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;

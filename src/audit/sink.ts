@@ -6,7 +6,11 @@
  *   Sequence numbers, scrubbing, canonical JSON and sha256 happen in the writer, in FIFO order,
  *   so the chain order is the record() order.
  * - The chain (seq, prev) continues across restarts (the file tail is read on open) and across
- *   rotated files; records are never reordered, duplicated or torn by a retry.
+ *   rotated files; records are never reordered, duplicated or torn by a retry. Several processes
+ *   may share one file: each batch is encoded under the file's inter-process lock, after the
+ *   record the file ends with (targets.ts, lock.ts), so they keep one chain.
+ * - durable(event) resolves only once the record is written (and synced under fsync: always):
+ *   the write path awaits it before a write reaches the database.
  * - Failure policy: `fail-closed` → accepting() is false while the sink cannot write, and
  *   record() throws AUDIT_UNAVAILABLE when it cannot keep the event (queue full, closed);
  *   events already accepted are kept and written once the sink recovers. `drop` → calls keep
@@ -29,7 +33,7 @@ import type { AuditConfig } from '../config/schema.js';
 import { GatewayError } from '../core/errors.js';
 import { AuditKey } from './keyed.js';
 import { buildRecordBody, encodeRecord, snapshotEvent, type BuildOptions, type PendingEvent } from './record.js';
-import { FileTarget, PartialWriteError, StreamTarget, type Target } from './targets.js';
+import { FileTarget, PartialWriteError, StreamTarget, type DiskPosition, type Target } from './targets.js';
 import { GENESIS_PREV, type AuditEvent, type AuditLogger, type AuditSinkKind, type AuditSinkStats } from './types.js';
 
 /** Event-loop time one batch may spend encoding before the writer yields (at least one record). */
@@ -39,6 +43,13 @@ export interface AuditSink {
   readonly kind: AuditSinkKind;
   /** Enqueue one record. Throws GatewayError(AUDIT_UNAVAILABLE) only under fail-closed when the event cannot be kept. */
   record(event: AuditEvent): void;
+  /**
+   * Record and wait until the record is written to the sink (write(2) returned: it survives a
+   * kill -9 of this process; with fsync: always, also synced). Rejects with AUDIT_UNAVAILABLE when
+   * the sink is not accepting, drops the record, or has not written it within `timeoutMs`
+   * (default audit.flush_timeout_ms) — the caller must then not act (a write must not run).
+   */
+  durable(event: AuditEvent, timeoutMs?: number): Promise<void>;
   /** False when new calls must be refused (fail-closed and the sink is failing, full, or closed). */
   accepting(): boolean;
   stats(): AuditSinkStats;
@@ -98,6 +109,7 @@ export function createAuditSink(audit: AuditConfig, logger: AuditLogger, options
 export class NullAuditSink implements AuditSink {
   readonly kind = 'none' as const;
   record(): void {}
+  async durable(): Promise<void> {}
   accepting(): boolean {
     return true;
   }
@@ -123,6 +135,8 @@ interface Batch {
   lines: string[];
   seqs: number[];
   hashes: string[];
+  /** The events encoded, to be put back when the write fails. */
+  events: PendingEvent[];
 }
 
 class QueuedAuditSink implements AuditSink {
@@ -144,6 +158,8 @@ class QueuedAuditSink implements AuditSink {
   private backoffMs: number;
   private wake: (() => void) | null = null;
   private idleWaiters: (() => void)[] = [];
+  /** durable() callers whose record is written and waits for the next fsync (fsync: always). */
+  private awaitingSync: ((err: Error | null) => void)[] = [];
   private dirty = false;
   private syncTimer: NodeJS.Timeout | null = null;
   private needSync = false;
@@ -156,6 +172,9 @@ class QueuedAuditSink implements AuditSink {
   /** audit.hmac_key as a KeyObject holder; undefined: unkeyed sha256 records. */
   private readonly key: AuditKey | undefined;
   private readonly buildOptions: BuildOptions;
+  /** The foreign key id (or null: unkeyed) last warned about, so a shared file warns once per change. */
+  private warnedKeyId: string | null | undefined = undefined;
+  private warnedBehind = false;
 
   constructor(
     readonly kind: 'file' | 'stdout' | 'stderr',
@@ -183,18 +202,49 @@ class QueuedAuditSink implements AuditSink {
   // ------------------------------------------------------------------ hot path
 
   record(event: AuditEvent): void {
+    this.enqueue(event);
+  }
+
+  durable(event: AuditEvent, timeoutMs = this.config.flush_timeout_ms): Promise<void> {
+    if (!this.accepting()) return Promise.reject(new GatewayError('AUDIT_UNAVAILABLE'));
+    let ev: PendingEvent | undefined;
+    try {
+      ev = this.enqueue(event);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // under on_failure: drop the record may have been dropped: nothing to wait for, and nothing written
+    if (ev === undefined) return Promise.reject(new GatewayError('AUDIT_UNAVAILABLE'));
+    const pending = ev;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => settle(new GatewayError('AUDIT_UNAVAILABLE')), timeoutMs);
+      timer.unref();
+      function settle(err: Error | null): void {
+        clearTimeout(timer);
+        delete pending.onWritten;
+        if (err) reject(err);
+        else resolve();
+      }
+      pending.onWritten = settle;
+    });
+  }
+
+  private enqueue(event: AuditEvent): PendingEvent | undefined {
     if (this.closed || this.queue.length >= this.cap) {
       this.noteDrop();
       if (this.failClosed) throw new GatewayError('AUDIT_UNAVAILABLE');
-      return;
+      return undefined;
     }
-    this.queue.push(snapshotEvent(event));
+    const ev = snapshotEvent(event);
+    this.queue.push(ev);
     this.kick();
+    return ev;
   }
 
   accepting(): boolean {
     if (!this.failClosed) return true;
-    return !this.closed && this.healthy && this.queue.length < this.cap;
+    // Not before the first open succeeded: no call may run before its record can be written.
+    return !this.closed && this.everOpened && this.healthy && this.queue.length < this.cap;
   }
 
   stats(): AuditSinkStats {
@@ -294,16 +344,13 @@ class QueuedAuditSink implements AuditSink {
         await this.backoff();
         continue;
       }
-      if (!this.pending) {
-        if (this.queue.length === 0) {
-          if (this.needSync) await this.syncNow();
-          this.healthyAgain();
-          this.notifyIdle();
-          return;
-        }
-        this.pending = this.buildBatch();
+      if (this.queue.length === 0) {
+        if (this.needSync) await this.syncNow();
+        this.healthyAgain();
+        this.notifyIdle();
+        return;
       }
-      if (!(await this.writePending())) await this.backoff();
+      if (!(await this.writeNext())) await this.backoff();
     }
   }
 
@@ -316,7 +363,7 @@ class QueuedAuditSink implements AuditSink {
         if (state) {
           this.seq = state.seq;
           this.lastHash = state.hash;
-          this.noteKeyChange(state.keyId);
+          this.noteKeyChange(state.keyId, state.seq + 1);
         }
         this.resolveFirstOpen();
       }
@@ -332,13 +379,36 @@ class QueuedAuditSink implements AuditSink {
     }
   }
 
-  private buildBatch(): Batch {
-    const batch: Batch = { lines: [], seqs: [], hashes: [] };
+  /**
+   * Encode the next batch after `position` (the chain's end on disk, read under the file lock; or
+   * undefined: continue this process's own chain). Taken from the queue now; put back in front
+   * when the write fails, to be encoded again after whatever the file holds then.
+   */
+  private buildBatch(position: DiskPosition | undefined): Batch {
+    const batch: Batch = { lines: [], seqs: [], hashes: [], events: [] };
     let seq = this.seq;
     let prev = this.lastHash;
+    if (position !== undefined) {
+      const disk = position.state;
+      // Every process appends to one chain, so the file's end is never behind what this process
+      // wrote — unless records were removed under it. Then continue from our own last record, so
+      // the removal shows in `verify` (a fresh genesis would hide it).
+      if (disk !== null && disk.seq >= this.seq) {
+        seq = disk.seq;
+        prev = disk.hash;
+        this.noteKeyChange(disk.keyId, disk.seq + 1);
+      } else if (this.seq > 0 && !this.warnedBehind) {
+        this.warnedBehind = true;
+        this.logger.warn({ audit: { lastSeq: this.seq, fileSeq: disk?.seq ?? 0 } }, 'audit file lost records this process wrote (removed or truncated); the chain continues from the last one written');
+      }
+      if (position.repairedBytes > 0) {
+        this.logger.warn({ audit: { repairedBytes: position.repairedBytes } }, 'audit file ended with a torn record; it was cut at the last complete line');
+        this.queue.unshift({ decision: 'audit_gap', ts: Date.now(), reasons: ['AUDIT_TORN_RECORD_REMOVED'] });
+      }
+    }
     // Bounded by count AND time: a record may compute its statement's fingerprint and normalized
     // text here (≈ 0.1–0.5 ms for a long new statement, moved off the request path by the guard),
-    // so a burst must not hold the event loop for a whole batch of them.
+    // so a burst must not hold the event loop (or the file lock) for a whole batch of them.
     const started = performance.now();
     let taken = 0;
     while (taken < this.queue.length && taken < this.maxBatch) {
@@ -349,20 +419,23 @@ class QueuedAuditSink implements AuditSink {
       batch.lines.push(line);
       batch.seqs.push(seq);
       batch.hashes.push(hash);
+      batch.events.push(ev);
       prev = hash;
       if (performance.now() - started >= BATCH_BUDGET_MS) break;
     }
     this.queue = taken === this.queue.length ? [] : this.queue.slice(taken);
+    this.pending = batch;
     return batch;
   }
 
-  /** Write the pending batch; true when it is fully written. */
-  private async writePending(): Promise<boolean> {
-    const batch = this.pending as Batch;
+  /** Write the next batch; true when it is fully written. */
+  private async writeNext(): Promise<boolean> {
+    this.pending = null;
     try {
-      await this.target.write(batch.lines);
-      this.commit(batch, batch.lines.length);
+      await this.target.append((position) => this.buildBatch(position).lines);
+      const batch = this.pending as Batch | null;
       this.pending = null;
+      if (batch) this.commit(batch, batch.lines.length);
       this.dirty = true;
       if (this.config.fsync === 'always') await this.syncNow();
       else if (this.config.fsync === 'interval') this.scheduleSync();
@@ -371,19 +444,28 @@ class QueuedAuditSink implements AuditSink {
       return true;
     } catch (err) {
       this.opened = false;
+      const batch = this.pending as Batch | null;
+      this.pending = null;
+      let committed = 0;
       if (err instanceof PartialWriteError) {
-        this.commit(batch, err.committed);
-        this.pending = { lines: batch.lines.slice(err.committed), seqs: batch.seqs.slice(err.committed), hashes: batch.hashes.slice(err.committed) };
+        committed = err.committed;
         this.noteFailure(err.error, 'write');
       } else this.noteFailure(err, 'write');
+      if (batch) {
+        this.commit(batch, committed);
+        // not written: back to the front of the queue, encoded again after the file's end next time
+        this.queue = batch.events.slice(committed).concat(this.queue);
+      }
       return false;
     }
   }
 
   /** Continuing a chain written under another key, or unkeyed: say so (key ids are public, keys never logged). */
-  private noteKeyChange(previousKeyId: string | null): void {
+  private noteKeyChange(previousKeyId: string | null, from: number): void {
     if (!this.key || previousKeyId === this.key.keyId) return;
-    const from = this.seq + 1;
+    // once per change of the tail's key (another process may keep writing under another key)
+    if (this.warnedKeyId === previousKeyId) return;
+    this.warnedKeyId = previousKeyId;
     if (previousKeyId === null) {
       // warn: this line, shipped with the logs, is the outside record of where keying began
       this.logger.warn(
@@ -403,6 +485,15 @@ class QueuedAuditSink implements AuditSink {
     this.seq = batch.seqs[n - 1] as number;
     this.lastHash = batch.hashes[n - 1] as string;
     this.written += n;
+    const synced = this.config.fsync !== 'always';
+    for (let i = 0; i < n; i++) {
+      const ev = batch.events[i] as PendingEvent;
+      if (ev.onWritten === undefined) continue;
+      // fsync: always — durable() waits for the sync too (see syncNow)
+      if (synced) ev.onWritten(null);
+      else this.awaitingSync.push(ev.onWritten);
+      delete ev.onWritten;
+    }
   }
 
   private scheduleSync(): void {
@@ -418,12 +509,17 @@ class QueuedAuditSink implements AuditSink {
   private async syncNow(): Promise<void> {
     this.needSync = false;
     if (!this.dirty || !this.opened) return;
+    const waiting = this.awaitingSync;
+    this.awaitingSync = [];
     try {
       await this.target.sync();
       this.dirty = false;
+      for (const w of waiting) w(null);
     } catch (err) {
       this.opened = false;
       this.noteFailure(err, 'fsync');
+      // written but not known to be on disk: the caller must not act on it
+      for (const w of waiting) w(new GatewayError('AUDIT_UNAVAILABLE'));
     }
   }
 

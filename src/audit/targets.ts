@@ -1,25 +1,41 @@
 /**
  * Where audit lines go: a rotating file, or a standard stream (stdout/stderr).
  *
- * Guarantees (file): lines are written at explicit offsets and a failed write is rolled back to
- * the last complete batch on reopen, so a retry never leaves a torn or duplicated line; a torn
- * tail left by a crash is cut at the last newline on open (and reported); rotation renames
- * path → path.1 → … → path.max_files and the chain simply continues in the new file.
+ * Guarantees (file): any number of processes may share one audit file (a gateway, the operator
+ * CLI, replicas on one volume): every append holds the inter-process lock (lock.ts), re-reads the
+ * chain position at the end of the file when another process changed it, and writes with
+ * O_APPEND, so the records of all processes form one chain and none overwrites another. A failed
+ * write is cut back under the lock, so a retry never leaves a torn or duplicated line; a torn tail
+ * left by a crash is cut at the last newline by the next writer (and reported); rotation renames
+ * path → path.1 → … → path.max_files under the lock, and the other processes notice it (inode
+ * change) and continue in the new file.
  * Guarantees (streams): writes go through libuv's thread pool (fs.write on fd 1/2), never
  * blocking the event loop, and retry EAGAIN on non-blocking pipes.
  * An unkeyed sink (no audit.hmac_key) refuses to continue a file whose last record is keyed
  * (AUDIT_TAIL_KEYED): its records would be a downgrade that `audit verify` reports as broken.
- * Does not: coordinate several processes writing one file (use one file per process, or stdout).
+ * Does not: coordinate with writers that do not take the lock (older versions, other tools), or
+ * keep one chain across processes on stdout/stderr (each process starts its own there).
  */
 import { constants as fsc, write as fsWrite } from 'node:fs';
 import { mkdir, open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { FileLock } from './lock.js';
 import { chainStateOf, readTail, type ChainState } from './tail.js';
 
 export interface OpenResult {
-  /** Chain position found on disk (file sink, first open only); null: start a new chain. */
+  /** Chain position found on disk (file sink); null: start a new chain. */
   state: ChainState | null;
   /** Bytes of a torn last line that were cut off. */
+  repairedBytes: number;
+}
+
+/**
+ * Where the chain stands on disk when a batch is appended (file sink, read under the lock).
+ * `undefined` for streams: the sink continues its own chain.
+ */
+export interface DiskPosition {
+  state: ChainState | null;
+  /** A torn last line (a writer died mid-write) was cut off: the sink marks it with an audit_gap. */
   repairedBytes: number;
 }
 
@@ -42,8 +58,12 @@ export class AuditTargetError extends Error {
 
 export interface Target {
   open(): Promise<OpenResult>;
-  /** Write complete lines (each without newline), in order. Throws PartialWriteError when some were written. */
-  write(lines: readonly string[]): Promise<void>;
+  /**
+   * Append one batch: `build` is called with the chain position on disk (file, under the
+   * inter-process lock) or undefined (streams) and returns complete lines (each without newline),
+   * in order. Throws PartialWriteError when some lines were written before a failure.
+   */
+  append(build: (position: DiskPosition | undefined) => readonly string[]): Promise<void>;
   sync(): Promise<void>;
   close(): Promise<void>;
 }
@@ -55,58 +75,120 @@ export interface FileTargetOptions {
   syncOnRotate: boolean;
   /** The sink keys its records (audit.hmac_key). When false, a keyed tail is refused (AUDIT_TAIL_KEYED). */
   keyed?: boolean;
+  /** Inter-process lock timing (tests shorten it). */
+  lock?: { staleMs?: number; timeoutMs?: number };
 }
 
+/**
+ * The file sink. Every append takes the inter-process lock (lock.ts), re-reads the chain position
+ * at the end of the file when the file changed since this process last wrote (another process
+ * appended or rotated), writes with O_APPEND and releases: any number of processes keep one chain.
+ */
 export class FileTarget implements Target {
   private fh: FileHandle | null = null;
-  /** Bytes of complete, committed lines in the current file; null before the first open. */
-  private size: number | null = null;
+  /** Identity of the open file, to notice a rotation done by another process. */
+  private ino = -1;
+  private dev = -1;
+  /** Size of the file and chain position after this process last read or wrote it; null: unknown. */
+  private knownSize: number | null = null;
+  private knownState: ChainState | null = null;
+  private readonly lock: FileLock;
 
-  constructor(private readonly opts: FileTargetOptions) {}
+  constructor(private readonly opts: FileTargetOptions) {
+    this.lock = new FileLock({ target: opts.path, ...opts.lock });
+  }
 
   async open(): Promise<OpenResult> {
-    const first = this.size === null;
     await this.closeQuietly();
     await mkdir(dirname(this.opts.path), { recursive: true }).catch((err: unknown) => {
       // recursive mkdir reports EEXIST when a path component is a regular file: say what it means
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw Object.assign(new AuditTargetError('ENOTDIR'), { syscall: 'mkdir' });
       throw err;
     });
-    const fh = await open(this.opts.path, fsc.O_RDWR | fsc.O_CREAT, 0o640);
+    await this.lock.acquire();
+    try {
+      await this.openCurrent();
+      return await this.position();
+    } catch (err) {
+      await this.closeQuietly();
+      throw err;
+    } finally {
+      await this.lock.release();
+    }
+  }
+
+  async append(build: (position: DiskPosition | undefined) => readonly string[]): Promise<void> {
+    if (!this.fh) throw new AuditTargetError('ENOTOPEN');
+    await this.lock.acquire();
+    try {
+      await this.ensureCurrent();
+      const lines = build(await this.position());
+      await this.writeLines(lines);
+      const last = lines.length > 0 ? chainStateOf(lines[lines.length - 1] as string) : undefined;
+      if (last) this.knownState = last;
+    } catch (err) {
+      await this.closeQuietly();
+      throw err;
+    } finally {
+      await this.lock.release();
+    }
+  }
+
+  /** (Re)open the active file for appending. */
+  private async openCurrent(): Promise<void> {
+    await this.closeQuietly();
+    const fh = await open(this.opts.path, fsc.O_RDWR | fsc.O_APPEND | fsc.O_CREAT, 0o640);
     try {
       const st = await fh.stat();
       if (!st.isFile()) throw new AuditTargetError('ENOTFILE');
-      let size = st.size;
-      // After a failed write: drop whatever part of the failed batch reached the disk.
-      if (this.size !== null && size > this.size) {
-        await fh.truncate(this.size);
-        size = this.size;
-      }
-      const tail = await readTail(fh, size);
-      // On the first open, find where the chain stands before touching the file.
-      let state: ChainState | null = null;
-      if (first) {
-        if (tail.lastLine !== null) {
-          state = chainStateOf(tail.lastLine) ?? null;
-          if (!state) throw new AuditTargetError('AUDIT_TAIL_INVALID');
-        } else {
-          state = await this.rotatedState();
-        }
-        if (state !== null && state.keyId !== null && this.opts.keyed !== true) throw new AuditTargetError('AUDIT_TAIL_KEYED');
-      }
-      let repairedBytes = 0;
-      if (tail.validEnd < size) {
-        repairedBytes = size - tail.validEnd;
-        await fh.truncate(tail.validEnd);
-        size = tail.validEnd;
-      }
-      this.fh = fh;
-      this.size = size;
-      return { state, repairedBytes };
+      this.ino = st.ino;
+      this.dev = st.dev;
     } catch (err) {
       await fh.close().catch(() => undefined);
       throw err;
     }
+    this.fh = fh;
+    this.knownSize = null;
+  }
+
+  /** Under the lock: reopen when another process rotated the file (or removed it). */
+  private async ensureCurrent(): Promise<void> {
+    let st: Awaited<ReturnType<typeof stat>> | null = null;
+    try {
+      st = await stat(this.opts.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (st === null || st.ino !== this.ino || st.dev !== this.dev) await this.openCurrent();
+  }
+
+  /**
+   * Under the lock: the chain position at the end of the active file (or of path.1 when the active
+   * file is empty), cutting a torn last line. Cached while the file keeps the size this process
+   * left it at.
+   */
+  private async position(): Promise<DiskPosition> {
+    const fh = this.fh as FileHandle;
+    let size = (await fh.stat()).size;
+    if (size === this.knownSize) return { state: this.knownState, repairedBytes: 0 };
+    const tail = await readTail(fh, size);
+    let state: ChainState | null;
+    if (tail.lastLine !== null) {
+      state = chainStateOf(tail.lastLine) ?? null;
+      if (!state) throw new AuditTargetError('AUDIT_TAIL_INVALID');
+    } else {
+      state = await this.rotatedState();
+    }
+    if (state !== null && state.keyId !== null && this.opts.keyed !== true) throw new AuditTargetError('AUDIT_TAIL_KEYED');
+    let repairedBytes = 0;
+    if (tail.validEnd < size) {
+      repairedBytes = size - tail.validEnd;
+      await fh.truncate(tail.validEnd);
+      size = tail.validEnd;
+    }
+    this.knownSize = size;
+    this.knownState = state;
+    return { state, repairedBytes };
   }
 
   /** The active file is empty: continue from the newest rotated file, if any. */
@@ -130,31 +212,37 @@ export class FileTarget implements Target {
     }
   }
 
-  async write(lines: readonly string[]): Promise<void> {
-    if (!this.fh || this.size === null) throw new AuditTargetError('ENOTOPEN');
+  /** Under the lock: append, rotating by size; a failed chunk is cut off again (no torn line). */
+  private async writeLines(lines: readonly string[]): Promise<void> {
     let committed = 0;
-    try {
-      while (committed < lines.length) {
-        const chunk = this.takeChunk(lines, committed);
-        if (chunk.rotate) {
+    while (committed < lines.length) {
+      const size = this.knownSize as number;
+      const chunk = this.takeChunk(lines, committed, size);
+      if (chunk.rotate) {
+        try {
           await this.rotate();
-          continue;
+        } catch (err) {
+          if (committed > 0) throw new PartialWriteError(committed, err);
+          throw err;
         }
-        await writeAllAt(this.fh, chunk.buf, this.size);
-        this.size += chunk.buf.length;
-        committed += chunk.count;
+        continue;
       }
-    } catch (err) {
-      await this.closeQuietly();
-      if (committed > 0) throw new PartialWriteError(committed, err);
-      throw err;
+      try {
+        await writeAll(this.fh as FileHandle, chunk.buf);
+      } catch (err) {
+        // We hold the lock: nobody wrote after us, so cutting back to our start is exact.
+        await this.fh?.truncate(size).catch(() => undefined);
+        if (committed > 0) throw new PartialWriteError(committed, err);
+        throw err;
+      }
+      this.knownSize = size + chunk.buf.length;
+      committed += chunk.count;
     }
   }
 
   /** The next run of lines that fits the current file, or a request to rotate first. */
-  private takeChunk(lines: readonly string[], from: number): { buf: Buffer; count: number; rotate: boolean } {
+  private takeChunk(lines: readonly string[], from: number, size: number): { buf: Buffer; count: number; rotate: boolean } {
     const max = this.opts.maxBytes;
-    const size = this.size ?? 0;
     const parts: string[] = [];
     let bytes = 0;
     for (let i = from; i < lines.length; i++) {
@@ -169,6 +257,7 @@ export class FileTarget implements Target {
     return { buf: Buffer.from(`${parts.join('\n')}\n`, 'utf8'), count: parts.length, rotate: false };
   }
 
+  /** Under the lock: path → path.1 → … and a new, empty path. */
   private async rotate(): Promise<void> {
     const fh = this.fh;
     if (fh) {
@@ -179,8 +268,12 @@ export class FileTarget implements Target {
     const p = this.opts.path;
     for (let i = this.opts.maxFiles - 1; i >= 1; i--) await renameIfExists(`${p}.${i}`, `${p}.${i + 1}`);
     await rename(p, `${p}.1`);
-    this.fh = await open(p, fsc.O_RDWR | fsc.O_CREAT | fsc.O_TRUNC, 0o640);
-    this.size = 0;
+    const next = await open(p, fsc.O_RDWR | fsc.O_APPEND | fsc.O_CREAT | fsc.O_TRUNC, 0o640);
+    const st = await next.stat();
+    this.fh = next;
+    this.ino = st.ino;
+    this.dev = st.dev;
+    this.knownSize = 0;
   }
 
   async sync(): Promise<void> {
@@ -190,6 +283,7 @@ export class FileTarget implements Target {
   async close(): Promise<void> {
     const fh = this.fh;
     this.fh = null;
+    this.knownSize = null;
     if (fh) await fh.close();
   }
 
@@ -207,10 +301,11 @@ async function renameIfExists(from: string, to: string): Promise<void> {
   await rename(from, to);
 }
 
-async function writeAllAt(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+/** Write the whole buffer at the end of an O_APPEND file (position null: write(2), not pwrite). */
+async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
   let off = 0;
   while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off, null);
     if (bytesWritten <= 0) throw new AuditTargetError('ESHORTWRITE');
     off += bytesWritten;
   }
@@ -232,7 +327,9 @@ export class StreamTarget implements Target {
     return { state: null, repairedBytes: 0 };
   }
 
-  async write(lines: readonly string[]): Promise<void> {
+  async append(build: (position: DiskPosition | undefined) => readonly string[]): Promise<void> {
+    const lines = build(undefined);
+    if (lines.length === 0) return;
     const buf = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
     let off = 0;
     let spins = 0;
