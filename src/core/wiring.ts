@@ -167,7 +167,10 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   for (const [name, db] of Object.entries(config.databases)) {
     databases.set(name, new PgDatabase(name, db, config.guard.catalog_ttl_ms, logger));
   }
-  const audit = options.audit === false ? NO_AUDIT : auditPort(createAuditSink(config.audit, logger, { transport: config.server.transport }));
+  const sink = options.audit === false ? undefined : createAuditSink(config.audit, logger, { transport: config.server.transport });
+  // No call before the sink's first open finished: until it succeeds, a fail-closed sink refuses.
+  await sink?.ready();
+  const audit = sink === undefined ? NO_AUDIT : auditPort(sink);
   const telemetry = await startTelemetry(config, logger, { version: VERSION });
   telemetry.observePools(() =>
     [...databases.values()].map((d) => ({ database: d.name, ...(d as PgDatabase).pool.stats(), max: d.config.pool.max })),

@@ -5,8 +5,10 @@
  *
  * Records COUNT events with request ids ID-0 … ID-(COUNT-1) through the real file sink, in small
  * bursts with pauses (so several processes interleave), then closes the sink and exits 0 when
- * every record was written. PGWARDEN_AUDIT_KEY set: keyed records.
+ * every record was written. PGWARDEN_AUDIT_KEY set: keyed records. Start barrier: writes
+ * PATH.ready-ID once its sink is open, then waits for PATH.go to exist.
  */
+import { existsSync, writeFileSync } from 'node:fs';
 import { createAuditSink } from '../../src/audit/index.js';
 import { auditSchema } from '../../src/config/schema.js';
 
@@ -25,9 +27,12 @@ const config = auditSchema.parse({
 const quiet = { warn: () => undefined, info: () => undefined, error: (o: object, m?: string) => process.stderr.write(`${m ?? ''} ${JSON.stringify(o)}\n`) };
 const sink = createAuditSink(config, quiet);
 await sink.ready();
+// start barrier: say we are ready, wait for the test's go (so the processes really overlap)
+writeFileSync(`${path}.ready-${id}`, '');
+while (!existsSync(`${path}.go`)) await new Promise((r) => setTimeout(r, 5));
 for (let i = 0; i < count; i++) {
   sink.record({ decision: 'allowed', request_id: `${id}-${i}`, principal: id, tool: 'query', database: 'demo', kind: 'read', normalized_sql: 'SELECT $1' });
-  if (i % 7 === 6) await new Promise((r) => setTimeout(r, Math.random() * 3));
+  if (i % 5 === 4) await new Promise((r) => setTimeout(r, 2 + Math.random() * 4));
 }
 const flushed = await sink.flush(30_000);
 await sink.close();

@@ -5,7 +5,7 @@
  * its own remembered offset: records overwrote each other and the chain broke.
  */
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -33,7 +33,12 @@ async function writers(path: string, env: NodeJS.ProcessEnv, maxBytes?: number):
   const runs = Array.from({ length: PROCESSES }, (_, p) =>
     run(process.execPath, ['--import', 'tsx', writer, path, `p${p}`, String(EACH), ...extra], { cwd: root, env: { ...base, ...env }, timeout: 90_000 }),
   );
+  // release them together once every one is ready (start-up under load takes seconds)
+  const deadline = Date.now() + 60_000;
+  while ((await readdir(dir)).filter((n) => n.includes('.ready-')).length < PROCESSES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await writeFile(`${path}.go`, '');
   const results = await Promise.allSettled(runs);
+  for (const n of await readdir(dir)) if (n.includes('.ready-') || n.endsWith('.go')) await rm(join(dir, n));
   for (const r of results) {
     if (r.status === 'rejected') throw r.reason as Error;
   }
