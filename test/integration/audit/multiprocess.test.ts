@@ -63,7 +63,8 @@ function expectEveryRecordOnce(records: Record<string, unknown>[]): void {
   const owners = records.map((r) => r.principal);
   let switches = 0;
   for (let i = 1; i < owners.length; i++) if (owners[i] !== owners[i - 1]) switches += 1;
-  expect(switches).toBeGreaterThan(PROCESSES);
+  // sequential runs would switch owners PROCESSES - 1 times: more means they interleaved
+  expect(switches).toBeGreaterThan(PROCESSES - 1);
 }
 
 describe('audit file shared by several processes', () => {
