@@ -52,6 +52,8 @@ export function snapshotEvent(e: AuditEvent): PendingEvent {
     normalized_sql: e.normalized_sql,
     statement: e.statement,
     sql_raw: e.sql_raw,
+    parameters: e.parameters ? e.parameters.slice() : null,
+    parameter_values: e.parameter_values ? JSON.parse(JSON.stringify(e.parameter_values)) as unknown[] : null,
     rows: e.rows,
     truncated: e.truncated,
     duration_ms: e.duration_ms,
@@ -95,7 +97,7 @@ export interface BuildOptions {
 /** The record body (everything but `hash`), keys in canonical order. */
 export function buildRecordBody(ev: PendingEvent, seq: number, prev: string, opts: BuildOptions): AuditRecordBody {
   const raw = opts.includeRawSql ? scrubRawSql(ev.sql_raw) : null;
-  if (raw !== null || ev.dropped !== undefined) return withOptionalKeys(ev, seq, prev, opts, raw);
+  if (raw !== null || ev.dropped !== undefined || (ev.parameters !== null && ev.parameters !== undefined)) return withOptionalKeys(ev, seq, prev, opts, raw);
   // Keys in sorted order: JSON.stringify of this object is its canonical JSON (see canonical.ts).
   // No conditional spreads here: they make V8 build the object several times slower. `alg` and
   // `key_id` are undefined without a key, and JSON.stringify leaves undefined members out.
@@ -131,11 +133,15 @@ export function buildRecordBody(ev: PendingEvent, seq: number, prev: string, opt
 
 /** The rare shapes (gap records, opted-in raw SQL): same fields plus optional keys, in canonical order. */
 function withOptionalKeys(ev: PendingEvent, seq: number, prev: string, opts: BuildOptions, raw: string | null): AuditRecordBody {
-  const base = buildRecordBody({ ...ev, sql_raw: null, dropped: undefined }, seq, prev, { ...opts, includeRawSql: false });
+  const base = buildRecordBody({ ...ev, sql_raw: null, dropped: undefined, parameters: null }, seq, prev, { ...opts, includeRawSql: false });
   const out: Record<string, unknown> = {};
   const extra: Record<string, unknown> = {};
   if (ev.dropped !== undefined) extra.dropped = ev.dropped;
   if (raw !== null) extra.sql_raw = raw;
+  if (ev.parameters !== null && ev.parameters !== undefined) {
+    extra.parameters = scrubList(ev.parameters);
+    if (opts.includeRawSql && ev.parameter_values !== null && ev.parameter_values !== undefined) extra.parameter_values = ev.parameter_values;
+  }
   const all: Record<string, unknown> = { ...base, ...extra };
   for (const key of Object.keys(all).sort()) out[key] = all[key];
   return out as unknown as AuditRecordBody;

@@ -72,6 +72,10 @@ export interface AuditEvent {
   statement?: StatementIdentitySource | null;
   /** Raw SQL: written only when `audit.include_raw_sql` is true; otherwise discarded. */
   sql_raw?: string | null;
+  /** Predefined tools: the names of the parameters bound (always written when present). */
+  parameters?: readonly string[] | null;
+  /** Predefined tools: the bound values, written only when `audit.include_raw_sql` is true. */
+  parameter_values?: readonly unknown[] | null;
   /** Rows returned (reads) or affected (writes). */
   rows?: number | null;
   /** True when the row cap or byte cap truncated the result. */
@@ -106,6 +110,10 @@ export interface AuditRecord {
   key_id?: string;
   kind: string | null;
   observed: boolean;
+  /** Predefined tools only: the parameter names bound. */
+  parameters?: string[];
+  /** Predefined tools with include_raw_sql only: the bound values. */
+  parameter_values?: unknown[];
   /** Hash of the previous record; GENESIS_PREV (64 zeros) for the first record of a chain. */
   prev: string;
   principal: string | null;

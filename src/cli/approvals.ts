@@ -41,7 +41,7 @@ export interface ApprovalsCliDeps {
 export const runtimeHooks: ApprovalHooksProvider = async (config) => {
   const { createRuntime } = await import('../core/wiring.js');
   const { createLogger } = await import('../log/logger.js');
-  const runtime = await createRuntime(config, createLogger('silent'), {});
+  const runtime = await createRuntime(config, createLogger('silent'), { verifyTools: false });
   const exposed = runtime as unknown as { approvalHooks?: ApprovalHooks };
   if (exposed.approvalHooks === undefined) {
     await runtime.gateway.shutdown(0);

@@ -100,7 +100,8 @@ async function serveHttpTransport(runtime: Runtime, config: Config, logger: Logg
 export function reloadOnSighup(runtime: Runtime, logger: Logger, opts: ServeOptions): () => void {
   const onHup = (): void => {
     loadConfig({ path: opts.config, env: process.env, overrides: cliOverrides(opts) })
-      .then((next) => {
+      .then(async (next) => {
+        await runtime.verify(next);
         const restart = runtime.reload(next);
         logger.info({ configVersion: runtime.gateway.configVersion }, 'configuration reloaded');
         if (restart.length > 0) logger.warn({ sections: restart }, 'changes to these sections need a restart to take effect');

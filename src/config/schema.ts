@@ -356,6 +356,70 @@ export const journalSchema = z
   })
   .prefault({});
 
+/** A value a predefined-tool parameter may take (scalars of the declared type). */
+const paramScalar = z.union([z.string(), z.number(), z.boolean()]);
+
+/** Constraints shared by a parameter and the items of an array parameter. */
+const paramConstraints = {
+  /** enum: the accepted values (strings). */
+  values: z.array(z.string().min(1).max(200)).min(1).max(200).optional(),
+  /** integer, number: inclusive bounds. */
+  min: z.number().optional(),
+  max: z.number().optional(),
+  /** string: a JavaScript regular expression the whole value must match (write ^…$ to anchor). */
+  pattern: z.string().min(1).max(500).optional(),
+  /** string: length bounds (characters). */
+  min_length: z.number().int().nonnegative().optional(),
+  max_length: z.number().int().positive().max(1_000_000).optional(),
+};
+
+/** The items of an array parameter. */
+export const toolParameterItemsSchema = z.strictObject({
+  type: z.enum(['string', 'integer', 'number', 'boolean', 'enum']),
+  ...paramConstraints,
+});
+
+/** One typed parameter of a predefined tool; its position in the list is its `$n`. */
+export const toolParameterSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a parameter name: letters, digits, _ (max 63)'),
+  type: z.enum(['string', 'integer', 'number', 'boolean', 'enum', 'array']),
+  /** What the agent reads about this parameter. */
+  description: z.string().max(2000).optional(),
+  /** Required unless a default is given. */
+  required: z.boolean().optional(),
+  /** Bound when the agent leaves the parameter out (must satisfy the constraints). */
+  default: z.union([paramScalar, z.array(paramScalar)]).optional(),
+  ...paramConstraints,
+  /** array: the type and constraints of every item. */
+  items: toolParameterItemsSchema.optional(),
+  /** array: at most / at least this many items. */
+  max_items: z.number().int().positive().max(10_000).optional(),
+  min_items: z.number().int().nonnegative().optional(),
+});
+
+/** Who gets a predefined tool, resource or prompt: principals by name, or every principal of a policy. */
+const grantees = {
+  principals: z.array(name).default([]),
+  policies: z.array(name).default([]),
+};
+
+/**
+ * A predefined tool (docs/configuration.md, "Predefined tools"): operator-written SQL with `$n`
+ * parameters the agent fills through typed arguments. Judged by the guard at load and on every call.
+ */
+export const predefinedToolSchema = z.strictObject({
+  /** Short human title (tools/list `title`). */
+  title: z.string().min(1).max(200).optional(),
+  /** What the agent reads: when to use the tool and what it returns. */
+  description: z.string().min(1).max(4000),
+  /** The database the statement runs on; every grantee's policy must reach it. */
+  database: name,
+  /** Exactly one statement; `$1`, `$2` … are the parameters in list order. Bound, never spliced. */
+  sql: z.string().min(1).max(100_000),
+  parameters: z.array(toolParameterSchema).max(100).default([]),
+  ...grantees,
+});
+
 export const configSchema = z.strictObject({
   server: serverSchema,
   log: logSchema,
@@ -368,6 +432,8 @@ export const configSchema = z.strictObject({
   databases: z.record(name, databaseSchema),
   principals: z.record(name, principalSchema),
   policies: z.record(name, policySchema),
+  /** Predefined tools: operator-written SQL with typed parameters (docs/configuration.md). */
+  tools: z.record(name, predefinedToolSchema).default({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -387,3 +453,7 @@ export type ToolSwitches = z.infer<typeof toolSwitchesSchema>;
 export type WriteRules = z.infer<typeof writeRulesSchema>;
 export type OperatorConfig = z.infer<typeof operatorSchema>;
 export type JournalConfig = z.infer<typeof journalSchema>;
+export type PredefinedTool = z.infer<typeof predefinedToolSchema>;
+export type ToolParameter = z.infer<typeof toolParameterSchema>;
+export type ToolParameterItems = z.infer<typeof toolParameterItemsSchema>;
+

@@ -17,6 +17,7 @@ import { normalizeDsn } from './dsn.js';
 import { tokenWeakness } from './token-strength.js';
 import { formatPath } from './introspect.js';
 import type { Config } from './schema.js';
+import { validateDefinitions } from './validate-definitions.js';
 
 export { MIN_TOKEN_LENGTH } from './token-strength.js';
 
@@ -146,6 +147,8 @@ export function validateConfig(config: Config, now: Date = new Date(), options: 
       if (weak !== undefined) at(['operators', name, 'tokens', i, 'token'], `the token of operator "${name}" ${weak}`);
     });
   }
+
+  validateDefinitions(config, at);
 
   if (config.server.transport === 'http' && liveTokens === 0 && options.allowNoTokens !== true) {
     at(

@@ -32,6 +32,9 @@ import { GatewayError, isGatewayError } from './errors.js';
 import { databasePolicy, effectiveLimits, resolvePrincipal, toolEnabled, toolsForPrincipal, type PrincipalView } from './principals.js';
 import type { AuditEventInput, AuditPort, DatabasePort, GuardPort, ReadResult, RelationDetail, RelationSummary } from './ports.js';
 import { ok, refused, type Outcome, type QueryPayload, type Refusal } from './results.js';
+import { bindArguments, grantedTo } from './predefined.js';
+import { argumentsSchema } from '../config/tool-parameters.js';
+import type { PredefinedTool } from '../config/schema.js';
 
 /** What `check` returns: the guard's decision, without running anything. */
 export type CheckPayload = Pick<Decision, 'decision' | 'kind' | 'writeKind' | 'explain' | 'relations' | 'functions' | 'reasons' | 'observed' | 'fingerprint' | 'normalized'> & {
@@ -146,20 +149,108 @@ export class Gateway {
       // explain-only: a read that is refused only because rows are not shown runs as a plan.
       const explainOnly = r.policy.mode === 'explain-only' && onlyExplainOnly(judged.decision);
       if (explainOnly) judged.decision = { ...judged.decision, decision: 'allow', reasons: [] };
-      const blocked = this.enforce(judged.decision, event);
-      if (blocked) return refused(blocked);
-      const masking = this.maskPlan(r, judged, event);
-      if (!masking.ok) return refused({ decision: 'block', reasons: masking.reasons });
-      const sql = masking.rewritten ? masking.sql : args.sql;
-      const result = await this.maskedErrors(masking.rewritten, () =>
-        this.read(ctx, r, sql, explainOnly ? { analyze: false } : undefined, this.dbInfo(r, judged.decision, explainOnly)),
-      );
-      this.telemetry.metrics.rowsReturned(result.rowCount, 'query');
-      if (masking.masked.length > 0) this.telemetry.metrics.maskedCells(result.rowCount * masking.masked.length, 'query');
-      event.rows = result.rowCount;
-      event.truncated = result.truncated;
-      return ok({ ...this.shape(r.database, result, started, judged.decision, explainOnly), masked: masking.masked });
+      return this.readJudged(ctx, r, started, event, judged, args.sql, explainOnly);
     });
+  }
+
+  /** The read path after the guard: enforce, mask at the source, run capped and read-only, shape. */
+  private async readJudged(
+    ctx: CallContext,
+    r: Resolved,
+    started: number,
+    event: AuditEventInput,
+    judged: Judged,
+    text: string,
+    explainOnly: boolean,
+    params?: readonly unknown[],
+  ): Promise<Outcome<QueryPayload>> {
+    const blocked = this.enforce(judged.decision, event);
+    if (blocked) return refused(blocked);
+    const masking = this.maskPlan(r, judged, event);
+    if (!masking.ok) return refused({ decision: 'block', reasons: masking.reasons });
+    const sql = masking.rewritten ? masking.sql : text;
+    const result = await this.maskedErrors(masking.rewritten, () =>
+      this.read(ctx, r, sql, explainOnly ? { analyze: false } : undefined, this.dbInfo(r, judged.decision, explainOnly), params),
+    );
+    this.telemetry.metrics.rowsReturned(result.rowCount, 'query');
+    if (masking.masked.length > 0) this.telemetry.metrics.maskedCells(result.rowCount * masking.masked.length, 'query');
+    event.rows = result.rowCount;
+    event.truncated = result.truncated;
+    return ok({ ...this.shape(r.database, result, started, judged.decision, explainOnly), masked: masking.masked });
+  }
+
+  /**
+   * A predefined tool (config `tools`): arguments validated and bound as $1…$n, the operator's
+   * statement judged by the guard for this principal on every call (as `query` for a read, as
+   * `execute` for a write, with `$n` parameters accepted) and run through the same read path or
+   * guarded-write path. The policy's switches for the raw tools do not apply: a principal given
+   * only predefined tools runs them with query/execute switched off. Audited under the tool's
+   * name with the parameter names (values only under include_raw_sql).
+   */
+  async predefined(ctx: CallContext, name: string, args: unknown): Promise<Outcome<unknown>> {
+    const tool = this.deps.config.tools[name];
+    const granted = tool !== undefined && grantedTo(this.deps.config, tool, ctx.principal);
+    return this.call(ctx, name, granted ? tool.database : undefined, async (r, started, event, ctx) => {
+      if (!granted) {
+        const reasons = [reason('TOOL_NOT_ALLOWED', `No tool named "${safeName(name)}" is given to this principal.`)];
+        event.decision = 'blocked';
+        event.reasons = reasons.map((x) => x.code);
+        return refused({ decision: 'block', reasons });
+      }
+      event.parameters = tool.parameters.map((p) => p.name);
+      const bound = bindArguments(tool, predefinedArguments(tool), args);
+      if (!bound.ok) {
+        event.decision = 'blocked';
+        event.reasons = bound.reasons.map((x) => x.code);
+        return refused({ decision: 'block', reasons: bound.reasons });
+      }
+      if (this.deps.config.audit.include_raw_sql) event.parameter_values = bound.values;
+      const judged = await this.judgePredefined(ctx, r, tool.sql);
+      if (judged.decision.kind === 'write') return this.writeJudged(r, event, judged, tool.sql, ctx.principal, bound.values);
+      return this.readJudged(ctx, r, started, event, judged, tool.sql, false, bound.values);
+    }, { predefined: granted });
+  }
+
+  /**
+   * The guard's verdict on a predefined tool's statement for one principal, as a call would judge
+   * it (catalog loaded from the database). For load-time verification: nothing runs.
+   */
+  async judgeDefinition(principal: string, name: string): Promise<{ reasons: Reason[]; write: boolean } | { unavailable: true }> {
+    const tool = this.deps.config.tools[name];
+    if (tool === undefined) return { reasons: [reason('TOOL_NOT_ALLOWED')], write: false };
+    const ctx: CallContext = { principal, requestId: `verify:${name}` };
+    const pre = this.precheck(ctx, undefined, tool.database);
+    if ('refusal' in pre) return { reasons: pre.refusal.reasons, write: false };
+    let judged: Judged;
+    try {
+      judged = await this.judgePredefined(ctx, pre, tool.sql);
+    } catch {
+      return { unavailable: true };
+    }
+    const d = judged.decision;
+    const reasons = d.decision === 'allow' && !(d.observed && d.reasons.length > 0) ? [] : d.reasons.length > 0 ? d.reasons : [reason('INTERNAL_ERROR')];
+    return { reasons, write: d.kind === 'write' };
+  }
+
+  /** A gateway over the same databases, guard and audit with another configuration (verify a reload before applying it). */
+  withConfig(config: Config, configVersion: number): Gateway {
+    return new Gateway({ ...this.deps, config, configVersion });
+  }
+
+  /** A call whose arguments failed the tool's input schema: audited as blocked, nothing ran. */
+  refuseArguments(ctx: CallContext, tool: string, reasons: Reason[]): Outcome<never> {
+    const event = this.baseEvent(ctx, tool, 'blocked');
+    event.reasons = reasons.map((x) => x.code);
+    this.audit(event);
+    return refused(withRequestId({ decision: 'block', reasons }, ctx));
+  }
+
+  /** Judge a predefined tool's statement: as `query`, or as `execute` when it is a write. */
+  private async judgePredefined(ctx: CallContext, r: Resolved, sql: string): Promise<Judged> {
+    const asTool = (tool: 'query' | 'execute'): Resolved => ({ ...r, policy: { ...r.policy, tools: { ...r.policy.tools, [tool]: true } } });
+    const read = await this.judge(ctx, asTool('query'), 'query', sql, false, true);
+    if (read.decision.kind !== 'write') return read;
+    return this.judge(ctx, asTool('execute'), 'execute', sql, false, true);
   }
 
   async explain(
@@ -227,35 +318,50 @@ export class Gateway {
   async execute(ctx: CallContext, args: { sql: string; database?: string | undefined; confirm?: InClientConfirm }): Promise<Outcome<ExecutePayload>> {
     return this.call(ctx, 'execute', args.database, async (r, _started, event) => {
       const judged = await this.judge(ctx, r, 'execute', args.sql);
-      const decision = judged.decision.observed && judged.decision.reasons.length > 0 ? { ...judged.decision, decision: 'block' as const } : judged.decision;
-      const blocked = this.enforce(decision, event);
-      if (blocked) return refused(blocked);
-      const masking = this.maskPlan(r, judged, event);
-      if (!masking.ok) return refused({ decision: 'block', reasons: masking.reasons });
-      if (masking.rewritten) {
-        const reasons = [reason('MASK_REWRITE_UNSUPPORTED', 'The write reads masked columns; writes must not depend on masked values.')];
-        event.decision = 'blocked';
-        event.reasons = reasons.map((x) => x.code);
-        return refused({ decision: 'block', reasons });
-      }
-      const wdb = this.deps.writes?.database(r.database);
-      if (!this.deps.writes || !wdb) throw new GatewayError('INTERNAL_ERROR', 'Writes are not set up for this database.');
-      await this.deps.writesReady?.();
-      const out = await runGuardedWrite(this.deps.writes, wdb, {
-        database: r.database,
-        decision: judged.decision,
-        catalog: judged.catalog,
-        searchPath: r.db.config.search_path,
-        policy: r.policy,
-        session: this.writeSession(r, ctx.principal),
-        principal: ctx.principal,
-        sql: args.sql,
-        ...(args.confirm ? { confirm: args.confirm } : {}),
-      });
-      recordWrite(event, out);
+      const out = await this.writeJudged(r, event, judged, args.sql, ctx.principal, undefined, args.confirm);
       if (!out.ok && args.confirm && 'redeem' in args.confirm && !args.confirm.redeem.accepted) event.decision = 'rejected';
       return out;
     });
+  }
+
+  /** The guarded-write path after the guard: enforce, masking check, measure, hold/block/execute with undo. */
+  private async writeJudged(
+    r: Resolved,
+    event: AuditEventInput,
+    judged: Judged,
+    sql: string,
+    principal: string,
+    params?: readonly unknown[],
+    confirm?: InClientConfirm,
+  ): Promise<Outcome<ExecutePayload>> {
+    const decision = judged.decision.observed && judged.decision.reasons.length > 0 ? { ...judged.decision, decision: 'block' as const } : judged.decision;
+    const blocked = this.enforce(decision, event);
+    if (blocked) return refused(blocked);
+    const masking = this.maskPlan(r, judged, event);
+    if (!masking.ok) return refused({ decision: 'block', reasons: masking.reasons });
+    if (masking.rewritten) {
+      const reasons = [reason('MASK_REWRITE_UNSUPPORTED', 'The write reads masked columns; writes must not depend on masked values.')];
+      event.decision = 'blocked';
+      event.reasons = reasons.map((x) => x.code);
+      return refused({ decision: 'block', reasons });
+    }
+    const wdb = this.deps.writes?.database(r.database);
+    if (!this.deps.writes || !wdb) throw new GatewayError('INTERNAL_ERROR', 'Writes are not set up for this database.');
+    await this.deps.writesReady?.();
+    const out = await runGuardedWrite(this.deps.writes, wdb, {
+      database: r.database,
+      decision: judged.decision,
+      catalog: judged.catalog,
+      searchPath: r.db.config.search_path,
+      policy: r.policy,
+      session: this.writeSession(r, principal),
+      principal,
+      sql,
+      ...(params ? { params } : {}),
+      ...(confirm ? { confirm } : {}),
+    });
+    recordWrite(event, out);
+    return out;
   }
 
   /** Undo one of the principal's own journaled writes, conflict-checked. */
@@ -289,9 +395,16 @@ export class Gateway {
   approvalHooks(): ApprovalHooks {
     const prepare = async (a: Approval): Promise<{ ctx: CallContext; r: Resolved; judged: Judged; plan: WritePlan } | { reasons: Reason[] }> => {
       const ctx: CallContext = { principal: a.principal, requestId: `approval:${a.approvalId}` };
-      const pre = this.precheck(ctx, 'execute', a.database);
+      // A predefined tool's held write (bound parameters recorded): approved only while the
+      // principal still gets a tool with exactly this statement on this database.
+      const predefined = a.parameters !== null;
+      if (predefined && !Object.values(this.deps.config.tools).some((t) => t.sql === a.sql && t.database === a.database && grantedTo(this.deps.config, t, a.principal))) {
+        return { reasons: [reason('APPROVAL_RECHECK_FAILED', 'The predefined tool that made this write is no longer given to its principal with this statement.')] };
+      }
+      const pre = this.precheck(ctx, predefined ? undefined : 'execute', a.database);
       if ('refusal' in pre) return { reasons: pre.refusal.reasons };
-      const judged = await this.judge(ctx, pre, 'execute', a.sql);
+      const judged = predefined ? await this.judgePredefined(ctx, pre, a.sql) : await this.judge(ctx, pre, 'execute', a.sql);
+      if (judged.decision.kind !== 'write') return { reasons: [reason('APPROVAL_RECHECK_FAILED')] };
       if (judged.decision.decision !== 'allow' || (judged.decision.observed && judged.decision.reasons.length > 0)) {
         return { reasons: judged.decision.reasons.length > 0 ? judged.decision.reasons : [reason('APPROVAL_RECHECK_FAILED')] };
       }
@@ -316,7 +429,7 @@ export class Gateway {
       },
       measure: async (a) => {
         const p = await must(a);
-        const radius = await measureBlastRadius(p.wdb, p.plan, { session: this.writeSession(p.r, a.principal), method: p.r.policy.writes.measure });
+        const radius = await measureBlastRadius(p.wdb, p.plan, { session: this.writeSession(p.r, a.principal), method: p.r.policy.writes.measure, ...(a.parameters !== null ? { params: a.parameters } : {}) });
         return { rows: radius.rows };
       },
       execute: async (a, o) => {
@@ -327,6 +440,7 @@ export class Gateway {
           sql: a.sql,
           normalizedSql: a.normalizedSql,
           approvalId: o.approvalId,
+          ...(a.parameters !== null ? { params: a.parameters } : {}),
           ...(o.allowedRows !== undefined ? { allowedRows: o.allowedRows } : {}),
           maxCaptureRows: p.r.policy.writes.max_capture_rows,
           maxCaptureBytes: p.r.policy.writes.max_capture_bytes,
@@ -423,9 +537,10 @@ export class Gateway {
   /** Resolve, run `body`, convert errors into refusals, and audit (and trace) exactly once. */
   private call<T>(
     ctx: CallContext,
-    tool: ToolName,
+    tool: string,
     database: string | undefined,
     body: (r: Resolved, started: number, event: AuditEventInput, ctx: CallContext) => Promise<Outcome<T>>,
+    access: { predefined: boolean } = { predefined: false },
   ): Promise<Outcome<T>> {
     const attrs = { principal: ctx.principal, requestId: ctx.requestId, database, jsonrpcId: ctx.jsonrpcId, protocolVersion: ctx.protocolVersion };
     return this.telemetry.toolCall(tool, attrs, async (scope) => {
@@ -444,7 +559,7 @@ export class Gateway {
       const inner: CallContext = { principal: ctx.principal, requestId: ctx.requestId, signal: controller.signal };
       if (ctx.clientAddress !== undefined) inner.clientAddress = ctx.clientAddress;
       try {
-        const pre = this.precheck(ctx, tool, database);
+        const pre = this.precheck(ctx, access.predefined ? undefined : (tool as ToolName), database);
         if ('refusal' in pre) {
           event.decision = 'blocked';
           event.reasons = pre.refusal.reasons.map((x) => x.code);
@@ -470,7 +585,8 @@ export class Gateway {
     });
   }
 
-  private precheck(ctx: CallContext, tool: ToolName, database: string | undefined): Resolved | { refusal: Refusal } {
+  /** Resolve principal, database and policy; `tool` undefined: a granted predefined tool (no raw-tool switch applies). */
+  private precheck(ctx: CallContext, tool: ToolName | undefined, database: string | undefined): Resolved | { refusal: Refusal } {
     if (this.shuttingDown) return { refusal: { decision: 'error', reasons: [reason('SHUTTING_DOWN')] } };
     if (!this.deps.audit.accepting()) return { refusal: { decision: 'error', reasons: [reason('AUDIT_UNAVAILABLE')] } };
     const view = this.principal(ctx.principal);
@@ -496,7 +612,7 @@ export class Gateway {
         },
       };
     }
-    if (!toolEnabled(policy, tool)) {
+    if (tool !== undefined && !toolEnabled(policy, tool)) {
       return {
         refusal: {
           decision: 'block',
@@ -508,20 +624,26 @@ export class Gateway {
   }
 
   /** Run the guard; on an unknown relation, refresh the catalog once and judge again. */
-  private async judge(ctx: CallContext, r: Resolved, tool: ToolName, sql: string, analyze = false): Promise<Judged> {
+  private async judge(ctx: CallContext, r: Resolved, tool: ToolName, sql: string, analyze = false, parameters = false): Promise<Judged> {
     let catalog = await r.db.catalog();
-    let decision = this.decide(ctx, r, tool, sql, catalog, analyze);
+    let decision = this.decide(ctx, r, tool, sql, catalog, analyze, parameters);
     if (decision.needsCatalogRefresh) {
       catalog = await r.db.refreshCatalog();
-      decision = this.decide(ctx, r, tool, sql, catalog, analyze);
+      decision = this.decide(ctx, r, tool, sql, catalog, analyze, parameters);
     }
     return { decision, catalog };
   }
 
-  private decide(ctx: CallContext, r: Resolved, tool: ToolName, sql: string, catalog: CatalogSnapshot, analyze = false): Decision {
+  /**
+   * `parameters` is true only for predefined tools (the operator's statement, $n bound): it is part
+   * of the decision-cache key, so a predefined tool's decision (judged with its raw-tool switch on)
+   * is never served to a raw query of the same text.
+   */
+  private decide(ctx: CallContext, r: Resolved, tool: ToolName, sql: string, catalog: CatalogSnapshot, analyze = false, parameters = false): Decision {
     const t0 = performance.now();
     const decision = this.deps.guard.decide({
       analyze,
+      parameters,
       sql,
       tool,
       principal: ctx.principal,
@@ -557,17 +679,19 @@ export class Gateway {
     sql: string,
     explain: { analyze: boolean } | undefined,
     op: DbOperationInfo,
+    params?: readonly unknown[],
   ): Promise<ReadResult> {
     return this.telemetry.dbOperation(op, async (scope) => {
-      const result = await this.runRead(ctx, r, sql, explain);
+      const result = await this.runRead(ctx, r, sql, explain, params);
       scope.setReturnedRows(result.rowCount);
       return result;
     });
   }
 
-  private runRead(ctx: CallContext, r: Resolved, sql: string, explain: { analyze: boolean } | undefined): Promise<ReadResult> {
+  private runRead(ctx: CallContext, r: Resolved, sql: string, explain: { analyze: boolean } | undefined, params?: readonly unknown[]): Promise<ReadResult> {
     return r.db.runRead({
       sql,
+      ...(params ? { params } : {}),
       limits: effectiveLimits(this.deps.config, r.database, r.policy),
       searchPath: r.db.config.search_path,
       ...(r.policy.role !== undefined ? { role: r.policy.role } : {}),
@@ -867,4 +991,15 @@ export function toRefusal(err: unknown): Refusal {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The arguments schema of a predefined tool, built once per tool definition (a reload makes new ones). */
+const argumentSchemas = new WeakMap<PredefinedTool, ReturnType<typeof argumentsSchema>>();
+function predefinedArguments(tool: PredefinedTool): ReturnType<typeof argumentsSchema> {
+  let schema = argumentSchemas.get(tool);
+  if (schema === undefined) {
+    schema = argumentsSchema(tool);
+    argumentSchemas.set(tool, schema);
+  }
+  return schema;
 }

@@ -82,6 +82,10 @@ export interface AuditEventInput {
   undo_id?: string;
   approval_id?: string;
   blast_radius_rows?: number;
+  /** Predefined tools: the names of the bound parameters. */
+  parameters?: string[];
+  /** Predefined tools: the bound values (the sink writes them only under include_raw_sql). */
+  parameter_values?: unknown[];
 }
 
 export interface AuditPort {

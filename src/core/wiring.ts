@@ -19,6 +19,7 @@ import type { Logger } from '../log/logger.js';
 import { buildServer, createServerFactory } from '../mcp/server.js';
 import { isGatewayError } from './errors.js';
 import { Gateway, VERSION } from './gateway.js';
+import { verifyPredefinedTools } from './verify-definitions.js';
 import { startTelemetry, type Telemetry } from '../telemetry/index.js';
 import { NO_AUDIT, type AuditEventInput, type AuditPort, type DatabasePort, type ReadRequest, type ReadResult, type RelationDetail } from './ports.js';
 
@@ -35,6 +36,8 @@ export interface Runtime {
   tokens: Authenticator;
   /** Apply a reloaded configuration; returns the sections that need a restart to change. */
   reload: (config: Config) => string[];
+  /** Judge a candidate configuration's predefined tools before it is applied (throws ConfigError). */
+  verify: (config: Config) => Promise<void>;
   lifecycle: Lifecycle;
   httpFactory: McpServerFactory;
   stdioFactory: (principal: string) => McpServerFactory;
@@ -46,6 +49,8 @@ export interface RuntimeOptions {
   audit?: boolean;
   /** Set false for offline tools (check): no write state (no schema DDL, no maintenance timers). */
   writes?: boolean;
+  /** Set false to skip judging predefined tools at start (offline tools). */
+  verifyTools?: boolean;
 }
 
 /** A configured database: a pool plus its catalog cache, as the core's DatabasePort. */
@@ -194,6 +199,15 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     masker,
     ...(writeSetup ? { writes: writeSetup.writes, writesReady: writeSetup.ready } : {}),
   });
+  if (options.verifyTools !== false && Object.keys(config.tools).length > 0) {
+    try {
+      await verifyPredefinedTools(gateway, logger);
+    } catch (err) {
+      await gateway.shutdown(0);
+      await telemetry.shutdown().catch(() => undefined);
+      throw err;
+    }
+  }
   const approvalHooks = gateway.approvalHooks();
   writes?.approvals.setHooks(approvalHooks);
   const admin = writes && Object.keys(config.operators).length > 0 ? adminOptions(config, writes) : undefined;
@@ -227,11 +241,15 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       // fail-closed sink already marked the gap
     }
   };
+  const verify = async (next: Config): Promise<void> => {
+    if (Object.keys(next.tools).length > 0) await verifyPredefinedTools(gateway.withConfig(next, configVersion(next)), logger);
+  };
   return {
     gateway,
     telemetry,
     tokens,
     reload,
+    verify,
     lifecycle,
     httpFactory,
     stdioFactory,

@@ -47,6 +47,8 @@ export interface WriteInput {
   session: WriteSessionOptions;
   principal: string;
   sql: string;
+  /** Bind values for $n (predefined tools); recorded with a held write so approval binds the same. */
+  params?: readonly unknown[];
   /** In-client confirmation (src/mcp/confirm.ts): offer one instead of a hold, or redeem one. */
   confirm?: InClientConfirm;
 }
@@ -84,7 +86,7 @@ export async function runGuardedWrite(writes: WriteState, wdb: WriteDatabase, in
     if (!consumed) return refused({ decision: 'block', reasons: [reason('CONFIRMATION_INVALID')] });
     if (!redeem.accepted) return refused({ decision: 'block', reasons: [reason('CONFIRMATION_INVALID', 'The write was declined at the client; nothing ran.')] });
   }
-  const radius = await measureBlastRadius(wdb, plan, { session: input.session, method: rules.measure });
+  const radius = await measureBlastRadius(wdb, plan, { session: input.session, method: rules.measure, ...(input.params ? { params: input.params } : {}) });
   const verdict = applyThresholds(radius.rows ?? undefined, rules, plan.uncountableReason);
   const reasons = verdict.reason ? [verdict.reason] : [];
   if (verdict.action === 'block') return refused({ decision: 'block', reasons, blastRadius: radius });
@@ -109,7 +111,7 @@ export async function runGuardedWrite(writes: WriteState, wdb: WriteDatabase, in
       principal: input.principal,
       sql: input.sql,
       normalizedSql: input.decision.normalized,
-      parameters: [],
+      ...(input.params ? { parameters: input.params } : {}),
       blastRadius: { ...radius },
       reasons,
       ttlMs: rules.approval_ttl_ms,
@@ -121,6 +123,7 @@ export async function runGuardedWrite(writes: WriteState, wdb: WriteDatabase, in
     principal: input.principal,
     sql: input.sql,
     normalizedSql: input.decision.normalized,
+    ...(input.params ? { params: input.params } : {}),
     ...(radius.rows !== null ? { allowedRows: redeem ? Math.min(radius.rows, redeem.rows) : radius.rows } : {}),
     maxCaptureRows: rules.max_capture_rows,
     maxCaptureBytes: rules.max_capture_bytes,

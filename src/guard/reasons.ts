@@ -212,6 +212,16 @@ export const REASONS = {
     summary: 'The request carried no valid bearer token (missing, malformed, unknown or expired).',
     fix: 'Send Authorization: Bearer <token> with a token configured for a principal; ask the operator for a new one if it expired.',
   },
+  INVALID_ARGUMENTS: {
+    category: 'input',
+    summary: "The tool's arguments do not match its input schema (a missing, unknown or out-of-range argument); nothing ran.",
+    fix: "Send arguments that match the tool's input schema (tools/list shows it) and retry.",
+  },
+  UNKNOWN_RESOURCE: {
+    category: 'access',
+    summary: 'No resource with that URI exists, or it is not visible to this principal.',
+    fix: 'List resources (resources/list) and the templates (resources/templates/list) to find what this principal may read.',
+  },
   UNKNOWN_TABLE: {
     category: 'access',
     summary: 'describe was asked for a table that does not exist or is not visible to this principal.',

@@ -15,7 +15,6 @@ import {
   type McpRequestContext,
   type McpServerFactory,
   type ServerContext,
-  type StandardSchemaWithJSON,
   type ToolAnnotations,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
@@ -28,6 +27,20 @@ import type { InClientConfirm } from '../core/writes.js';
 import type { ToolName } from '../guard/types.js';
 import { clientCanConfirm, confirmationPrompt, readRedeem } from './confirm.js';
 import { sharedJsonSchemaValidator } from '../http/validator.js';
+import { BUILTIN_TOOL_NAMES, argumentReasons, predefinedIsWrite, predefinedToolsFor } from '../core/predefined.js';
+import { argumentsSchema } from '../config/tool-parameters.js';
+import {
+  advertised,
+  checkOutput,
+  describeOutput,
+  executeOutput,
+  explainOutput,
+  predefinedOutput,
+  queryOutput,
+  revertOutput,
+  statusOutput,
+  type AdvertisedSchema,
+} from './schemas.js';
 
 /** What the transport adapter knows about the caller. */
 export interface CallerInfo {
@@ -57,13 +70,16 @@ export function createServerFactory(gateway: Gateway, resolveCaller: CallerResol
 
 /** One tool as offered to one principal: its MCP definition and how it calls the core. */
 interface ToolDefinition {
-  name: ToolName;
+  name: string;
   config: {
     title: string;
     description: string;
-    inputSchema: StandardSchemaWithJSON<Record<string, unknown>>;
+    inputSchema: AdvertisedSchema;
+    outputSchema: AdvertisedSchema;
     annotations: ToolAnnotations;
   };
+  /** What the handler validates arguments with (the advertised input schema, as zod). */
+  args: z.ZodType;
   run: (ctx: CallContext, args: Record<string, unknown>) => Promise<Outcome<unknown>>;
 }
 
@@ -82,13 +98,41 @@ export function toolDefinitions(gateway: Gateway, principal: string): ToolDefini
   const perGateway = entry.byPrincipal;
   let defs = perGateway.get(principal);
   if (!defs) {
-    defs = buildDefinitions(gateway, principal);
+    defs = [...builtinDefinitions(gateway, principal), ...predefinedDefinitions(gateway, principal)];
     perGateway.set(principal, defs);
   }
   return defs;
 }
 
-function buildDefinitions(gateway: Gateway, principal: string): ToolDefinition[] {
+const DESTRUCTIVE: ToolAnnotations = { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false };
+
+interface BuiltinSpec {
+  name: ToolName;
+  title: string;
+  description: string;
+  input: z.ZodObject;
+  output: z.ZodType;
+  annotations: ToolAnnotations;
+  run: ToolDefinition['run'];
+}
+
+/** A definition with one title (tools/list `title` and annotations.title are the same text). */
+function definition(spec: Omit<BuiltinSpec, 'name'> & { name: string }): ToolDefinition {
+  return {
+    name: spec.name,
+    config: {
+      title: spec.title,
+      description: spec.description,
+      inputSchema: advertised(spec.input),
+      outputSchema: advertised(spec.output),
+      annotations: { title: spec.title, ...spec.annotations },
+    },
+    args: spec.input,
+    run: spec.run,
+  };
+}
+
+function builtinDefinitions(gateway: Gateway, principal: string): ToolDefinition[] {
   const databases = gateway.principal(principal)?.databases ?? [];
   if (databases.length === 0) return [];
   const tools = gateway.tools(principal);
@@ -99,144 +143,113 @@ function buildDefinitions(gateway: Gateway, principal: string): ToolDefinition[]
   const limits = effectiveLimits(gateway.config, databases[0] as string, gateway.policyFor(principal, databases[0] as string));
   const str = (v: unknown): string => v as string;
   const opt = (v: unknown): string | undefined => v as string | undefined;
-  const defs: (Omit<ToolDefinition, 'config'> & { config: Omit<ToolDefinition['config'], 'inputSchema'> & { inputSchema: z.ZodObject } })[] = [
+  const specs: BuiltinSpec[] = [
     {
       name: 'query',
-      config: {
-        title: 'Run one read-only SQL statement',
-        description:
-          `Run exactly one read statement (SELECT, WITH … SELECT, TABLE, VALUES, EXPLAIN of a read) and get rows back. ` +
-          `At most ${limits.max_rows} rows / ${limits.max_bytes} bytes are returned (truncated:true says more existed); ` +
-          `statements time out after ${limits.statement_timeout_ms} ms. Writes, DDL, session and transaction commands are refused with a reason code.`,
-        inputSchema: z.object({ sql: z.string().describe('One PostgreSQL read statement.'), database: dbArg }),
-        annotations: { title: 'Query (read-only)', ...READ_ONLY },
-      },
+      title: 'Query (read-only SQL)',
+      description:
+        `Run exactly one read statement (SELECT, WITH … SELECT, TABLE, VALUES, EXPLAIN of a read) and get rows back. ` +
+        `At most ${limits.max_rows} rows / ${limits.max_bytes} bytes are returned (truncated:true says more existed); ` +
+        `statements time out after ${limits.statement_timeout_ms} ms. Writes, DDL, session and transaction commands are refused with a reason code.`,
+      input: z.object({ sql: z.string().describe('One PostgreSQL read statement.'), database: dbArg }),
+      output: queryOutput,
+      annotations: READ_ONLY,
       run: (ctx, a) => gateway.query(ctx, { sql: str(a.sql), database: opt(a.database) }),
     },
     {
       name: 'explain',
-      config: {
-        title: 'Explain a statement',
-        description:
-          'Return the PostgreSQL plan (EXPLAIN FORMAT JSON) for one statement. Pass the statement itself, without EXPLAIN. ' +
-          'analyze:true executes it and is allowed only for reads (inside a read-only transaction with the same timeout).',
-        inputSchema: z.object({
-          sql: z.string().describe('The statement to explain (without the EXPLAIN keyword).'),
-          analyze: z.boolean().optional().describe('Run the statement to get actual timings (reads only).'),
-          database: dbArg,
-        }),
-        annotations: { title: 'Explain', ...READ_ONLY },
-      },
+      title: 'Explain a statement',
+      description:
+        'Return the PostgreSQL plan (EXPLAIN FORMAT JSON) for one statement. Pass the statement itself, without EXPLAIN. ' +
+        'analyze:true executes it and is allowed only for reads (inside a read-only transaction with the same timeout).',
+      input: z.object({
+        sql: z.string().describe('The statement to explain (without the EXPLAIN keyword).'),
+        analyze: z.boolean().optional().describe('Run the statement to get actual timings (reads only).'),
+        database: dbArg,
+      }),
+      output: explainOutput,
+      annotations: READ_ONLY,
       run: (ctx, a) => gateway.explain(ctx, { sql: str(a.sql), analyze: a.analyze as boolean | undefined, database: opt(a.database) }),
     },
     {
       name: 'describe',
-      config: {
-        title: 'Describe the database or one table',
-        description:
-          'Without table: the schemas and tables you may read, with descriptions and row estimates. ' +
-          'With table ("schema.table" or "table"): columns, types, keys, indexes, estimated rows and a few sample rows.',
-        inputSchema: z.object({ table: z.string().optional().describe('A table or view, e.g. app.orders.'), database: dbArg }),
-        annotations: { title: 'Describe', ...READ_ONLY },
-      },
+      title: 'Describe the database or one table',
+      description:
+        'Without table: the schemas and tables you may read, with descriptions and row estimates. ' +
+        'With table ("schema.table" or "table"): columns, types, keys, indexes, estimated rows and a few sample rows.',
+      input: z.object({ table: z.string().optional().describe('A table or view, e.g. app.orders.'), database: dbArg }),
+      output: describeOutput,
+      annotations: READ_ONLY,
       run: (ctx, a) => gateway.describe(ctx, { table: opt(a.table), database: opt(a.database) }),
     },
     {
       name: 'check',
-      config: {
-        title: "Ask the guard's verdict without running",
-        description:
-          'Return what the guard would decide for one statement, without running it: statement kind, relations, functions, and every reason with a fix.',
-        inputSchema: z.object({ sql: z.string().describe('The statement to judge.'), database: dbArg }),
-        annotations: { title: 'Check', ...READ_ONLY },
-      },
+      title: "Check: the guard's verdict without running",
+      description:
+        'Return what the guard would decide for one statement, without running it: statement kind, relations, functions, and every reason with a fix.',
+      input: z.object({ sql: z.string().describe('The statement to judge.'), database: dbArg }),
+      output: checkOutput,
+      annotations: READ_ONLY,
       run: (ctx, a) => gateway.check(ctx, { sql: str(a.sql), database: opt(a.database) }),
     },
     {
       name: 'execute',
-      config: {
-        title: 'Run one guarded write',
-        description:
-          'Run exactly one INSERT, UPDATE or DELETE (MERGE where allowed). The gateway measures how many rows it would change first: ' +
-          'small writes run at once and return an undoId for revert; larger ones are held for a human operator (decision "hold" with an approvalId: ' +
-          'nothing ran; poll status), very large or unscoped ones are refused. UPDATE/DELETE need a WHERE that really scopes the rows.',
-        inputSchema: z.object({ sql: z.string().describe('One INSERT, UPDATE or DELETE statement.'), database: dbArg }),
-        annotations: { title: 'Execute (guarded write)', readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
-      },
+      title: 'Execute one guarded write',
+      description:
+        'Run exactly one INSERT, UPDATE or DELETE (MERGE where allowed). The gateway measures how many rows it would change first: ' +
+        'small writes run at once and return an undoId for revert; larger ones are held for a human operator (an isError result with decision "hold" and an approvalId: ' +
+        'nothing ran yet; poll status), very large or unscoped ones are refused. UPDATE/DELETE need a WHERE that really scopes the rows.',
+      input: z.object({ sql: z.string().describe('One INSERT, UPDATE or DELETE statement.'), database: dbArg }),
+      output: executeOutput,
+      annotations: DESTRUCTIVE,
       run: (ctx, a) => gateway.execute(ctx, { sql: str(a.sql), database: opt(a.database) }),
     },
     {
       name: 'revert',
-      config: {
-        title: 'Undo one of your writes',
-        description:
-          'Restore exactly the rows a write you executed changed, by its undoId, in one transaction. Refused with UNDO_CONFLICT (listing the rows) ' +
-          'when those rows changed since; a write is reverted at most once.',
-        inputSchema: z.object({ undoId: z.string().describe('The undoId returned by execute.'), database: dbArg }),
-        annotations: { title: 'Revert a write', readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
-      },
+      title: 'Revert one of your writes',
+      description:
+        'Restore exactly the rows a write you executed changed, by its undoId, in one transaction. Refused with UNDO_CONFLICT (listing the rows) ' +
+        'when those rows changed since; a write is reverted at most once.',
+      input: z.object({ undoId: z.string().describe('The undoId returned by execute.'), database: dbArg }),
+      output: revertOutput,
+      annotations: DESTRUCTIVE,
       run: (ctx, a) => gateway.revert(ctx, { undoId: str(a.undoId), database: opt(a.database) }),
     },
     {
       name: 'status',
-      config: {
-        title: 'Who am I and what may I do',
-        description: 'Your principal, the databases you can reach with their mode, tools and limits, pending approvals, and gateway health.',
-        inputSchema: z.object({}),
-        annotations: { title: 'Status', ...READ_ONLY },
-      },
+      title: 'Status: who am I and what may I do',
+      description: 'Your principal, the databases you can reach with their mode, tools and limits, pending approvals, and gateway health.',
+      input: z.object({}),
+      output: statusOutput,
+      annotations: READ_ONLY,
       run: (ctx) => gateway.status(ctx),
     },
   ];
-  return defs
-    .filter((d) => d.name === 'status' || tools.has(d.name))
-    .map((d) => ({ ...d, config: { ...d.config, inputSchema: memoizedJsonSchema(d.config.inputSchema) } }));
+  return specs.filter((d) => d.name === 'status' || tools.has(d.name)).map(definition);
 }
 
-/**
- * A zod object schema as the SDK's Standard Schema, validation unchanged (zod's own `validate`)
- * and its JSON Schema conversion memoized. The SDK converts a tool's input schema on every
- * 2026-07-28 request (Mcp-Param header validation) and on tools/list, and memoizes it only per
- * McpServer — one per HTTP request here — so without this each call paid ≈ 80 µs for a
- * conversion whose result never changes. The memoized schemas are frozen: shared across
- * requests, nobody may change them.
- */
-function memoizedJsonSchema(schema: z.ZodObject): StandardSchemaWithJSON<Record<string, unknown>> {
-  const std = schema['~standard'];
-  const memo = new Map<string, Record<string, unknown>>();
-  const convert = (io: 'input' | 'output', options: StandardJSONSchemaOptions): Record<string, unknown> => {
-    const key = `${io}\0${options.target}\0${options.libraryOptions === undefined ? '' : JSON.stringify(options.libraryOptions)}`;
-    let json = memo.get(key);
-    if (json === undefined) {
-      json = deepFreeze(std.jsonSchema[io](options));
-      memo.set(key, json);
-    }
-    return json;
-  };
-  return {
-    '~standard': {
-      vendor: std.vendor,
-      version: std.version,
-      validate: std.validate as StandardSchemaWithJSON<Record<string, unknown>>['~standard']['validate'],
-      jsonSchema: { input: (options) => convert('input', options), output: (options) => convert('output', options) },
-    },
-  };
-}
-
-type StandardJSONSchemaOptions = Parameters<StandardSchemaWithJSON['~standard']['jsonSchema']['input']>[0];
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
+/** The predefined tools (config `tools`) given to this principal. */
+function predefinedDefinitions(gateway: Gateway, principal: string): ToolDefinition[] {
+  return predefinedToolsFor(gateway.config, principal).map(([name, tool]) => {
+    const write = predefinedIsWrite(tool.sql);
+    return definition({
+      name,
+      title: tool.title ?? name,
+      description: tool.description,
+      input: argumentsSchema(tool),
+      output: predefinedOutput(write),
+      annotations: write ? DESTRUCTIVE : READ_ONLY,
+      run: (ctx, a) => gateway.predefined(ctx, name, a),
+    });
+  });
 }
 
 export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): McpServer {
+  // listChanged false: the server is stateless (one per HTTP request) and never sends list_changed;
+  // a reload shows up on the next list.
   const server = new McpServer(
     { name: 'pgwarden', version: VERSION },
-    { capabilities: { tools: {} }, instructions: INSTRUCTIONS, jsonSchemaValidator: sharedJsonSchemaValidator },
+    { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS, jsonSchemaValidator: sharedJsonSchemaValidator },
   );
   if (!caller) return server; // unauthenticated: nothing to offer (HTTP refuses before reaching here)
   /** Run a tool with a CallContext cancelled by the HTTP request's signal and the SDK's (MCP-level) one. */
@@ -249,11 +262,18 @@ export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): M
     return fn(ctx);
   };
   for (const def of toolDefinitions(gateway, caller.principal)) {
-    if (def.name === 'execute') {
-      server.registerTool(def.name, def.config, async (args: Record<string, unknown>, c) => withContext(c, (ctx) => executeTool(gateway, server, ctx, args, c)));
-      continue;
-    }
-    server.registerTool(def.name, def.config, async (args: Record<string, unknown>, c) => withContext(c, async (ctx) => toResult(await def.run(ctx, args))));
+    const predefined = !BUILTIN_TOOL_NAMES.has(def.name);
+    server.registerTool(def.name, def.config, async (raw: Record<string, unknown>, c) =>
+      withContext(c, async (ctx) => {
+        // Predefined tools validate in the core (audited with the tool's name); built-ins here.
+        if (predefined) return toResult(await def.run(ctx, raw));
+        const parsed = def.args.safeParse(raw ?? {});
+        if (!parsed.success) return toResult(gateway.refuseArguments(ctx, def.name, argumentReasons(parsed.error)));
+        const args = parsed.data as Record<string, unknown>;
+        if (def.name === 'execute') return executeTool(gateway, server, ctx, args, c);
+        return toResult(await def.run(ctx, args));
+      }),
+    );
   }
   return server;
 }

@@ -35,12 +35,21 @@ describe('tool definitions', () => {
     expect((a.toolInputSchemaJson('query') as { properties: unknown }).properties).toBe((b.toolInputSchemaJson('query') as { properties: unknown }).properties);
   });
 
-  it('validate arguments with zod as before', async () => {
+  it('pass arguments through the SDK (the handler validates and refuses in the refusal shape) with zod as the schema', async () => {
     const query = toolDefinitions(gateway, 'alice').find((d) => d.name === 'query');
     if (!query) throw new Error('query tool missing');
     const validate = query.config.inputSchema['~standard'].validate;
-    expect(await validate({ sql: 'SELECT 1', database: 'other' })).toEqual({ value: { sql: 'SELECT 1', database: 'other' } });
-    const bad = await validate({ sql: 1, database: 'nope' });
-    expect('issues' in bad && bad.issues?.map((i) => i.path?.join('.'))).toEqual(['sql', 'database']);
+    expect(await validate({ sql: 1, database: 'nope' })).toEqual({ value: { sql: 1, database: 'nope' } });
+    const bad = query.args.safeParse({ sql: 1, database: 'nope' });
+    expect(bad.success ? [] : bad.error.issues.map((i) => i.path.join('.'))).toEqual(['sql', 'database']);
+  });
+
+  it('declare one title and an output schema for every tool; capabilities never advertise listChanged', async () => {
+    for (const d of toolDefinitions(gateway, 'alice')) {
+      expect(d.config.annotations.title, d.name).toBe(d.config.title);
+      expect(d.config.outputSchema['~standard'].jsonSchema.output({ target: 'draft-2020-12' })).toMatchObject({ type: 'object' });
+    }
+    const server = buildServer(gateway, { principal: 'alice' }) as unknown as { server: { getCapabilities(): Record<string, { listChanged?: boolean }> } };
+    for (const cap of Object.values(server.server.getCapabilities())) expect(cap.listChanged ?? false).toBe(false);
   });
 });

@@ -1,0 +1,53 @@
+/**
+ * Cross-reference checks of operator definitions (config `tools`, `resources`, `prompts`):
+ * names, databases, grantees and parameter definitions.
+ *
+ * Guarantees: a predefined tool takes no built-in tool's name; its database exists; every
+ * principal and policy it names exists and somebody gets it; each grantee's policy reaches its
+ * database; parameter definitions are sound (src/config/tool-parameters.ts). Prompt templates
+ * use only declared arguments.
+ * Does not: parse or judge the SQL (that needs the parser and the catalog: the runtime does it at
+ * start and on reload, see src/core/verify-definitions.ts).
+ */
+import type { Config } from './schema.js';
+import { parameterIssues } from './tool-parameters.js';
+
+const BUILTIN_TOOLS = new Set(['query', 'explain', 'describe', 'check', 'execute', 'revert', 'status']);
+
+type At = (path: (string | number)[], msg: string) => void;
+
+interface Granted {
+  principals: string[];
+  policies: string[];
+  database?: string;
+}
+
+function checkGrantees(config: Config, section: string, name: string, entry: Granted, at: At): void {
+  entry.principals.forEach((p, i) => {
+    if (!Object.hasOwn(config.principals, p)) at([section, name, 'principals', i], `unknown principal "${p}"`);
+  });
+  entry.policies.forEach((p, i) => {
+    if (!Object.hasOwn(config.policies, p)) at([section, name, 'policies', i], `unknown policy "${p}"`);
+  });
+  if (entry.principals.length === 0 && entry.policies.length === 0) at([section, name], 'names no principals and no policies: nobody would get it');
+  if (entry.database === undefined) return;
+  const db = entry.database;
+  if (!Object.hasOwn(config.databases, db)) {
+    at([section, name, 'database'], `unknown database "${db}"`);
+    return;
+  }
+  for (const [principal, p] of Object.entries(config.principals)) {
+    if (!entry.principals.includes(principal) && !entry.policies.includes(p.policy)) continue;
+    if (config.policies[p.policy]?.databases[db] === undefined) {
+      at([section, name], `principal "${principal}" gets it, but its policy "${p.policy}" does not reach database "${db}"`);
+    }
+  }
+}
+
+export function validateDefinitions(config: Config, at: At): void {
+  for (const [name, tool] of Object.entries(config.tools)) {
+    if (BUILTIN_TOOLS.has(name)) at(['tools', name], `"${name}" is a built-in tool; choose another name`);
+    checkGrantees(config, 'tools', name, tool, at);
+    for (const issue of parameterIssues(tool)) at(['tools', name, ...issue.path], issue.message);
+  }
+}

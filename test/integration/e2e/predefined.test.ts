@@ -1,0 +1,239 @@
+/**
+ * Predefined tools end to end (config `tools`): a real MCP client in both protocol eras lists only
+ * its tools with generated input and output schemas, a read tool binds its parameters and runs
+ * through the read path (masking included), a write tool is held and approved by an operator with
+ * the same bound values, a principal given only predefined tools cannot reach query/execute, bad
+ * arguments are refusals in the usual shape, and audit records the tool and parameter names only.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { callTool, codes, startE2eGateway, type E2eGateway, type Era } from '../../support/gateway.js';
+import { setupWriteDb, type WriteTestDb } from '../writes/helpers.js';
+
+const ANALYST = 'pgw_pdanalyst_e2e_0123456789abcdefghijklmnopq';
+const NARROW = 'pgw_pdnarrow_e2e_0123456789abcdefghijklmnopqrs';
+const OPERATOR = 'pgw_pdoperator_e2e_0123456789abcdefghijklmnop';
+
+let w: WriteTestDb;
+let gw: E2eGateway;
+
+export function predefinedToolsConfig(): Record<string, unknown> {
+  return {
+    orders_by_status: {
+      title: 'Orders by status',
+      description: 'The most recent orders in one status.',
+      database: 'shop',
+      sql: 'SELECT id, status, total_cents FROM app.orders WHERE status = $1 ORDER BY id LIMIT $2',
+      parameters: [
+        { name: 'status', type: 'enum', values: ['pending', 'paid', 'shipped', 'delivered', 'cancelled', 'refunded'], description: 'Order status.' },
+        { name: 'limit', type: 'integer', min: 1, max: 20, default: 5, description: 'How many orders.' },
+      ],
+      policies: ['analyst', 'narrow'],
+    },
+    customer_contacts: {
+      description: 'Contacts of customers by id (emails are masked).',
+      database: 'shop',
+      sql: 'SELECT id, email FROM app.customers WHERE id = ANY($1::bigint[]) ORDER BY id',
+      parameters: [{ name: 'ids', type: 'array', items: { type: 'integer', min: 1 }, max_items: 10, required: true }],
+      principals: ['narrow'],
+    },
+    close_tickets: {
+      title: 'Close tickets of a customer',
+      description: 'Close every open support ticket of one customer. Large closures wait for an operator.',
+      database: 'shop',
+      sql: 'UPDATE app.support_tickets SET closed_at = now() WHERE customer_id = $1 AND closed_at IS NULL',
+      parameters: [{ name: 'customer_id', type: 'integer', min: 1 }],
+      policies: ['narrow'],
+    },
+  };
+}
+
+beforeAll(async () => {
+  w = await setupWriteDb({ ensureSchema: false });
+  const analystDb = { mode: 'read-only', schemas: ['app'], tables: { deny: ['internal.*'] } };
+  const narrowDb = {
+    mode: 'read-write',
+    schemas: ['app'],
+    tables: { deny: ['internal.*'] },
+    tools: { query: false, explain: false, describe: false, check: false, execute: false, revert: false },
+    masks: { 'app.customers.email': { mask: 'email' } },
+    writes: { confirm_above_rows: 0, block_above_rows: 100 },
+  };
+  gw = await startE2eGateway({
+    configInput: (auditPath) => ({
+      server: { host: '127.0.0.1', port: 0, rate_limit: { per_principal: 100_000, per_ip: 100_000 } },
+      log: { level: 'warn' },
+      audit: { sink: 'file', path: auditPath, fsync: 'never' },
+      masking: { hash_key: 'e2e-hash-key-0123456789abcdef' },
+      databases: { shop: { url: w.scratch.gatewayUrl, search_path: ['app'] } },
+      principals: {
+        analyst: { policy: 'analyst', tokens: [{ token: ANALYST }] },
+        narrow: { policy: 'narrow', tokens: [{ token: NARROW }] },
+      },
+      operators: { ops: { tokens: [{ token: OPERATOR }] } },
+      policies: { analyst: { databases: { shop: analystDb } }, narrow: { databases: { shop: narrowDb } } },
+      tools: predefinedToolsConfig(),
+    }),
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await gw?.stop();
+  await w?.end();
+});
+
+describe.each<Era>(['legacy', 'modern'])('predefined tools (%s era)', (era) => {
+  it('lists each principal only its tools, with one title, generated input schema and an output schema', async () => {
+    const analyst = await gw.connect(era, ANALYST);
+    const names = (await analyst.listTools()).tools.map((t) => t.name).sort();
+    expect(names).toEqual(['check', 'describe', 'explain', 'orders_by_status', 'query', 'status']);
+    const narrow = await gw.connect(era, NARROW);
+    const tools = (await narrow.listTools()).tools;
+    expect(tools.map((t) => t.name).sort()).toEqual(['close_tickets', 'customer_contacts', 'orders_by_status', 'status']);
+    const orders = tools.find((t) => t.name === 'orders_by_status');
+    expect(orders?.title).toBe('Orders by status');
+    expect(orders?.annotations).toMatchObject({ title: 'Orders by status', readOnlyHint: true, destructiveHint: false });
+    expect(orders?.inputSchema).toMatchObject({
+      type: 'object',
+      properties: {
+        status: { type: 'string', enum: ['pending', 'paid', 'shipped', 'delivered', 'cancelled', 'refunded'], description: 'Order status.' },
+        limit: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
+      },
+      required: ['status'],
+      additionalProperties: false,
+    });
+    expect(orders?.outputSchema).toMatchObject({ type: 'object', properties: { rows: { type: 'array' }, truncated: { type: 'boolean' } } });
+    const close = tools.find((t) => t.name === 'close_tickets');
+    expect(close?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
+    expect(close?.outputSchema).toMatchObject({ properties: { undoId: {} } });
+    for (const t of tools) expect(t.outputSchema, t.name).toBeDefined();
+  });
+
+  it('runs a read tool with bound parameters (default applied), capped and masked like query', async () => {
+    const narrow = await gw.connect(era, NARROW);
+    const out = await callTool(narrow, 'orders_by_status', { status: 'paid' });
+    expect(out.isError).toBe(false);
+    expect(out.structured.rowCount).toBeGreaterThan(0);
+    expect(out.structured.rowCount).toBeLessThanOrEqual(5);
+    for (const row of out.structured.rows as unknown[][]) expect(row[1]).toBe('paid');
+    const contacts = await callTool(narrow, 'customer_contacts', { ids: [1, 2] });
+    expect(contacts.isError).toBe(false);
+    expect(contacts.structured.masked).toEqual(['app.customers.email']);
+    const emails = (contacts.structured.rows as unknown[][]).map((r) => String(r[1]));
+    expect(emails.length).toBe(2);
+    const raw = await w.admin<{ email: string }>('SELECT email FROM app.customers WHERE id IN (1, 2) ORDER BY id');
+    for (const [i, e] of emails.entries()) expect(e).not.toBe(raw[i]?.email);
+  });
+
+  it('treats a parameter value as a value: SQL in a string parameter is never run', async () => {
+    const narrow = await gw.connect(era, NARROW);
+    const out = await callTool(narrow, 'orders_by_status', { status: "paid' OR '1'='1" });
+    expect(out.isError).toBe(true);
+    expect(codes(out)).toEqual(['INVALID_ARGUMENTS']);
+  });
+
+  it('refuses bad arguments before anything runs, in the refusal shape (never the SDK text)', async () => {
+    const narrow = await gw.connect(era, NARROW);
+    for (const args of [{}, { status: 'paid', limit: 99 }, { status: 'paid', extra: 1 }, { status: 7 }]) {
+      const out = await callTool(narrow, 'orders_by_status', args);
+      expect(out.isError, JSON.stringify(args)).toBe(true);
+      expect(out.structured.decision).toBe('block');
+      expect(codes(out)[0]).toBe('INVALID_ARGUMENTS');
+      expect((out.structured.reasons as { fix: string }[])[0]?.fix).toMatch(/status: enum/);
+    }
+    const analyst = await gw.connect(era, ANALYST);
+    const bad = await callTool(analyst, 'query', { sql: 42 });
+    expect(bad.isError).toBe(true);
+    expect(codes(bad)).toEqual(['INVALID_ARGUMENTS']);
+    expect(JSON.parse(bad.text)).toMatchObject({ decision: 'block' });
+  });
+
+  it('every success payload matches the output schema its tool advertises', async () => {
+    const ajv = new Ajv2020({ strict: false });
+    const analyst = await gw.connect(era, ANALYST);
+    const narrow = await gw.connect(era, NARROW);
+    const calls: [typeof analyst, string, Record<string, unknown>][] = [
+      [analyst, 'query', { sql: 'SELECT id, status FROM app.orders ORDER BY id LIMIT 3' }],
+      [analyst, 'explain', { sql: 'SELECT 1' }],
+      [analyst, 'describe', {}],
+      [analyst, 'describe', { table: 'app.orders' }],
+      [analyst, 'check', { sql: 'SELECT 1' }],
+      [analyst, 'status', {}],
+      [analyst, 'orders_by_status', { status: 'shipped', limit: 2 }],
+      [narrow, 'customer_contacts', { ids: [3] }],
+    ];
+    for (const [client, name, args] of calls) {
+      const tool = (await client.listTools()).tools.find((t) => t.name === name);
+      const out = await callTool(client, name, args);
+      expect(out.isError, name).toBe(false);
+      const validate = ajv.compile(tool?.outputSchema as object);
+      expect(validate(out.structured), `${name}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
+  });
+
+  it('a principal with only predefined tools cannot call query or execute', async () => {
+    const narrow = await gw.connect(era, NARROW);
+    await expect(narrow.callTool({ name: 'query', arguments: { sql: 'SELECT 1' } })).rejects.toThrow(/not found/);
+    await expect(narrow.callTool({ name: 'execute', arguments: { sql: 'DELETE FROM app.orders WHERE id = 1' } })).rejects.toThrow(/not found/);
+    const status = await callTool(narrow, 'status');
+    expect(status.isError).toBe(false);
+  });
+});
+
+describe('predefined write tool', () => {
+  it('is held (nothing runs), an operator approves it, and it runs with the same bound values', async () => {
+    const customer = Number((await w.admin<{ c: string }>('SELECT customer_id::text AS c FROM app.support_tickets WHERE closed_at IS NULL GROUP BY customer_id ORDER BY count(*) DESC LIMIT 1'))[0]?.c);
+    const open = async (): Promise<number> => Number((await w.admin<{ n: string }>('SELECT count(*)::text AS n FROM app.support_tickets WHERE customer_id = $1 AND closed_at IS NULL', [customer]))[0]?.n);
+    const before = await open();
+    expect(before).toBeGreaterThan(0);
+    const narrow = await gw.connect('modern', NARROW);
+    const held = await callTool(narrow, 'close_tickets', { customer_id: customer });
+    expect(held.isError).toBe(true);
+    expect(held.structured.decision).toBe('hold');
+    expect(await open()).toBe(before);
+    const approvalId = String(held.structured.approvalId);
+    const res = await fetch(`${gw.url}/admin/approvals/${approvalId}/approve`, { method: 'POST', headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(res.status).toBe(200);
+    expect(await open()).toBe(0);
+    const records = gw.auditRecords().filter((r) => r.tool === 'close_tickets');
+    expect(records.at(-1)).toMatchObject({ decision: 'held', parameters: ['customer_id'] });
+    expect(JSON.stringify(records)).not.toContain(`"parameter_values"`);
+  });
+
+  it('audits the tool name and parameter names, not the values', async () => {
+    const records = gw.auditRecords().filter((r) => r.tool === 'orders_by_status' && r.decision === 'allowed');
+    expect(records.length).toBeGreaterThan(0);
+    expect(records[0]).toMatchObject({ parameters: ['status', 'limit'] });
+    expect(JSON.stringify(records)).not.toContain('"paid"');
+  });
+});
+
+describe('load-time judgement', () => {
+  const configWith = (tools: Record<string, unknown>) => (auditPath: string): Record<string, unknown> => ({
+    server: { host: '127.0.0.1', port: 0 },
+    log: { level: 'warn' },
+    audit: { sink: 'file', path: auditPath, fsync: 'never' },
+    databases: { shop: { url: w.scratch.gatewayUrl, search_path: ['app'] } },
+    principals: { analyst: { policy: 'analyst', tokens: [{ token: ANALYST }] } },
+    policies: { analyst: { databases: { shop: { mode: 'read-only', schemas: ['app'], tables: { deny: ['internal.*'] } } } } },
+    tools,
+  });
+  const base = { description: 'x', database: 'shop', policies: ['analyst'] };
+
+  it('refuses to start when a principal who gets a tool could not run it, naming the tool and codes', async () => {
+    await expect(startE2eGateway({ configInput: configWith({ secrets: { ...base, sql: 'SELECT secret FROM internal.api_keys' } }) })).rejects.toThrow(
+      /tools\.secrets: principal "analyst" could not run it: DENIED_/,
+    );
+    await expect(
+      startE2eGateway({ configInput: configWith({ wipe: { ...base, sql: 'DELETE FROM app.orders WHERE id = $1', parameters: [{ name: 'id', type: 'integer' }] } }) }),
+    ).rejects.toThrow(/tools\.wipe: principal "analyst" could not run it: WRITE_NOT_ALLOWED/);
+    await expect(startE2eGateway({ configInput: configWith({ two: { ...base, sql: 'SELECT 1; SELECT 2' } }) })).rejects.toThrow(/tools\.two\.sql: must be exactly one statement/);
+  });
+
+  it('a reload is judged before it applies', async () => {
+    const next = gw.runtime.gateway.config;
+    const bad = { ...next, tools: { ...next.tools, secrets: { ...base, sql: 'SELECT secret FROM internal.api_keys', title: undefined, parameters: [], principals: [], policies: ['narrow'] } } };
+    await expect(gw.runtime.verify(bad as typeof next)).rejects.toThrow(/tools\.secrets: principal "narrow" could not run it/);
+    await expect(gw.runtime.verify(next)).resolves.toBeUndefined();
+  });
+});
