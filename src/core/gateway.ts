@@ -339,18 +339,14 @@ export class Gateway {
     if (blocked) return refused(blocked);
     const masking = this.maskPlan(r, judged, event);
     if (!masking.ok) return refused({ decision: 'block', reasons: masking.reasons });
-    if (masking.rewritten) {
-      const reasons = [reason('MASK_REWRITE_UNSUPPORTED', 'The write reads masked columns; writes must not depend on masked values.')];
-      event.decision = 'blocked';
-      event.reasons = reasons.map((x) => x.code);
-      return refused({ decision: 'block', reasons });
-    }
     const wdb = this.deps.writes?.database(r.database);
     if (!this.deps.writes || !wdb) throw new GatewayError('INTERNAL_ERROR', 'Writes are not set up for this database.');
     await this.deps.writesReady?.();
     const out = await runGuardedWrite(this.deps.writes, wdb, {
       database: r.database,
       decision: judged.decision,
+      // masked relations the write reads are replaced by their masked projections (src/mask/writes.ts)
+      ...(masking.rewritten ? { planStmt: masking.stmt } : {}),
       catalog: judged.catalog,
       searchPath: r.db.config.search_path,
       policy: r.policy,
@@ -410,8 +406,13 @@ export class Gateway {
       }
       const masking = this.maskPlan(pre, judged, { decision: 'allowed' });
       if (!masking.ok) return { reasons: masking.reasons };
-      if (masking.rewritten) return { reasons: [reason('MASK_REWRITE_UNSUPPORTED', 'The write reads masked columns.')] };
-      const planned = planAllowedWrite({ decision: judged.decision, catalog: judged.catalog, searchPath: pre.db.config.search_path, policy: pre.policy });
+      const planned = planAllowedWrite({
+        decision: judged.decision,
+        ...(masking.rewritten ? { planStmt: masking.stmt } : {}),
+        catalog: judged.catalog,
+        searchPath: pre.db.config.search_path,
+        policy: pre.policy,
+      });
       if (!planned.ok) return { reasons: planned.refusal.reasons };
       return { ctx, r: pre, judged, plan: planned.value };
     };

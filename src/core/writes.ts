@@ -41,6 +41,11 @@ export interface ExecutePayload {
 export interface WriteInput {
   database: string;
   decision: Decision;
+  /**
+   * The tree to plan instead of `decision.stmt`: the masking rewrite of it, where every masked
+   * relation the write reads is its masked projection (the target is never replaced).
+   */
+  planStmt?: unknown;
   catalog: CatalogSnapshot;
   searchPath: readonly string[];
   policy: DatabasePolicy;
@@ -62,8 +67,8 @@ export interface WriteInput {
 export type InClientConfirm = { offer: true } | { redeem: { confirmationId: string; rows: number; accepted: boolean } };
 
 /** Plan one allowed write; a refusal when it cannot be planned or recorded. */
-export function planAllowedWrite(input: Pick<WriteInput, 'decision' | 'catalog' | 'searchPath' | 'policy'>): Outcome<WritePlan> {
-  const plan = planWrite(input.decision, input.catalog, input.searchPath);
+export function planAllowedWrite(input: Pick<WriteInput, 'decision' | 'planStmt' | 'catalog' | 'searchPath' | 'policy'>): Outcome<WritePlan> {
+  const plan = planWrite(input.planStmt ?? input.decision, input.catalog, input.searchPath);
   if (!isWritePlan(plan)) return refused({ decision: 'block', reasons: plan.reasons });
   if (!plan.reversible && !input.policy.writes.allow_irreversible) {
     return refused({ decision: 'block', reasons: plan.irreversibleReasons.map((m) => reason('NOT_REVERSIBLE', m)) });

@@ -2,7 +2,9 @@
  * Write facts for the catalog snapshot (issue #5): for every user table (plain and partitioned,
  * outside the system schemas) its primary key, NOT NULL / generated / GENERATED ALWAYS identity
  * columns, user triggers, rewrite rules, the foreign keys that reference it (with their ON DELETE /
- * ON UPDATE actions) and whether it has inheritance children. Read in the same consistent
+ * ON UPDATE actions and both sides' columns), its unique / exclusion / check / foreign-key
+ * constraints with the columns each reads, the columns an INSERT fills by default, and whether it
+ * has inheritance children. Read in the same consistent
  * transaction as the rest of the snapshot (src/db/catalog.ts).
  *
  * Guarantees: every table of kind r/p in a user schema gets `write` (possibly with empty lists), so
@@ -53,6 +55,9 @@ const RULES_SQL = `
 
 const REFERENCING_SQL = `
   SELECT con.confrelid::int8::float8 AS oid, con.conname::text AS constraint,
+         ARRAY(SELECT a.attname::text FROM pg_catalog.unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+               ORDER BY k.ord) AS referencing_cols,
          rn.nspname::text || '.' || rc.relname::text AS referencing,
          con.confdeltype::text AS on_delete, con.confupdtype::text AS on_update,
          ARRAY(SELECT a.attname::text FROM pg_catalog.unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
@@ -63,6 +68,56 @@ const REFERENCING_SQL = `
   JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
   WHERE con.contype = 'f' AND con.conparentid = 0 AND con.confrelid IN (${USER_TABLES})
   ORDER BY 1, 2`;
+
+/**
+ * Unique and exclusion indexes (with or without a constraint): every column they read — key
+ * columns and, through pg_depend, columns of index expressions and predicates. A whole-row
+ * reference in an expression or predicate (a Var with varattno 0 in the stored node tree), or an
+ * index with neither a key column nor a column dependency, counts as every column (fail closed).
+ */
+const UNIQUE_INDEXES_SQL = `
+  SELECT i.indrelid::int8::float8 AS oid, ic.relname::text AS name, i.indisexclusion AS exclusion,
+         i.indnullsnotdistinct AS nulls_not_distinct,
+         ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
+               WHERE a.attrelid = i.indrelid AND a.attnum > 0 AND NOT a.attisdropped
+                 AND (a.attnum = ANY (i.indkey::int2[])
+                      OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                                 WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = i.indexrelid
+                                   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = i.indrelid
+                                   AND d.refobjsubid = a.attnum)
+                      OR COALESCE(i.indexprs::text, '') || COALESCE(i.indpred::text, '') LIKE '%:varattno 0 %'
+                      OR NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(i.indkey::int2[]) AS k(n) WHERE k.n > 0)
+                         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                                     WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = i.indexrelid
+                                       AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = i.indrelid
+                                       AND d.refobjsubid > 0))
+               ORDER BY a.attnum) AS cols
+  FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+  WHERE (i.indisunique OR i.indisexclusion) AND i.indrelid IN (${USER_TABLES})
+  ORDER BY 1, 2`;
+
+/** Check and foreign-key constraints of each table (conkey: the columns a CHECK reads, or the referencing columns). */
+const CONSTRAINTS_SQL = `
+  SELECT con.conrelid::int8::float8 AS oid, con.conname::text AS name, con.contype::text AS type, con.convalidated AS validated,
+         ARRAY(SELECT a.attname::text FROM pg_catalog.unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+               ORDER BY k.ord) AS cols,
+         CASE WHEN con.contype = 'f' THEN fn.nspname::text || '.' || fc.relname::text END AS ref_table,
+         ARRAY(SELECT a.attname::text FROM pg_catalog.unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
+               ORDER BY k.ord) AS ref_cols
+  FROM pg_catalog.pg_constraint con
+  LEFT JOIN pg_catalog.pg_class fc ON fc.oid = con.confrelid
+  LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
+  WHERE con.contype IN ('c', 'f') AND con.conrelid IN (${USER_TABLES})
+  ORDER BY 1, 2`;
+
+const DEFAULTED_SQL = `
+  SELECT a.attrelid::int8::float8 AS oid, a.attname::text AS name
+  FROM pg_catalog.pg_attribute a
+  WHERE a.attrelid IN (${USER_TABLES}) AND a.attnum > 0 AND NOT a.attisdropped
+    AND (a.atthasdef OR a.attidentity::text <> '' OR a.attgenerated::text <> '')
+  ORDER BY a.attrelid, a.attnum`;
 
 const ACTIONS: Readonly<Record<string, ForeignKeyAction>> = { a: 'no action', r: 'restrict', c: 'cascade', n: 'set null', d: 'set default' };
 
@@ -80,13 +135,19 @@ export async function attachWriteInfo(client: Queryable, relations: Map<string, 
   const flags = (await client.query<{ oid: number; name: string; not_null: boolean; generated: boolean; identity_always: boolean }>(COLUMN_FLAGS_SQL)).rows;
   const triggers = (await client.query<{ oid: number; name: string }>(TRIGGERS_SQL)).rows;
   const rules = (await client.query<{ oid: number; name: string }>(RULES_SQL)).rows;
-  const refs = (await client.query<{ oid: number; constraint: string; referencing: string; on_delete: string; on_update: string; cols: string[] }>(REFERENCING_SQL)).rows;
+  const refs = (await client.query<{ oid: number; constraint: string; referencing: string; referencing_cols: string[]; on_delete: string; on_update: string; cols: string[] }>(REFERENCING_SQL)).rows;
+  const uniques = (await client.query<{ oid: number; name: string; exclusion: boolean; nulls_not_distinct: boolean; cols: string[] }>(UNIQUE_INDEXES_SQL)).rows;
+  const cons = (await client.query<{ oid: number; name: string; type: string; validated: boolean; cols: string[]; ref_table: string | null; ref_cols: string[] }>(CONSTRAINTS_SQL)).rows;
+  const defaulted = (await client.query<{ oid: number; name: string }>(DEFAULTED_SQL)).rows;
 
   const byOid = new Map<number, CatalogWriteInfo>();
   for (const t of tables) {
     const rel = relationOf(relations, keyOf, t.oid);
     if (rel === undefined) continue;
-    const info: CatalogWriteInfo = { primaryKey: [], notNull: [], generated: [], identityAlways: [], userTriggers: [], rules: [], referencedBy: [], hasChildren: t.has_children };
+    const info: CatalogWriteInfo = {
+      primaryKey: [], notNull: [], generated: [], identityAlways: [], userTriggers: [], rules: [], referencedBy: [], hasChildren: t.has_children,
+      constraints: [], defaulted: [],
+    };
     rel.write = info;
     byOid.set(t.oid, info);
   }
@@ -108,10 +169,21 @@ export async function attachWriteInfo(client: Queryable, relations: Map<string, 
       table: r.referencing,
       constraint: r.constraint,
       columns: r.cols,
+      referencingColumns: r.referencing_cols,
       onDelete: ACTIONS[r.on_delete] ?? 'cascade', // unknown action: assume it acts (fail closed)
       onUpdate: ACTIONS[r.on_update] ?? 'cascade',
     });
   }
+  for (const u of uniques) {
+    byOid.get(u.oid)?.constraints?.push({ name: u.name, kind: u.exclusion ? 'exclusion' : 'unique', columns: u.cols, nullsNotDistinct: u.nulls_not_distinct });
+  }
+  for (const c of cons) {
+    const info = byOid.get(c.oid);
+    if (!info) continue;
+    if (c.type === 'c') info.constraints?.push({ name: c.name, kind: 'check', columns: c.cols, validated: c.validated });
+    else if (c.ref_table !== null) info.constraints?.push({ name: c.name, kind: 'foreign_key', columns: c.cols, validated: c.validated, references: { table: c.ref_table, columns: c.ref_cols } });
+  }
+  for (const d of defaulted) byOid.get(d.oid)?.defaulted?.push(d.name);
 }
 
 function relationOf(relations: Map<string, CatalogRelation>, keyOf: (oid: number) => string | undefined, oid: number): CatalogRelation | undefined {

@@ -132,8 +132,18 @@ export const REASONS = {
   },
   MASK_REWRITE_UNSUPPORTED: {
     category: 'statement',
-    summary: 'The statement reads masked columns in a way the masking rewrite cannot prove safe (a relation named in a string, EXPLAIN VERBOSE of a hashed column, a write that returns or filters on a masked column, statement text views…).',
-    fix: 'Reference masked tables in FROM/JOIN only, without EXPLAIN VERBOSE, and do not return or filter on masked columns in writes.',
+    summary: 'The statement reads masked columns in a way the masking rewrite cannot prove safe (a relation named in a string, EXPLAIN VERBOSE of a hashed column, statement text views, a masked table whose column list is unknown…).',
+    fix: 'Reference masked tables in FROM/JOIN only, without EXPLAIN VERBOSE.',
+  },
+  MASKED_COLUMN_WRITE: {
+    category: 'statement',
+    summary: 'A write names, sets or returns a masked column of the table it writes, or uses that table\'s whole row (t, t.*, ROW(t.*), to_jsonb(t), (t).col): its outcome would depend on raw masked values.',
+    fix: 'Name only unmasked columns of the written table, list the columns of an INSERT, and do not use the table alias or alias.* as a value.',
+  },
+  MASKED_CONSTRAINT: {
+    category: 'statement',
+    summary: 'A write would make PostgreSQL check a unique, exclusion, check or foreign-key constraint over a masked column; whether it succeeds would reveal raw masked values.',
+    fix: 'Do not set the constraint\'s columns in this write (or delete from a table whose key is masked); ask an operator to run it.',
   },
   MASKED_COLUMN_PREDICATE: {
     category: 'statement',

@@ -88,6 +88,27 @@ export interface CatalogWriteInfo {
   referencedBy: CatalogReferencingKey[];
   /** The table has inheritance children (relhassubclass): writes without ONLY reach them too. */
   hasChildren: boolean;
+  /**
+   * Unique, exclusion, check and foreign-key constraints of THIS table (unique indexes without a
+   * constraint included), with every column of this table each one reads. Optional: absent in
+   * fixtures that do not need them; the masker treats a masked table without them as unknown.
+   */
+  constraints?: CatalogConstraint[];
+  /** Columns with a default, identity or generation expression (an INSERT fills them without naming them). */
+  defaulted?: string[];
+}
+
+export interface CatalogConstraint {
+  name: string;
+  kind: 'unique' | 'exclusion' | 'check' | 'foreign_key';
+  /** Columns of this table it reads (key columns, and columns of index expressions and predicates). */
+  columns: string[];
+  /** unique: NULLS NOT DISTINCT (a NULL conflicts with a NULL). */
+  nullsNotDistinct?: boolean;
+  /** check and foreign_key: false for NOT VALID (existing rows were never checked). */
+  validated?: boolean;
+  /** foreign_key: the referenced table (schema.name) and its columns. */
+  references?: { table: string; columns: string[] };
 }
 
 export type ForeignKeyAction = 'no action' | 'restrict' | 'cascade' | 'set null' | 'set default';
@@ -98,6 +119,8 @@ export interface CatalogReferencingKey {
   constraint: string;
   /** Columns of THIS table the key references. */
   columns: string[];
+  /** The referencing table's key columns (optional: fixtures may omit them; then they count as unknown). */
+  referencingColumns?: string[];
   onDelete: ForeignKeyAction;
   onUpdate: ForeignKeyAction;
 }

@@ -43,6 +43,7 @@ import {
   type RelationMasks,
 } from './masks.js';
 import { walkForMasks, type RangeSite, type WalkResult } from './rewrite.js';
+import { writeRefusals } from './writes.js';
 
 export { deriveMaskKey, hmacHex, type MaskKey } from './key.js';
 export { maskText, maskExpression, policyHasMasks, policyHasHashMasks, type ColumnMask, type RelationMasks } from './masks.js';
@@ -50,7 +51,14 @@ export { maskText, maskExpression, policyHasMasks, policyHasHashMasks, type Colu
 /** The outcome of planning one statement. */
 export type MaskPlan =
   | { ok: true; rewritten: false; masked: [] }
-  | { ok: true; rewritten: true; sql: string; masked: string[] }
+  | {
+      ok: true;
+      rewritten: true;
+      sql: string;
+      masked: string[];
+      /** The rewritten tree (`sql` parses to it). Writes are planned from it. Shared with the cache: never mutate. */
+      stmt: unknown;
+    }
   | { ok: false; reasons: Reason[] };
 
 export interface MaskRequest {
@@ -235,7 +243,8 @@ export class Masker {
     if (!verifyRoundTrip(sql, copy)) return refuse('The masking rewrite could not be verified for this statement.');
     const masked = new Set<string>();
     for (const rm of rels.values()) for (const col of rm.masks.keys()) masked.add(`${rm.key}.${col}`);
-    return { ok: true, rewritten: true, sql, masked: [...masked].sort() };
+    deepFreeze(copy);
+    return { ok: true, rewritten: true, sql, masked: [...masked].sort(), stmt: copy };
   }
 
   /** Refusals that follow from the decision's relations and functions. */
@@ -362,25 +371,7 @@ function structuralRefusals(walk: WalkResult, index: MaskIndex, catalog: Catalog
   for (const key of new Set(walk.textual)) {
     out.push(reason('MASK_REWRITE_UNSUPPORTED', `${key} has masked columns and is named in a string; name it in FROM instead`));
   }
-  for (const target of walk.targets) {
-    const rm = relationMasks(index, catalog, target.key);
-    if (rm === 'no-columns') {
-      out.push(reason('MASK_REWRITE_UNSUPPORTED', `the column list of ${target.key} is not known; writes to it are refused while it has masks`));
-      continue;
-    }
-    if (rm === undefined) continue;
-    const masked = [...rm.masks.keys()];
-    const touched = masked.filter((c) => walk.allColumns.has(c) || walk.assignedColumns.has(c));
-    if (touched.length > 0 || walk.returningStar || walk.singleNames.has(target.alias) || walk.insertAllColumns) {
-      out.push(
-        reason(
-          'MASK_REWRITE_UNSUPPORTED',
-          `the write to ${target.key} sets, reads or returns masked columns${touched.length > 0 ? ` (${touched.join(', ')})` : ''}`,
-          'Write only unmasked columns, name them explicitly, and return only unmasked columns.',
-        ),
-      );
-    }
-  }
+  out.push(...writeRefusals(walk, index, catalog));
   return out;
 }
 

@@ -7,8 +7,10 @@
  *   CTE body, set-operation arm, LATERAL item, SubLink and EXPLAIN) is found, with CTE names
  *   shadowing unqualified names exactly as PostgreSQL scopes them, and reported as a site to
  *   replace by the masked projection (a sub-select with the same alias, column names and order);
- * - a reference to a masked relation anywhere else (a DML target, a locking clause, a DDL
- *   position) is reported as a target or a stray, never silently left in place;
+ * - a reference to a masked relation anywhere else (a locking clause, a DDL position) is reported
+ *   as a stray, never silently left in place; every DML target (masked or not) is reported with
+ *   its alias, so that whole-row references of it (`t`, `t.*`, `schema.t.*`) and its constraints
+ *   can be judged (src/mask/writes.ts);
  * - relation names given as text (string literals cast to regclass, or passed to any function)
  *   that resolve to a masked relation are reported;
  * - the walk visits every node (wrapped, inline-typed and plain arrays) iteratively.
@@ -37,8 +39,8 @@ export interface RangeSite {
 
 export interface WalkResult {
   sites: RangeSite[];
-  /** Masked relations named as DML targets (schema.name), with the alias used. */
-  targets: { key: string; alias: string }[];
+  /** Relations named as DML targets (schema.name; masked or not), with the alias used, the relation name and the write kind. */
+  targets: { key: string; alias: string; relname: string; kind: 'insert' | 'update' | 'delete' | 'merge'; onConflictUpdate: boolean }[];
   /** Masked relations referenced from a position the rewrite does not handle. */
   strays: string[];
   /** Masked relations named in a string (regclass literal, function argument). */
@@ -57,6 +59,8 @@ export interface WalkResult {
   returningStar: boolean;
   /** Single-name column references (a whole-row reference when the name is a range alias). */
   singleNames: Set<string>;
+  /** The name right before `*` in qualified stars (`c.*`, `customers.*`, `app.customers.*` → c, customers). */
+  starQualifiers: Set<string>;
   /** Columns a DML statement assigns (INSERT column list, UPDATE SET, MERGE actions). */
   assignedColumns: Set<string>;
   /** An INSERT (or MERGE … INSERT) without a column list: it sets every column. */
@@ -117,21 +121,25 @@ export function walkForMasks(root: unknown, ctx: WalkContext): WalkResult {
     natural: false,
     returningStar: false,
     singleNames: new Set(),
+    starQualifiers: new Set(),
     assignedColumns: new Set(),
     insertAllColumns: false,
     qualifiedColumns: [],
   };
   const bareOutputs = new Set<unknown>();
-  const resolveKey = (rv: Body, scope: Scope | undefined): string | undefined => {
+  /** schema.name of a RangeVar (undefined: a CTE, or not in the catalog). */
+  const anyKey = (rv: Body, scope: Scope | undefined): string | undefined => {
     const schema = rv.schemaname as string | undefined;
     const name = (rv.relname as string | undefined) ?? '';
     const catalog = rv.catalogname as string | undefined;
     if (schema === undefined && catalog === undefined && inScope(scope, name)) return undefined; // a CTE
     const parts = schema !== undefined ? [schema, name] : [name];
     const r = resolveRelation(parts, ctx.catalog, ctx.searchPath);
-    if (r.schema === undefined) return undefined;
-    const key = `${r.schema}.${r.name}`;
-    return ctx.isMasked(key) ? key : undefined;
+    return r.schema === undefined ? undefined : `${r.schema}.${r.name}`;
+  };
+  const resolveKey = (rv: Body, scope: Scope | undefined): string | undefined => {
+    const key = anyKey(rv, scope);
+    return key !== undefined && ctx.isMasked(key) ? key : undefined;
   };
   const textName = (text: string): void => {
     const parts = splitQualifiedName(text);
@@ -228,10 +236,13 @@ export function walkForMasks(root: unknown, ctx: WalkContext): WalkResult {
       case 'MergeStmt': {
         const rel = b.relation as Body | undefined;
         if (rel && typeof rel === 'object') {
-          const key = resolveKey(rel, undefined);
+          // every target (masked or not): its constraints can compare masked columns of other tables
+          const key = anyKey(rel, undefined);
           if (key !== undefined) {
-            const alias = ((rel.alias as { aliasname?: string } | undefined)?.aliasname ?? (rel.relname as string | undefined)) ?? '';
-            out.targets.push({ key, alias });
+            const relname = (rel.relname as string | undefined) ?? '';
+            const alias = (rel.alias as { aliasname?: string } | undefined)?.aliasname ?? relname;
+            const kind = t === 'InsertStmt' ? 'insert' : t === 'UpdateStmt' ? 'update' : t === 'DeleteStmt' ? 'delete' : 'merge';
+            out.targets.push({ key, alias, relname, kind, onConflictUpdate: (b.onConflictClause as { OnConflictClause?: Body } | Body | undefined) !== undefined && onConflictAction(b) === 'ONCONFLICT_UPDATE' });
           }
           skip.add('relation');
         }
@@ -270,6 +281,10 @@ export function walkForMasks(root: unknown, ctx: WalkContext): WalkResult {
         const last = wrapped(fields[fields.length - 1]);
         const name = last?.[0] === 'String' ? (last[1].sval as string | undefined) : undefined;
         if (fields.length >= 3) out.qualifiedColumns.push(b);
+        if (fields.length >= 2 && last?.[0] === 'A_Star') {
+          const q = wrapped(fields[fields.length - 2]);
+          if (q?.[0] === 'String' && typeof q[1].sval === 'string') out.starQualifiers.add(q[1].sval);
+        }
         if (name !== undefined) {
           out.allColumns.add(name);
           if (!bareOutputs.has(b)) out.nonProjectedColumns.add(name);
@@ -327,12 +342,26 @@ function resTargetNames(list: unknown): string[] {
   return names;
 }
 
+/** The ON CONFLICT action of an INSERT body ('' without ON CONFLICT). */
+function onConflictAction(b: Body): string {
+  const oc = b.onConflictClause as Body | undefined;
+  if (oc === undefined || oc === null || typeof oc !== 'object') return '';
+  const inner = (wrapped(oc)?.[0] === 'OnConflictClause' ? wrapped(oc)?.[1] : oc) as Body;
+  return typeof inner.action === 'string' ? inner.action : 'ONCONFLICT_UPDATE'; // unknown shape: assume it updates
+}
+
 /** Columns a DML statement sets. */
 function assigned(t: string, b: Body, out: WalkResult): void {
   if (t === 'InsertStmt') {
     const cols = resTargetNames(b.cols);
     if (cols.length === 0) out.insertAllColumns = true;
     for (const c of cols) out.assignedColumns.add(c);
+    // ON CONFLICT … DO UPDATE SET: the columns it sets on the existing row
+    const oc = b.onConflictClause as Body | undefined;
+    if (oc !== undefined && oc !== null && typeof oc === 'object') {
+      const inner = (wrapped(oc)?.[0] === 'OnConflictClause' ? wrapped(oc)?.[1] : oc) as Body;
+      for (const c of resTargetNames(inner.targetList)) out.assignedColumns.add(c);
+    }
   } else if (t === 'UpdateStmt') {
     for (const c of resTargetNames(b.targetList)) out.assignedColumns.add(c);
   } else if (t === 'MergeStmt') {

@@ -47,16 +47,19 @@ const fileSchema = z.strictObject({
   cases: z.array(caseSchema).min(1),
 });
 
-let cached: WriteCase[] | undefined;
+const cached = new Map<string, WriteCase[]>();
 
-export function loadWriteCorpus(): WriteCase[] {
-  if (cached) return cached;
+/** The write corpus in `dir` (default: this directory; test/corpus/masked-writes uses the same format). */
+export function loadWriteCorpus(dir: string = WRITE_CORPUS_DIR): WriteCase[] {
+  const hit = cached.get(dir);
+  if (hit) return hit;
   const out: WriteCase[] = [];
-  for (const file of readdirSync(WRITE_CORPUS_DIR).filter((f) => f.endsWith('.yaml') && f !== 'policy.yaml').sort()) {
-    const parsed = fileSchema.safeParse(parseYaml(readFileSync(join(WRITE_CORPUS_DIR, file), 'utf8')));
-    if (!parsed.success) throw new Error(`writes/${file}: ${z.prettifyError(parsed.error)}`);
+  const prefix = dir.split(/[\\/]/).filter(Boolean).pop() ?? 'writes';
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'policy.yaml').sort()) {
+    const parsed = fileSchema.safeParse(parseYaml(readFileSync(join(dir, file), 'utf8')));
+    if (!parsed.success) throw new Error(`${prefix}/${file}: ${z.prettifyError(parsed.error)}`);
     parsed.data.cases.forEach((c, i) => {
-      const id = `writes/${file}#${i + 1}`;
+      const id = `${prefix}/${file}#${i + 1}`;
       if (c.expect !== 'block' && c.codes?.length) throw new Error(`${id}: only block cases carry codes`);
       if (c.expect === 'block' && !c.codes?.length) throw new Error(`${id}: a block case needs codes`);
       out.push({
@@ -70,7 +73,7 @@ export function loadWriteCorpus(): WriteCase[] {
       });
     });
   }
-  cached = out;
+  cached.set(dir, out);
   return out;
 }
 
@@ -81,8 +84,8 @@ export interface WriteCorpusPolicy {
   searchPath: string[];
 }
 
-export function loadWritePolicy(): WriteCorpusPolicy {
-  const doc = parseYaml(readFileSync(join(WRITE_CORPUS_DIR, 'policy.yaml'), 'utf8')) as {
+export function loadWritePolicy(dir: string = WRITE_CORPUS_DIR): WriteCorpusPolicy {
+  const doc = parseYaml(readFileSync(join(dir, 'policy.yaml'), 'utf8')) as {
     databases: Record<string, unknown>;
     policies: Record<string, { databases: Record<string, unknown> }>;
   };
@@ -90,6 +93,6 @@ export function loadWritePolicy(): WriteCorpusPolicy {
   return { policyName: 'writer', database: 'demo', policy: databasePolicySchema.parse(doc.policies.writer?.databases.demo), searchPath: db.search_path };
 }
 
-export function extraSchemaSql(): string {
-  return readFileSync(join(WRITE_CORPUS_DIR, 'extra-schema.sql'), 'utf8');
+export function extraSchemaSql(dir: string = WRITE_CORPUS_DIR): string {
+  return readFileSync(join(dir, 'extra-schema.sql'), 'utf8');
 }

@@ -44,6 +44,50 @@ describe('loadCatalog', () => {
   });
 });
 
+describe('loadCatalog: constraint facts for masked writes (issue #9 item 2)', () => {
+  let scratch: ScratchDatabase;
+  let scratchPool: DatabasePool;
+  beforeAll(async () => {
+    scratch = await createScratchDatabase();
+    await adminQuery(
+      scratch.databaseUrl,
+      `CREATE TABLE app.newsletter (id bigint PRIMARY KEY, email text REFERENCES app.customers(email), topic text DEFAULT 'all');
+       CREATE UNIQUE INDEX customers_lower_ssn ON app.customers (lower(ssn)) WHERE country <> 'XX';
+       ALTER TABLE app.customers ADD CONSTRAINT customers_phone_check CHECK (phone <> city) NOT VALID;
+       CREATE TABLE app.slots (id int PRIMARY KEY, during tstzrange, owner text, EXCLUDE USING gist (during WITH &&));`,
+    );
+    scratchPool = poolFor(scratch.gatewayUrl);
+  });
+  afterAll(async () => {
+    await scratchPool.end();
+    await scratch.drop();
+  });
+
+  it('lists unique, exclusion, check and foreign-key constraints with every column they read, and defaulted columns', async () => {
+    const snap = await loadCatalog(scratchPool, 1);
+    const customers = snap.relations.get('app.customers')?.write;
+    expect(customers?.constraints).toEqual(
+      expect.arrayContaining([
+        { name: 'customers_pkey', kind: 'unique', columns: ['id'], nullsNotDistinct: false },
+        { name: 'customers_email_key', kind: 'unique', columns: ['email'], nullsNotDistinct: false },
+        // expression and predicate columns come from pg_depend
+        { name: 'customers_lower_ssn', kind: 'unique', columns: ['ssn', 'country'], nullsNotDistinct: false },
+        { name: 'customers_phone_check', kind: 'check', columns: ['phone', 'city'], validated: false },
+      ]),
+    );
+    expect(customers?.defaulted).toEqual(['marketing_opt_in', 'profile']);
+    expect(customers?.referencedBy).toEqual(
+      expect.arrayContaining([expect.objectContaining({ table: 'app.newsletter', columns: ['email'], referencingColumns: ['email'] })]),
+    );
+    const newsletter = snap.relations.get('app.newsletter')?.write;
+    expect(newsletter?.constraints).toEqual(
+      expect.arrayContaining([{ name: 'newsletter_email_fkey', kind: 'foreign_key', columns: ['email'], validated: true, references: { table: 'app.customers', columns: ['email'] } }]),
+    );
+    expect(newsletter?.defaulted).toEqual(['topic']);
+    expect(snap.relations.get('app.slots')?.write?.constraints).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'exclusion', columns: ['during'] })]));
+  });
+});
+
 describe('loadCatalog on a database with nested views and user operators', () => {
   let scratch: ScratchDatabase;
   let scratchPool: DatabasePool;

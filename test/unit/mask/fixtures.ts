@@ -4,7 +4,7 @@
  */
 import { parseSync } from 'libpg-query';
 import { databasePolicySchema, type DatabasePolicy } from '../../../src/config/schema.js';
-import type { CatalogRelation, CatalogSnapshot, Decision } from '../../../src/guard/types.js';
+import type { CatalogRelation, CatalogSnapshot, CatalogWriteInfo, Decision } from '../../../src/guard/types.js';
 import { Masker, type MaskPlan } from '../../../src/mask/index.js';
 import { DEMO_RELATIONS, demoCatalog, guardRequest, testGuard } from '../guard/fixtures/catalog.js';
 import type { Guard } from '../../../src/guard/index.js';
@@ -29,8 +29,37 @@ export const COLUMNS: Record<string, { name: string; type: string }[]> = {
   'app.priced': cols('id integer, price_eur numeric'),
 };
 
+/** Constraint facts (src/db/catalog-writes.ts) of the masked demo tables, as the seed declares them. */
+const CONSTRAINTS: Record<string, Pick<CatalogWriteInfo, 'constraints' | 'defaulted'>> = {
+  'app.customers': {
+    constraints: [
+      { name: 'customers_pkey', kind: 'unique', columns: ['id'] },
+      { name: 'customers_email_key', kind: 'unique', columns: ['email'] },
+    ],
+    defaulted: ['marketing_opt_in', 'profile'],
+  },
+  'app.orders': {
+    constraints: [
+      { name: 'orders_pkey', kind: 'unique', columns: ['id'] },
+      { name: 'orders_customer_id_fkey', kind: 'foreign_key', columns: ['customer_id'], validated: true, references: { table: 'app.customers', columns: ['id'] } },
+      { name: 'orders_status_check', kind: 'check', columns: ['status'], validated: true },
+    ],
+    defaulted: [],
+  },
+};
+
+function withFacts(r: CatalogRelation): CatalogRelation {
+  const key = `${r.schema}.${r.name}`;
+  const facts = CONSTRAINTS[key] ?? (r.write !== undefined ? { constraints: [], defaulted: [] } : undefined);
+  return {
+    ...r,
+    ...(COLUMNS[key] ? { columns: COLUMNS[key] } : {}),
+    ...(r.write !== undefined && facts !== undefined ? { write: { ...r.write, ...facts, referencedBy: r.write.referencedBy.map((k) => ({ ...k, referencingColumns: [/_([a-z]+_id)_fkey$/.exec(k.constraint)?.[1] ?? 'id'] })) } } : {}),
+  };
+}
+
 export function maskCatalog(): CatalogSnapshot {
-  const withColumns: CatalogRelation[] = DEMO_RELATIONS.map((r) => ({ ...r, ...(COLUMNS[`${r.schema}.${r.name}`] ? { columns: COLUMNS[`${r.schema}.${r.name}`] } : {}) }));
+  const withColumns: CatalogRelation[] = DEMO_RELATIONS.map(withFacts);
   return demoCatalog({
     relations: [
       ...withColumns,

@@ -115,6 +115,7 @@ function maskFacts(r: WalkResult, paths: Map<unknown, string>): Record<string, u
   return compact({
     sites: bag(r.sites.map((s) => `${at(s.container)}${typeof s.slot === 'number' ? `[${s.slot}]` : `.${s.slot}`} ${s.key}${s.sample ? ' sampled' : ''} rv=${at(s.rangeVar)}`)),
     targets: bag(r.targets.map((t) => `${t.key} as ${t.alias}`)),
+    starQualifiers: bag(r.starQualifiers),
     strays: bag(r.strays),
     textual: bag(r.textual),
     explainOptions: bag(r.explainOptions),
