@@ -35,11 +35,15 @@ export class TooComplexError extends Error {
 
 export interface Budget {
   readonly maxNodes: number;
+  readonly maxDepth: number;
+  /** Units spent so far. */
   spent: number;
+  /** Deepest node reached so far (the traversal core keeps it). */
+  deepest: number;
 }
 
-export function newBudget(maxNodes: number): Budget {
-  return { maxNodes, spent: 0 };
+export function newBudget(maxNodes: number, maxDepth: number = MAX_AST_DEPTH_CAP): Budget {
+  return { maxNodes, maxDepth, spent: 0, deepest: 0 };
 }
 
 /** The budget of the write analysis for a statement walked under `maxNodes`. */

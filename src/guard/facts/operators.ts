@@ -7,10 +7,15 @@
  * Guarantees: every A_Expr_Kind and SubLinkType has an explicit entry; `x IN (SELECT …)`
  * (ANY_SUBLINK with no operator name) records `=` as PostgreSQL's transformSubLink looks it up;
  * an unknown kind (a tree from a newer parser) is judged by its operator name if it has one.
- * Does not: judge the operators (functions.ts does) or see CASE x WHEN / JOIN USING (walk.ts).
+ * Also the guard walk's handlers for A_Expr, SubLink, SortBy (USING op), CASE x WHEN and JOIN
+ * USING / NATURAL (`=`).
+ * Does not: judge the operators (functions.ts does).
  */
 import type { A_Expr_Kind, SubLinkType } from '@pgsql/types';
+import type { NodeVisit } from '../ast/traverse.js';
 import { nameList } from '../names.js';
+import { regMix, regMixAll } from './regtypes.js';
+import type { GuardWalk } from './state.js';
 
 /** 'named': the node's own `name` list; a list: those operators, looked up by name. */
 export const A_EXPR_OPERATORS: Readonly<Record<A_Expr_Kind, 'named' | readonly string[]>> = {
@@ -63,4 +68,37 @@ export function subLinkOperators(body: Record<string, unknown>, out: string[][])
   const op = nameList(body.operName);
   if (op && op.length > 0) out.push(op);
   else if (how === 'named-or-eq') out.push(['=']);
+}
+
+// Guard-walk handlers (src/guard/facts/index.ts) for the operator-bearing kinds.
+
+export function aExpr(n: NodeVisit<GuardWalk>): void {
+  const facts = n.state.facts;
+  aExprOperators(n.body, facts.operators);
+  if (n.body.kind === 'AEXPR_NULLIF') regMixAll([n.body.lexpr, n.body.rexpr], facts);
+}
+
+export function subLink(n: NodeVisit<GuardWalk>): void {
+  subLinkOperators(n.body, n.state.facts.operators);
+}
+
+/** ORDER BY … USING op. */
+export function sortBy(n: NodeVisit<GuardWalk>): void {
+  const op = nameList(n.body.useOp);
+  if (op && op.length > 0) n.state.facts.operators.push(op);
+}
+
+/** CASE x WHEN y …: each WHEN compares with the `=` operator found through the search_path. */
+export function caseExpr(n: NodeVisit<GuardWalk>): void {
+  const b = n.body;
+  const facts = n.state.facts;
+  if (b.arg !== undefined && b.arg !== null) facts.operators.push(['=']);
+  for (const w of Array.isArray(b.args) ? b.args : []) regMix((w as { CaseWhen?: { result?: unknown } }).CaseWhen?.result, facts);
+  regMix(b.defresult, facts);
+}
+
+/** JOIN … USING (c) and NATURAL JOIN compare the columns with the `=` operator found by name. */
+export function joinExpr(n: NodeVisit<GuardWalk>): void {
+  const b = n.body;
+  if (b.isNatural === true || (Array.isArray(b.usingClause) && b.usingClause.length > 0)) n.state.facts.operators.push(['=']);
 }

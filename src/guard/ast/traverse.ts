@@ -1,0 +1,211 @@
+/**
+ * The traversal core: one iterative walk (explicit stack, no recursion) over a raw parse tree,
+ * dispatching every typed node to a visitor's handler table.
+ *
+ * Guarantees:
+ * - every node is reached: wrapped nodes (`{ Type: {...} }`), inline typed fields (the generated
+ *   INLINE_FIELDS: InsertStmt.relation, SelectStmt.larg, …) and plain arrays;
+ * - a visitor is a total table over NodeTag (a missing tag is a compile error); each entry is a
+ *   handler, DESCEND (walk the children) or REFUSE (report through `refuse`, skip the subtree). A
+ *   tag outside the installed parser's NodeTag is refused; so is a malformed node (`malformed`);
+ * - one Budget bounds the walk: each typed node spends a unit, and past `maxNodes` nodes or
+ *   `maxDepth` levels the walk throws TooComplexError — it never returns a partial answer;
+ * - children are visited in document order (the stack is filled in reverse), after their parent.
+ * Does not: know any policy; the visitors (src/guard/facts, src/guard/write, src/mask) do.
+ */
+import type { Budget } from './budget.js';
+import { TooComplexError } from './budget.js';
+import { INLINE_FIELDS } from './fields.js';
+import { NODE_ROLE, type NodeRole, type NodeTag } from './tags.js';
+
+/** Walk every child of the node with the scope and flags it inherits. */
+export const DESCEND: unique symbol = Symbol('descend');
+/** Report the node through the visitor's `refuse` and skip its subtree (fail closed). */
+export const REFUSE: unique symbol = Symbol('refuse');
+/** A handler's answer: skip the node's children. */
+export const SKIP: unique symbol = Symbol('skip');
+/** A handler's answer: end the whole traversal now (an answer is known). */
+export const STOP: unique symbol = Symbol('stop');
+
+export interface Scope {
+  readonly names: readonly string[];
+  readonly parent: Scope | undefined;
+}
+
+/** Whether `name` is a CTE visible in `scope`. */
+export function inScope(scope: Scope | undefined, name: string): boolean {
+  for (let s = scope; s; s = s.parent) if (s.names.includes(name)) return true;
+  return false;
+}
+
+export type Body = Record<string, unknown>;
+
+interface Frame {
+  /** A typed node body (t set), or a wrapped node / array / value (t ''). */
+  v: unknown;
+  t: string;
+  d: number;
+  s: Scope | undefined;
+  f: number;
+}
+
+/**
+ * What a handler sees of the node being visited. One object is reused for the whole walk: a
+ * handler must not keep it. `scope`, `flags`, `skip1` and `skip2` are what the children get.
+ */
+export class NodeVisit<S> {
+  tag = '';
+  body: Body = {};
+  depth = 0;
+  /** Flags of the frame the node came from (set by the parent that pushed it). */
+  frameFlags = 0;
+  /** Scope and flags the children inherit (a handler may change them before returning). */
+  scope: Scope | undefined = undefined;
+  flags = 0;
+  /** Up to two fields the core does not push (a handler pushed them itself, or they are judged). */
+  skip1: string | undefined = undefined;
+  skip2: string | undefined = undefined;
+  constructor(
+    readonly state: S,
+    /** @internal */ readonly stack: Frame[],
+  ) {}
+
+  /** Push an extra frame: `t` is the node type of an inline body, '' for a wrapped node / list. */
+  push(v: unknown, t: string, scope: Scope | undefined, flags: number): void {
+    this.stack.push({ v, t, d: this.depth, s: scope, f: flags });
+  }
+}
+
+export type HandlerResult = void | typeof SKIP | typeof STOP;
+export type Handler<S> = (n: NodeVisit<S>) => HandlerResult;
+export type Action<S> = Handler<S> | typeof DESCEND | typeof REFUSE;
+
+/** A walker: a total table over the installed parser's node tags, plus its fail-closed hooks. */
+export interface Visitor<S> {
+  readonly table: Readonly<Record<NodeTag, Action<S>>>;
+  /** Flag bits a node's children inherit by default (the others are cleared). */
+  readonly inherit: number;
+  /** Flag bits the items of a list inherit from the list's frame. */
+  readonly listInherit: number;
+  /** A REFUSE entry, or a tag the installed parser does not have. */
+  refuse(state: S, tag: string): void;
+  /** Not a node: several keys, a lower-case key, or a non-object body. */
+  malformed(state: S): void;
+}
+
+/**
+ * A total table from a default per role and the walker's own handlers (keys are NodeTags: a typo
+ * is a compile error). Non-raw roles default to REFUSE in every walker (kinds.test.ts checks it).
+ */
+export function visitorTable<S>(
+  defaults: Readonly<Record<NodeRole, Action<S>>>,
+  handlers: Readonly<Partial<Record<NodeTag, Action<S>>>>,
+): Readonly<Record<NodeTag, Action<S>>> {
+  const table = {} as Record<NodeTag, Action<S>>;
+  for (const tag of Object.keys(NODE_ROLE) as NodeTag[]) table[tag] = handlers[tag] ?? defaults[NODE_ROLE[tag]];
+  return Object.freeze(table);
+}
+
+/** Compiled dispatch (a Map is faster than a 278-key object on the hot path). */
+const compiled = new WeakMap<object, Map<string, Action<never>>>();
+function dispatchOf<S>(v: Visitor<S>): Map<string, Action<S>> {
+  let m = compiled.get(v.table) as Map<string, Action<S>> | undefined;
+  if (m === undefined) {
+    m = new Map(Object.entries(v.table) as [string, Action<S>][]);
+    compiled.set(v.table, m as Map<string, Action<never>>);
+  }
+  return m;
+}
+
+/**
+ * Walk `root` (a wrapped node, a list, or — with `rootType` — an inline body) with `visitor`.
+ * Spends `budget` (one unit per typed node); throws TooComplexError when it runs out.
+ */
+export function traverse<S>(
+  root: unknown,
+  visitor: Visitor<S>,
+  state: S,
+  budget: Budget,
+  rootFlags = 0,
+  rootType = '',
+): S {
+  const stack: Frame[] = [{ v: root, t: rootType, d: 0, s: undefined, f: rootFlags }];
+  const n = new NodeVisit<S>(state, stack);
+  const table = dispatchOf(visitor);
+  const inherit = visitor.inherit;
+  const listInherit = visitor.listInherit;
+  while (stack.length > 0) {
+    const fr = stack.pop() as Frame;
+    let v = fr.v;
+    let t = fr.t;
+    if (t === '') {
+      if (Array.isArray(v)) {
+        const f = fr.f & listInherit;
+        for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], t: '', d: fr.d, s: fr.s, f });
+        continue;
+      }
+      if (v === null || typeof v !== 'object') continue;
+      // a wrapped node: exactly one key, the type name
+      let key: string | undefined;
+      let count = 0;
+      for (const k in v) {
+        key = k;
+        if (++count > 1) break;
+      }
+      if (count === 0) continue; // {} stands for a NULL list element
+      const c0 = key === undefined ? 0 : key.charCodeAt(0);
+      if (count !== 1 || !(c0 >= 65 && c0 <= 90)) {
+        visitor.malformed(state);
+        continue;
+      }
+      t = key as string;
+      v = (v as Body)[t];
+      if (v === null || typeof v !== 'object') {
+        visitor.malformed(state);
+        continue;
+      }
+    }
+    // a typed node body
+    const depth = fr.d + 1;
+    if (depth > budget.deepest) budget.deepest = depth;
+    if (++budget.spent > budget.maxNodes) throw new TooComplexError('nodes', budget.maxNodes);
+    if (depth > budget.maxDepth) throw new TooComplexError('depth', budget.maxDepth);
+    const action = table.get(t) ?? REFUSE;
+    if (action === REFUSE) {
+      visitor.refuse(state, t);
+      continue;
+    }
+    const body = v as Body;
+    let scope = fr.s;
+    let flags = fr.f & inherit;
+    let skip1: string | undefined;
+    let skip2: string | undefined;
+    if (action !== DESCEND) {
+      n.tag = t;
+      n.body = body;
+      n.depth = depth;
+      n.frameFlags = fr.f;
+      n.scope = scope;
+      n.flags = flags;
+      n.skip1 = undefined;
+      n.skip2 = undefined;
+      const r = action(n);
+      if (r === SKIP) continue;
+      if (r === STOP) return state;
+      scope = n.scope;
+      flags = n.flags;
+      skip1 = n.skip1;
+      skip2 = n.skip2;
+    }
+    const inline = INLINE_FIELDS[t];
+    for (const k in body) {
+      if (k === skip1 || k === skip2) continue;
+      const val = body[k];
+      if (val === null || typeof val !== 'object') continue;
+      const it = inline?.[k];
+      if (it !== undefined && !Array.isArray(val)) stack.push({ v: val, t: it, d: depth, s: scope, f: flags });
+      else stack.push({ v: val, t: '', d: depth, s: scope, f: flags });
+    }
+  }
+  return state;
+}
