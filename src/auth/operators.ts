@@ -31,18 +31,26 @@ function digests(tokens: readonly { token?: string | undefined; sha256?: string 
   });
 }
 
-/** Throw when a token is configured for both an operator and an agent principal. */
-export function assertOperatorTokensDistinct(config: Pick<Config, 'operators' | 'principals'>): void {
+/** Every token configured for both an operator and an agent principal, as messages (no token values). */
+export function operatorTokenProblems(config: Pick<Config, 'operators' | 'principals'>): string[] {
   const agent = new Map<string, string>();
   for (const [name, p] of Object.entries(config.principals)) for (const d of digests(p.tokens)) agent.set(d, name);
+  const problems: string[] = [];
   for (const [name, op] of Object.entries(config.operators)) {
     for (const d of digests(op.tokens)) {
       const principal = agent.get(d);
       if (principal !== undefined) {
-        throw new Error(`operators.${name}: a token of this operator is also configured for principal ${principal}; operator tokens must be distinct from agent tokens`);
+        problems.push(`operators.${name}: a token of this operator is also configured for principal ${principal}; operator tokens must be distinct from agent tokens`);
       }
     }
   }
+  return problems;
+}
+
+/** Throw when a token is configured for both an operator and an agent principal. */
+export function assertOperatorTokensDistinct(config: Pick<Config, 'operators' | 'principals'>): void {
+  const problems = operatorTokenProblems(config);
+  if (problems.length > 0) throw new Error(problems[0]);
 }
 
 /** Whether any operator token is configured (no tokens: the admin API is not served). */

@@ -4,7 +4,7 @@
  * close pools, exit 0).
  */
 import { stringify } from 'yaml';
-import { loadConfig, redactConfig } from '../config/index.js';
+import { isConfigError, loadConfig, redactConfig } from '../config/index.js';
 import { databasePolicySchema, policySchema, principalSchema, type Config } from '../config/schema.js';
 import { ENV_POLICY, ENV_PRINCIPAL } from '../config/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
@@ -93,20 +93,28 @@ async function serveHttpTransport(runtime: Runtime, config: Config, logger: Logg
 }
 
 /**
- * SIGHUP reloads the configuration file: principals, tokens, policies and limits apply to the next
- * call; an invalid file is refused and the running configuration stays. Databases, server, audit
- * and telemetry settings need a restart (logged).
+ * SIGHUP reloads the configuration file as a whole: every credential store is rebuilt and every
+ * start-up validation re-run before anything is swapped; a file that fails either is refused
+ * and the running configuration stays. The log names the changed keys (never values) and warns
+ * about each changed key that needs a restart (docs/configuration.md, "Reloading").
  */
 export function reloadOnSighup(runtime: Runtime, logger: Logger, opts: ServeOptions): () => void {
+  let chain: Promise<void> = Promise.resolve();
+  const reloadOnce = async (): Promise<void> => {
+    try {
+      const next = await loadConfig({ path: opts.config, env: process.env, overrides: cliOverrides(opts) });
+      await runtime.verify(next);
+      const changes = runtime.reload(next);
+      logger.info({ configVersion: runtime.gateway.configVersion, changed: changes.applied }, 'configuration reloaded');
+      if (changes.restart.length > 0) logger.warn({ keys: changes.restart }, 'configuration keys changed that need a restart: the running values stay until then');
+    } catch (err) {
+      const problems = isConfigError(err) ? err.issues : undefined;
+      logger.error({ err: err instanceof Error ? err.message : String(err), ...(problems ? { problems } : {}) }, 'configuration reload refused; the running configuration stays');
+    }
+  };
+  // One reload at a time, in signal order: two quick SIGHUPs never interleave their swaps.
   const onHup = (): void => {
-    loadConfig({ path: opts.config, env: process.env, overrides: cliOverrides(opts) })
-      .then(async (next) => {
-        await runtime.verify(next);
-        const restart = runtime.reload(next);
-        logger.info({ configVersion: runtime.gateway.configVersion }, 'configuration reloaded');
-        if (restart.length > 0) logger.warn({ sections: restart }, 'changes to these sections need a restart to take effect');
-      })
-      .catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'configuration reload refused; the running configuration stays'));
+    chain = chain.then(reloadOnce);
   };
   process.on('SIGHUP', onHup);
   return () => process.off('SIGHUP', onHup);

@@ -174,6 +174,10 @@ export const writeRulesSchema = z
     max_capture_bytes: z.number().int().positive().max(KNOB_CAPS.max_capture_bytes).default(16 * 1024 * 1024),
     /** How long a held write waits for an operator before it expires. */
     approval_ttl_ms: durationMs.default(24 * 60 * 60 * 1000),
+    /** Held writes one principal may have pending in one database at once; more are refused (PENDING_APPROVALS_LIMIT). */
+    max_pending_approvals: z.number().int().positive().default(20),
+    /** Total bytes of the statements one principal may have pending in one database at once. */
+    max_pending_bytes: z.number().int().positive().default(1_048_576),
     /** Let the human at an MCP client confirm writes up to max_rows directly (elicitation), when the client supports it. */
     confirm_in_client: z
       .strictObject({ enabled: z.boolean().default(false), max_rows: z.number().int().nonnegative().default(10), ttl_ms: durationMs.default(120_000) })

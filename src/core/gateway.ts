@@ -15,13 +15,14 @@ import { reason, type Reason } from '../guard/reasons.js';
 import type { CatalogSnapshot, Decision, ToolName } from '../guard/types.js';
 import { summarizeQuery } from '../guard/index.js';
 import { policyHasMasks, type Masker, type MaskPlan } from '../mask/index.js';
-import type { WritePlan } from '../guard/write/index.js';
+import { applyThresholds, type WritePlan } from '../guard/write/index.js';
 import {
   executeWrite,
   measureBlastRadius,
   revertWrite,
   UndoConflictError,
   type Approval,
+  type RevertWrite,
   type ApprovalHooks,
   type WriteSessionOptions,
   type WriteState,
@@ -103,30 +104,41 @@ export class Gateway {
   }
 
   /**
-   * Swap in a reloaded configuration: principals, policies and limits apply to the next call
-   * (the decision cache is keyed by the version). Databases, server, audit, telemetry and journal settings are fixed for
-   * the life of the process; the returned list names what changed there and needs a restart.
+   * Swap in a reloaded configuration (src/core/reload.ts says which keys apply): principals,
+   * policies, operators, guard settings, masking and per-database limits and descriptions apply
+   * to the next call, to approvals and to reverts (the decision cache is keyed by the version).
+   * Database connections, server, audit, telemetry and journal settings keep their running
+   * values until a restart. The caller validated the file and built the guard and masker.
    */
-  reload(config: Config, configVersion: number, masker?: Masker): string[] {
-    const needsRestart: string[] = [];
+  reload(config: Config, configVersion: number, parts: { masker?: Masker; guard?: GuardPort } = {}): void {
     const before = this.deps.config;
-    const dbs = (c: Config): string => JSON.stringify(Object.entries(c.databases).map(([k, v]) => [k, v.url, v.search_path, v.pool, v.tls]));
-    if (dbs(before) !== dbs(config)) needsRestart.push('databases');
-    if (JSON.stringify(before.server) !== JSON.stringify(config.server)) needsRestart.push('server');
-    if (JSON.stringify(before.audit) !== JSON.stringify(config.audit)) needsRestart.push('audit');
-    if (JSON.stringify(before.telemetry) !== JSON.stringify(config.telemetry)) needsRestart.push('telemetry');
-    if (JSON.stringify(before.journal) !== JSON.stringify(config.journal)) needsRestart.push('journal');
-    // Keep the live database, server and state settings; take everything else from the new file.
+    const databases: Config['databases'] = {};
+    for (const [name, running] of Object.entries(before.databases)) {
+      const next = config.databases[name];
+      if (next === undefined) {
+        databases[name] = running;
+        continue;
+      }
+      const merged = { ...running, limits: next.limits };
+      if (next.description === undefined) delete merged.description;
+      else merged.description = next.description;
+      databases[name] = merged;
+    }
     const merged: Config = {
       ...config,
-      databases: before.databases,
+      databases,
       server: before.server,
       audit: before.audit,
       telemetry: before.telemetry,
       journal: before.journal,
     };
-    this.deps = { ...this.deps, config: merged, configVersion, ...(masker ? { masker } : {}) };
-    return needsRestart;
+    this.deps = {
+      ...this.deps,
+      config: merged,
+      configVersion,
+      ...(parts.masker ? { masker: parts.masker } : {}),
+      ...(parts.guard ? { guard: parts.guard } : {}),
+    };
   }
 
   principal(name: string): PrincipalView | undefined {
@@ -368,7 +380,12 @@ export class Gateway {
       await this.deps.writesReady?.();
       event.undo_id = args.undoId;
       try {
-        const res = await revertWrite(wdb, args.undoId, { by: ctx.principal, principal: ctx.principal, session: this.writeSession(r, ctx.principal) });
+        const res = await revertWrite(wdb, args.undoId, {
+          by: ctx.principal,
+          principal: ctx.principal,
+          session: this.writeSession(r, ctx.principal),
+          authorize: (w) => this.authorizeRevert(ctx, r, w),
+        });
         event.decision = 'reverted';
         event.rows = res.rowCount;
         return ok({ decision: 'reverted', database: r.database, ...res });
@@ -381,6 +398,27 @@ export class Gateway {
         throw err;
       }
     });
+  }
+
+  /**
+   * A revert is a write: judge its inverse write as `execute` would under the policy in force
+   * (read and write table rules, kinds, reversibility, triggers and rules, on a freshly loaded
+   * catalog), then apply the thresholds in force to its row count. Literals in the judged text
+   * are placeholders: only its shape and relations are judged, it never runs.
+   */
+  private async authorizeRevert(ctx: CallContext, r: Resolved, w: RevertWrite): Promise<Reason[]> {
+    await r.db.refreshCatalog({ force: true });
+    const judged = await this.judge(ctx, r, 'execute', revertStatement(w));
+    const d = judged.decision;
+    if (d.decision !== 'allow' || (d.observed && d.reasons.length > 0)) return d.reasons.length > 0 ? d.reasons : [reason('WRITE_NOT_ALLOWED')];
+    const planned = planAllowedWrite({ decision: d, catalog: judged.catalog, searchPath: r.db.config.search_path, policy: r.policy });
+    if (!planned.ok) return planned.refusal.reasons;
+    const verdict = applyThresholds(w.rowCount, r.policy.writes);
+    if (verdict.action === 'block') return verdict.reason ? [verdict.reason] : [reason('BLAST_RADIUS_EXCEEDED')];
+    if (verdict.action === 'hold') {
+      return [reason('REVERT_NEEDS_OPERATOR', `The revert would change ${w.rowCount} rows of ${w.schema}.${w.name}; more than ${r.policy.writes.confirm_above_rows} need an operator.`)];
+    }
+    return [];
   }
 
   /**
@@ -399,6 +437,8 @@ export class Gateway {
       }
       const pre = this.precheck(ctx, predefined ? undefined : 'execute', a.database);
       if ('refusal' in pre) return { reasons: pre.refusal.reasons };
+      // Judge what will run now: triggers, rules, views and keys as they are defined at approval.
+      await pre.db.refreshCatalog({ force: true });
       const judged = predefined ? await this.judgePredefined(ctx, pre, a.sql) : await this.judge(ctx, pre, 'execute', a.sql);
       if (judged.decision.kind !== 'write') return { reasons: [reason('APPROVAL_RECHECK_FAILED')] };
       if (judged.decision.decision !== 'allow' || (judged.decision.observed && judged.decision.reasons.length > 0)) {
@@ -431,6 +471,9 @@ export class Gateway {
       measure: async (a) => {
         const p = await must(a);
         const radius = await measureBlastRadius(p.wdb, p.plan, { session: this.writeSession(p.r, a.principal), method: p.r.policy.writes.measure, ...(a.parameters !== null ? { params: a.parameters } : {}) });
+        // The thresholds in force now, not those of the hold: a lowered block_above_rows refuses.
+        const verdict = applyThresholds(radius.rows ?? undefined, p.r.policy.writes, p.plan.uncountableReason);
+        if (verdict.action === 'block') return { rows: radius.rows, reasons: verdict.reason ? [verdict.reason] : [reason('BLAST_RADIUS_EXCEEDED')] };
         return { rows: radius.rows };
       },
       execute: async (a, o) => {
@@ -442,7 +485,8 @@ export class Gateway {
           normalizedSql: a.normalizedSql,
           approvalId: o.approvalId,
           ...(a.parameters !== null ? { params: a.parameters } : {}),
-          ...(o.allowedRows !== undefined ? { allowedRows: o.allowedRows } : {}),
+          // Never more than the approved figure, nor than the block threshold in force.
+          allowedRows: Math.min(o.allowedRows ?? Number.MAX_SAFE_INTEGER, p.r.policy.writes.block_above_rows),
           maxCaptureRows: p.r.policy.writes.max_capture_rows,
           maxCaptureBytes: p.r.policy.writes.max_capture_bytes,
           journal: p.plan.reversible,
@@ -889,6 +933,23 @@ function recordWrite(event: AuditEventInput, out: Outcome<ExecutePayload>): void
   if (f.approvalId) event.approval_id = f.approvalId;
   const rows = (f.blastRadius as { rows?: number | null } | undefined)?.rows;
   if (typeof rows === 'number') event.blast_radius_rows = rows;
+}
+
+/**
+ * The statement a revert amounts to, for judging only (never run): the inverse write on ONLY the
+ * recorded table, touching the columns the revert writes; values are NULL placeholders.
+ */
+export function revertStatement(w: RevertWrite): string {
+  const t = `${quoteIdent(w.schema)}.${quoteIdent(w.name)}`;
+  const key = w.primaryKey.length > 0 ? w.primaryKey : w.columns.slice(0, 1);
+  const where = key.map((c) => `${quoteIdent(c)} = '0'`).join(' AND ') || 'false';
+  if (w.kind === 'insert') {
+    const cols = w.columns.length > 0 ? w.columns : key;
+    return `INSERT INTO ${t} (${cols.map(quoteIdent).join(', ')}) VALUES (${cols.map(() => 'NULL').join(', ')})`;
+  }
+  if (w.kind === 'delete') return `DELETE FROM ONLY ${t} WHERE ${where}`;
+  const set = w.columns.length > 0 ? w.columns : key;
+  return `UPDATE ONLY ${t} SET ${set.map((c) => `${quoteIdent(c)} = NULL`).join(', ')} WHERE ${where}`;
 }
 
 /** True when a decision's only objection is that the policy is explain-only. */

@@ -43,8 +43,11 @@ export interface DatabasePort {
   runRead(req: ReadRequest): Promise<ReadResult>;
   ready(): Promise<boolean>;
   catalog(): Promise<CatalogSnapshot>;
-  /** Reload the catalog now (single-flight); used when the guard meets an unknown relation. */
-  refreshCatalog(): Promise<CatalogSnapshot>;
+  /**
+   * Reload the catalog now (single-flight); used when the guard meets an unknown relation.
+   * `force`: ignore the minimum refresh interval (approvals and reverts judge fresh definitions).
+   */
+  refreshCatalog(options?: { force?: boolean }): Promise<CatalogSnapshot>;
   listRelations(schemas: readonly string[]): Promise<RelationSummary[]>;
   describeRelation(schema: string, name: string): Promise<RelationDetail | undefined>;
   /** Cancel every in-flight statement (shutdown). */

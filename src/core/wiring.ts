@@ -9,6 +9,7 @@ import { ConfigError, configVersion, type Config } from '../config/index.js';
 import { Masker, validateMasking } from '../mask/index.js';
 import { WriteState, writableDatabases, type ApprovalHooks } from '../db/writes/index.js';
 import { assertOperatorTokensDistinct, operatorTokenStore } from '../auth/operators.js';
+import { classifyChanges, reloadProblems, type ReloadChanges } from './reload.js';
 import type { AdminOptions } from '../http/admin.js';
 import { DatabasePool } from '../db/pool.js';
 import { CatalogCache } from '../db/catalog.js';
@@ -34,8 +35,11 @@ export interface Runtime {
   telemetry: Telemetry;
   /** Authenticates against the current token set (swapped on reload). */
   tokens: Authenticator;
-  /** Apply a reloaded configuration; returns the sections that need a restart to change. */
-  reload: (config: Config) => string[];
+  /**
+   * Apply a reloaded configuration as a whole (every credential store rebuilt, every start-up
+   * validation re-run) or refuse it as a whole (ConfigError, the running configuration stays).
+   */
+  reload: (config: Config) => ReloadChanges;
   /** Judge a candidate configuration's predefined tools before it is applied (throws ConfigError). */
   verify: (config: Config) => Promise<void>;
   lifecycle: Lifecycle;
@@ -82,8 +86,13 @@ export class PgDatabase implements DatabasePort {
     return this.catalogs.get();
   }
 
-  refreshCatalog() {
-    return this.catalogs.refresh();
+  /** guard.catalog_ttl_ms changed on reload. */
+  setCatalogTtl(ttlMs: number): void {
+    this.catalogs.setTtl(ttlMs);
+  }
+
+  refreshCatalog(options?: { force?: boolean }) {
+    return this.catalogs.refresh(options);
   }
 
   listRelations(schemas: readonly string[]) {
@@ -141,9 +150,9 @@ function createWrites(config: Config, logger: Logger): { writes: WriteState; rea
   return { writes, ready };
 }
 
-function adminOptions(config: Config, writes: WriteState): AdminOptions {
+function adminOptions(operators: Authenticator, writes: WriteState): AdminOptions {
   return {
-    operators: operatorTokenStore(config),
+    operators,
     approvals: writes.approvals,
     revert: (undoId, operator) => writes.revert(undoId, { by: operator }),
   };
@@ -210,16 +219,28 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   }
   const approvalHooks = gateway.approvalHooks();
   writes?.approvals.setHooks(approvalHooks);
-  const admin = writes && Object.keys(config.operators).length > 0 ? adminOptions(config, writes) : undefined;
+  // Both credential stores are swapped as a whole on reload; the authenticators read the current one.
   let tokenStore = new TokenStore(config);
+  let operatorStore = operatorTokenStore(config);
   const tokens: Authenticator = { authenticate: (header, now) => tokenStore.authenticate(header, now) };
-  const reload = (next: Config): string[] => {
-    const store = new TokenStore(next);
-    const problems = validateMasking(next);
-    if (problems.length > 0) throw new ConfigError(problems, 'invalid masking configuration');
-    const restart = gateway.reload(next, configVersion(next), new Masker({ hashKey: next.masking.hash_key }));
-    tokenStore = store;
-    return restart;
+  const operators: Authenticator = { authenticate: (header, now) => operatorStore.authenticate(header, now) };
+  const admin = writes && Object.keys(config.operators).length > 0 ? adminOptions(operators, writes) : undefined;
+  const writable = writes ? [...writes.databases.keys()] : [];
+  const reload = (next: Config): ReloadChanges => {
+    // Validate and build everything first; swap only when nothing failed.
+    const problems = reloadProblems(next, { writable });
+    if (problems.length > 0) throw new ConfigError(problems, 'configuration reload refused');
+    const nextTokens = new TokenStore(next);
+    const nextOperators = operatorTokenStore(next);
+    const nextMasker = new Masker({ hashKey: next.masking.hash_key });
+    const nextGuard = new Guard({ cacheSize: next.guard.decision_cache_size, maxStatementBytes: next.guard.max_statement_bytes, maxAstNodes: next.guard.max_ast_nodes });
+    const changes = classifyChanges(gateway.config, next, { adminServed: admin !== undefined });
+    gateway.reload(next, configVersion(next), { masker: nextMasker, guard: nextGuard });
+    tokenStore = nextTokens;
+    operatorStore = nextOperators;
+    for (const db of databases.values()) if (db instanceof PgDatabase) db.setCatalogTtl(next.guard.catalog_ttl_ms);
+    if (logger.level !== next.log.level) logger.level = next.log.level;
+    return changes;
   };
   const lifecycle = new Lifecycle();
   const httpFactory = createServerFactory(gateway, (ctx) => {

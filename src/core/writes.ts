@@ -120,6 +120,7 @@ export async function runGuardedWrite(writes: WriteState, wdb: WriteDatabase, in
       blastRadius: { ...radius },
       reasons,
       ttlMs: rules.approval_ttl_ms,
+      limits: { maxPending: rules.max_pending_approvals, maxPendingBytes: rules.max_pending_bytes },
     });
     return refused({ decision: 'hold', reasons, approvalId: approval.approvalId, expiresAt: approval.expiresAt, blastRadius: radius });
   }

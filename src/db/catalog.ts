@@ -343,6 +343,11 @@ export class CatalogCache {
     return await this.inFlight;
   }
 
+  /** A new TTL (guard.catalog_ttl_ms reloaded); applies from the next load. */
+  setTtl(ttlMs: number): void {
+    this.options.ttlMs = ttlMs;
+  }
+
   /** Make the next get() reload. */
   invalidate(): void {
     this.expiresAt = 0;

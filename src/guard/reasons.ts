@@ -386,6 +386,31 @@ export const REASONS = {
     summary: 'The in-client confirmation is missing, expired, already used, or does not match this principal and statement.',
     fix: 'Send the write again and confirm it when the client asks.',
   },
+  REVERT_NEEDS_OPERATOR: {
+    category: 'write',
+    summary: 'The revert would change more rows than the policy lets an agent change alone (writes.confirm_above_rows); an agent cannot revert it by itself.',
+    fix: 'Ask an operator to revert it (POST /admin/undo/<undo id>/revert or `pgwarden revert <undo id>`).',
+  },
+  WRITE_TRIGGER_UNTRUSTED: {
+    category: 'write',
+    summary: 'The write fires a trigger whose effects the gateway cannot follow (it may write to tables the policy forbids); nothing ran.',
+    fix: 'Write to a table without such triggers, or ask an operator to list the trigger (schema.table.trigger) in writes.trusted_triggers after checking where it writes.',
+  },
+  WRITE_RULE_UNTRUSTED: {
+    category: 'write',
+    summary: 'The write is rewritten by a rule (CREATE RULE) whose effects the gateway cannot follow; nothing ran.',
+    fix: 'Write to the table the rule targets directly, or ask an operator to list the rule (schema.table.rule) in writes.trusted_rules after checking where it writes.',
+  },
+  CATALOG_CHANGED: {
+    category: 'write',
+    summary: 'Definitions the write depends on (triggers, rules, views, foreign keys, inheritance of the tables it reaches) changed between the check and the write; it was rolled back.',
+    fix: 'Send the write again: it is judged under the definitions in force now.',
+  },
+  PENDING_APPROVALS_LIMIT: {
+    category: 'write',
+    summary: 'This principal already has as many held writes waiting for an operator as the gateway allows (count or total size); nothing was held.',
+    fix: 'Wait until an operator approves or rejects the held writes (see the status tool), or withdraw the need by narrowing the write below writes.confirm_above_rows.',
+  },
   WRITE_SET_CHANGED: {
     category: 'write',
     summary: 'The write changed rows that were not captured for undo (rows matching the WHERE appeared between capture and write); it was rolled back.',

@@ -10,9 +10,11 @@
  *   transaction as the write (ExecuteWriteOptions.approvalId), so a write cannot run twice even
  *   if a status update after it is lost.
  * - Approval re-checks before it executes: the hooks re-validate the statement against the
- *   CURRENT policy and re-measure the blast radius; a grown radius (more rows than the figure
- *   held for approval) or a failed re-validation refuses (status `refused`, nothing ran). The
- *   write then runs with allowedRows = the approved figure.
+ *   CURRENT policy (on a freshly loaded catalog), re-measure the blast radius and apply the
+ *   thresholds in force; a grown radius (more rows than the figure held for approval), a radius
+ *   the current thresholds block, or a failed re-validation refuses (status `refused`, nothing
+ *   ran). The write then runs with allowedRows = the approved figure (the gateway lowers it to
+ *   the block threshold in force).
  * - Expired approvals cannot be claimed (the claim checks expires_at in the database clock);
  *   sweep() marks them `expired`, and marks `executing` rows whose process died (older than
  *   staleExecutingMs) `failed` — their write never committed, because the commit would have
@@ -73,6 +75,8 @@ export interface NewApproval {
   reasons: readonly Reason[];
   /** writes.approval_ttl_ms */
   ttlMs: number;
+  /** writes.max_pending_approvals / max_pending_bytes: the principal's pending holds in this database. */
+  limits?: { maxPending: number; maxPendingBytes: number };
 }
 
 export interface ApprovalFilter {
@@ -139,6 +143,7 @@ export function isUuid(value: string): boolean {
 export async function createApproval(db: WriteDatabase, input: NewApproval): Promise<Approval> {
   const ttl = Math.max(1, Math.floor(input.ttlMs));
   return await db.trusted(async (c) => {
+    if (input.limits !== undefined) await assertPendingRoom(c, db, input, input.limits);
     const r = await c.query<ApprovalRow>(
       `INSERT INTO ${db.qualified('approvals')} (approval_id, principal, database, sql, normalized_sql, digest, parameters, blast_radius, reasons, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::jsonb, clock_timestamp() + make_interval(secs => $10::float8 / 1000))
@@ -158,6 +163,33 @@ export async function createApproval(db: WriteDatabase, input: NewApproval): Pro
     );
     return fromRow(r.rows[0] as ApprovalRow);
   });
+}
+
+/**
+ * Refuse a new hold past the principal's pending limits (count and total statement bytes), in
+ * this database. Holds of one principal serialize on a transaction-scoped advisory lock, so
+ * concurrent holds cannot all pass the check; pending rows past their expiry do not count.
+ */
+async function assertPendingRoom(c: pg.PoolClient, db: WriteDatabase, input: NewApproval, limits: { maxPending: number; maxPendingBytes: number }): Promise<void> {
+  await c.query(`SELECT pg_advisory_xact_lock(hashtextextended('pgwarden.approvals:' || $1, 0))`, [input.principal]);
+  const r = await c.query<{ n: string; bytes: string }>(
+    `SELECT count(*)::text AS n, coalesce(sum(octet_length(sql)), 0)::text AS bytes FROM ${db.qualified('approvals')}
+     WHERE principal = $1 AND status = 'pending' AND expires_at > clock_timestamp()`,
+    [input.principal],
+  );
+  const n = Number(r.rows[0]?.n ?? 0);
+  const bytes = Number(r.rows[0]?.bytes ?? 0);
+  const size = Buffer.byteLength(input.sql, 'utf8');
+  if (n >= limits.maxPending) {
+    throw new GatewayError('PENDING_APPROVALS_LIMIT', `You already have ${n} held writes waiting for an operator in database ${db.name} (writes.max_pending_approvals: ${limits.maxPending}); nothing was held.`, { decision: 'block' });
+  }
+  if (bytes + size > limits.maxPendingBytes) {
+    throw new GatewayError(
+      'PENDING_APPROVALS_LIMIT',
+      `Your held writes waiting for an operator in database ${db.name} would total ${bytes + size} bytes of statements (writes.max_pending_bytes: ${limits.maxPendingBytes}); nothing was held.`,
+      { decision: 'block' },
+    );
+  }
 }
 
 export async function getApproval(db: WriteDatabase, approvalId: string): Promise<Approval | undefined> {
@@ -266,8 +298,11 @@ export async function sweepApprovals(db: WriteDatabase, staleExecutingMs: number
 export interface ApprovalHooks {
   /** Re-judge the held statement with the CURRENT policy (guard + planner) for approval.principal on approval.database. */
   revalidate(approval: Approval): Promise<{ ok: true } | { ok: false; reasons: Reason[] }>;
-  /** Re-measure the blast radius now (rows null: uncountable). */
-  measure(approval: Approval): Promise<{ rows: number | null }>;
+  /**
+   * Re-measure the blast radius now (rows null: uncountable) and apply the thresholds IN FORCE
+   * now: `reasons` (non-empty) when they refuse the write (e.g. block_above_rows lowered since).
+   */
+  measure(approval: Approval): Promise<{ rows: number | null; reasons?: Reason[] }>;
   /**
    * Execute with undo. MUST pass `approvalId` to executeWrite (ExecuteWriteOptions.approvalId) so
    * the approval turns executed in the write's own transaction, and `allowedRows` as allowedRows.
@@ -393,7 +428,11 @@ export class ApprovalService {
     const approvedRows = approval.blastRadius.rows;
     let rows: number | null;
     try {
-      rows = (await hooks.measure(approval)).rows;
+      const measured = await hooks.measure(approval);
+      rows = measured.rows;
+      if (measured.reasons !== undefined && measured.reasons.length > 0) {
+        return stop('refused', [reason('APPROVAL_RECHECK_FAILED', 'The held write exceeds the thresholds in force now; nothing ran.'), ...measured.reasons]);
+      }
     } catch (err) {
       return stop('failed', reasonsOf(err));
     }

@@ -17,6 +17,10 @@
  *   removed and restored) and the original is marked reverted, in the same transaction.
  * - With `principal`, only that principal's entries are found (others are UNDO_NOT_FOUND, so
  *   their existence does not leak).
+ * - With `authorize`, the inverse write is judged (by the gateway, under the policy in force)
+ *   before any row of the table is read: a refused revert reveals nothing about the rows.
+ * - Every statement names ONLY the recorded table: inheritance children are neither checked nor
+ *   changed (the journal recorded rows of that table alone).
  * Does not: revert effects outside the recorded table (the planner refuses writes that have
  *   them), or reconcile a table whose columns changed since the write (that is a conflict).
  */
@@ -24,6 +28,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { DEFAULT_LIMITS } from '../../config/schema.js';
 import { GatewayError } from '../../core/errors.js';
+import type { Reason } from '../../guard/reasons.js';
 import { statementDigest } from './execute.js';
 import { writeHardeningSql, type WriteDatabase, type WriteSessionOptions } from './session.js';
 
@@ -37,6 +42,24 @@ export interface RevertOptions {
    * RLS), limits bound them. Default: the gateway's login role with the default limits.
    */
   session?: WriteSessionOptions;
+  /**
+   * Judge the revert as the write it is, under the policy in force (the agent-facing tool):
+   * called after the journal entry is locked and before any row of the table is read, with
+   * the inverse write; non-empty reasons refuse it (nothing is read, checked or changed).
+   */
+  authorize?: (write: RevertWrite) => Promise<Reason[]>;
+}
+
+/** The write a revert performs: the inverse of the recorded one, on ONLY the recorded table. */
+export interface RevertWrite {
+  schema: string;
+  name: string;
+  /** insert (undo a DELETE), update (undo an UPDATE), delete (undo an INSERT). */
+  kind: 'insert' | 'update' | 'delete';
+  rowCount: number;
+  primaryKey: string[];
+  /** Columns the revert writes (no generated columns; no identity-always or key columns for update). */
+  columns: string[];
 }
 
 export interface RevertResult {
@@ -111,6 +134,7 @@ export async function revertWrite(db: WriteDatabase, undoId: string, options: Re
     if (entry.reverted_at !== null) throw new GatewayError('UNDO_ALREADY_REVERTED', `The write ${undoId} was already reverted.`, { decision: 'block' });
 
     const T = `${pg.escapeIdentifier(entry.table_schema)}.${pg.escapeIdentifier(entry.table_name)}`;
+    const ONLY_T = `ONLY ${T}`;
     const display = `${entry.table_schema}.${entry.table_name}`;
     const cols = await client.query<ColumnRow>(
       `SELECT a.attname AS name, a.attgenerated <> '' AS generated, a.attidentity = 'a' AS identity_always
@@ -127,17 +151,30 @@ export async function revertWrite(db: WriteDatabase, undoId: string, options: Re
     // The rows to check: deleted rows must be absent, others must equal their after-image.
     const deleted = entry.kind === 'delete';
     const images = deleted ? entry.before_images : entry.after_images;
+    const writable = cols.rows.filter((c) => !c.generated);
+    const inverseKind = entry.kind === 'delete' ? 'insert' : entry.kind === 'insert' ? 'delete' : 'update';
+    if (options.authorize !== undefined) {
+      const count = await client.query<{ n: number }>('SELECT json_array_length($1::json) AS n', [images]);
+      const columns = (inverseKind === 'update' ? writable.filter((c) => !c.identity_always && !pk.includes(c.name)) : writable).map((c) => c.name);
+      const reasons = await options.authorize({ schema: entry.table_schema, name: entry.table_name, kind: inverseKind, rowCount: Number(count.rows[0]?.n ?? 0), primaryKey: pk, columns });
+      if (reasons.length > 0) {
+        const first = reasons[0] as Reason;
+        const err = new GatewayError(first.code, first.message, { decision: 'block', fix: first.fix });
+        err.reasons.push(...reasons.slice(1));
+        throw err;
+      }
+    }
 
     if (role !== undefined) await client.query(`SET LOCAL ROLE ${q(role)}`);
     await client.query(
-      `SELECT 1 FROM ${T} AS cur WHERE ${rowKey('cur')} IN (SELECT ${pk.map((c) => `p.${q(c)}`).join(', ')} FROM json_populate_recordset(null::${T}, $1::json) AS p) FOR UPDATE OF cur`,
+      `SELECT 1 FROM ${ONLY_T} AS cur WHERE ${rowKey('cur')} IN (SELECT ${pk.map((c) => `p.${q(c)}`).join(', ')} FROM json_populate_recordset(null::${T}, $1::json) AS p) FOR UPDATE OF cur`,
       [images],
     );
     const conflictSql = deleted
       ? `SELECT ${keyObject('p')} AS key FROM json_array_elements($1::json) AS e(img) CROSS JOIN LATERAL json_populate_record(null::${T}, e.img) AS p
-         JOIN ${T} AS cur ON ${rowKey('cur')} = ${rowKey('p')}`
+         JOIN ${ONLY_T} AS cur ON ${rowKey('cur')} = ${rowKey('p')}`
       : `SELECT ${keyObject('p')} AS key FROM json_array_elements($1::json) AS e(img) CROSS JOIN LATERAL json_populate_record(null::${T}, e.img) AS p
-         LEFT JOIN ${T} AS cur ON ${rowKey('cur')} = ${rowKey('p')}
+         LEFT JOIN ${ONLY_T} AS cur ON ${rowKey('cur')} = ${rowKey('p')}
          WHERE row_to_json(cur.*)::jsonb IS DISTINCT FROM e.img::jsonb`;
     const conflicts = await client.query<{ key: string }>(conflictSql, [images]);
     if (conflicts.rows.length > 0) {
@@ -145,7 +182,6 @@ export async function revertWrite(db: WriteDatabase, undoId: string, options: Re
       throw new UndoConflictError(display, keys, conflicts.rows.length);
     }
 
-    const writable = cols.rows.filter((c) => !c.generated);
     let restored: string[];
     try {
       if (entry.kind === 'delete') {
@@ -162,7 +198,7 @@ export async function revertWrite(db: WriteDatabase, undoId: string, options: Re
           restored = r.rows.map((x) => x.image);
         } else {
           const r = await client.query<{ image: string }>(
-            `UPDATE ${T} AS t SET ${settable.map((c) => `${q(c.name)} = p.${q(c.name)}`).join(', ')}
+            `UPDATE ${ONLY_T} AS t SET ${settable.map((c) => `${q(c.name)} = p.${q(c.name)}`).join(', ')}
              FROM json_populate_recordset(null::${T}, $1::json) AS p WHERE ${rowKey('t')} = ${rowKey('p')} RETURNING row_to_json(t.*)::text AS image`,
             [entry.before_images],
           );
@@ -170,7 +206,7 @@ export async function revertWrite(db: WriteDatabase, undoId: string, options: Re
         }
       } else {
         const r = await client.query<{ image: string }>(
-          `DELETE FROM ${T} AS t USING json_populate_recordset(null::${T}, $1::json) AS p WHERE ${rowKey('t')} = ${rowKey('p')} RETURNING row_to_json(t.*)::text AS image`,
+          `DELETE FROM ${ONLY_T} AS t USING json_populate_recordset(null::${T}, $1::json) AS p WHERE ${rowKey('t')} = ${rowKey('p')} RETURNING row_to_json(t.*)::text AS image`,
           [entry.after_images],
         );
         restored = r.rows.map((x) => x.image);

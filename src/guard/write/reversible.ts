@@ -4,8 +4,9 @@
  * Guarantees: a write is reversible only when every row it changes is a row of ONE plain table
  * that has a primary key, identified by that key before and after, and nothing else changes:
  * - target: a plain table ('table' kind) with write facts loaded; views, partitioned tables,
- *   foreign tables and anything else are refused; a table with inheritance children is refused
- *   unless the statement says ONLY;
+ *   foreign tables and anything else are refused; an UPDATE or DELETE of a table with
+ *   inheritance children is refused unless the statement says ONLY (an INSERT reaches the named
+ *   table only);
  * - no primary key; user triggers (any event: the undo itself would fire them); rewrite rules;
  * - DELETE on a table that other tables reference with ON DELETE CASCADE / SET NULL / SET DEFAULT;
  *   UPDATE of columns referenced with ON UPDATE CASCADE / SET NULL / SET DEFAULT;
@@ -64,7 +65,8 @@ export function irreversibility(w: FoundWrite, t: WriteTargetInfo, catalog: Cata
   if (info.primaryKey.length === 0) out.push(`${t.display} has no primary key`);
   if (info.userTriggers.length > 0) out.push(`${t.display} has user trigger(s) ${info.userTriggers.join(', ')}`);
   if (info.rules.length > 0) out.push(`${t.display} has rewrite rule(s) ${info.rules.join(', ')}`);
-  if (info.hasChildren && t.inh) out.push(`${t.display} has inheritance children that the write also reaches (write to ONLY ${t.display})`);
+  // INSERT adds rows to the named table only; UPDATE and DELETE without ONLY reach the children.
+  if (info.hasChildren && t.inh && w.kind !== 'insert') out.push(`${t.display} has inheritance children that the write also reaches (write to ONLY ${t.display})`);
 
   if (w.kind === 'delete') {
     for (const fk of info.referencedBy) {
