@@ -34,7 +34,7 @@ describe('reload rules', () => {
   it('are the list docs/configuration.md shows', () => {
     const docs = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8');
     const block = /<!-- reload-keys:begin -->\n([\s\S]*?)\n<!-- reload-keys:end -->/.exec(docs)?.[1];
-    expect(block, 'docs/configuration.md: replace the reload-keys block with this').toBe(reloadDocLines(allKeyPaths()).join('\n'));
+    expect(block, 'docs/configuration.md is out of date: run npx tsx scripts/reload-keys.ts').toBe(reloadDocLines(allKeyPaths()).join('\n'));
   });
 
   it('apply limits and policies, and name connection settings as needing a restart', () => {
