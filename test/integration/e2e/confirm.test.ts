@@ -73,8 +73,12 @@ describe('in-client confirmation (2026-07-28, input_required + elicitation)', ()
     expect(await priorities([7, 8])).toEqual(['urgent', 'urgent']);
     const audit = gw.auditRecords().filter((r) => r.tool === 'execute');
     expect(audit.some((r) => r.decision === 'executed' && r.undo_id === undoId && r.rows === 2)).toBe(true);
+    // The revert changes 2 rows, above confirm_above_rows (1): the agent cannot run it alone
+    // (issue #14 item 2: a revert passes the thresholds in force); an operator can.
     const reverted = await callTool(client, 'revert', { undoId });
-    expect(reverted.isError).toBe(false);
+    expect(codes(reverted)).toEqual(['REVERT_NEEDS_OPERATOR']);
+    expect(await priorities([7, 8])).toEqual(['urgent', 'urgent']);
+    expect((await gw.runtime.writes?.revert(undoId, { by: 'operator:test' }))?.rowCount).toBe(2);
   });
 
   it('decline (and an accept without the box checked): nothing runs, CONFIRMATION_INVALID, audited rejected', async () => {
