@@ -424,6 +424,37 @@ export const predefinedToolSchema = z.strictObject({
   ...grantees,
 });
 
+/** An operator-defined resource: a fixed, guarded read whose rows are the resource's content. */
+export const predefinedResourceSchema = z.strictObject({
+  title: z.string().min(1).max(200).optional(),
+  description: z.string().min(1).max(4000).optional(),
+  database: name,
+  /** One read statement without parameters, judged like `query` for each reader. */
+  sql: z.string().min(1).max(100_000),
+  ...grantees,
+});
+
+/** An operator-defined prompt: a message template with named arguments (`{{name}}`). */
+export const predefinedPromptSchema = z.strictObject({
+  title: z.string().min(1).max(200).optional(),
+  description: z.string().min(1).max(4000).optional(),
+  arguments: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be an argument name: letters, digits, _ (max 63)'),
+        description: z.string().max(2000).optional(),
+        required: z.boolean().default(false),
+        /** Accepted values (offered as completions); any text when absent. */
+        values: z.array(z.string().min(1).max(200)).min(1).max(200).optional(),
+      }),
+    )
+    .max(20)
+    .default([]),
+  /** The user message; `{{name}}` is replaced by the argument's value. */
+  text: z.string().min(1).max(20_000),
+  ...grantees,
+});
+
 export const configSchema = z.strictObject({
   server: serverSchema,
   log: logSchema,
@@ -438,6 +469,10 @@ export const configSchema = z.strictObject({
   policies: z.record(name, policySchema),
   /** Predefined tools: operator-written SQL with typed parameters (docs/configuration.md). */
   tools: z.record(name, predefinedToolSchema).default({}),
+  /** Operator-defined resources: fixed guarded reads (docs/configuration.md). */
+  resources: z.record(name, predefinedResourceSchema).default({}),
+  /** Operator-defined prompts (docs/configuration.md). */
+  prompts: z.record(name, predefinedPromptSchema).default({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -460,4 +495,6 @@ export type JournalConfig = z.infer<typeof journalSchema>;
 export type PredefinedTool = z.infer<typeof predefinedToolSchema>;
 export type ToolParameter = z.infer<typeof toolParameterSchema>;
 export type ToolParameterItems = z.infer<typeof toolParameterItemsSchema>;
+export type PredefinedResource = z.infer<typeof predefinedResourceSchema>;
+export type PredefinedPrompt = z.infer<typeof predefinedPromptSchema>;
 

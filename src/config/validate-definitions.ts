@@ -13,6 +13,8 @@ import type { Config } from './schema.js';
 import { parameterIssues } from './tool-parameters.js';
 
 const BUILTIN_TOOLS = new Set(['query', 'explain', 'describe', 'check', 'execute', 'revert', 'status']);
+/** The built-in prompts (src/mcp/prompts.ts). */
+export const BUILTIN_PROMPTS: ReadonlySet<string> = new Set(['explore_database', 'answer_question', 'prepare_write']);
 
 type At = (path: (string | number)[], msg: string) => void;
 
@@ -49,5 +51,17 @@ export function validateDefinitions(config: Config, at: At): void {
     if (BUILTIN_TOOLS.has(name)) at(['tools', name], `"${name}" is a built-in tool; choose another name`);
     checkGrantees(config, 'tools', name, tool, at);
     for (const issue of parameterIssues(tool)) at(['tools', name, ...issue.path], issue.message);
+  }
+  for (const [name, resource] of Object.entries(config.resources)) {
+    if (!/^[a-z0-9_.-]+$/i.test(name)) at(['resources', name], 'must be a name usable in a URI');
+    checkGrantees(config, 'resources', name, resource, at);
+  }
+  for (const [name, prompt] of Object.entries(config.prompts)) {
+    if (BUILTIN_PROMPTS.has(name)) at(['prompts', name], `"${name}" is a built-in prompt; choose another name`);
+    checkGrantees(config, 'prompts', name, prompt, at);
+    const declared = new Set(prompt.arguments.map((a) => a.name));
+    for (const m of prompt.text.matchAll(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g)) {
+      if (!declared.has(m[1] as string)) at(['prompts', name, 'text'], `uses {{${m[1] as string}}}, which is not a declared argument`);
+    }
   }
 }

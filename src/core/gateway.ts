@@ -227,8 +227,8 @@ export class Gateway {
    * The guard's verdict on a predefined tool's statement for one principal, as a call would judge
    * it (catalog loaded from the database). For load-time verification: nothing runs.
    */
-  async judgeDefinition(principal: string, name: string): Promise<{ reasons: Reason[]; write: boolean } | { unavailable: true }> {
-    const tool = this.deps.config.tools[name];
+  async judgeDefinition(principal: string, name: string, section: 'tools' | 'resources' = 'tools'): Promise<{ reasons: Reason[]; write: boolean } | { unavailable: true }> {
+    const tool = this.deps.config[section][name];
     if (tool === undefined) return { reasons: [reason('TOOL_NOT_ALLOWED')], write: false };
     const ctx: CallContext = { principal, requestId: `verify:${name}` };
     const pre = this.precheck(ctx, undefined, tool.database);
@@ -247,6 +247,32 @@ export class Gateway {
   /** A gateway over the same databases, guard and audit with another configuration (verify a reload before applying it). */
   withConfig(config: Config, configVersion: number): Gateway {
     return new Gateway({ ...this.deps, config, configVersion });
+  }
+
+  /**
+   * An operator-defined resource (config `resources`): its fixed statement judged like a predefined
+   * read tool for this principal on every read (a write is refused), run through the read path.
+   * Audited under the tool name `resource:<name>`.
+   */
+  async predefinedResource(ctx: CallContext, name: string): Promise<Outcome<QueryPayload>> {
+    const resource = this.deps.config.resources[name];
+    const granted = resource !== undefined && grantedTo(this.deps.config, resource, ctx.principal);
+    return this.call(ctx, `resource:${safeName(name)}`, granted ? resource.database : undefined, async (r, started, event, ctx) => {
+      if (!granted) {
+        const reasons = [reason('UNKNOWN_RESOURCE')];
+        event.decision = 'blocked';
+        event.reasons = reasons.map((x) => x.code);
+        return refused({ decision: 'block', reasons });
+      }
+      const judged = await this.judgePredefined(ctx, r, resource.sql);
+      if (judged.decision.kind === 'write') {
+        const reasons = [reason('WRITE_NOT_ALLOWED', 'A resource is a read; this statement writes.')];
+        event.decision = 'blocked';
+        event.reasons = reasons.map((x) => x.code);
+        return refused({ decision: 'block', reasons });
+      }
+      return this.readJudged(ctx, r, started, event, judged, resource.sql, false);
+    }, { predefined: granted });
   }
 
   /** A call whose arguments failed the tool's input schema: audited as blocked, nothing ran. */

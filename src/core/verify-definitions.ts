@@ -53,6 +53,12 @@ export function staticToolIssues(config: Config): string[] {
       if (!refs.numbers.has(k)) out.push(`tools.${name}.parameters[${k - 1}]: $${k} (${tool.parameters[k - 1]?.name ?? '?'}) is not used by the statement`);
     }
   }
+  for (const [name, resource] of Object.entries(config.resources)) {
+    const refs = parameterReferences(resource.sql);
+    if (refs === undefined) out.push(`resources.${name}.sql: does not parse (PARSE_ERROR)`);
+    else if (refs.statements !== 1) out.push(`resources.${name}.sql: must be exactly one statement (found ${refs.statements})`);
+    else if (refs.numbers.size > 0) out.push(`resources.${name}.sql: a resource takes no parameters ($n)`);
+  }
   return out;
 }
 
@@ -64,15 +70,20 @@ export async function verifyPredefinedTools(gateway: Gateway, logger: Logger): P
   const config = gateway.config;
   const problems = staticToolIssues(config);
   if (problems.length === 0) {
-    for (const [name, tool] of Object.entries(config.tools)) {
-      for (const principal of granteesOf(config, tool)) {
-        const verdict = await gateway.judgeDefinition(principal, name);
-        if ('unavailable' in verdict) {
-          logger.warn({ tool: name, database: tool.database }, 'predefined tool not verified at load: its database is unreachable (every call is judged)');
-          break;
-        }
-        if (verdict.reasons.length > 0) {
-          problems.push(`tools.${name}: principal "${principal}" could not run it: ${[...new Set(verdict.reasons.map((r) => r.code))].join(', ')}`);
+    for (const section of ['tools', 'resources'] as const) {
+      for (const [name, entry] of Object.entries(config[section])) {
+        for (const principal of granteesOf(config, entry)) {
+          const verdict = await gateway.judgeDefinition(principal, name, section);
+          if ('unavailable' in verdict) {
+            logger.warn({ [section === 'tools' ? 'tool' : 'resource']: name, database: entry.database }, 'definition not verified at load: its database is unreachable (every call is judged)');
+            break;
+          }
+          if (verdict.reasons.length > 0) {
+            problems.push(`${section}.${name}: principal "${principal}" could not run it: ${[...new Set(verdict.reasons.map((r) => r.code))].join(', ')}`);
+          } else if (section === 'resources' && verdict.write) {
+            problems.push(`resources.${name}: a resource must be a read (this statement writes)`);
+            break;
+          }
         }
       }
     }

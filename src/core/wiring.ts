@@ -208,7 +208,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     masker,
     ...(writeSetup ? { writes: writeSetup.writes, writesReady: writeSetup.ready } : {}),
   });
-  if (options.verifyTools !== false && Object.keys(config.tools).length > 0) {
+  if (options.verifyTools !== false && Object.keys(config.tools).length + Object.keys(config.resources).length > 0) {
     try {
       await verifyPredefinedTools(gateway, logger);
     } catch (err) {
@@ -263,7 +263,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     }
   };
   const verify = async (next: Config): Promise<void> => {
-    if (Object.keys(next.tools).length > 0) await verifyPredefinedTools(gateway.withConfig(next, configVersion(next)), logger);
+    if (Object.keys(next.tools).length + Object.keys(next.resources).length > 0) await verifyPredefinedTools(gateway.withConfig(next, configVersion(next)), logger);
   };
   return {
     gateway,

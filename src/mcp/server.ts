@@ -27,6 +27,8 @@ import type { InClientConfirm } from '../core/writes.js';
 import type { ToolName } from '../guard/types.js';
 import { clientCanConfirm, confirmationPrompt, readRedeem } from './confirm.js';
 import { sharedJsonSchemaValidator } from '../http/validator.js';
+import { registerResources } from './resources.js';
+import { registerPrompts } from './prompts.js';
 import { BUILTIN_TOOL_NAMES, argumentReasons, predefinedIsWrite, predefinedToolsFor } from '../core/predefined.js';
 import { argumentsSchema } from '../config/tool-parameters.js';
 import {
@@ -247,10 +249,10 @@ function predefinedDefinitions(gateway: Gateway, principal: string): ToolDefinit
 export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): McpServer {
   // listChanged false: the server is stateless (one per HTTP request) and never sends list_changed;
   // a reload shows up on the next list.
-  const server = new McpServer(
-    { name: 'pgwarden', version: VERSION },
-    { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS, jsonSchemaValidator: sharedJsonSchemaValidator },
-  );
+  const capabilities = caller
+    ? { tools: { listChanged: false }, resources: { listChanged: false, subscribe: false }, prompts: { listChanged: false }, completions: {} }
+    : { tools: { listChanged: false } };
+  const server = new McpServer({ name: 'pgwarden', version: VERSION }, { capabilities, instructions: INSTRUCTIONS, jsonSchemaValidator: sharedJsonSchemaValidator });
   if (!caller) return server; // unauthenticated: nothing to offer (HTTP refuses before reaching here)
   /** Run a tool with a CallContext cancelled by the HTTP request's signal and the SDK's (MCP-level) one. */
   const withContext = <R>(c: ServerContext, fn: (ctx: CallContext) => Promise<R>): Promise<R> => {
@@ -275,7 +277,29 @@ export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): M
       }),
     );
   }
+  // Resources and prompts (always registered for a caller: the capabilities above promise them).
+  const run = <R>(fn: (ctx: CallContext) => Promise<R>): Promise<R> => {
+    const ctx: CallContext = { principal: caller.principal, requestId: caller.requestId ?? randomUUID() };
+    if (caller.clientAddress) ctx.clientAddress = caller.clientAddress;
+    if (caller.signal) ctx.signal = caller.signal;
+    return fn(ctx);
+  };
+  registerResources(server, gateway, caller.principal, run);
+  registerPrompts(server, gateway, caller.principal);
+  ensureHandlers(server);
   return server;
+}
+
+/**
+ * The SDK installs the resources/prompts/completion handlers on first registration; a principal
+ * with nothing to offer still gets empty lists (not "method not found") for the capabilities
+ * declared. Uses the SDK's own idempotent installers.
+ */
+function ensureHandlers(server: McpServer): void {
+  const s = server as unknown as { setResourceRequestHandlers(): void; setPromptRequestHandlers(): void; setCompletionRequestHandler(): void };
+  s.setResourceRequestHandlers();
+  s.setPromptRequestHandlers();
+  s.setCompletionRequestHandler();
 }
 
 /**

@@ -73,6 +73,17 @@ beforeAll(async () => {
       operators: { ops: { tokens: [{ token: OPERATOR }] } },
       policies: { analyst: { databases: { shop: analystDb } }, narrow: { databases: { shop: narrowDb } } },
       tools: predefinedToolsConfig(),
+      resources: {
+        order_counts: { title: 'Orders per status', description: 'How many orders are in each status.', database: 'shop', sql: 'SELECT status, count(*) AS n FROM app.orders GROUP BY status ORDER BY status', policies: ['analyst', 'narrow'] },
+      },
+      prompts: {
+        triage: {
+          title: 'Triage tickets',
+          arguments: [{ name: 'priority', values: ['low', 'normal', 'high', 'urgent'], required: true, description: 'Ticket priority.' }, { name: 'note', required: false }],
+          text: 'Triage the {{priority}} tickets. {{note}}',
+          policies: ['narrow'],
+        },
+      },
     }),
   });
 }, 120_000);
@@ -235,5 +246,92 @@ describe('load-time judgement', () => {
     const bad = { ...next, tools: { ...next.tools, secrets: { ...base, sql: 'SELECT secret FROM internal.api_keys', title: undefined, parameters: [], principals: [], policies: ['narrow'] } } };
     await expect(gw.runtime.verify(bad as typeof next)).rejects.toThrow(/tools\.secrets: principal "narrow" could not run it/);
     await expect(gw.runtime.verify(next)).resolves.toBeUndefined();
+  });
+});
+
+describe.each<Era>(['legacy', 'modern'])('resources, prompts and completions (%s era)', (era) => {
+  it('lists one resource per database, schema and visible table, plus operator resources; never a hidden table', async () => {
+    const analyst = await gw.connect(era, ANALYST);
+    const uris = (await analyst.listResources()).resources.map((r) => r.uri);
+    expect(uris).toContain('pgwarden://db/shop');
+    expect(uris).toContain('pgwarden://db/shop/app');
+    expect(uris).toContain('pgwarden://db/shop/app/orders');
+    expect(uris).toContain('pgwarden://resource/order_counts');
+    expect(uris.some((u) => u.includes('internal'))).toBe(false);
+    const templates = (await analyst.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate);
+    expect(templates).toEqual(['pgwarden://db/{database}/{schema}/{table}', 'pgwarden://db/{database}/{schema}', 'pgwarden://db/{database}']);
+    // describe switched off: only the operator resource it was given
+    const narrow = await gw.connect(era, NARROW);
+    expect((await narrow.listResources()).resources.map((r) => r.uri)).toEqual(['pgwarden://resource/order_counts']);
+  });
+
+  it("reads describe's payload, and a hidden table reads exactly like a missing one", async () => {
+    const analyst = await gw.connect(era, ANALYST);
+    const table = await analyst.readResource({ uri: 'pgwarden://db/shop/app/orders' });
+    const payload = JSON.parse(String((table.contents[0] as { text: string }).text)) as Record<string, unknown>;
+    expect(payload).toMatchObject({ database: 'shop', schema: 'app', name: 'orders', columns: expect.arrayContaining([expect.objectContaining({ name: 'status' })]) as unknown });
+    expect(table.contents[0]?.mimeType).toBe('application/json');
+    const schema = JSON.parse(String(((await analyst.readResource({ uri: 'pgwarden://db/shop/app' })).contents[0] as { text: string }).text)) as { tables: { name: string }[] };
+    expect(schema.tables.map((t) => t.name)).toContain('orders');
+    const errorOf = async (uri: string): Promise<unknown> => {
+      try {
+        await analyst.readResource({ uri });
+        return 'no error';
+      } catch (err) {
+        const e = err as { code?: number; message?: string; data?: { reasons?: unknown } };
+        const last = uri.split('/').at(-1) ?? '';
+        return JSON.parse(JSON.stringify({ code: e.code, message: e.message, reasons: e.data?.reasons }).replaceAll(last, '<name>')) as unknown;
+      }
+    };
+    const hidden = await errorOf('pgwarden://db/shop/internal/api_keys');
+    // -32002 on the wire (MCP's resource-not-found); the v2 client reports it as its ResourceNotFoundError (-32602)
+    expect([-32002, -32602]).toContain((hidden as { code: number }).code);
+    expect(await errorOf('pgwarden://db/shop/internal/no_such_table')).toEqual(hidden);
+    expect(await errorOf('pgwarden://db/shop/internal')).toEqual(await errorOf('pgwarden://db/shop/no_such_schema'));
+    expect(await errorOf('pgwarden://db/nope')).not.toBe('no error');
+  });
+
+  it('reads an operator resource through the read path', async () => {
+    const narrow = await gw.connect(era, NARROW);
+    const res = await narrow.readResource({ uri: 'pgwarden://resource/order_counts' });
+    const payload = JSON.parse(String((res.contents[0] as { text: string }).text)) as { columns: { name: string }[]; rowCount: number };
+    expect(payload.columns.map((c) => c.name)).toEqual(['status', 'n']);
+    expect(payload.rowCount).toBeGreaterThan(0);
+  });
+
+  it('offers built-in prompts by the tools a principal has, and operator prompts to grantees', async () => {
+    const analyst = await gw.connect(era, ANALYST);
+    expect((await analyst.listPrompts()).prompts.map((p) => p.name).sort()).toEqual(['answer_question', 'explore_database']);
+    const answer = await analyst.getPrompt({ name: 'answer_question', arguments: { question: 'How many orders shipped?', database: 'shop' } });
+    const text = (answer.messages[0]?.content as { text: string }).text;
+    expect(text).toContain('How many orders shipped?');
+    expect(text).toMatch(/check/);
+    const narrow = await gw.connect(era, NARROW);
+    expect((await narrow.listPrompts()).prompts.map((p) => p.name)).toEqual(['triage']);
+    const triage = await narrow.getPrompt({ name: 'triage', arguments: { priority: 'high' } });
+    expect((triage.messages[0]?.content as { text: string }).text).toBe('Triage the high tickets. ');
+  });
+
+  it('completes template variables with what the principal may see, and enum arguments with their values', async () => {
+    const analyst = await gw.connect(era, ANALYST);
+    const ref = { type: 'ref/resource' as const, uri: 'pgwarden://db/{database}/{schema}/{table}' };
+    expect((await analyst.complete({ ref, argument: { name: 'database', value: 'sh' } })).completion.values).toEqual(['shop']);
+    expect((await analyst.complete({ ref, argument: { name: 'schema', value: '' }, context: { arguments: { database: 'shop' } } })).completion.values).toEqual(['app']);
+    const tables = (await analyst.complete({ ref, argument: { name: 'table', value: 'ord' }, context: { arguments: { database: 'shop', schema: 'app' } } })).completion.values;
+    expect(tables).toContain('orders');
+    expect(tables.every((t) => t.startsWith('ord'))).toBe(true);
+    expect((await analyst.complete({ ref, argument: { name: 'table', value: 'api' }, context: { arguments: { database: 'shop', schema: 'internal' } } })).completion.values).toEqual([]);
+    const narrow = await gw.connect(era, NARROW);
+    expect((await narrow.complete({ ref: { type: 'ref/prompt', name: 'triage' }, argument: { name: 'priority', value: 'u' } })).completion.values).toEqual(['urgent']);
+    expect((await analyst.complete({ ref: { type: 'ref/prompt', name: 'explore_database' }, argument: { name: 'database', value: '' } })).completion.values).toEqual(['shop']);
+  });
+
+  it('does not advertise listChanged on a server that never sends it', async () => {
+    const analyst = await gw.connect(era, ANALYST);
+    const caps = analyst.getServerCapabilities() ?? {};
+    expect(caps.tools?.listChanged ?? false).toBe(false);
+    expect(caps.resources?.listChanged ?? false).toBe(false);
+    expect(caps.prompts?.listChanged ?? false).toBe(false);
+    expect(caps.completions).toBeDefined();
   });
 });
