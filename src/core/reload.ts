@@ -43,6 +43,8 @@ export const RELOAD_RULES: readonly ReloadRule[] = [
   { prefix: 'databases.<name>.description', reload: true, note: 'shown by status from the next call' },
   { prefix: 'principals', reload: true, note: 'principals and their tokens are rebuilt (a removed token is refused at once)' },
   { prefix: 'tools', reload: true, note: 'predefined tools are judged for every grantee before the file applies, then listed and served from the next call' },
+  { prefix: 'resources', reload: true, note: 'operator resources are judged for every grantee before the file applies, then listed and read from the next request' },
+  { prefix: 'prompts', reload: true, note: 'operator prompts are offered from the next request' },
   { prefix: 'policies', reload: true, note: 'every rule, threshold and mask applies to the next call, to approvals and to reverts; a database may not become read-write without a restart' },
 ];
 
@@ -71,7 +73,7 @@ export function reloadDocLines(keyPaths: readonly string[]): string[] {
 }
 
 /** Sections whose second segment is a record name. */
-const RECORD_SECTIONS = new Set(['databases', 'principals', 'policies', 'operators', 'tools']);
+const RECORD_SECTIONS = new Set(['databases', 'principals', 'policies', 'operators', 'tools', 'resources', 'prompts']);
 
 /** `['databases', 'a.b', 'limits']` → `databases.<name>.limits` (the form of the rules). */
 export function generalize(path: readonly string[]): string {
