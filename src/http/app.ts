@@ -22,7 +22,7 @@ import { authHook } from './auth.js';
 import { errorHandler, HttpError, refusalOf, sendError } from './errors.js';
 import { hostCheckHook, hostPolicy } from './host-check.js';
 import { Lifecycle } from './lifecycle.js';
-import { genRequestId, httpLogger, isProbe, REQUEST_ID_HEADER } from './logging.js';
+import { genRequestId, httpLogger, REQUEST_ID_HEADER, skipRequestLog } from './logging.js';
 import { registerMcpRoute } from './mcp-route.js';
 import { registerProbes } from './probes.js';
 import { registerRateLimits } from './rate-limit.js';
@@ -54,7 +54,7 @@ export async function buildHttpApp(opts: BuildHttpAppOptions): Promise<FastifyIn
 
   const app = Fastify({
     loggerInstance: httpLogger(opts.logger) as FastifyBaseLogger,
-    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: (req) => isProbe(req.url) }),
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: (req) => skipRequestLog(req.url) }),
     genReqId: genRequestId,
     requestIdHeader: false,
     trustProxy: trustProxyOption(server.trust_proxy),

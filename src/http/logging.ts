@@ -72,4 +72,15 @@ export const PROBE_PATHS = new Set(['/health', '/livez', '/ready', '/readyz']);
 export function isProbe(url: string | undefined): boolean {
   return PROBE_PATHS.has(pathOf(url));
 }
+
+/**
+ * Requests fastify does not log with its two info lines ("incoming request", "request
+ * completed"): probes, and /mcp, whose every tool call is an audit record (and a span and metric
+ * sample when telemetry is on) — two log lines per call would double the I/O of a busy gateway.
+ * /admin and unknown routes are still request-logged; refusals and errors are logged everywhere.
+ */
+export function skipRequestLog(url: string | undefined): boolean {
+  const path = pathOf(url);
+  return path === '/mcp' || PROBE_PATHS.has(path);
+}
 export { pathOf };

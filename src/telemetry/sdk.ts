@@ -8,13 +8,17 @@
  * with URLs' passwords masked; shutdown flushes exporters and unregisters the global providers,
  * so telemetry can be started again in the same process (tests, reloads).
  * Does not: validate that the collector is reachable (export failures are logged by the SDK).
+ *
+ * Assembled from the tracer and meter providers rather than @opentelemetry/sdk-node: NodeSDK
+ * brings gRPC, Zipkin, Jaeger/B3 propagators, log SDKs and the instrumentation loader (about
+ * 40 MB installed, most of the production install) for features pgwarden never turns on.
  */
 import { context, diag, DiagLogLevel, metrics, propagation, trace, type DiagLogger } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { envDetector, hostDetector, osDetector, resourceFromAttributes, serviceInstanceIdDetector } from '@opentelemetry/resources';
-import { PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import { NodeSDK } from '@opentelemetry/sdk-node';
+import { defaultResource, detectResources, envDetector, hostDetector, osDetector, resourceFromAttributes, serviceInstanceIdDetector, type Resource } from '@opentelemetry/resources';
+import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { redactDsn } from '../config/redact.js';
 import type { Logger } from '../log/logger.js';
 import type { OtlpProtocol, TelemetryPlan } from './plan.js';
@@ -80,17 +84,16 @@ export async function startSdk(plan: TelemetryPlan, logger: Logger, version: str
     metricReaders.push(prometheus);
   }
 
-  const sdk = new NodeSDK({
-    resource: resourceFromAttributes(version !== undefined ? { 'service.version': version } : {}),
-    resourceDetectors: [envDetector, hostDetector, osDetector, serviceInstanceIdDetector],
-    ...(plan.serviceName !== undefined ? { serviceName: plan.serviceName } : {}),
-    ...(plan.sampleRatio !== undefined ? { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(plan.sampleRatio) }) } : {}),
-    spanProcessors,
-    metricReaders,
-    logRecordProcessors: [],
-    instrumentations: [],
-  });
-  sdk.start();
+  const resource = buildResource(plan, version);
+  const sampler = plan.sampleRatio !== undefined ? { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(plan.sampleRatio) }) } : {};
+  // Without a traces exporter no tracer provider is registered: the trace API stays a no-op.
+  // register(): global tracer provider, AsyncLocalStorage context manager, W3C trace-context and
+  // baggage propagators; without an explicit sampler, OTEL_TRACES_SAMPLER (default: always on).
+  const tracerProvider = spanProcessors.length > 0 ? new NodeTracerProvider({ resource, spanProcessors, ...sampler }) : undefined;
+  tracerProvider?.register();
+  const meterProvider = metricReaders.length > 0 ? new MeterProvider({ resource, readers: metricReaders }) : undefined;
+  if (meterProvider) metrics.setGlobalMeterProvider(meterProvider);
+  const sdk: Providers = { tracerProvider, meterProvider };
 
   let metricsServer: MetricsServer | undefined;
   if (prometheus && plan.prometheus) {
@@ -116,9 +119,23 @@ export async function startSdk(plan: TelemetryPlan, logger: Logger, version: str
   };
 }
 
-async function stop(sdk: NodeSDK): Promise<void> {
+interface Providers {
+  tracerProvider: NodeTracerProvider | undefined;
+  meterProvider: MeterProvider | undefined;
+}
+
+/** The SDK's default resource, our version, OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME, host, os, instance id; then telemetry.service_name. */
+function buildResource(plan: TelemetryPlan, version: string | undefined): Resource {
+  let resource = defaultResource()
+    .merge(resourceFromAttributes(version !== undefined ? { 'service.version': version } : {}))
+    .merge(detectResources({ detectors: [envDetector, hostDetector, osDetector, serviceInstanceIdDetector] }));
+  if (plan.serviceName !== undefined) resource = resource.merge(resourceFromAttributes({ 'service.name': plan.serviceName }));
+  return resource;
+}
+
+async function stop(sdk: Providers): Promise<void> {
   try {
-    await sdk.shutdown();
+    await Promise.all([sdk.tracerProvider?.shutdown(), sdk.meterProvider?.shutdown()]);
   } finally {
     trace.disable();
     metrics.disable();

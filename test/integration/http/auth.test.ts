@@ -66,7 +66,7 @@ describe('bearer authentication', () => {
 });
 
 describe('logs', () => {
-  it('never contain a token (valid, wrong or expired), but do carry request ids and principals', async () => {
+  it('never contain a token (valid, wrong or expired), but do carry request ids', async () => {
     const client = await connectClient(t.mcpUrl, 'modern');
     await client.callTool({ name: 'echo', arguments: { text: 'log me' } });
     await client.close();
@@ -79,7 +79,9 @@ describe('logs', () => {
     }
     expect(logs.toLowerCase()).not.toContain('bearer ');
     expect(logs).toContain('"requestId"');
-    expect(logs).toContain('"principal":"alice"');
+    // A successful /mcp call writes no request log lines (its audit record names the principal);
+    // the refused ones are logged with their request id.
+    expect(logs).not.toContain('"principal":"alice"');
     expect(logs).toContain('"authentication failed"');
   });
 

@@ -1,5 +1,5 @@
 /**
- * The real SDK path: startTelemetry loads @opentelemetry/sdk-node, exports OTLP over HTTP to a
+ * The real SDK path: startTelemetry loads the OpenTelemetry SDK (tracer and meter providers), exports OTLP over HTTP to a
  * local collector stand-in and serves Prometheus text; the bytes that leave the process carry
  * span names and codes, never the statement's literal.
  */

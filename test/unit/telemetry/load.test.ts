@@ -10,24 +10,24 @@ const run = promisify(execFile);
 const fixture = fileURLToPath(new URL('./fixtures/load-check.ts', import.meta.url));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
-async function loadCheck(mode: string): Promise<{ enabled: boolean; otelModules: number; sdkNode: boolean; sdkFlag: boolean }> {
+async function loadCheck(mode: string): Promise<{ enabled: boolean; otelModules: number; sdkLoaded: boolean; sdkFlag: boolean }> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', fixture, mode], { cwd: root, timeout: 60_000, env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' } });
-  return JSON.parse(stdout) as { enabled: boolean; otelModules: number; sdkNode: boolean; sdkFlag: boolean };
+  return JSON.parse(stdout) as { enabled: boolean; otelModules: number; sdkLoaded: boolean; sdkFlag: boolean };
 }
 
 describe('telemetry off', () => {
   it('startTelemetry without endpoint or Prometheus loads no OpenTelemetry module at all', async () => {
-    expect(await loadCheck('off')).toEqual({ enabled: false, otelModules: 0, sdkNode: false, sdkFlag: false });
+    expect(await loadCheck('off')).toEqual({ enabled: false, otelModules: 0, sdkLoaded: false, sdkFlag: false });
   });
 
   it('OTEL_SDK_DISABLED=true wins over an endpoint in the environment', async () => {
-    expect(await loadCheck('env-disabled')).toEqual({ enabled: false, otelModules: 0, sdkNode: false, sdkFlag: false });
+    expect(await loadCheck('env-disabled')).toEqual({ enabled: false, otelModules: 0, sdkLoaded: false, sdkFlag: false });
   });
 
   it('(control) with Prometheus on, the same probe sees the SDK loaded', async () => {
     const r = await loadCheck('prometheus');
     expect(r.enabled).toBe(true);
-    expect(r.sdkNode).toBe(true);
+    expect(r.sdkLoaded).toBe(true);
     expect(r.sdkFlag).toBe(true);
   });
 
