@@ -94,6 +94,32 @@ export interface Visitor<S> {
 }
 
 /**
+ * A walker that meets a kind it must refuse (or a malformed node) after the guard walk accepted
+ * the tree: the analysis cannot be trusted, so it ends (callers fail closed: UNKNOWN_STATEMENT).
+ */
+export class RefusedNodeError extends Error {
+  constructor(readonly tag: string) {
+    super(`the parse tree contains ${tag}, which this analysis does not handle`);
+    this.name = 'RefusedNodeError';
+  }
+}
+
+/** Hooks for a walker whose refusal ends the walk (every walker but the guard walk, which reports). */
+export const THROW_ON_REFUSE = {
+  refuse(_state: unknown, tag: string): never {
+    throw new RefusedNodeError(tag);
+  },
+  malformed(): never {
+    throw new RefusedNodeError('<malformed node>');
+  },
+} as const;
+
+/** Role defaults of an analysis walker: every statement and raw kind descends, the rest is refused. */
+export function descendRaw<S>(): Readonly<Record<NodeRole, Action<S>>> {
+  return { statement: DESCEND, raw: DESCEND, 'post-analysis': REFUSE, 'result-wrapper': REFUSE };
+}
+
+/**
  * A total table from a default per role and the walker's own handlers (keys are NodeTags: a typo
  * is a compile error). Non-raw roles default to REFUSE in every walker (kinds.test.ts checks it).
  */

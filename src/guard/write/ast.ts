@@ -4,10 +4,13 @@
  * Guarantees: helpers never mutate their input; `findWrites` and `sameExpr` visit nodes
  * iteratively (no recursion) and spend a Budget (ast/budget.ts): when it runs out they throw
  * TooComplexError (the caller fails closed with STATEMENT_TOO_COMPLEX), never a partial answer;
+ * `findWrites` is a visitor of the traversal core (ast/traverse.ts): a kind the raw parser cannot
+ * produce, or a malformed node, throws RefusedNodeError (UNKNOWN_STATEMENT);
  * `sameExpr` ignores only `location` fields.
  * Does not: resolve names against the catalog (target.ts) or judge anything.
  */
 import { spend, writeAnalysisBudget, type Budget } from '../ast/budget.js';
+import { descendRaw, THROW_ON_REFUSE, traverse, visitorTable, type NodeVisit, type Visitor } from '../ast/traverse.js';
 
 /** A parse-tree object (a node body or a wrapped node). */
 export type Obj = Record<string, unknown>;
@@ -106,33 +109,38 @@ export interface FoundWrite {
   underExplain: boolean;
 }
 
+/** The statement frame is the root (flag of findWrites' walk). */
+const W_TOP = 1;
+/** Below an EXPLAIN. */
+const W_EXPLAIN = 2;
+
+function dmlWrite(n: NodeVisit<FoundWrite[]>): void {
+  const kind = DML_TYPES[n.tag] as FoundWrite['kind'];
+  n.state.push({ kind, type: n.tag, body: n.body, top: (n.frameFlags & W_TOP) !== 0, underExplain: (n.frameFlags & W_EXPLAIN) !== 0 });
+}
+
+/** findWrites as a visitor of the traversal core: DML statements are recorded, EXPLAIN marks its subtree. */
+const FIND_WRITES: Visitor<FoundWrite[]> = {
+  table: visitorTable<FoundWrite[]>(descendRaw(), {
+    InsertStmt: dmlWrite,
+    UpdateStmt: dmlWrite,
+    DeleteStmt: dmlWrite,
+    MergeStmt: dmlWrite,
+    ExplainStmt: (n) => {
+      n.flags |= W_EXPLAIN;
+    },
+  }),
+  inherit: W_EXPLAIN,
+  listInherit: W_EXPLAIN,
+  ...THROW_ON_REFUSE,
+};
+
 /**
  * Every INSERT/UPDATE/DELETE/MERGE in a statement, the statement itself first when it is one:
- * data-modifying CTEs at any depth and writes wrapped in EXPLAIN included. Iterative; spends one
- * unit of `budget` per object or list and throws TooComplexError when it runs out.
+ * data-modifying CTEs at any depth and writes wrapped in EXPLAIN included. One pass of the
+ * traversal core: spends `budget` and throws TooComplexError when it runs out, RefusedNodeError
+ * on a kind the raw parser cannot produce (never a partial list).
  */
 export function findWrites(stmt: unknown, budget: Budget = writeAnalysisBudget()): FoundWrite[] {
-  const out: FoundWrite[] = [];
-  const stack: { v: unknown; explain: boolean; top: boolean }[] = [{ v: stmt, explain: false, top: true }];
-  while (stack.length > 0) {
-    const { v, explain, top } = stack.pop() as { v: unknown; explain: boolean; top: boolean };
-    if (v === null || typeof v !== 'object') continue;
-    spend(budget);
-    if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], explain, top: false });
-      continue;
-    }
-    if (!isObj(v)) continue;
-    const [t, body] = unwrap(v);
-    if (t !== '') {
-      const kind = DML_TYPES[t];
-      if (kind) out.push({ kind, type: t, body, top, underExplain: explain });
-      const isExplain = t === 'ExplainStmt';
-      for (const k of Object.keys(body)) stack.push({ v: body[k], explain: explain || isExplain, top: false });
-      continue;
-    }
-    // an inline (unwrapped) object such as InsertStmt.relation or an options object
-    for (const k of Object.keys(v)) stack.push({ v: v[k], explain, top: false });
-  }
-  return out;
+  return traverse(stmt, FIND_WRITES, [], budget, W_TOP);
 }

@@ -28,6 +28,7 @@ import { reason, type Reason } from '../reasons.js';
 import type { CatalogSnapshot, Decision } from '../types.js';
 import type { WritePlan } from '../write-plan.js';
 import { TooComplexError, writeAnalysisBudget, type Budget } from '../ast/budget.js';
+import { RefusedNodeError } from '../ast/traverse.js';
 import { asArray, findWrites, isObj, sameExpr, unwrap, type FoundWrite, type Obj } from './ast.js';
 import { irreversibility } from './reversible.js';
 import { hasReturning } from './rules.js';
@@ -120,6 +121,7 @@ export function planWrite(input: Decision | unknown, catalog: CatalogSnapshot, s
   } catch (err) {
     // a tree too large to analyse is refused, never planned from a partial walk
     if (err instanceof TooComplexError) return { reasons: [reason('STATEMENT_TOO_COMPLEX', `the write analysis ran out of its budget: ${err.message}`)] };
+    if (err instanceof RefusedNodeError) return { reasons: [reason('UNKNOWN_STATEMENT', err.message)] };
     throw err;
   }
 }

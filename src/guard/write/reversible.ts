@@ -19,7 +19,9 @@
  * Does not: see what column DEFAULTs do (a serial's sequence advances and is not rewound), or
  * functions called by CHECK constraints or by other objects; RLS is the database's business.
  */
-import { spend, writeAnalysisBudget, type Budget } from '../ast/budget.js';
+import { writeAnalysisBudget, type Budget } from '../ast/budget.js';
+import { INLINE_FIELDS } from '../ast/fields.js';
+import { descendRaw, THROW_ON_REFUSE, traverse, visitorTable, type Visitor } from '../ast/traverse.js';
 import { effectiveSearchPath } from '../functions.js';
 import type { CatalogSnapshot } from '../types.js';
 import { asArray, isObj, names, unwrap, type FoundWrite } from './ast.js';
@@ -107,36 +109,46 @@ export function updatedColumns(w: FoundWrite): Set<string> {
  * `budget` per object or list visited; throws TooComplexError when it runs out (never a shorter list).
  */
 export function volatileCalls(w: FoundWrite, catalog: CatalogSnapshot, searchPath: readonly string[], budget: Budget = writeAnalysisBudget()): string[] {
-  const roots: unknown[] =
+  const fields =
     w.kind === 'insert'
-      ? [w.body.selectStmt, w.body.onConflictClause, w.body.withClause]
-      : [w.body.targetList, w.body.whereClause, w.body.fromClause, w.body.usingClause, w.body.withClause, w.body.joinCondition, w.body.mergeWhenClauses, w.body.sourceRelation];
-  const found = new Set<string>();
-  const stack: unknown[] = roots.filter((r) => r !== undefined);
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    spend(budget);
-    if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
-      continue;
-    }
-    if (!isObj(v)) continue;
-    const [t, b] = unwrap(v);
-    if (t === 'FuncCall') {
-      const parts = names(b.funcname);
+      ? ['selectStmt', 'onConflictClause', 'withClause']
+      : ['targetList', 'whereClause', 'fromClause', 'usingClause', 'withClause', 'joinCondition', 'mergeWhenClauses', 'sourceRelation'];
+  const state: VolatileWalk = { w, catalog, searchPath, found: new Set() };
+  const inline = INLINE_FIELDS[w.type];
+  for (const f of fields) {
+    const v = w.body[f];
+    if (v === undefined) continue;
+    const t = inline?.[f];
+    traverse(v, VOLATILE_CALLS, state, budget, 0, t !== undefined && !Array.isArray(v) ? t : '');
+  }
+  return [...state.found].sort();
+}
+
+interface VolatileWalk {
+  w: FoundWrite;
+  catalog: CatalogSnapshot;
+  searchPath: readonly string[];
+  found: Set<string>;
+}
+
+/** volatileCalls as a visitor: every FuncCall is judged, everything else descended into. */
+const VOLATILE_CALLS: Visitor<VolatileWalk> = {
+  table: visitorTable<VolatileWalk>(descendRaw(), {
+    FuncCall: ({ body, state }) => {
+      const { w, catalog, searchPath, found } = state;
+      const parts = names(body.funcname);
       if (parts === undefined) found.add('(unnamed)');
       else if (isVolatile(parts, catalog, searchPath)) {
         const name = parts[parts.length - 1] ?? '';
         const builtin = parts.length === 1 ? isBuiltin(name, catalog, searchPath) : parts[0] === 'pg_catalog';
         if (!(w.kind === 'insert' && builtin && PURE_VOLATILE_BUILTINS.has(name))) found.add(parts.join('.'));
       }
-    }
-    const body = t === '' ? v : b;
-    for (const k of Object.keys(body)) stack.push(body[k]);
-  }
-  return [...found].sort();
-}
+    },
+  }),
+  inherit: 0,
+  listInherit: 0,
+  ...THROW_ON_REFUSE,
+};
 
 /** An unqualified name resolves to pg_catalog (searched first unless the path lists it later). */
 function isBuiltin(name: string, catalog: CatalogSnapshot, searchPath: readonly string[]): boolean {

@@ -25,6 +25,7 @@ import { reason, type Reason } from '../reasons.js';
 import { nameRules } from '../relations.js';
 import type { CatalogSnapshot, CatalogWriteInfo, GuardRequest, ToolName } from '../types.js';
 import { TooComplexError, writeAnalysisBudget, type Budget } from '../ast/budget.js';
+import { RefusedNodeError } from '../ast/traverse.js';
 import { asArray, findWrites, isObj, unwrap, type FoundWrite } from './ast.js';
 import { irreversibility, updatedColumns } from './reversible.js';
 import { predicateContext, writeTarget } from './target.js';
@@ -188,6 +189,7 @@ export function judgeWrites(
     return out;
   } catch (err) {
     if (err instanceof TooComplexError) return [reason('STATEMENT_TOO_COMPLEX', `the write analysis ran out of its budget: ${err.message}`)];
+    if (err instanceof RefusedNodeError) return [reason('UNKNOWN_STATEMENT', err.message)];
     throw err;
   }
 }

@@ -24,7 +24,8 @@
  * reason about the data, or evaluate functions other than coalesce: those predicates pass the
  * static rules and are caught by the blast-radius thresholds at execution.
  */
-import { spend, writeAnalysisBudget, type Budget } from '../ast/budget.js';
+import { writeAnalysisBudget, type Budget } from '../ast/budget.js';
+import { descendRaw, SKIP, STOP, THROW_ON_REFUSE, traverse, visitorTable, type NodeVisit, type Visitor } from '../ast/traverse.js';
 import { asArray, isObj, lastName, names, sameExpr, unwrap, type Obj } from './ast.js';
 
 const T = 1;
@@ -537,33 +538,41 @@ function argAlwaysNull(node: unknown, ctx: PredicateContext, depth: number): boo
   return s.c && s.v === null;
 }
 
+interface DeterministicWalk {
+  ctx: PredicateContext;
+  deterministic: boolean;
+}
+
+function notDeterministic(n: NodeVisit<DeterministicWalk>): typeof STOP {
+  n.state.deterministic = false;
+  return STOP;
+}
+
+/** deterministic() as a visitor: stops at the first subquery, parameter or volatile call. */
+const DETERMINISTIC: Visitor<DeterministicWalk> = {
+  table: visitorTable<DeterministicWalk>(descendRaw(), {
+    SubLink: notDeterministic,
+    ParamRef: notDeterministic,
+    MultiAssignRef: notDeterministic,
+    FuncCall: (n) => {
+      const parts = names(n.body.funcname);
+      if (parts === undefined || n.state.ctx.isVolatileFunction(parts)) return notDeterministic(n);
+      return undefined;
+    },
+    SQLValueFunction: () => SKIP, // CURRENT_DATE, CURRENT_USER…: stable within a statement
+  }),
+  inherit: 0,
+  listInherit: 0,
+  ...THROW_ON_REFUSE,
+};
+
 /**
  * Whether an expression gives the same value each time it is evaluated on one row: no volatile
- * function call, no subquery, no parameter. Iterative over the subtree.
+ * function call, no subquery, no parameter. One pass of the traversal core over the subtree,
+ * spending the evaluation's shared budget (TooComplexError when it runs out).
  */
 export function deterministic(node: unknown, ctx: PredicateContext): boolean {
-  const stack: unknown[] = [node];
-  const budget = (ctx.budget ??= writeAnalysisBudget());
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    spend(budget);
-    if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
-      continue;
-    }
-    if (!isObj(v)) continue;
-    const [t, b] = unwrap(v);
-    if (t === 'SubLink' || t === 'ParamRef' || t === 'MultiAssignRef') return false;
-    if (t === 'FuncCall') {
-      const parts = names(b.funcname);
-      if (parts === undefined || ctx.isVolatileFunction(parts)) return false;
-    }
-    if (t === 'SQLValueFunction') continue; // CURRENT_DATE, CURRENT_USER…: stable within a statement
-    const body = t === '' ? v : b;
-    for (const k of Object.keys(body)) stack.push(body[k]);
-  }
-  return true;
+  return traverse(node, DETERMINISTIC, { ctx, deterministic: true }, (ctx.budget ??= writeAnalysisBudget())).deterministic;
 }
 
 /** Convenience for tests and messages: a column reference's field names. */

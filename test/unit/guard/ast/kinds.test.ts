@@ -11,6 +11,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { INLINE_FIELDS, NODE_TYPES } from '../../../../src/guard/ast/fields.js';
 import { render } from '../../../../src/guard/ast/gen-fields.js';
 import { NODE_ROLE, tagsWithRole, type NodeTag } from '../../../../src/guard/ast/tags.js';
+import { RefusedNodeError } from '../../../../src/guard/ast/traverse.js';
+import { findWrites } from '../../../../src/guard/write/ast.js';
+import { volatileCalls } from '../../../../src/guard/write/reversible.js';
+import { deterministic } from '../../../../src/guard/write/tautology.js';
+import { writeCatalog } from '../write/fixtures.js';
 import { KNOWN_NODES, STATEMENT_CLASS } from '../../../../src/guard/nodes.js';
 import { loadParser } from '../../../../src/guard/parse.js';
 import { newFacts, walkStatement } from '../../../../src/guard/walk.js';
@@ -89,6 +94,18 @@ describe('every node kind of the installed parser is classified and handled expl
       expect(walkStatement({ [tag]: {} }, LIMITS, newFacts()).unknownTypes, tag).toContain(tag);
     }
     for (const tag of tagsWithRole('raw')) expect(refused(tag), tag).not.toContain(tag);
+  });
+
+  it('the write analysis walkers refuse them too (they throw: UNKNOWN_STATEMENT, never a partial answer)', () => {
+    const ctx = { isNotNullColumn: () => false, isVolatileFunction: () => false };
+    for (const tag of [...tagsWithRole('post-analysis'), ...tagsWithRole('result-wrapper'), 'NoSuchNode', 'lowercase']) {
+      const expr = { [tag]: {} };
+      const update = { UpdateStmt: { relation: { relname: 'orders', inh: true }, whereClause: expr } };
+      expect(() => findWrites(update), tag).toThrow(RefusedNodeError);
+      expect(() => deterministic(expr, ctx), tag).toThrow(RefusedNodeError);
+      const w = { kind: 'update' as const, type: 'UpdateStmt', body: update.UpdateStmt, top: true, underExplain: false };
+      expect(() => volatileCalls(w, writeCatalog(), ['app']), tag).toThrow(RefusedNodeError);
+    }
   });
 
   it('every raw kind occurs in at least one corpus case', () => {
