@@ -1,0 +1,225 @@
+/**
+ * The four properties (docs/testing.md), each one statement at a time against the fuzz world.
+ *
+ * 1. noninterference: the same call on twin A and twin B gives the same observation (writes: the
+ *    execute result, then a read of what the write stored, on both).
+ * 2. side effects: database and pooled-session state of A before and after a batch of reads
+ *    (see sideEffectSnapshot); a changed batch is replayed statement by statement.
+ * 3. touches: relations and user functions PostgreSQL used (EXPLAIN VERBOSE plan nodes,
+ *    pg_stat_xact_user_tables and _functions under track_functions = all, run on M and rolled back)
+ *    are within what the guard's `check` listed (views expanded to what they read, parents to
+ *    their children).
+ * 4. fidelity: a green statement's gateway result on A equals the statement run directly on M.
+ * Each returns a problem text (a violation), 'skip' (says nothing: timing, invalid statement) or
+ * undefined (held).
+ */
+import pg from 'pg';
+import { resultTypes, toJsonValue } from '../../src/db/values.js';
+import { withClient } from '../support/cluster.js';
+import { firstDifference, observe, timingDependent, type Observation } from './observe.js';
+import type { Twin, World } from './world.js';
+
+export type Verdict = string | 'skip' | undefined;
+
+export const SKIP = 'skip';
+
+// ------------------------------------------------------------------ 1. noninterference
+
+export async function noninterferenceRead(world: World, tool: string, sql: string): Promise<{ verdict: Verdict; a: Observation }> {
+  const args = { sql };
+  const [a, b] = [await observe(world.a.analyst, tool, args), await observe(world.b.analyst, tool, args)];
+  if (a.key === b.key) return { verdict: undefined, a };
+  if (timingDependent(a) || timingDependent(b)) return { verdict: SKIP, a };
+  return { verdict: `A and B differ at ${firstDifference(a.body, b.body)}`, a };
+}
+
+async function revert(twin: Twin, o: Observation): Promise<boolean> {
+  const undoId = o.raw.undoId;
+  if (o.isError || typeof undoId !== 'string') return true;
+  const r = await observe(twin.writer, 'revert', { undoId, database: 'w' });
+  return !r.isError;
+}
+
+export async function noninterferenceWrite(world: World, sql: string, followUp: string): Promise<Verdict> {
+  const args = { sql, database: 'w' };
+  const a = await observe(world.a.writer, 'execute', args);
+  const b = await observe(world.b.writer, 'execute', args);
+  const fa = await observe(world.a.writer, 'query', { sql: followUp, database: 'w' });
+  const fb = await observe(world.b.writer, 'query', { sql: followUp, database: 'w' });
+  const reverted = (await revert(world.a, a)) && (await revert(world.b, b));
+  if (!reverted || (a.raw.undoId === null && !a.isError) || (b.raw.undoId === null && !b.isError)) await world.resetWrites();
+  if (a.key !== b.key) {
+    if (timingDependent(a) || timingDependent(b)) return SKIP;
+    return `execute differs at ${firstDifference(a.body, b.body)}`;
+  }
+  if (fa.key !== fb.key) return `the later read (${followUp}) differs at ${firstDifference(fa.body, fb.body)}`;
+  return undefined;
+}
+
+// ------------------------------------------------------------------ 4. fidelity
+
+interface Direct {
+  columns: { name: string; type: string }[];
+  rows: unknown[][];
+}
+
+async function runDirect(url: string, sql: string): Promise<Direct | { error: string }> {
+  return await withClient(url, async (c) => {
+    await c.query(`BEGIN READ ONLY; SET LOCAL search_path = app, public; SET LOCAL statement_timeout = 5000; SET LOCAL pgwarden.principal = 'analyst'`);
+    try {
+      const res = await c.query({ text: sql, rowMode: 'array', types: resultTypes });
+      const oids = [...new Set(res.fields.map((f) => f.dataTypeID))];
+      const names = await c.query<{ oid: number; name: string }>('SELECT oid::int AS oid, format_type(oid, NULL) AS name FROM pg_type WHERE oid = ANY($1)', [oids]);
+      const byOid = new Map(names.rows.map((r) => [r.oid, r.name]));
+      return {
+        columns: res.fields.map((f) => ({ name: f.name, type: byOid.get(f.dataTypeID) ?? String(f.dataTypeID) })),
+        rows: (res.rows as unknown[][]).map((r) => r.map(toJsonValue)),
+      };
+    } catch (err) {
+      return { error: `${(err as { code?: string }).code ?? ''} ${(err as Error).message}` };
+    } finally {
+      await c.query('ROLLBACK').catch(() => undefined);
+    }
+  });
+}
+
+/** Refusals docs/masking.md promises under masks (a view over a masked table): not false positives. */
+const DOCUMENTED_REFUSALS = new Set(['MASKED_VIEW']);
+
+const multiset = (rows: unknown[][]): string => JSON.stringify(rows.map((r) => JSON.stringify(r)).sort());
+
+export async function fidelity(world: World, sql: string, a: Observation): Promise<{ verdict: Verdict; falsePositive: boolean }> {
+  const direct = await runDirect(world.maskedGatewayUrl, sql);
+  if ('error' in direct) return { verdict: SKIP, falsePositive: false }; // not valid SQL here: the generator's problem, not the gateway's
+  if (a.isError) {
+    if (timingDependent(a) || (a.codes.length > 0 && a.codes.every((c) => DOCUMENTED_REFUSALS.has(c)))) return { verdict: SKIP, falsePositive: false };
+    return { verdict: `refused good SQL (${a.codes.join(', ') || JSON.stringify(a.body).slice(0, 200)})`, falsePositive: true };
+  }
+  const body = a.raw as { columns?: { name: string; type: string }[]; rows?: unknown[][]; truncated?: boolean };
+  const cols = JSON.stringify(body.columns ?? []);
+  if (cols !== JSON.stringify(direct.columns)) return { verdict: `columns differ: gateway ${cols} ≠ direct ${JSON.stringify(direct.columns)}`, falsePositive: true };
+  const ordered = /\b(limit|offset|fetch|distinct\s+on)\b/i.test(sql);
+  if (body.truncated === true || ordered) return { verdict: undefined, falsePositive: false };
+  if (multiset(body.rows ?? []) !== multiset(direct.rows)) {
+    return { verdict: `rows differ: ${firstDifference([...(body.rows ?? [])].map((r) => JSON.stringify(r)).sort(), direct.rows.map((r) => JSON.stringify(r)).sort())}`, falsePositive: true };
+  }
+  return { verdict: undefined, falsePositive: false };
+}
+
+// ------------------------------------------------------------------ 3. touches
+
+interface Touched {
+  relations: Set<string>;
+  functions: Set<string>;
+}
+
+function planObjects(plan: unknown, into: Touched): void {
+  if (Array.isArray(plan)) return plan.forEach((p) => planObjects(p, into));
+  if (plan === null || typeof plan !== 'object') return;
+  const p = plan as Record<string, unknown>;
+  if (typeof p['Relation Name'] === 'string') into.relations.add(`${String(p.Schema)}.${p['Relation Name']}`);
+  if (typeof p['Function Name'] === 'string') into.functions.add(`${String(p.Schema)}.${p['Function Name']}`);
+  for (const v of Object.values(p)) if (typeof v === 'object') planObjects(v, into);
+}
+
+const EXPAND = `WITH RECURSIVE r(oid) AS (
+    SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname || '.' || c.relname = ANY($1)
+  UNION
+    SELECT x.oid FROM r, LATERAL (
+      SELECT i.inhrelid AS oid FROM pg_inherits i WHERE i.inhparent = r.oid
+      UNION ALL
+      SELECT d.refobjid FROM pg_rewrite rw JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid AND d.refclassid = 'pg_class'::regclass
+       WHERE rw.ev_class = r.oid AND d.refobjid <> r.oid) x)
+  SELECT DISTINCT n.nspname || '.' || c.relname AS name FROM r JOIN pg_class c ON c.oid = r.oid JOIN pg_namespace n ON n.oid = c.relnamespace`;
+
+export async function touches(world: World, sql: string): Promise<Verdict> {
+  const check = await observe(world.a.analyst, 'check', { sql });
+  const decision = check.raw as { decision?: string; relations?: string[]; functions?: string[] };
+  if (decision.decision !== 'allow') return SKIP;
+  const touched: Touched = { relations: new Set(), functions: new Set() };
+  let allowed = new Set<string>();
+  const ok = await withClient(world.maskedUrl, async (c) => {
+    await c.query('SET search_path = pg_catalog');
+    allowed = new Set((await c.query<{ name: string }>(EXPAND, [decision.relations ?? []])).rows.map((r) => r.name));
+    await c.query(`BEGIN READ ONLY; SET LOCAL search_path = app, public; SET LOCAL statement_timeout = 5000; SET LOCAL track_functions = 'all'; SET LOCAL pgwarden.principal = 'analyst'`);
+    try {
+      const plan = await c.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (VERBOSE, FORMAT JSON) ${sql}`);
+      planObjects(plan.rows[0]?.['QUERY PLAN'], touched);
+      await c.query(sql);
+      const fns = await c.query<{ name: string }>(`SELECT schemaname || '.' || funcname AS name FROM pg_stat_xact_user_functions`);
+      for (const f of fns.rows) touched.functions.add(f.name);
+      const rels = await c.query<{ name: string }>(`SELECT schemaname || '.' || relname AS name FROM pg_stat_xact_user_tables WHERE seq_scan + coalesce(idx_scan, 0) > 0`);
+      for (const r of rels.rows) touched.relations.add(r.name);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await c.query('ROLLBACK').catch(() => undefined);
+    }
+  });
+  if (!ok) return SKIP;
+  const missing = [...touched.relations].filter((r) => !allowed.has(r) && !r.startsWith('pg_catalog.') && !r.startsWith('information_schema.'));
+  const guardFns = new Set((decision.functions ?? []).map((f) => f.toLowerCase()));
+  const fnMissing = [...touched.functions].filter((f) => !f.startsWith('pg_catalog.') && !guardFns.has(f.toLowerCase()) && !guardFns.has(f.split('.').pop() ?? f));
+  if (missing.length === 0 && fnMissing.length === 0) return undefined;
+  return `PostgreSQL used ${[...missing, ...fnMissing.map((f) => `${f}()`)].join(', ')}; the guard listed relations [${(decision.relations ?? []).join(', ')}] functions [${(decision.functions ?? []).join(', ')}]`;
+}
+
+// ------------------------------------------------------------------ 2. side effects
+
+/** Database state of twin A (admin connection) and the pooled session's own state (probe principal, same pool of one). */
+export async function sideEffectSnapshot(world: World): Promise<Record<string, string>> {
+  const db = await withClient(world.readAdminUrl, async (c) => {
+    await c.query('SET search_path = pg_catalog');
+    const tables = await c.query<{ q: string }>(
+      `SELECT format('%I.%I', n.nspname, c.relname) AS q FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'r' AND n.nspname IN ('app', 'internal', 'vault') ORDER BY 1`,
+    );
+    const out: Record<string, string> = {};
+    const sums = await c.query<{ s: string }>(
+      `SELECT md5(concat_ws('|', ${tables.rows.map((t) => `(SELECT md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) FROM ${t.q} x)`).join(', ')})) AS s`,
+    );
+    out.data = sums.rows[0]?.s ?? '';
+    const q = async (key: string, sql: string): Promise<void> => {
+      const r = await c.query<{ v: string | null }>(sql);
+      out[key] = String(r.rows[0]?.v ?? '');
+    };
+    await q('catalog', `SELECT md5(concat_ws('|', (SELECT string_agg(format('%s %s %s %s %s', oid, relname, relkind, relnamespace, relacl), ',' ORDER BY oid) FROM pg_class WHERE relpersistence <> 't'),
+      (SELECT count(*) FROM pg_proc), (SELECT count(*) FROM pg_type), (SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE nspname !~ '^pg_(toast_)?temp_'),
+      (SELECT count(*) FROM pg_description), (SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension), (SELECT count(*) FROM pg_policy), (SELECT count(*) FROM pg_trigger),
+      (SELECT string_agg(setdatabase || ':' || array_to_string(setconfig, ','), ';' ORDER BY setdatabase) FROM pg_db_role_setting))) AS v`);
+    await q('sequences', `SELECT string_agg(schemaname || '.' || sequencename || '=' || coalesce(last_value::text, '-'), ',' ORDER BY 1) AS v FROM pg_sequences`);
+    await q('large objects', `SELECT count(*)::text AS v FROM pg_largeobject_metadata`);
+    await q('temp relations', `SELECT count(*)::text AS v FROM pg_class WHERE relpersistence = 't'`);
+    await q('prepared transactions', `SELECT count(*)::text AS v FROM pg_prepared_xacts`);
+    await q('replication slots', `SELECT count(*)::text AS v FROM pg_replication_slots`);
+    await q('locks of idle sessions', `SELECT string_agg(l.locktype || ':' || l.mode, ',' ORDER BY 1) AS v FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.state LIKE 'idle%' AND l.locktype <> 'virtualxid'`);
+    await q('open transactions', `SELECT count(*)::text AS v FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'`);
+    return out;
+  });
+  const session = await observe(world.a.probe, 'query', {
+    sql: `SELECT (SELECT string_agg(name || ':' || statement, ',' ORDER BY name) FROM pg_prepared_statements) AS prepared,
+      (SELECT string_agg(name, ',' ORDER BY name) FROM pg_cursors) AS cursors,
+      (SELECT string_agg(c, ',' ORDER BY c) FROM pg_listening_channels() c) AS listening,
+      (SELECT string_agg(name || '=' || setting, ',' ORDER BY name) FROM pg_settings WHERE source = 'session') AS settings`,
+  });
+  return { ...db, session: session.key };
+}
+
+export function snapshotDifference(before: Record<string, string>, after: Record<string, string>): string | undefined {
+  const changed = Object.keys(before).filter((k) => before[k] !== after[k]);
+  if (changed.length === 0) return undefined;
+  return changed.map((k) => `${k}: ${String(before[k]).slice(0, 120)} → ${String(after[k]).slice(0, 120)}`).join('; ');
+}
+
+/** A LISTEN connection on the channels the generator can name: any notification a read sends is a side effect. */
+export async function listen(url: string, channels: readonly string[]): Promise<{ count(): number; close(): Promise<void> }> {
+  const c = new pg.Client({ connectionString: url });
+  c.on('error', () => undefined);
+  await c.connect();
+  let n = 0;
+  c.on('notification', () => n++);
+  for (const ch of channels) await c.query(`LISTEN ${pg.escapeIdentifier(ch)}`);
+  return { count: () => n, close: () => c.end().catch(() => undefined) };
+}
