@@ -1,6 +1,7 @@
 /**
  * The fuzz harness inside `npm test` (docs/testing.md): the fuzz world on the suite's PostgreSQL,
- * then (1) every regression case the fuzzer ever found (test/corpus/fuzz/regressions.yaml) and
+ * then (1) every regression case the fuzzer ever found (test/corpus/fuzz/regressions.yaml; known
+ * gaps are replayed and reported, the others must hold) and
  * (2) a bounded random run with a fixed seed and a fixed number of cases, so CI is deterministic:
  * the same statements every run, whatever the machine's speed. Any violation that is not a
  * tracked known gap fails the run; its shrunk statement is in the failure message.
@@ -39,10 +40,12 @@ describe('fuzz regressions (test/corpus/fuzz/regressions.yaml)', () => {
       expect(await replayRegression(world, r)).toBeUndefined();
     });
   }
-  // known gaps: must still fail; when one passes, the gap is fixed: remove its known_gap mark
+  // known gaps: replayed and reported, not failed (a fix landing elsewhere must not turn CI red);
+  // when one holds, the gap is fixed: remove its known_gap mark so it is enforced from then on
   if (gaps.length > 0) {
-    it.fails.each(gaps.map((r) => [r.id, r] as const))('%s (known gap) holds', async (_id, r) => {
-      expect(await replayRegression(world, r)).toBeUndefined();
+    it.each(gaps.map((r) => [r.id, r] as const))('%s (known gap) replays', async (_id, r) => {
+      const problem = await replayRegression(world, r);
+      console.log(`${r.id}: ${problem === undefined ? 'HOLDS NOW: remove known_gap' : `still open: ${problem.slice(0, 200)}`}`);
     });
   }
 });

@@ -93,7 +93,8 @@ export async function fidelity(world: World, sql: string, a: Observation): Promi
   if ('error' in direct) return { verdict: SKIP, falsePositive: false }; // not valid SQL here: the generator's problem, not the gateway's
   if (a.isError) {
     if (timingDependent(a) || (a.codes.length > 0 && a.codes.every((c) => DOCUMENTED_REFUSALS.has(c)))) return { verdict: SKIP, falsePositive: false };
-    return { verdict: `refused good SQL (${a.codes.join(', ') || JSON.stringify(a.body).slice(0, 200)})`, falsePositive: true };
+    const first = ((a.raw.reasons ?? []) as { message?: string }[])[0]?.message ?? JSON.stringify(a.body).slice(0, 200);
+    return { verdict: `refused good SQL (${[...new Set(a.codes)].join(', ')}): ${first}`, falsePositive: true };
   }
   const body = a.raw as { columns?: { name: string; type: string }[]; rows?: unknown[][]; truncated?: boolean };
   const cols = JSON.stringify(body.columns ?? []);

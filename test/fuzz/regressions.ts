@@ -51,7 +51,7 @@ export function loadSeeds(): Seeds {
         .map((c) => ({ id: `leaks/${c.id}`, sql: c.sql as string, tool: c.tool === 'explain' ? ('explain' as const) : ('query' as const) })),
     ],
     // user-defined functions are refused while the policy has masks (docs/masking.md): not green here
-    green: corpus.filter((c) => c.expect === 'allow' && c.tool === 'query' && !/\b(cents_to_eur|lookup_key)\b/i.test(c.sql)).map((c) => ({ id: c.id, sql: c.sql })),
+    green: corpus.filter((c) => c.expect === 'allow' && c.tool === 'query' && !/^\s*explain\b/i.test(c.sql) && !/\b(cents_to_eur|lookup_key)\b/i.test(c.sql)).map((c) => ({ id: c.id, sql: c.sql })),
     writes: loadWriteCorpus().filter((c) => c.tool === 'execute').map((c) => ({ id: c.id, sql: c.sql })),
   };
 }

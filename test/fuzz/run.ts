@@ -92,9 +92,9 @@ export async function runFuzz(world: World, seeds: Seeds, options: FuzzOptions):
 
   const record = async (property: Property, c: FuzzCase, detail: string, stillFails: (sql: string) => Promise<boolean>): Promise<void> => {
     const sql = render(c.tree);
-    const known = knownGapFor(gaps, property, sql);
+    const known = knownGapFor(gaps, property, sql, detail);
     // shrink the first few findings of each class (property + what differed); count the rest as found
-    const cls = `${property}:${c.kind}:${detail.replace(/: .*$/s, '').replace(/\d+/g, 'N')}`;
+    const cls = `${property}:${c.kind}:${detail.replace(/(differs at [^:]*|\)):.*$/s, '$1').replace(/\d+/g, 'N')}`;
     const shrunkSoFar = shrinks.get(cls) ?? 0;
     let shrunk = sql;
     if (known === undefined && shrunkSoFar < 3) {
@@ -104,7 +104,7 @@ export async function runFuzz(world: World, seeds: Seeds, options: FuzzOptions):
     const key = `${property}\u0000${shrunk}`;
     if (seen.has(key)) return;
     seen.add(key);
-    const knownGap = known ?? knownGapFor(gaps, property, shrunk);
+    const knownGap = known ?? knownGapFor(gaps, property, shrunk, detail);
     const f: Finding = { property, tool: c.tool, origin: c.origin, sql, shrunk, detail, ...(c.followUp ? { followUp: c.followUp } : {}), ...(knownGap ? { knownGap } : {}) };
     report.findings.push(f);
     log(`${knownGap ? 'known gap' : 'VIOLATION'} [${property}] ${shrunk}\n    ${detail}${knownGap ? `\n    (${knownGap})` : ''}`);
