@@ -124,9 +124,10 @@ export class Generator {
   /** SELECT e1, e2 FROM <from> [WHERE b] [GROUP BY] [ORDER BY] [LIMIT]. */
   select(green: boolean, depth: number, columns?: number): Node {
     const r = this.rng;
-    const t = this.pickTable(green);
+    const series = !green && r.chance(0.2);
+    const t = series ? this.oidSeries() : this.pickTable(green);
     const scope: Scope[] = [{ alias: 't0', table: t }];
-    let from: Node = leaf(`${t.qualified} t0`);
+    let from: Node = leaf(series ? `${t.qualified} AS t0(x)` : `${t.qualified} t0`);
     if (!green && r.chance(0.2)) {
       const lat = node([' CROSS JOIN LATERAL (SELECT ', this.expr('text', scope, false, depth - 1), ' AS l) l']);
       from = node([from, lat], [from]);
@@ -137,14 +138,27 @@ export class Generator {
     }
     const n = columns ?? 1 + r.int(2);
     const cols: Node[] = [];
-    for (let i = 0; i < n; i++) cols.push(node([this.expr(r.pick(['int', 'text', 'text', 'bool'] as const), scope, green, depth), ` AS c${i}`]));
+    for (let i = 0; i < n; i++) {
+      // over an OID series, name what each OID is (reg type casts) in the first column half the time
+      const e = series && i === 0 && r.chance(0.7) ? this.castChain(scope, depth, true) : this.expr(r.pick(['int', 'text', 'text', 'bool'] as const), scope, green, depth);
+      cols.push(node([e, ` AS c${i}`]));
+    }
     const list = node(cols.flatMap((c, i) => (i === 0 ? [c] : [', ', c])), cols.length > 1 ? [cols[0] as Node] : []);
     const parts: (string | Node)[] = ['SELECT ', list, ' FROM ', from];
-    if (r.chance(0.35)) parts.push(' WHERE ', this.predicate(scope, green, depth - 1));
+    if (!series && r.chance(0.35)) parts.push(' WHERE ', this.predicate(scope, green, depth - 1));
     if (!green && r.chance(0.15)) parts.push(' ORDER BY ', this.expr('text', scope, false, 0));
     if (!green && r.chance(0.2)) parts.push(` LIMIT ${r.pick(['1', '3', '10'])}`);
     const plain = node(parts);
     return node(parts, [node(['SELECT ', list, ' FROM ', from])].filter((x) => render(x) !== render(plain)));
+  }
+
+  /** A FROM item that enumerates OIDs around the hidden objects: generate_series(lo, hi) AS t0(x). */
+  private oidSeries(): Table {
+    const oids = this.cat.hiddenOids.length > 0 ? this.cat.hiddenOids : this.cat.oidRange;
+    const lo = Math.min(...oids);
+    const hi = Math.max(...oids);
+    const start = lo + this.rng.int(Math.max(1, hi - lo));
+    return { schema: 'pg_catalog', name: 'generate_series', qualified: `generate_series(${start}, ${start + 150})`, kind: 'table', exposure: 'exposed', columns: [{ name: 'x', sort: 'int', masked: false }], key: undefined };
   }
 
   /** Wrap a statement: sub-select, CTE, window, aggregate, set operation. */
@@ -253,9 +267,9 @@ export class Generator {
   }
 
   /** Casts to every type, reg types and their arrays weighted up, back to text. */
-  private castChain(scope: Scope[], depth: number): Node {
+  private castChain(scope: Scope[], depth: number, forceReg = false): Node {
     const r = this.rng;
-    const reg = r.chance(0.5) && this.cat.regTypes.length > 0;
+    const reg = (forceReg || r.chance(0.5)) && this.cat.regTypes.length > 0;
     const type = reg ? r.pick(this.cat.regTypes) : r.pick(this.cat.types);
     // an OID of a hidden object of the kind the reg type names (regprocedure → regproc …), or any int
     const family = /reg(class|procedure|proc|type|namespace)/.exec(type)?.[0]?.replace('regprocedure', 'regproc');
@@ -312,7 +326,8 @@ export class Generator {
       const s = r.pick(this.seeds.writes);
       return { kind: 'write', tool: 'execute', tree: leaf(s.sql.trim().replace(/;\s*$/, '')), origin: s.id, followUp: 'SELECT count(*) FROM app.orders' };
     }
-    const t = r.pick(this.writable);
+    // tables with masked columns are where writes can leak: three times as likely
+    const t = r.weighted(this.writable.map((w) => [w.columns.some((c) => c.masked) ? 3 : 1, w] as const));
     const key = t.key as string;
     const k = 1 + r.int(30);
     const scope: Scope[] = [{ alias: 'w', table: t }];
@@ -321,15 +336,15 @@ export class Generator {
     const extra = (): Node => node([' AND ', this.predicate(scope, false, 1)]);
     const where = (): Node => {
       const base = leaf(`w.${key} = ${k}`);
-      return r.chance(0.5) ? node([base, extra()], [base]) : base;
+      return r.chance(0.35) ? node([base, extra()], [base]) : base;
     };
-    const returning = (): string => (r.chance(0.3) ? r.pick([' RETURNING *', ' RETURNING w', ' RETURNING w.*']) : '');
+    const returning = (): string => (r.chance(0.15) ? r.pick([' RETURNING *', ' RETURNING w', ' RETURNING w.*']) : '');
     const shape = r.weighted<'update' | 'delete' | 'insert'>([[6, 'update'], [2, 'delete'], [2, 'insert']]);
     if (shape === 'update') {
       const targets = t.columns.filter((c) => !c.masked && (c.sort === 'text' || c.sort === 'int') && c.name !== key);
       if (targets.length > 0) {
         const c = r.pick(targets);
-        const value = c.sort === 'text' && r.chance(0.5) ? this.wholeRow(scope) : this.expr(c.sort as Sort, scope, false, 2);
+        const value = c.sort === 'text' && r.chance(0.6) ? this.wholeRow(scope) : this.expr(c.sort as Sort, scope, false, 2);
         const tree = node([`UPDATE ${only}${t.qualified} w SET ${c.name} = `, value, ' WHERE ', where(), returning()]);
         return { kind: 'write', tool: 'execute', tree, origin: 'gen', followUp };
       }

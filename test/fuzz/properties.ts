@@ -44,6 +44,12 @@ export async function noninterferenceWrite(world: World, sql: string, followUp: 
   const args = { sql, database: 'w' };
   const a = await observe(world.a.writer, 'execute', args);
   const b = await observe(world.b.writer, 'execute', args);
+  // neither twin executed (refused, held, failed): nothing was stored, the execute results say it all
+  if (a.isError && b.isError) {
+    if (a.key === b.key) return undefined;
+    if (timingDependent(a) || timingDependent(b)) return SKIP;
+    return `execute differs at ${firstDifference(a.body, b.body)}`;
+  }
   const fa = await observe(world.a.writer, 'query', { sql: followUp, database: 'w' });
   const fb = await observe(world.b.writer, 'query', { sql: followUp, database: 'w' });
   const reverted = (await revert(world.a, a)) && (await revert(world.b, b));

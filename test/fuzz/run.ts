@@ -156,6 +156,7 @@ export async function runFuzz(world: World, seeds: Seeds, options: FuzzOptions):
     const sql = render(c.tree);
     if (c.kind === 'write') {
       const v = await timed('noninterference', () => noninterferenceWrite(world, sql, c.followUp ?? 'SELECT 1'));
+      if (process.env.PGWARDEN_FUZZ_TRACE) log(`[write execute] ${v === undefined ? 'same' : v === SKIP ? 'skip' : 'DIFFERS'} | ${sql.replace(/\s+/g, ' ').slice(0, 300)}`);
       report.tried.noninterference++;
       if (v === SKIP) report.skipped.noninterference++;
       else if (v !== undefined) await timed('noninterference', () => record('noninterference', c, v, async (s) => failing(await noninterferenceWrite(world, s, c.followUp ?? 'SELECT 1'))));
