@@ -13,7 +13,7 @@
  * readable by default), or notice a change before the TTL expires (call refresh()).
  */
 import { createHash } from 'node:crypto';
-import type { CatalogFunction, CatalogRelation, CatalogSnapshot, RelationKind } from '../guard/types.js';
+import type { CatalogFunction, CatalogOperator, CatalogRelation, CatalogSnapshot, CatalogType, CatalogTypeInfo, RelationKind } from '../guard/types.js';
 import { GatewayError } from '../core/errors.js';
 import type { DatabasePool } from './pool.js';
 import { attachWriteInfo } from './catalog-writes.js';
@@ -50,6 +50,22 @@ interface FunctionRow {
   secdef: boolean;
   volatility: string;
   language: string;
+  args: string;
+  ret: number;
+  variadic: boolean;
+  defaults: number;
+}
+
+interface TypeRow {
+  oid: number;
+  schema: string;
+  name: string;
+  kind: string;
+  category: string;
+  preferred: boolean;
+  base: number;
+  array: number;
+  fields: string | null;
 }
 
 const RELATIONS_SQL = `
@@ -84,7 +100,9 @@ const DEPENDENCIES_SQL = `
 
 const FUNCTIONS_SQL = `
   SELECT p.oid::int8::float8 AS oid, n.nspname AS schema, p.proname AS name, p.prosecdef AS secdef,
-         p.provolatile::text AS volatility, l.lanname AS language
+         p.provolatile::text AS volatility, l.lanname AS language,
+         array_to_string(p.proargtypes::oid[], ',') AS args, p.prorettype::int8::float8 AS ret,
+         p.provariadic <> 0 AS variadic, p.pronargdefaults::int AS defaults
   FROM pg_proc p
   JOIN pg_namespace n ON n.oid = p.pronamespace
   JOIN pg_language l ON l.oid = p.prolang`;
@@ -95,7 +113,8 @@ const FUNCTIONS_SQL = `
  * so format_type qualifies every type outside pg_catalog.
  */
 const COLUMNS_SQL = `
-  SELECT a.attrelid::int8::float8 AS oid, a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type
+  SELECT a.attrelid::int8::float8 AS oid, a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+         a.atttypid::int8::float8 AS type_oid
   FROM pg_catalog.pg_attribute a
   JOIN pg_catalog.pg_class c ON c.oid = a.attrelid AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -107,6 +126,30 @@ const COLUMNS_SQL = `
 const INHERITS_SQL = 'SELECT inhrelid::int8::float8 AS child, inhparent::int8::float8 AS parent FROM pg_catalog.pg_inherits';
 
 const SCHEMAS_SQL = 'SELECT nspname AS name FROM pg_namespace';
+
+/**
+ * Types (for type-based resolution of operator and function candidates, src/guard/resolve.ts):
+ * base = a domain's base type, an array's element type, a range's subtype, a multirange's range.
+ */
+const TYPES_SQL = `
+  SELECT t.oid::int8::float8 AS oid, n.nspname AS schema, t.typname AS name, t.typtype::text AS kind,
+         t.typcategory::text AS category, t.typispreferred AS preferred,
+         (CASE WHEN t.typtype = 'd' THEN t.typbasetype
+               WHEN t.typcategory = 'A' AND t.typsubscript = 'pg_catalog.array_subscript_handler'::regproc THEN t.typelem
+               WHEN t.typtype = 'r' THEN (SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid)
+               WHEN t.typtype = 'm' THEN (SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = t.oid)
+               ELSE 0 END)::int8::float8 AS base,
+         t.typarray::int8::float8 AS array,
+         (CASE WHEN t.typtype = 'c' THEN (SELECT string_agg(a.atttypid::text, ',') FROM pg_attribute a
+                                          WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) END) AS fields
+  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace`;
+
+const IMPLICIT_CASTS_SQL = `SELECT castsource::int8::float8 AS source, casttarget::int8::float8 AS target FROM pg_cast WHERE castcontext = 'i'`;
+
+const ALL_OPERATORS_SQL = `
+  SELECT n.nspname AS schema, o.oprname AS name, o.oprleft::int8::float8 AS "left", o.oprright::int8::float8 AS "right",
+         o.oprresult::int8::float8 AS result
+  FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace`;
 
 const OPERATORS_SQL = `
   SELECT DISTINCT o.oprname AS name
@@ -152,6 +195,42 @@ interface SnapshotContent {
   functions: Map<string, CatalogFunction[]>;
   schemas: Set<string>;
   userOperators: Set<string>;
+  typeInfo: CatalogTypeInfo;
+}
+
+function oidList(text: string | null | undefined): number[] {
+  return text ? text.split(',').filter((x) => x !== '').map(Number) : [];
+}
+
+/** Types, implicit casts and every operator, indexed for resolve.ts. */
+async function readTypeInfo(client: { query: <R extends object>(sql: string) => Promise<{ rows: R[] }> }): Promise<CatalogTypeInfo> {
+  const typeRows = (await client.query<TypeRow>(TYPES_SQL)).rows;
+  const castRows = (await client.query<{ source: number; target: number }>(IMPLICIT_CASTS_SQL)).rows;
+  const opRows = (await client.query<CatalogOperator>(ALL_OPERATORS_SQL)).rows;
+  const types = new Map<number, CatalogType>();
+  const typesByName = new Map<string, CatalogType[]>();
+  for (const r of typeRows) {
+    const t: CatalogType = { oid: r.oid, schema: r.schema, name: r.name, kind: r.kind, category: r.category, preferred: r.preferred, base: r.base, array: r.array };
+    if (r.fields !== null) t.fields = oidList(r.fields);
+    types.set(t.oid, t);
+    const list = typesByName.get(t.name);
+    if (list === undefined) typesByName.set(t.name, [t]);
+    else list.push(t);
+  }
+  const implicitCasts = new Map<number, number[]>();
+  for (const c of castRows) {
+    const list = implicitCasts.get(c.source);
+    if (list === undefined) implicitCasts.set(c.source, [c.target]);
+    else list.push(c.target);
+  }
+  const operators = new Map<string, CatalogOperator[]>();
+  for (const o of opRows) {
+    const op: CatalogOperator = { schema: o.schema, name: o.name, left: o.left, right: o.right, result: o.result };
+    const list = operators.get(o.name);
+    if (list === undefined) operators.set(o.name, [op]);
+    else list.push(op);
+  }
+  return { types, typesByName, implicitCasts, operators };
 }
 
 async function readCatalog(pool: DatabasePool): Promise<SnapshotContent> {
@@ -163,8 +242,9 @@ async function readCatalog(pool: DatabasePool): Promise<SnapshotContent> {
       const schemaRows = (await client.query<{ name: string }>(SCHEMAS_SQL)).rows;
       const operatorRows = (await client.query<{ name: string }>(OPERATORS_SQL)).rows;
       const inheritRows = (await client.query<{ child: number; parent: number }>(INHERITS_SQL)).rows;
+      const typeInfo = await readTypeInfo(client);
       await client.query("SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)");
-      const columnRows = (await client.query<{ oid: number; name: string; type: string }>(COLUMNS_SQL)).rows;
+      const columnRows = (await client.query<{ oid: number; name: string; type: string; type_oid: number }>(COLUMNS_SQL)).rows;
 
       const relByOid = new Map<number, RelationRow>(relationRows.map((r) => [r.oid, r]));
       const fnByOid = new Map<number, FunctionRow>(functionRows.map((f) => [f.oid, f]));
@@ -208,6 +288,10 @@ async function readCatalog(pool: DatabasePool): Promise<SnapshotContent> {
           securityDefiner: row.secdef,
           volatility: VOLATILITY[row.volatility] ?? 'volatile',
           language: row.language,
+          args: oidList(row.args),
+          ret: row.ret,
+          variadic: row.variadic,
+          defaults: row.defaults,
         };
         const list = functions.get(row.name);
         if (list === undefined) functions.set(row.name, [fn]);
@@ -218,6 +302,7 @@ async function readCatalog(pool: DatabasePool): Promise<SnapshotContent> {
         functions,
         schemas: new Set(schemaRows.map((s) => s.name)),
         userOperators: new Set(operatorRows.map((o) => o.name)),
+        typeInfo,
       };
     },
     { repeatableRead: true, timeoutMs: 30_000 },
@@ -228,7 +313,7 @@ async function readCatalog(pool: DatabasePool): Promise<SnapshotContent> {
 function attachColumns(
   relations: Map<string, CatalogRelation>,
   relByOid: Map<number, RelationRow>,
-  columnRows: readonly { oid: number; name: string; type: string }[],
+  columnRows: readonly { oid: number; name: string; type: string; type_oid: number }[],
   inheritRows: readonly { child: number; parent: number }[],
 ): void {
   const key = (oid: number): string | undefined => {
@@ -239,7 +324,7 @@ function attachColumns(
     const k = key(col.oid);
     const rel = k === undefined ? undefined : relations.get(k);
     if (rel === undefined) continue;
-    (rel.columns ??= []).push({ name: col.name, type: col.type });
+    (rel.columns ??= []).push({ name: col.name, type: col.type, typeOid: col.type_oid });
   }
   const parents = new Map<number, number[]>();
   for (const { child, parent } of inheritRows) {
@@ -278,11 +363,21 @@ export function catalogDigest(snapshot: Omit<CatalogSnapshot, 'version'>): strin
     if (r.write !== undefined) hash.update(`W|${JSON.stringify(r.write)}\n`);
   }
   for (const name of [...snapshot.functions.keys()].sort()) {
-    const list = (snapshot.functions.get(name) ?? []).map((f) => `${f.schema}.${f.name}:${String(f.securityDefiner)}:${f.volatility}:${f.language}`).sort();
+    const list = (snapshot.functions.get(name) ?? [])
+      .map((f) => `${f.schema}.${f.name}(${(f.args ?? []).join(',')})${f.ret ?? ''}${f.variadic === true ? 'v' : ''}${f.defaults ?? ''}:${String(f.securityDefiner)}:${f.volatility}:${f.language}`)
+      .sort();
     hash.update(`F|${list.join(';')}\n`);
   }
   hash.update(`S|${[...snapshot.schemas].sort().join(',')}\n`);
   hash.update(`O|${[...snapshot.userOperators].sort().join(',')}\n`);
+  const info = snapshot.typeInfo;
+  if (info !== undefined) {
+    for (const t of [...info.types.values()].sort((a, b) => a.oid - b.oid)) hash.update(`T|${t.oid}|${t.schema}.${t.name}|${t.kind}${t.category}${t.preferred ? 'p' : ''}|${t.base}|${t.array}|${(t.fields ?? []).join(',')}\n`);
+    for (const [src, targets] of [...info.implicitCasts].sort((a, b) => a[0] - b[0])) hash.update(`K|${src}>${[...targets].sort((a, b) => a - b).join(',')}\n`);
+    for (const name of [...info.operators.keys()].sort()) {
+      hash.update(`P|${(info.operators.get(name) ?? []).map((o) => `${o.schema}.${o.name}(${o.left},${o.right})${o.result}`).sort().join(';')}\n`);
+    }
+  }
   return hash.digest('hex');
 }
 

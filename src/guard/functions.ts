@@ -5,15 +5,18 @@
  * Guarantees:
  * - a function is judged by the name the parser produced (quoted names keep their case, so
  *   "PG_SLEEP" is a different, unknown function; U&"\0070g_sleep" arrives decoded as pg_sleep);
- * - an unqualified call is checked against EVERY candidate PostgreSQL could pick: pg_catalog
+ * - an unqualified call is checked against every candidate PostgreSQL could pick: pg_catalog
  *   (searched first unless listed in search_path) and every schema of the pinned search_path.
- *   Overload resolution depends on argument types the guard cannot see, so one denied or
- *   unknown candidate refuses the call;
+ *   Every pg_catalog candidate is judged by name; a candidate outside pg_catalog counts unless
+ *   resolve.ts shows PostgreSQL cannot pick it for the argument types (an extension's
+ *   strpos(citext, citext) for text arguments); one refused candidate that counts refuses the
+ *   call. Schemas off the path are never candidates of an unqualified name;
  * - the built-in deny set applies in every schema and wherever the call appears (select list,
  *   FROM/ROWS FROM/LATERAL, WHERE, ORDER BY, DEFAULT, VALUES, casts, regproc literals …);
  * - functions outside pg_catalog (user code, extensions, SECURITY DEFINER) are refused unless the
  *   policy allows them by name; a function not in the snapshot is refused (and flags a refresh);
- * - operators defined outside pg_catalog are refused unless allowed (an operator runs a function);
+ * - an operator outside pg_catalog that PostgreSQL could pick (on the path, or named by its
+ *   schema; by operand types, resolve.ts) is refused unless allowed (an operator runs a function);
  * - under `catalogs: false` a pg_catalog function is allowed only if the reviewed allow list
  *   (builtins.ts) names it; every other one — server and connection facts, introspection,
  *   internals, and names the list does not know yet — is SYSTEM_CATALOG; `current_setting`
@@ -23,7 +26,7 @@
  */
 import { matchesAny, matchesAnyDeny } from './patterns.js';
 import { ALLOWED_BUILTINS, CATALOG_BUILTINS, type CatalogCategory } from './builtins.js';
-import type { CatalogFunction, CatalogSnapshot } from './types.js';
+import type { CatalogFunction, CatalogOperator, CatalogSnapshot } from './types.js';
 
 /** Exact names of built-in (pg_catalog and common extension) functions that are always unsafe. */
 const DENIED_EXACT: readonly string[] = [
@@ -381,7 +384,7 @@ export function judgeFunction(
   searchPath: readonly string[],
   rules: FunctionRules,
   policyName: string,
-  options: { catalogSafe?: boolean } = {},
+  options: { catalogSafe?: boolean; userCandidatesThatMatter?: (candidates: readonly CatalogFunction[]) => ReadonlySet<CatalogFunction> } = {},
 ): FunctionVerdict {
   const name = parts[parts.length - 1] ?? '';
   const schema = parts.length >= 2 ? parts[parts.length - 2] : undefined;
@@ -391,7 +394,13 @@ export function judgeFunction(
   }
   const overloads = catalog.functions.get(name) ?? [];
   const schemas = schema !== undefined ? [schema] : effectiveSearchPath(searchPath);
-  const candidates = overloads.filter((f) => schemas.includes(f.schema));
+  let candidates = overloads.filter((f) => schemas.includes(f.schema));
+  if (schema === undefined && options.userCandidatesThatMatter !== undefined && candidates.some((f) => f.schema === 'pg_catalog')) {
+    // PostgreSQL picks by argument types: a candidate outside pg_catalog it could never pick for
+    // these arguments (an extension's strpos(citext, citext) for text) does not count (resolve.ts)
+    const matter = options.userCandidatesThatMatter(candidates);
+    candidates = candidates.filter((f) => f.schema === 'pg_catalog' || matter.has(f));
+  }
   if (candidates.length === 0) {
     // Not in the snapshot. A denied built-in name is still UNSAFE_FUNCTION (clearer, and correct
     // even if the snapshot is stale).
@@ -422,19 +431,33 @@ export function judgeTablesample(parts: readonly string[], rules: FunctionRules,
   return { ok: false, code: 'FUNCTION_NOT_ALLOWED', resolved: parts.join('.'), why: `is a TABLESAMPLE method that policy '${policyName}' does not allow` };
 }
 
-/** Judge an operator: operators outside pg_catalog are refused unless allowed by name. */
+/**
+ * Judge an operator: an operator outside pg_catalog that PostgreSQL could pick is refused unless
+ * allowed by name. With the snapshot's type information (`matters`), only the candidates on the
+ * path (or in the named schema) that the operand types allow count (resolve.ts); without it,
+ * every operator of that name outside pg_catalog, in any schema, counts.
+ */
 export function judgeOperator(
   parts: readonly string[],
   catalog: CatalogSnapshot,
   rules: FunctionRules,
   policyName: string,
+  matters?: (name: string, schema: string | undefined) => readonly CatalogOperator[],
 ): FunctionVerdict {
   const op = parts[parts.length - 1] ?? '';
   const schema = parts.length >= 2 ? parts[parts.length - 2] : undefined;
   const display = parts.join('.');
-  const user = schema !== undefined ? schema !== 'pg_catalog' : catalog.userOperators.has(op);
+  let user: boolean;
+  let resolved = display;
+  if (matters !== undefined) {
+    const picked = schema === 'pg_catalog' ? [] : matters(op, schema);
+    user = picked.length > 0;
+    if (user && schema === undefined) resolved = `${(picked[0] as CatalogOperator).schema}.${op}`;
+  } else {
+    user = schema !== undefined ? schema !== 'pg_catalog' : catalog.userOperators.has(op);
+  }
   if (!user) return { ok: true, resolved: `pg_catalog.${op}` };
-  if (rules.allow.includes(op) || rules.allow.includes(display)) return { ok: true, resolved: display };
+  if (rules.allow.includes(op) || rules.allow.includes(display) || rules.allow.includes(resolved)) return { ok: true, resolved };
   return {
     ok: false,
     code: 'FUNCTION_NOT_ALLOWED',

@@ -22,10 +22,12 @@ import { writeAnalysisBudget } from './ast/budget.js';
 import { classify, mostSevere, type Classification } from './classify.js';
 import { isSafeSetting, judgeFunction, judgeOperator, judgeTablesample, NAME_LOOKUP_FUNCTIONS, REGCLASS_ARGS, REGPROC_ARGS, TYPENAME_ARGS, type FunctionRules } from './functions.js';
 import { hasAmbiguousStringLiteral } from './literals.js';
+import { matchesAny } from './patterns.js';
+import { Resolver } from './resolve.js';
 import { displayIdent, displayQualified, splitQualifiedName } from './names.js';
 import { REASONS, reason, type Reason, type ReasonCode } from './reasons.js';
 import { allowedSchemas, DEFAULT_RESERVED_SCHEMAS, relationRules, resolveRelation, type RelationContext } from './relations.js';
-import type { Decision, GuardRequest, ParsedStatement, StatementKind, ToolName } from './types.js';
+import type { CatalogRelation, Decision, GuardRequest, ParsedStatement, StatementKind, ToolName } from './types.js';
 import { newFacts, walkStatement, type Facts, type FunctionRef, type RelationRef, type WalkLimits } from './walk.js';
 import { judgeWrites } from './write/rules.js';
 
@@ -227,8 +229,10 @@ function objectRules(
   out: Reasons,
   relations: Set<string>,
   functions: Set<string>,
+  stmts: readonly unknown[],
 ): boolean {
   const rules = functionRules(policy);
+  const resolver = lazyResolver(facts, req, stmts);
   const ctx: RelationContext = {
     policy,
     policyName: req.policyName,
@@ -270,7 +274,13 @@ function objectRules(
     const v =
       f.kind === 'tablesample'
         ? judgeTablesample(f.parts, rules, req.policyName)
-        : judgeFunction(f.parts, req.catalog, req.searchPath, rules, req.policyName, { catalogSafe });
+        : judgeFunction(f.parts, req.catalog, req.searchPath, rules, req.policyName, {
+            catalogSafe,
+            userCandidatesThatMatter: (candidates) => {
+              const r = resolver();
+              return r === undefined ? new Set(candidates) : r.userFunctionsThatMatter(candidates, f.kind === 'call' ? facts.callArgs.get(f) : undefined);
+            },
+          });
     if (f.kind === 'regproc' && !v.ok && v.unknown) {
       // a function name from a string literal that does not resolve: never echo it
       out.add(reason('FUNCTION_NOT_ALLOWED', 'a function named in a string literal does not exist', 'Check the function name.'));
@@ -300,7 +310,8 @@ function objectRules(
   }
 
   for (const op of facts.operators) {
-    const v = judgeOperator(op, req.catalog, rules, req.policyName);
+    const r = req.catalog.typeInfo !== undefined ? resolver() : undefined;
+    const v = judgeOperator(op, req.catalog, rules, req.policyName, r === undefined ? undefined : (name, schema) => r.userOperatorsThatMatter(name, schema, facts.operatorArgs.get(op)));
     if (!v.ok) {
       out.add(reason(v.code, `${v.resolved} ${v.why}`, `Use built-in operators, or ask an operator to add it to functions.allow of policy '${req.policyName}'.`));
     }
@@ -378,6 +389,34 @@ function catalogFacts(facts: Facts, ctx: RelationContext, out: Reasons): void {
       );
     }
   }
+}
+
+/**
+ * The type-based candidate resolver for this statement (resolve.ts), built on first use: most
+ * statements never need it (no candidate outside pg_catalog on the path).
+ */
+function lazyResolver(facts: Facts, req: GuardRequest, stmts: readonly unknown[]): () => Resolver | undefined {
+  let built = false;
+  let resolver: Resolver | undefined;
+  return () => {
+    if (!built) {
+      built = true;
+      const rels: CatalogRelation[] = [];
+      for (const ref of facts.relations) {
+        if (ref.role !== 'read' && ref.role !== 'write') continue;
+        const r = resolveRelation(ref.parts, req.catalog, req.searchPath).rel;
+        if (r !== undefined) rels.push(r);
+      }
+      const last = (parts: readonly string[]): string => parts[parts.length - 1] ?? '';
+      const rules = req.policy === undefined ? undefined : functionRules(req.policy);
+      resolver = Resolver.for(req.catalog, req.searchPath, rels, stmts, {
+        functions: [...new Set(facts.functions.map((f) => last(f.parts)))],
+        operators: [...new Set(facts.operators.map(last))],
+        allowed: (schema, name) => rules !== undefined && (matchesAny(rules.allow, schema, name) || rules.allow.includes(name)),
+      });
+    }
+    return resolver;
+  };
 }
 
 /** A type's schema is hidden when it is neither a catalog schema, on the pinned search_path, nor exposed. */
@@ -511,7 +550,7 @@ export function judge(req: GuardRequest, parsed: ParsedStatement, limits: WalkLi
 
   const relations = new Set<string>();
   const functions = new Set<string>();
-  const unknown = objectRules(facts, req, policy, out, relations, functions);
+  const unknown = objectRules(facts, req, policy, out, relations, functions, stmts);
   base.relations = [...relations].sort();
   base.functions = [...functions].sort();
   base.needsCatalogRefresh = unknown;

@@ -41,6 +41,8 @@ export interface QualifiedName {
 export interface CatalogColumn {
   name: string;
   type: string;
+  /** pg_type OID of the column's type (absent in fixtures that do not need types). */
+  typeOid?: number;
 }
 
 export type RelationKind = 'table' | 'partitioned_table' | 'view' | 'materialized_view' | 'foreign_table' | 'sequence' | 'other';
@@ -132,6 +134,53 @@ export interface CatalogFunction {
   volatility: 'immutable' | 'stable' | 'volatile';
   /** 'internal' | 'c' | 'sql' | 'plpgsql' | … */
   language: string;
+  /** Declared argument type OIDs (proargtypes), for type-based candidate resolution (resolve.ts). */
+  args?: readonly number[];
+  /** Result type OID (prorettype). */
+  ret?: number;
+  /** VARIADIC: the last argument takes any number of values. */
+  variadic?: boolean;
+  /** Number of trailing arguments with defaults. */
+  defaults?: number;
+}
+
+/** One operator (pg_operator), for type-based candidate resolution (resolve.ts). */
+export interface CatalogOperator {
+  schema: string;
+  name: string;
+  /** Left operand type OID; 0 for a prefix operator. */
+  left: number;
+  right: number;
+  result: number;
+}
+
+/** One type (pg_type), for type-based candidate resolution (resolve.ts). */
+export interface CatalogType {
+  oid: number;
+  schema: string;
+  name: string;
+  /** typtype: b base, c composite, d domain, e enum, p pseudo, r range, m multirange. */
+  kind: string;
+  /** typcategory (A array, S string, U user …) and typispreferred. */
+  category: string;
+  preferred: boolean;
+  /** Domain: the base type; array: the element type; range: the subtype; multirange: the range (0: none). */
+  base: number;
+  /** The array type of this type (0: none). */
+  array: number;
+  /** Composite: the attribute types. */
+  fields?: readonly number[];
+}
+
+/** Types, casts and operators of a database: what resolve.ts needs to pick candidates like PostgreSQL. */
+export interface CatalogTypeInfo {
+  types: ReadonlyMap<number, CatalogType>;
+  /** type name → the types of that name in every schema */
+  typesByName: ReadonlyMap<string, readonly CatalogType[]>;
+  /** source type → target types of implicit casts (pg_cast castcontext 'i') */
+  implicitCasts: ReadonlyMap<number, readonly number[]>;
+  /** operator name → the operators of that name in every schema (pg_catalog included) */
+  operators: ReadonlyMap<string, readonly CatalogOperator[]>;
 }
 
 /**
@@ -147,6 +196,12 @@ export interface CatalogSnapshot {
   schemas: ReadonlySet<string>;
   /** Operator names defined outside pg_catalog (extensions, user code): not trusted by default. */
   userOperators: ReadonlySet<string>;
+  /**
+   * Types, implicit casts and operators (src/db/catalog.ts loads them). With them, a candidate
+   * outside pg_catalog counts only where PostgreSQL could pick it for the argument types
+   * (resolve.ts); without them (test fixtures), every candidate on the path counts.
+   */
+  typeInfo?: CatalogTypeInfo;
   /** Monotonic version; part of the decision cache key. */
   version: number;
 }

@@ -9,15 +9,18 @@
 import type { NodeVisit } from '../ast/traverse.js';
 import { nameList } from '../names.js';
 import { literalString, regMix, regMixAll, takesObjectNames } from './regtypes.js';
-import type { GuardWalk } from './state.js';
+import type { FunctionRef, GuardWalk } from './state.js';
 
 export function funcCall(n: NodeVisit<GuardWalk>): void {
   const b = n.body;
   const facts = n.state.facts;
   const parts = nameList(b.funcname);
   const args = Array.isArray(b.args) ? b.args : [];
-  if (parts) facts.functions.push({ parts, kind: 'call', literalArgs: args.map(literalString) });
-  else facts.unknownTypes.push('<unnamed function>');
+  if (parts) {
+    const ref: FunctionRef = { parts, kind: 'call', literalArgs: args.map(literalString) };
+    facts.functions.push(ref);
+    facts.callArgs.set(ref, args);
+  } else facts.unknownTypes.push('<unnamed function>');
   if (!takesObjectNames(parts)) regMixAll(args, facts);
 }
 

@@ -15,7 +15,7 @@ import type { A_Expr_Kind, SubLinkType } from '@pgsql/types';
 import type { NodeVisit } from '../ast/traverse.js';
 import { nameList } from '../names.js';
 import { regMix, regMixAll } from './regtypes.js';
-import type { GuardWalk } from './state.js';
+import { ANY_OPERAND, type GuardWalk } from './state.js';
 
 /** 'named': the node's own `name` list; a list: those operators, looked up by name. */
 export const A_EXPR_OPERATORS: Readonly<Record<A_Expr_Kind, 'named' | readonly string[]>> = {
@@ -72,9 +72,16 @@ export function subLinkOperators(body: Record<string, unknown>, out: string[][])
 
 // Guard-walk handlers (src/guard/facts/index.ts) for the operator-bearing kinds.
 
+/** A_Expr kinds whose operator compares lexpr and rexpr as written (the others: IN lists, ANY arrays, BETWEEN bounds). */
+const PAIRED_A_EXPR: ReadonlySet<string> = new Set(['AEXPR_OP', 'AEXPR_DISTINCT', 'AEXPR_NOT_DISTINCT', 'AEXPR_NULLIF', 'AEXPR_LIKE', 'AEXPR_ILIKE', 'AEXPR_SIMILAR']);
+
 export function aExpr(n: NodeVisit<GuardWalk>): void {
   const facts = n.state.facts;
+  const before = facts.operators.length;
   aExprOperators(n.body, facts.operators);
+  // the operands, for type-based resolution of the operator (resolve.ts)
+  const operands = { left: n.body.lexpr ?? undefined, right: PAIRED_A_EXPR.has(n.body.kind as string) ? n.body.rexpr : ANY_OPERAND };
+  for (let i = before; i < facts.operators.length; i++) facts.operatorArgs.set(facts.operators[i] as string[], operands);
   if (n.body.kind === 'AEXPR_NULLIF') regMixAll([n.body.lexpr, n.body.rexpr], facts);
 }
 

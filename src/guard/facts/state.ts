@@ -79,7 +79,18 @@ export interface Facts {
   sessionValues: string[];
   /** EXPLAIN (SETTINGS [true]) somewhere in the text: the plan lists modified server settings. */
   explainSettings: boolean;
+  /** The argument nodes of each FuncCall reference, for type-based candidate resolution (resolve.ts). */
+  callArgs: Map<FunctionRef, readonly unknown[]>;
+  /**
+   * The operand nodes of operators recorded from A_Expr (resolve.ts): `left` undefined for a
+   * prefix operator; an operand PostgreSQL does not compare as written (IN lists, ANY arrays,
+   * BETWEEN bounds) is ANY_OPERAND.
+   */
+  operatorArgs: Map<string[], { left: unknown; right: unknown }>;
 }
+
+/** An operand whose type the resolver must treat as unknown (any type the statement can produce). */
+export const ANY_OPERAND: unknown = Object.freeze({});
 
 export interface WalkLimits {
   maxNodes: number;
@@ -105,6 +116,8 @@ export function newFacts(): Facts {
     regNames: [],
     sessionValues: [],
     explainSettings: false,
+    callArgs: new Map(),
+    operatorArgs: new Map(),
   };
 }
 

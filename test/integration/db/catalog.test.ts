@@ -38,7 +38,17 @@ describe('loadCatalog', () => {
 
   it('lists functions in every schema with security definer, volatility and language', async () => {
     const snap = await loadCatalog(pool, 1);
-    expect(snap.functions.get('lookup_key')).toEqual([{ schema: 'app', name: 'lookup_key', securityDefiner: true, volatility: 'stable', language: 'sql' }]);
+    expect(snap.functions.get('lookup_key')).toEqual([
+      { schema: 'app', name: 'lookup_key', securityDefiner: true, volatility: 'stable', language: 'sql', args: [25], ret: 25, variadic: false, defaults: 0 },
+    ]);
+    // types, implicit casts and operators for type-based candidate resolution (issue #9 item 5)
+    const info = snap.typeInfo;
+    expect(info?.types.get(25)).toMatchObject({ schema: 'pg_catalog', name: 'text', category: 'S', preferred: true, array: 1009 });
+    expect(info?.types.get(1009)).toMatchObject({ name: '_text', category: 'A', base: 25 });
+    expect(info?.implicitCasts.get(23)).toContain(20);
+    expect(info?.operators.get('=')?.some((o) => o.schema === 'pg_catalog' && o.left === 25 && o.right === 25 && o.result === 16)).toBe(true);
+    const orders = snap.relations.get('app.orders')?.columns ?? [];
+    expect(orders.find((c) => c.name === 'id')).toMatchObject({ type: 'bigint', typeOid: 20 });
     expect(snap.functions.get('cents_to_eur')?.[0]).toMatchObject({ securityDefiner: false, volatility: 'immutable' });
     expect(snap.functions.get('pg_sleep')?.[0]).toMatchObject({ schema: 'pg_catalog', volatility: 'volatile', language: 'internal' });
   });

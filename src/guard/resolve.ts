@@ -1,0 +1,858 @@
+/**
+ * Type-based resolution of operator and function candidates: which candidates outside
+ * pg_catalog PostgreSQL could pick for a call, given what the statement can say about the
+ * argument types (issue #9 item 5).
+ *
+ * PostgreSQL picks among candidates on the search_path by argument types: an exact match first
+ * (in search_path order), else only candidates every argument can be implicitly coerced to. So an
+ * extension's `=`(citext, citext) or `strpos(citext, citext)` is never picked for text arguments,
+ * while a user-defined `=`(text, text) or `lower(text)` on the path can shadow the built-in.
+ *
+ * Guarantees (over-approximation: "could be picked" is never answered no when PostgreSQL might
+ * pick the candidate):
+ * - an argument's possible types are derived syntactically: literals (a string literal or NULL is
+ *   `unknown`, which coerces to anything), casts, columns of the relations the statement reads
+ *   (a column name that any derived source — sub-select, CTE, function in FROM, alias list,
+ *   VALUES — may also produce counts as any type), SQL value functions, and the result types of
+ *   the function and operator candidates of a nested call; anything else is "any type the
+ *   statement can produce";
+ * - "any type the statement can produce" is the closure, over implicit casts, domain bases,
+ *   array/element, range/subtype and composite fields, of every pg_catalog type, the column types
+ *   of the relations it reads, the types it names, and the result types of the non-pg_catalog
+ *   functions and operators whose names it uses;
+ * - pseudo-type (polymorphic, `any`, `internal` …) and composite parameters accept anything;
+ *   a type the snapshot does not know accepts anything; named arguments disable the arity check;
+ * - the exact-match shortcut is taken only when every argument has exactly one possible type
+ *   (an unknown operand of a binary operator takes the other operand's type, as PostgreSQL does).
+ * Does not: model PostgreSQL's later tie-breaks (preferred types, unknown-literal categories), so
+ * a candidate it keeps may lose in PostgreSQL — that errs on refusing.
+ */
+import { effectiveSearchPath } from './functions.js';
+import { nameList } from './names.js';
+import type { CatalogFunction, CatalogOperator, CatalogRelation, CatalogSnapshot, CatalogType, CatalogTypeInfo } from './types.js';
+
+/** What an expression's type can be: `unknown` (an untyped literal), `any`, or a set of type OIDs. */
+export type TypeHint = 'unknown' | 'any' | ReadonlySet<number>;
+
+const MAX_HINT_DEPTH = 24;
+const MAX_SCAN_NODES = 200_000;
+
+/** Names PostgreSQL gives outputs that carry no column name of their own (FigureColname). */
+const KEYWORD_OUTPUTS = ['?column?', 'case', 'array', 'row', 'coalesce', 'greatest', 'least', 'nullif', 'exists', 'ordinality', 'xmlconcat', 'xmlelement', 'xmlforest', 'xmlparse', 'xmlpi', 'xmlroot', 'xmlserialize', 'xmlexists', 'json_object', 'json_array', 'json', 'json_scalar', 'json_serialize', 'json_query', 'json_value', 'json_exists', 'current_date', 'current_time', 'current_timestamp', 'localtime', 'localtimestamp', 'current_role', 'current_user', 'session_user', 'user', 'current_catalog', 'current_schema', 'system_user'];
+
+const SVF_TYPES: Readonly<Record<string, string>> = {
+  SVFOP_CURRENT_DATE: 'date',
+  SVFOP_CURRENT_TIME: 'timetz',
+  SVFOP_CURRENT_TIME_N: 'timetz',
+  SVFOP_CURRENT_TIMESTAMP: 'timestamptz',
+  SVFOP_CURRENT_TIMESTAMP_N: 'timestamptz',
+  SVFOP_LOCALTIME: 'time',
+  SVFOP_LOCALTIME_N: 'time',
+  SVFOP_LOCALTIMESTAMP: 'timestamp',
+  SVFOP_LOCALTIMESTAMP_N: 'timestamp',
+};
+
+/** An operand node of unknown shape: its type is anything the statement can produce. */
+const ANY_NODE: unknown = Object.freeze({ '?': {} });
+
+/** Boolean-valued A_Expr kinds (everything but plain operators and NULLIF). */
+const NON_BOOLEAN_A_EXPR: ReadonlySet<string> = new Set(['AEXPR_OP', 'AEXPR_NULLIF']);
+
+type Node = Record<string, Record<string, unknown>>;
+
+function unwrap(node: unknown): [string, Record<string, unknown>] | undefined {
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return undefined;
+  const keys = Object.keys(node);
+  if (keys.length !== 1) return undefined;
+  const t = keys[0] as string;
+  const body = (node as Node)[t];
+  return body !== null && typeof body === 'object' ? [t, body] : undefined;
+}
+
+function sval(node: unknown): string | undefined {
+  const u = unwrap(node);
+  return u?.[0] === 'String' ? (u[1].sval as string | undefined) : undefined;
+}
+
+/** Closure of every pg_catalog type, computed once per snapshot's type information. */
+const builtinUniverses = new WeakMap<CatalogTypeInfo, ReadonlySet<number>>();
+
+/** The statement-level context the resolver needs; built once per decision, lazily. */
+export class Resolver {
+  private readonly info: CatalogTypeInfo;
+  private readonly path: string[];
+  private derivedAll = false;
+  private derivedNames: Set<string> | undefined;
+  /** Output names of derived sources → the value nodes that produce them (ANY_NODE: unknown). */
+  private readonly producers = new Map<string, unknown[]>();
+  private readonly derivedHints = new Map<string, TypeHint>();
+  private readonly inProgress = new Map<string, TypeHint>();
+  private readonly memo = new Map<unknown, TypeHint>();
+  private namedTypes: number[] = [];
+  private universeCache: ReadonlySet<number> | undefined;
+  private columnTypes: Map<string, Set<number>> | undefined;
+  private readonly reachCache = new Map<number, ReadonlySet<number>>();
+
+  constructor(
+    private readonly catalog: CatalogSnapshot & { typeInfo: CatalogTypeInfo },
+    searchPath: readonly string[],
+    private readonly relations: readonly CatalogRelation[],
+    private readonly stmts: readonly unknown[],
+    /**
+     * Names of functions and operators the statement uses, and which non-pg_catalog ones the
+     * policy allows: the results of those join the universe (a refused one refuses the statement).
+     */
+    private readonly usedNames: { functions: readonly string[]; operators: readonly string[]; allowed: (schema: string, name: string) => boolean },
+  ) {
+    this.info = catalog.typeInfo;
+    this.path = effectiveSearchPath(searchPath);
+  }
+
+  /** A resolver when the snapshot carries type information, else undefined (every candidate counts). */
+  static for(
+    catalog: CatalogSnapshot,
+    searchPath: readonly string[],
+    relations: readonly CatalogRelation[],
+    stmts: readonly unknown[],
+    usedNames: { functions: readonly string[]; operators: readonly string[]; allowed: (schema: string, name: string) => boolean },
+  ): Resolver | undefined {
+    if (catalog.typeInfo === undefined) return undefined;
+    return new Resolver(catalog as CatalogSnapshot & { typeInfo: CatalogTypeInfo }, searchPath, relations, stmts, usedNames);
+  }
+
+  // ---------------------------------------------------------------- functions
+
+  /**
+   * Of the candidates of an unqualified function call (every schema of the path), those outside
+   * pg_catalog that PostgreSQL could pick for these arguments. `args` undefined: unknown call
+   * site (regproc literal …): every candidate counts.
+   */
+  userFunctionsThatMatter(candidates: readonly CatalogFunction[], args: readonly unknown[] | undefined): Set<CatalogFunction> {
+    const user = candidates.filter((c) => c.schema !== 'pg_catalog');
+    if (args === undefined || user.length === 0) return new Set(user);
+    return new Set(this.pickFunctions(candidates, args, 0).filter((c) => c.schema !== 'pg_catalog'));
+  }
+
+  /** The candidates PostgreSQL could pick for a call with these argument nodes (over-approximated). */
+  private pickFunctions(candidates: readonly CatalogFunction[], args: readonly unknown[], depth: number): CatalogFunction[] {
+    const named = args.some((a) => unwrap(a)?.[0] === 'NamedArgExpr');
+    const hints = args.map((a) => this.hint(a, depth + 1));
+    const fits = this.visible(candidates, (c) => (c.args === undefined ? undefined : c.args.join(','))).filter((c) => c.args === undefined || named || arityFits(c, args.length));
+    if (named) return fits;
+    const exact = this.exactFunction(fits, hints);
+    if (exact !== undefined) return [exact];
+    const coercible = fits.filter((c) => c.args === undefined || hints.every((h, i) => this.fitsAt(c, i, h)));
+    return hints.length > 0 && hints.every((h) => h === 'unknown') ? this.unknownTieBreak(coercible, hints.length, (c, i) => paramType(c, i)) : coercible;
+  }
+
+  /**
+   * PostgreSQL's rule for arguments that are all unknown literals (func_select_candidate): at each
+   * position, if a candidate takes the string category, candidates that do not are dropped; then
+   * if a candidate takes a preferred type there, those taking a non-preferred one are dropped.
+   * A candidate without argument types is kept.
+   */
+  private unknownTieBreak<T>(cands: T[], n: number, param: (c: T, i: number) => number | undefined): T[] {
+    let out = cands;
+    for (let i = 0; i < n && out.length > 1; i++) {
+      const info = (c: T): CatalogType | undefined => {
+        const p = param(c, i);
+        return p === undefined ? undefined : this.info.types.get(p);
+      };
+      if (out.some((c) => info(c) === undefined)) continue;
+      if (out.some((c) => info(c)?.category === 'S')) out = out.filter((c) => info(c)?.category === 'S');
+      if (out.some((c) => info(c)?.preferred === true)) out = out.filter((c) => info(c)?.preferred === true);
+    }
+    return out;
+  }
+
+  /**
+   * Candidates not hidden by one with the same signature earlier in the search path (PostgreSQL's
+   * FuncnameGetCandidates / OpernameGetCandidates keep only the first): a user-defined lower(text)
+   * after pg_catalog is never picked. Without a signature (undefined) a candidate is kept.
+   */
+  private visible<T extends { schema: string }>(cands: readonly T[], signature: (c: T) => string | undefined): T[] {
+    const order = (s: string): number => {
+      const i = this.path.indexOf(s);
+      return i < 0 ? this.path.length : i;
+    };
+    const sorted = [...cands].sort((a, b) => order(a.schema) - order(b.schema));
+    const seen = new Set<string>();
+    const out: T[] = [];
+    for (const c of sorted) {
+      const sig = signature(c);
+      if (sig !== undefined) {
+        if (seen.has(sig)) continue;
+        seen.add(sig);
+      }
+      out.push(c);
+    }
+    return out;
+  }
+
+  /** The parameter type at position i after VARIADIC expansion (the tail's element type). */
+  private expandedParam(c: CatalogFunction, i: number): number {
+    const args = c.args ?? [];
+    if (c.variadic === true && i >= args.length - 1) return this.info.types.get(args[args.length - 1] ?? 0)?.base ?? 0;
+    return args[i] ?? 0;
+  }
+
+  /** Whether argument i (possible types h) can go to candidate c's parameter i (a VARIADIC tail: the element or the array). */
+  private fitsAt(c: CatalogFunction, i: number, h: TypeHint): boolean {
+    const args = c.args ?? [];
+    if (c.variadic === true && i >= args.length - 1) {
+      const arr = args[args.length - 1] ?? 0;
+      const elem = this.info.types.get(arr)?.base ?? 0;
+      return this.coercible(h, arr) || elem === 0 || this.coercible(h, elem);
+    }
+    return this.coercible(h, paramType(c, i));
+  }
+
+  private exactFunction(cands: readonly CatalogFunction[], hints: readonly TypeHint[]): CatalogFunction | undefined {
+    const types = singletons(hints);
+    if (types === undefined) return undefined;
+    // a candidate matches exactly also through its defaults or a VARIADIC tail (PostgreSQL expands
+    // both before looking for an exact match, and the earlier schema on the path wins)
+    for (const schema of this.path) {
+      for (const c of cands) {
+        if (c.schema !== schema || c.args === undefined || !arityFits(c, types.length)) continue;
+        if (types.every((t, i) => t === this.expandedParam(c, i))) return c;
+      }
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- operators
+
+  /**
+   * Candidates outside pg_catalog PostgreSQL could pick for operator `name` (unqualified: every
+   * schema of the path; qualified: that schema). `operands` undefined: the operands are unknown
+   * (any type the statement can produce).
+   */
+  userOperatorsThatMatter(name: string, schema: string | undefined, operands: { left: unknown; right: unknown } | undefined): CatalogOperator[] {
+    const schemas = schema !== undefined ? [schema] : this.path;
+    const all = (this.info.operators.get(name) ?? []).filter((o) => schemas.includes(o.schema));
+    if (!all.some((o) => o.schema !== 'pg_catalog')) return [];
+    const ops = operands ?? { left: ANY_NODE, right: ANY_NODE };
+    return this.pickOperators(all, ops.left, ops.right, 0).filter((o) => o.schema !== 'pg_catalog');
+  }
+
+  /** The operators PostgreSQL could pick among `all` for these operand nodes (left undefined: prefix). */
+  private pickOperators(all: readonly CatalogOperator[], leftNode: unknown, rightNode: unknown, depth: number): CatalogOperator[] {
+    const prefix = leftNode === undefined;
+    const fits = this.visible(all, (o) => `${o.left},${o.right}`).filter((o) => (prefix ? o.left === 0 : o.left !== 0));
+    const l0: TypeHint = prefix ? 'any' : this.hint(leftNode, depth + 1);
+    const r0: TypeHint = this.hint(rightNode, depth + 1);
+    // an unknown literal on one side is taken to be of the other side's type for the exact match
+    let left = l0;
+    let right = r0;
+    if (!prefix && left === 'unknown' && right !== 'unknown') left = right;
+    else if (!prefix && right === 'unknown' && left !== 'unknown') right = left;
+    const exactTypes = singletons(prefix ? [right] : [left, right]);
+    if (exactTypes !== undefined) {
+      for (const s of this.path) {
+        const hit = fits.find((o) => o.schema === s && (prefix ? o.right === exactTypes[0] : o.left === exactTypes[0] && o.right === exactTypes[1]));
+        if (hit !== undefined) return [hit];
+      }
+    }
+    const coercible = fits.filter((o) => (prefix || this.coercible(l0, o.left)) && this.coercible(r0, o.right));
+    if (r0 === 'unknown' && (prefix || l0 === 'unknown')) {
+      return this.unknownTieBreak(coercible, prefix ? 1 : 2, (o, i) => (prefix ? o.right : i === 0 ? o.left : o.right));
+    }
+    return coercible;
+  }
+
+  // ---------------------------------------------------------------- coercion
+
+  /** Whether a value with possible types `hint` can be implicitly coerced to type `target`. */
+  coercible(hint: TypeHint, target: number): boolean {
+    if (hint === 'unknown') return true;
+    const t = this.info.types.get(target);
+    if (t === undefined || t.kind === 'p' || t.kind === 'c') return true;
+    const targets = new Set<number>([target]);
+    for (let b = t, i = 0; b.kind === 'd' && b.base !== 0 && i < 16; i++) {
+      targets.add(b.base);
+      const next = this.info.types.get(b.base);
+      if (next === undefined) return true;
+      b = next;
+    }
+    const sources = hint === 'any' ? this.universe() : this.coercionReachOf(hint);
+    for (const x of targets) if (sources.has(x)) return true;
+    return false;
+  }
+
+  /** Types a value of one of `types` can be implicitly coerced to (casts, domain bases, arrays elementwise). */
+  private coercionReachOf(types: ReadonlySet<number>): ReadonlySet<number> {
+    if (types.size === 1) return this.coercionReach([...types][0] as number);
+    const out = new Set<number>();
+    for (const t of types) for (const x of this.coercionReach(t)) out.add(x);
+    return out;
+  }
+
+  private coercionReach(type: number): ReadonlySet<number> {
+    const memo = this.reachCache.get(type);
+    if (memo !== undefined) return memo;
+    const out = new Set<number>();
+    const todo = [type];
+    while (todo.length > 0) {
+      const t = todo.pop() as number;
+      if (out.has(t)) continue;
+      out.add(t);
+      for (const c of this.info.implicitCasts.get(t) ?? []) todo.push(c);
+      const ty = this.info.types.get(t);
+      if (ty === undefined) continue;
+      if (ty.kind === 'd' && ty.base !== 0) todo.push(ty.base);
+      if (ty.category === 'A' && ty.base !== 0 && t === type) {
+        // an array coerces elementwise: the arrays of whatever its element coerces to
+        for (const e of this.coercionReach(ty.base)) {
+          const arr = this.info.types.get(e)?.array ?? 0;
+          if (arr !== 0) todo.push(arr);
+        }
+      }
+    }
+    this.reachCache.set(type, out);
+    return out;
+  }
+
+  /** Every type a value in the statement could have (see the module header). */
+  universe(): ReadonlySet<number> {
+    if (this.universeCache !== undefined) return this.universeCache;
+    let builtin = builtinUniverses.get(this.info);
+    if (builtin === undefined) {
+      builtin = closeUniverse(this.info, [...this.info.types.values()].filter((t) => t.schema === 'pg_catalog').map((t) => t.oid), new Set());
+      builtinUniverses.set(this.info, builtin);
+    }
+    this.scan();
+    const extra: number[] = [...this.namedTypes];
+    for (const r of this.relations) for (const c of r.columns ?? []) if (c.typeOid !== undefined) extra.push(c.typeOid);
+    const allowed = this.usedNames.allowed;
+    for (const f of this.usedNames.functions) for (const fn of this.catalog.functions.get(f) ?? []) if (fn.schema !== 'pg_catalog' && fn.ret !== undefined && allowed(fn.schema, fn.name)) extra.push(fn.ret);
+    for (const o of this.usedNames.operators) for (const op of this.info.operators.get(o) ?? []) if (op.schema !== 'pg_catalog' && allowed(op.schema, op.name)) extra.push(op.result);
+    this.universeCache = closeUniverse(this.info, extra.filter((t) => !builtin.has(t)), builtin);
+    return this.universeCache;
+  }
+
+  // ---------------------------------------------------------------- hints
+
+  /** What the type of an expression node can be. */
+  hint(node: unknown, depth: number): TypeHint {
+    if (node === undefined || node === null) return 'unknown';
+    const memo = this.memo.get(node);
+    if (memo !== undefined) return memo;
+    const h = this.hintOf(node, depth);
+    // results that depend on a derived name still being computed are not final
+    if (this.inProgress.size === 0 && typeof node === 'object') this.memo.set(node, h);
+    return h;
+  }
+
+  private hintOf(node: unknown, depth: number): TypeHint {
+    const u = unwrap(node);
+    if (u === undefined || depth > MAX_HINT_DEPTH) return 'any';
+    const [t, b] = u;
+    switch (t) {
+      case 'A_Const':
+        return this.constHint(b);
+      case 'ParamRef':
+        return 'unknown';
+      case 'TypeCast': {
+        const oid = this.typeOfTypeName(b.typeName);
+        return oid === undefined ? 'any' : new Set([oid]);
+      }
+      case 'CollateClause':
+        return this.hint(b.arg, depth + 1);
+      case 'ColumnRef':
+        return this.columnHint(b, depth);
+      case 'FuncCall':
+        return this.callHint(b, depth);
+      case 'A_Expr': {
+        const kind = b.kind as string | undefined;
+        if (kind !== undefined && !NON_BOOLEAN_A_EXPR.has(kind)) return this.builtinType('bool');
+        if (kind === 'AEXPR_NULLIF') return this.hint(b.lexpr, depth + 1);
+        const op = nameList(b.name);
+        return op === undefined ? 'any' : this.operatorResultHint(op, b, depth);
+      }
+      case 'BoolExpr':
+      case 'NullTest':
+      case 'BooleanTest':
+        return this.builtinType('bool');
+      case 'SubLink':
+        return b.subLinkType === 'EXPR_SUBLINK' || b.subLinkType === 'ARRAY_SUBLINK' || b.subLinkType === 'MULTIEXPR_SUBLINK' ? 'any' : this.builtinType('bool');
+      case 'SQLValueFunction': {
+        const name = SVF_TYPES[b.op as string] ?? 'name';
+        return this.builtinType(name);
+      }
+      case 'CoalesceExpr':
+      case 'MinMaxExpr':
+        return this.union((Array.isArray(b.args) ? b.args : []).map((a) => this.hint(a, depth + 1)));
+      case 'CaseExpr': {
+        const results = (Array.isArray(b.args) ? b.args : []).map((w) => (unwrap(w)?.[1].result as unknown) ?? null);
+        results.push(b.defresult ?? null);
+        return this.union(results.map((r) => (r === null ? 'unknown' : this.hint(r, depth + 1))));
+      }
+      default:
+        return 'any';
+    }
+  }
+
+  /** Union of hints; all unknown: `allUnknown` (text for COALESCE/CASE, as PostgreSQL resolves them). */
+  private union(hints: readonly TypeHint[], allUnknown: TypeHint = this.builtinType('text')): TypeHint {
+    const out = new Set<number>();
+    let sawType = false;
+    for (const h of hints) {
+      if (h === 'any') return 'any';
+      if (h === 'unknown') continue;
+      sawType = true;
+      for (const x of h) out.add(x);
+    }
+    return sawType ? out : allUnknown;
+  }
+
+  private constHint(b: Record<string, unknown>): TypeHint {
+    if (b.isnull === true || b.sval !== undefined) return 'unknown';
+    if (b.ival !== undefined) return this.builtinType('int4');
+    if (b.boolval !== undefined) return this.builtinType('bool');
+    if (b.bsval !== undefined) return this.builtinType('bit');
+    const f = (b.fval as { fval?: string } | undefined)?.fval;
+    if (f !== undefined) return /^[0-9]+$/.test(f) ? this.union([this.builtinType('int8'), this.builtinType('numeric')]) : this.builtinType('numeric');
+    return 'any';
+  }
+
+  private builtinType(name: string): TypeHint {
+    const t = (this.info.typesByName.get(name) ?? []).find((x) => x.schema === 'pg_catalog');
+    return t === undefined ? 'any' : new Set([t.oid]);
+  }
+
+  private columnHint(b: Record<string, unknown>, depth: number): TypeHint {
+    const fields = Array.isArray(b.fields) ? b.fields : [];
+    const name = sval(fields[fields.length - 1]);
+    if (name === undefined) return 'any';
+    this.scan();
+    if (this.derivedAll) return 'any';
+    const base = this.columnsByName().get(name);
+    if (this.derivedAll || (base !== undefined && base.size === 0)) return 'any';
+    const derived = this.producers.has(name) ? this.derivedHint(name, depth) : undefined;
+    if (derived === 'any' || derived === 'unknown') return 'any';
+    if (base === undefined && derived === undefined) return 'any';
+    const out = new Set<number>(base ?? []);
+    for (const x of derived ?? []) out.add(x);
+    return out;
+  }
+
+  /**
+   * The possible types of a derived source's output column: the union over its producers, to a
+   * fixpoint (a recursive CTE's column is produced by its own recursive term; while being
+   * computed, its current approximation is used, starting from no type).
+   */
+  private derivedHint(name: string, depth: number): TypeHint {
+    const done = this.derivedHints.get(name);
+    if (done !== undefined) return done;
+    const current = this.inProgress.get(name);
+    if (current !== undefined) return current;
+    const nodes = this.producers.get(name) ?? [];
+    let approx = new Set<number>() as TypeHint;
+    for (let pass = 0; pass < 4; pass++) {
+      this.inProgress.set(name, approx);
+      const next = this.union(nodes.map((n) => (n === ANY_NODE ? 'any' : this.hint(n, depth + 1))), new Set<number>());
+      this.inProgress.delete(name);
+      if (next === 'any' || next === 'unknown') {
+        approx = 'any';
+        break;
+      }
+      if (approx !== 'any' && approx !== 'unknown' && next.size === approx.size) {
+        approx = next;
+        break;
+      }
+      approx = next;
+      if (pass === 3) approx = 'any';
+    }
+    if (approx !== 'any' && approx !== 'unknown' && approx.size === 0) approx = 'any';
+    if (this.inProgress.size === 0) this.derivedHints.set(name, approx);
+    return approx;
+  }
+
+  private columnsByName(): Map<string, Set<number>> {
+    if (this.columnTypes !== undefined) return this.columnTypes;
+    const m = new Map<string, Set<number>>();
+    for (const r of this.relations) {
+      for (const c of r.columns ?? []) {
+        if (c.typeOid === undefined) {
+          // a relation without type facts: its columns can be anything
+          m.set(c.name, new Set());
+          continue;
+        }
+        const set = m.get(c.name) ?? new Set<number>();
+        set.add(c.typeOid);
+        m.set(c.name, set);
+      }
+    }
+    // a relation read without a column list (no columns loaded): any name can be any type
+    if (this.relations.some((r) => r.columns === undefined)) this.derivedAll = true;
+    this.columnTypes = m;
+    return m;
+  }
+
+  private callHint(b: Record<string, unknown>, depth: number): TypeHint {
+    const parts = nameList(b.funcname);
+    if (parts === undefined || parts.length === 0) return 'any';
+    const name = parts[parts.length - 1] as string;
+    const schemas = parts.length >= 2 ? [parts[parts.length - 2] as string] : this.path;
+    const args = Array.isArray(b.args) ? b.args : [];
+    if (args.some((a) => isEmpty(this.hint(a, depth + 1)))) return new Set();
+    const all = (this.catalog.functions.get(name) ?? []).filter((f) => schemas.includes(f.schema));
+    const picked = b.agg_star === true ? all.filter((f) => (f.args?.length ?? 0) === 0) : this.pickFunctions(all, args, depth);
+    if (picked.length === 0) return 'any';
+    const out = new Set<number>();
+    for (const c of picked) {
+      if (c.ret === undefined) return 'any';
+      const h = this.resultHint(c.ret, (c.args ?? []).map((p, i) => [p, args[i]] as const), depth);
+      if (h === 'any') return 'any';
+      if (h !== 'unknown') for (const x of h) out.add(x);
+    }
+    return out;
+  }
+
+  /**
+   * The result type of a picked candidate: its declared type, or for a polymorphic result the
+   * types of the arguments at the matching polymorphic parameters (anyelement → those values,
+   * anyarray → those arrays); anything else pseudo is "any".
+   */
+  private resultHint(ret: number, params: readonly (readonly [number, unknown])[], depth: number): TypeHint {
+    const rt = this.info.types.get(ret);
+    if (rt === undefined) return 'any';
+    if (rt.kind !== 'p') return new Set([ret]);
+    const same = params.filter(([p]) => p === ret && params.length > 0);
+    if (same.length === 0 || !['anyelement', 'anycompatible', 'anynonarray', 'anyenum', 'anyarray', 'anycompatiblearray', 'anyrange', 'anymultirange'].includes(rt.name)) return 'any';
+    return this.union(same.map(([, node]) => (node === undefined ? 'any' : this.hint(node, depth + 1))), 'any');
+  }
+
+  private operatorResultHint(op: string[], b: Record<string, unknown>, depth: number): TypeHint {
+    const name = op[op.length - 1] as string;
+    const schemas = op.length >= 2 ? [op[op.length - 2] as string] : this.path;
+    const prefix = b.lexpr === undefined || b.lexpr === null;
+    if (isEmpty(this.hint(b.rexpr, depth + 1)) || (!prefix && isEmpty(this.hint(b.lexpr, depth + 1)))) return new Set();
+    const all = (this.info.operators.get(name) ?? []).filter((o) => schemas.includes(o.schema));
+    const picked = this.pickOperators(all, prefix ? undefined : b.lexpr, b.rexpr, depth);
+    if (picked.length === 0) return 'any';
+    const out = new Set<number>();
+    for (const o of picked) {
+      const h = this.resultHint(o.result, prefix ? [[o.right, b.rexpr]] : [[o.left, b.lexpr], [o.right, b.rexpr]], depth);
+      if (h === 'any') return 'any';
+      if (h !== 'unknown') for (const x of h) out.add(x);
+    }
+    return out;
+  }
+
+  /** The OID a TypeName names (search_path for unqualified names; `[]` → the array type). */
+  typeOfTypeName(typeName: unknown): number | undefined {
+    const tn = typeName as { names?: unknown; arrayBounds?: unknown[]; pct_type?: boolean } | undefined;
+    if (tn === undefined || tn.pct_type === true) return undefined;
+    const parts = nameList(tn.names);
+    if (parts === undefined || parts.length === 0) return undefined;
+    const name = parts[parts.length - 1] as string;
+    const schemas = parts.length >= 2 ? [parts[parts.length - 2] as string] : this.path;
+    const all = this.info.typesByName.get(name) ?? [];
+    let found: CatalogType | undefined;
+    for (const s of schemas) {
+      found = all.find((t) => t.schema === s);
+      if (found !== undefined) break;
+    }
+    if (found === undefined) return undefined;
+    if (Array.isArray(tn.arrayBounds) && tn.arrayBounds.length > 0) return found.array !== 0 ? found.array : undefined;
+    return found.oid;
+  }
+
+  // ---------------------------------------------------------------- statement scan
+
+  /**
+   * One pass over the statement: names that derived sources may produce (their columns may have
+   * any type) and every type the statement names. Bounded; past the bound everything is "any".
+   */
+  private scan(): void {
+    if (this.derivedNames !== undefined) return;
+    const names = new Set<string>(KEYWORD_OUTPUTS);
+    const stack: unknown[] = [...this.stmts];
+    let count = 0;
+    while (stack.length > 0) {
+      const v = stack.pop();
+      if (Array.isArray(v)) {
+        for (const x of v) stack.push(x);
+        continue;
+      }
+      if (v === null || typeof v !== 'object') continue;
+      if (++count > MAX_SCAN_NODES) {
+        this.derivedAll = true;
+        break;
+      }
+      const u = unwrap(v);
+      if (u !== undefined) {
+        this.scanNode(u[0], u[1], names);
+        stack.push(u[1]);
+        continue;
+      }
+      for (const k in v) {
+        const x = (v as Record<string, unknown>)[k];
+        if (x !== null && typeof x === 'object') stack.push(x);
+      }
+    }
+    this.derivedNames = names;
+  }
+
+  private produce(name: string, node: unknown, names: Set<string>): void {
+    names.add(name);
+    const list = this.producers.get(name);
+    if (list === undefined) this.producers.set(name, [node]);
+    else list.push(node);
+  }
+
+  /** Per output position of a SELECT (set operations merged, VALUES by column), the value nodes; undefined: unknown shape. */
+  private outputsOf(node: unknown, depth = 0): unknown[][] | undefined {
+    const u = unwrap(node);
+    if (u?.[0] !== 'SelectStmt' || depth > 32) return undefined;
+    const b = u[1];
+    if (Array.isArray(b.valuesLists)) {
+      const cols: unknown[][] = [];
+      for (const row of b.valuesLists) {
+        const items = (unwrap(row)?.[1].items as unknown[] | undefined) ?? [];
+        items.forEach((v, i) => (cols[i] ??= []).push(v));
+      }
+      return cols;
+    }
+    if (b.larg !== undefined && b.rarg !== undefined) {
+      const l = this.outputsOf({ SelectStmt: b.larg }, depth + 1);
+      const r = this.outputsOf({ SelectStmt: b.rarg }, depth + 1);
+      if (l === undefined || r === undefined || l.length !== r.length) return undefined;
+      return l.map((x, i) => [...x, ...(r[i] ?? [])]);
+    }
+    if (!Array.isArray(b.targetList)) return undefined;
+    const out: unknown[][] = [];
+    for (const rt of b.targetList) {
+      const val = unwrap(rt)?.[1].val;
+      const fields = unwrap(val)?.[0] === 'ColumnRef' ? (unwrap(val)?.[1].fields as unknown[] | undefined) : undefined;
+      if (fields !== undefined && unwrap(fields[fields.length - 1])?.[0] === 'A_Star') return undefined; // positions unknown
+      out.push([val]);
+    }
+    return out;
+  }
+
+  /** Column aliases (`AS t(a, b)`, `WITH c(a, b)`) over a SELECT: each alias is produced by that position's values. */
+  private aliasColumns(colnames: unknown, query: unknown, names: Set<string>): void {
+    if (!Array.isArray(colnames) || colnames.length === 0) return;
+    const outs = this.outputsOf(query);
+    colnames.forEach((c, i) => {
+      const n = sval(c);
+      if (n === undefined) return;
+      const vals = outs?.[i];
+      if (vals === undefined) this.produce(n, ANY_NODE, names);
+      else for (const v of vals) this.produce(n, v, names);
+    });
+  }
+
+  private scanNode(t: string, b: Record<string, unknown>, names: Set<string>): void {
+    switch (t) {
+      case 'ResTarget': {
+        const explicit = b.name as string | undefined;
+        const bare = unwrap(b.val);
+        if (bare?.[0] === 'ColumnRef') {
+          const fields = Array.isArray(bare[1].fields) ? bare[1].fields : [];
+          const last = fields[fields.length - 1];
+          // `*` and `x` / `t.x` output as x: the columns keep their names and types
+          if (unwrap(last)?.[0] === 'A_Star') return;
+          if (explicit === undefined || explicit === sval(last)) return;
+        }
+        if (b.val === undefined) return; // an INSERT/UPDATE target column, not an output
+        const figured = new Set<string>();
+        if (explicit !== undefined) figured.add(explicit);
+        else this.figureName(b.val, figured);
+        for (const n of figured) this.produce(n, b.val, names);
+        return;
+      }
+      case 'RangeSubselect': {
+        const alias = unwrap({ Alias: b.alias })?.[1];
+        if (typeof alias?.aliasname === 'string') this.produce(alias.aliasname, ANY_NODE, names);
+        this.aliasColumns(alias?.colnames, b.subquery, names);
+        return;
+      }
+      case 'CommonTableExpr':
+        if (typeof b.ctename === 'string') this.produce(b.ctename, ANY_NODE, names);
+        this.aliasColumns(b.aliascolnames, b.ctequery, names);
+        return;
+      case 'JoinExpr': {
+        const alias = b.alias as { aliasname?: string; colnames?: unknown[] } | undefined;
+        if (typeof alias?.aliasname === 'string') this.produce(alias.aliasname, ANY_NODE, names);
+        for (const c of alias?.colnames ?? []) {
+          const n = sval(c);
+          if (n !== undefined) this.produce(n, ANY_NODE, names);
+        }
+        return;
+      }
+      case 'ColumnDef':
+        if (typeof b.colname === 'string') this.produce(b.colname, b.typeName === undefined ? ANY_NODE : { TypeCast: { typeName: b.typeName } }, names);
+        return;
+      case 'RangeTableFuncCol':
+        if (typeof b.colname === 'string') this.produce(b.colname, b.typeName === undefined ? ANY_NODE : { TypeCast: { typeName: b.typeName } }, names);
+        return;
+      case 'JsonTableColumn':
+        if (typeof b.name === 'string') this.produce(b.name, b.typeName === undefined ? ANY_NODE : { TypeCast: { typeName: b.typeName } }, names);
+        return;
+      case 'RangeTableFunc':
+      case 'JsonTable': {
+        const alias = b.alias as { aliasname?: string } | undefined;
+        if (typeof alias?.aliasname === 'string') this.produce(alias.aliasname, ANY_NODE, names);
+        return;
+      }
+      case 'RangeFunction':
+        this.rangeFunction(b, names);
+        return;
+      case 'SelectStmt':
+        // VALUES names its columns column1, column2 …
+        if (Array.isArray(b.valuesLists)) (this.outputsOf({ SelectStmt: b }) ?? []).forEach((vals, i) => vals.forEach((v) => this.produce(`column${i + 1}`, v, names)));
+        return;
+      case 'TypeName': {
+        const oid = this.typeOfTypeName(b);
+        if (oid !== undefined) this.namedTypes.push(oid);
+        return;
+      }
+      default:
+    }
+  }
+
+  /**
+   * A function in FROM: with a column alias list or a column definition list, those names; a
+   * single function returning a scalar names its column after the alias (or the function); a
+   * function that may return a row (record, composite, polymorphic) has column names the guard
+   * does not know: every column name may then have any type.
+   */
+  private rangeFunction(b: Record<string, unknown>, names: Set<string>): void {
+    const alias = b.alias as { aliasname?: string; colnames?: unknown[] } | undefined;
+    const calls = (Array.isArray(b.functions) ? b.functions : []).map((f) => (unwrap(f)?.[1].items as unknown[] | undefined)?.[0]);
+    if (typeof alias?.aliasname === 'string') this.produce(alias.aliasname, ANY_NODE, names);
+    if (b.ordinality === true) this.produce('ordinality', ANY_NODE, names);
+    const colnames = alias?.colnames ?? [];
+    if (Array.isArray(b.coldeflist) && b.coldeflist.length > 0) return; // ColumnDef entries name them
+    if (colnames.length > 0) {
+      if (calls.length === 1 && colnames.length === 1) {
+        const n = sval(colnames[0]);
+        if (n !== undefined) this.produce(n, calls[0], names);
+      } else {
+        for (const c of colnames) {
+          const n = sval(c);
+          if (n !== undefined) this.produce(n, ANY_NODE, names);
+        }
+      }
+      return;
+    }
+    for (const call of calls) {
+      const u = unwrap(call);
+      if (u?.[0] !== 'FuncCall') {
+        this.derivedAll = true;
+        continue;
+      }
+      const parts = nameList(u[1].funcname);
+      const fname = parts?.[parts.length - 1];
+      const rows = (this.catalog.functions.get(fname ?? '') ?? []).some((f) => {
+        const rt = f.ret === undefined ? undefined : this.info.types.get(f.ret);
+        return rt === undefined || rt.kind === 'p' || rt.kind === 'c';
+      });
+      if (rows || fname === undefined) {
+        this.derivedAll = true;
+        continue;
+      }
+      this.produce(calls.length === 1 && typeof alias?.aliasname === 'string' ? alias.aliasname : fname, call, names);
+    }
+  }
+
+  /** PostgreSQL's FigureColname, over-approximated: names an unnamed output may get. */
+  private figureName(node: unknown, names: Set<string>, depth = 0): void {
+    const u = unwrap(node);
+    if (u === undefined || depth > 8) return;
+    const [t, b] = u;
+    switch (t) {
+      case 'ColumnRef': {
+        const fields = Array.isArray(b.fields) ? b.fields : [];
+        const n = sval(fields[fields.length - 1]);
+        if (n !== undefined) names.add(n);
+        return;
+      }
+      case 'FuncCall': {
+        const parts = nameList(b.funcname);
+        const n = parts?.[parts.length - 1];
+        if (n !== undefined) names.add(n);
+        return;
+      }
+      case 'TypeCast': {
+        this.figureName(b.arg, names, depth + 1);
+        const parts = nameList((b.typeName as { names?: unknown } | undefined)?.names);
+        const n = parts?.[parts.length - 1];
+        if (n !== undefined) names.add(n);
+        return;
+      }
+      case 'CollateClause':
+        this.figureName(b.arg, names, depth + 1);
+        return;
+      case 'A_Indirection': {
+        const ind = Array.isArray(b.indirection) ? b.indirection : [];
+        const n = sval(ind[ind.length - 1]);
+        if (n !== undefined) names.add(n);
+        this.figureName(b.arg, names, depth + 1);
+        return;
+      }
+      case 'SubLink': {
+        const sel = unwrap(b.subselect)?.[1];
+        const first = (sel?.targetList as unknown[] | undefined)?.[0];
+        const rt = unwrap(first)?.[1];
+        if (rt !== undefined) {
+          if (typeof rt.name === 'string') names.add(rt.name);
+          else this.figureName(rt.val, names, depth + 1);
+        }
+        return;
+      }
+      default:
+    }
+  }
+}
+
+/** Whether a function with these declared arguments can take `n` positional arguments. */
+function arityFits(f: CatalogFunction, n: number): boolean {
+  const len = f.args?.length ?? 0;
+  const min = len - (f.defaults ?? 0);
+  if (f.variadic === true) return n >= Math.min(min, len - 1);
+  return n >= min && n <= len;
+}
+
+/** The declared type at argument position i (a VARIADIC tail: its element type's array). */
+function paramType(f: CatalogFunction, i: number): number {
+  const args = f.args ?? [];
+  if (i < args.length) return args[i] as number;
+  return args[args.length - 1] ?? 0;
+}
+
+/** A hint with no type yet (a recursive column's first approximation). */
+function isEmpty(h: TypeHint): boolean {
+  return h !== 'any' && h !== 'unknown' && h.size === 0;
+}
+
+function singletons(hints: readonly TypeHint[]): number[] | undefined {
+  const out: number[] = [];
+  for (const h of hints) {
+    if (h === 'any' || h === 'unknown' || h.size !== 1) return undefined;
+    out.push([...h][0] as number);
+  }
+  return out;
+}
+
+/** Closure over implicit casts, domain/array/range bases, array types and composite fields. */
+function closeUniverse(info: CatalogTypeInfo, start: readonly number[], known: ReadonlySet<number>): ReadonlySet<number> {
+  const out = new Set<number>(known);
+  const todo = [...start];
+  while (todo.length > 0) {
+    const t = todo.pop() as number;
+    if (out.has(t)) continue;
+    out.add(t);
+    for (const c of info.implicitCasts.get(t) ?? []) todo.push(c);
+    const ty = info.types.get(t);
+    if (ty === undefined) continue;
+    if (ty.base !== 0) todo.push(ty.base);
+    if (ty.array !== 0) todo.push(ty.array);
+    for (const f of ty.fields ?? []) todo.push(f);
+  }
+  return out;
+}
