@@ -30,7 +30,10 @@ export function advertised(schema: z.ZodType): AdvertisedSchema {
     const key = `${io}\0${options.target}\0${options.libraryOptions === undefined ? '' : JSON.stringify(options.libraryOptions)}`;
     let json = memo.get(key);
     if (json === undefined) {
-      json = deepFreeze(std.jsonSchema[io](options));
+      const converted = std.jsonSchema[io](options);
+      // MCP wants an object schema at the root; a union converts to a bare anyOf.
+      if (converted.type === undefined && Array.isArray(converted.anyOf)) converted.type = 'object';
+      json = deepFreeze(converted);
       memo.set(key, json);
     }
     return json;
@@ -55,6 +58,22 @@ function deepFreeze<T>(value: T): T {
 
 const reasonShape = z.object({ code: z.string(), message: z.string(), fix: z.string() });
 const observed = z.object({ reasons: z.array(reasonShape) }).optional();
+
+/** Every refusal (an isError result): what the tool returns when it does not succeed. */
+export const refusalOutput = z.looseObject({
+  decision: z.enum(['block', 'hold', 'error']),
+  reasons: z.array(reasonShape).describe('Why, each with a stable code and a fix.'),
+  requestId: z.string().optional(),
+});
+
+/**
+ * A tool's advertised output: its success payload or a refusal. Refusals carry structuredContent
+ * too, and some clients (the v1 TypeScript SDK) validate it against the output schema even on
+ * isError results, so the schema states both shapes.
+ */
+export function orRefusal(success: z.ZodType): z.ZodType {
+  return z.union([success, refusalOutput]);
+}
 
 /** query, and predefined read tools. */
 export const queryOutput = z.looseObject({

@@ -33,6 +33,7 @@ import { BUILTIN_TOOL_NAMES, argumentReasons, predefinedIsWrite, predefinedTools
 import { argumentsSchema } from '../config/tool-parameters.js';
 import {
   advertised,
+  orRefusal,
   checkOutput,
   describeOutput,
   executeOutput,
@@ -126,7 +127,7 @@ function definition(spec: Omit<BuiltinSpec, 'name'> & { name: string }): ToolDef
       title: spec.title,
       description: spec.description,
       inputSchema: advertised(spec.input),
-      outputSchema: advertised(spec.output),
+      outputSchema: advertised(orRefusal(spec.output)),
       annotations: { title: spec.title, ...spec.annotations },
     },
     args: spec.input,

@@ -9,83 +9,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { callTool, codes, startE2eGateway, type E2eGateway, type Era } from '../../support/gateway.js';
 import { setupWriteDb, type WriteTestDb } from '../writes/helpers.js';
+import { SURFACE_TOKENS, surfaceConfig } from '../../support/surface.js';
 
-const ANALYST = 'pgw_pdanalyst_e2e_0123456789abcdefghijklmnopq';
-const NARROW = 'pgw_pdnarrow_e2e_0123456789abcdefghijklmnopqrs';
-const OPERATOR = 'pgw_pdoperator_e2e_0123456789abcdefghijklmnop';
+const { analyst: ANALYST, narrow: NARROW, operator: OPERATOR } = SURFACE_TOKENS;
 
 let w: WriteTestDb;
 let gw: E2eGateway;
 
-export function predefinedToolsConfig(): Record<string, unknown> {
-  return {
-    orders_by_status: {
-      title: 'Orders by status',
-      description: 'The most recent orders in one status.',
-      database: 'shop',
-      sql: 'SELECT id, status, total_cents FROM app.orders WHERE status = $1 ORDER BY id LIMIT $2',
-      parameters: [
-        { name: 'status', type: 'enum', values: ['pending', 'paid', 'shipped', 'delivered', 'cancelled', 'refunded'], description: 'Order status.' },
-        { name: 'limit', type: 'integer', min: 1, max: 20, default: 5, description: 'How many orders.' },
-      ],
-      policies: ['analyst', 'narrow'],
-    },
-    customer_contacts: {
-      description: 'Contacts of customers by id (emails are masked).',
-      database: 'shop',
-      sql: 'SELECT id, email FROM app.customers WHERE id = ANY($1::bigint[]) ORDER BY id',
-      parameters: [{ name: 'ids', type: 'array', items: { type: 'integer', min: 1 }, max_items: 10, required: true }],
-      principals: ['narrow'],
-    },
-    close_tickets: {
-      title: 'Close tickets of a customer',
-      description: 'Close every open support ticket of one customer. Large closures wait for an operator.',
-      database: 'shop',
-      sql: 'UPDATE app.support_tickets SET closed_at = now() WHERE customer_id = $1 AND closed_at IS NULL',
-      parameters: [{ name: 'customer_id', type: 'integer', min: 1 }],
-      policies: ['narrow'],
-    },
-  };
-}
-
 beforeAll(async () => {
   w = await setupWriteDb({ ensureSchema: false });
-  const analystDb = { mode: 'read-only', schemas: ['app'], tables: { deny: ['internal.*'] } };
-  const narrowDb = {
-    mode: 'read-write',
-    schemas: ['app'],
-    tables: { deny: ['internal.*'] },
-    tools: { query: false, explain: false, describe: false, check: false, execute: false, revert: false },
-    masks: { 'app.customers.email': { mask: 'email' } },
-    writes: { confirm_above_rows: 0, block_above_rows: 100 },
-  };
-  gw = await startE2eGateway({
-    configInput: (auditPath) => ({
-      server: { host: '127.0.0.1', port: 0, rate_limit: { per_principal: 100_000, per_ip: 100_000 } },
-      log: { level: 'warn' },
-      audit: { sink: 'file', path: auditPath, fsync: 'never' },
-      masking: { hash_key: 'e2e-hash-key-0123456789abcdef' },
-      databases: { shop: { url: w.scratch.gatewayUrl, search_path: ['app'] } },
-      principals: {
-        analyst: { policy: 'analyst', tokens: [{ token: ANALYST }] },
-        narrow: { policy: 'narrow', tokens: [{ token: NARROW }] },
-      },
-      operators: { ops: { tokens: [{ token: OPERATOR }] } },
-      policies: { analyst: { databases: { shop: analystDb } }, narrow: { databases: { shop: narrowDb } } },
-      tools: predefinedToolsConfig(),
-      resources: {
-        order_counts: { title: 'Orders per status', description: 'How many orders are in each status.', database: 'shop', sql: 'SELECT status, count(*) AS n FROM app.orders GROUP BY status ORDER BY status', policies: ['analyst', 'narrow'] },
-      },
-      prompts: {
-        triage: {
-          title: 'Triage tickets',
-          arguments: [{ name: 'priority', values: ['low', 'normal', 'high', 'urgent'], required: true, description: 'Ticket priority.' }, { name: 'note', required: false }],
-          text: 'Triage the {{priority}} tickets. {{note}}',
-          policies: ['narrow'],
-        },
-      },
-    }),
-  });
+  gw = await startE2eGateway({ configInput: (auditPath) => surfaceConfig(w.scratch.gatewayUrl, auditPath, { analyst: ANALYST, narrow: NARROW, operator: OPERATOR }) });
 }, 120_000);
 
 afterAll(async () => {
@@ -113,10 +46,10 @@ describe.each<Era>(['legacy', 'modern'])('predefined tools (%s era)', (era) => {
       required: ['status'],
       additionalProperties: false,
     });
-    expect(orders?.outputSchema).toMatchObject({ type: 'object', properties: { rows: { type: 'array' }, truncated: { type: 'boolean' } } });
+    expect(orders?.outputSchema).toMatchObject({ type: 'object', anyOf: [{ properties: { rows: { type: 'array' }, truncated: { type: 'boolean' } } }, { properties: { decision: {}, reasons: {} } }] });
     const close = tools.find((t) => t.name === 'close_tickets');
     expect(close?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
-    expect(close?.outputSchema).toMatchObject({ properties: { undoId: {} } });
+    expect(close?.outputSchema).toMatchObject({ anyOf: [{ properties: { undoId: {} } }, {}] });
     for (const t of tools) expect(t.outputSchema, t.name).toBeDefined();
   });
 
