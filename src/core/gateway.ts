@@ -181,8 +181,9 @@ export class Gateway {
     const masking = this.maskPlan(r, judged, event);
     if (!masking.ok) return refused({ decision: 'block', reasons: masking.reasons });
     const sql = masking.rewritten ? masking.sql : text;
+    const runParams = withKeyParams(params, masking);
     const result = await this.maskedErrors(masking.rewritten, () =>
-      this.read(ctx, r, sql, explainOnly ? { analyze: false } : undefined, this.dbInfo(r, judged.decision, explainOnly), params),
+      this.read(ctx, r, sql, explainOnly ? { analyze: false } : undefined, this.dbInfo(r, judged.decision, explainOnly), runParams),
     );
     this.telemetry.metrics.rowsReturned(result.rowCount, 'query');
     if (masking.masked.length > 0) this.telemetry.metrics.maskedCells(result.rowCount * masking.masked.length, 'query');
@@ -303,7 +304,7 @@ export class Gateway {
       const masking = this.maskPlan(r, judged, event);
       if (!masking.ok) return refused({ decision: 'block', reasons: masking.reasons });
       const sql = masking.rewritten ? masking.sql : args.sql;
-      const result = await this.maskedErrors(masking.rewritten, () => this.read(ctx, r, sql, { analyze }, this.dbInfo(r, judged.decision, true)));
+      const result = await this.maskedErrors(masking.rewritten, () => this.read(ctx, r, sql, { analyze }, this.dbInfo(r, judged.decision, true), withKeyParams(undefined, masking)));
       return ok({
         database: r.database,
         masked: masking.masked,
@@ -384,7 +385,7 @@ export class Gateway {
       database: r.database,
       decision: judged.decision,
       // masked relations the write reads are replaced by their masked projections (src/mask/writes.ts)
-      ...(masking.rewritten ? { planStmt: masking.stmt } : {}),
+      ...(masking.rewritten ? { planStmt: masking.stmt, keyParams: masking.params } : {}),
       catalog: judged.catalog,
       searchPath: r.db.config.search_path,
       policy: r.policy,
@@ -453,7 +454,7 @@ export class Gateway {
    * write's own transaction).
    */
   approvalHooks(): ApprovalHooks {
-    const prepare = async (a: Approval): Promise<{ ctx: CallContext; r: Resolved; judged: Judged; plan: WritePlan } | { reasons: Reason[] }> => {
+    const prepare = async (a: Approval): Promise<{ ctx: CallContext; r: Resolved; judged: Judged; plan: WritePlan; params: readonly unknown[] | undefined } | { reasons: Reason[] }> => {
       const ctx: CallContext = { principal: a.principal, requestId: `approval:${a.approvalId}` };
       // A predefined tool's held write (bound parameters recorded): approved only while the
       // principal still gets a tool with exactly this statement on this database.
@@ -480,7 +481,8 @@ export class Gateway {
         policy: pre.policy,
       });
       if (!planned.ok) return { reasons: planned.refusal.reasons };
-      return { ctx, r: pre, judged, plan: planned.value };
+      const params = withKeyParams(a.parameters ?? undefined, masking);
+      return { ctx, r: pre, judged, plan: planned.value, params };
     };
     const must = async (a: Approval) => {
       const p = await prepare(a);
@@ -496,7 +498,7 @@ export class Gateway {
       },
       measure: async (a) => {
         const p = await must(a);
-        const radius = await measureBlastRadius(p.wdb, p.plan, { session: this.writeSession(p.r, a.principal), method: p.r.policy.writes.measure, ...(a.parameters !== null ? { params: a.parameters } : {}) });
+        const radius = await measureBlastRadius(p.wdb, p.plan, { session: this.writeSession(p.r, a.principal), method: p.r.policy.writes.measure, ...(p.params ? { params: p.params } : {}) });
         // The thresholds in force now, not those of the hold: a lowered block_above_rows refuses.
         const verdict = applyThresholds(radius.rows ?? undefined, p.r.policy.writes, p.plan.uncountableReason);
         if (verdict.action === 'block') return { rows: radius.rows, reasons: verdict.reason ? [verdict.reason] : [reason('BLAST_RADIUS_EXCEEDED')] };
@@ -510,7 +512,7 @@ export class Gateway {
           sql: a.sql,
           normalizedSql: a.normalizedSql,
           approvalId: o.approvalId,
-          ...(a.parameters !== null ? { params: a.parameters } : {}),
+          ...(p.params ? { params: p.params } : {}),
           // Never more than the approved figure, nor than the block threshold in force.
           allowedRows: Math.min(o.allowedRows ?? Number.MAX_SAFE_INTEGER, p.r.policy.writes.block_above_rows),
           maxCaptureRows: p.r.policy.writes.max_capture_rows,
@@ -876,15 +878,17 @@ export class Gateway {
     const limit = this.deps.describeSampleRows ?? 3;
     let sql = `SELECT * FROM ${quoteIdent(schema)}.${quoteIdent(name)} LIMIT ${limit}`;
     let rewritten = false;
+    let params: readonly unknown[] | undefined;
     if (policyHasMasks(r.policy)) {
       if (!this.deps.masker) return undefined;
       const plan = this.deps.masker.describeSample({ policy: r.policy, catalog, searchPath: r.db.config.search_path, schema, name, limit });
       if (!plan.ok) return undefined;
       sql = plan.sql;
+      params = plan.params.length > 0 ? plan.params : undefined;
       rewritten = plan.masked.length > 0;
     }
     const sample = await this.maskedErrors(rewritten, () =>
-      this.read(ctx, r, sql, undefined, { database: r.database, operation: 'SELECT', collection: key, summary: `SELECT ${key}` }),
+      this.read(ctx, r, sql, undefined, { database: r.database, operation: 'SELECT', collection: key, summary: `SELECT ${key}` }, params),
     );
     return { columns: sample.columns.map((c) => c.name), rows: sample.rows };
   }
@@ -941,6 +945,12 @@ export class Gateway {
 export const VERSION = '0.1.0';
 
 // ---------------------------------------------------------------- helpers (pure)
+
+/** The bind values of a statement the masking rewrite may have changed: its own, then the hash-key blocks. */
+function withKeyParams(own: readonly unknown[] | undefined, masking: MaskPlan): readonly unknown[] | undefined {
+  if (!masking.ok || !masking.rewritten || masking.params.length === 0) return own;
+  return [...(own ?? []), ...masking.params];
+}
 
 const NO_MASKING: MaskPlan = { ok: true, rewritten: false, masked: [] };
 

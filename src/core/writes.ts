@@ -54,6 +54,11 @@ export interface WriteInput {
   sql: string;
   /** Bind values for $n (predefined tools); recorded with a held write so approval binds the same. */
   params?: readonly unknown[];
+  /**
+   * Bind values appended after `params` when the plan runs (the masking rewrite's hash-key blocks,
+   * src/mask): never stored with a held write (an approval re-plans and gets them again).
+   */
+  keyParams?: readonly unknown[];
   /** In-client confirmation (src/mcp/confirm.ts): offer one instead of a hold, or redeem one. */
   confirm?: InClientConfirm;
 }
@@ -91,7 +96,8 @@ export async function runGuardedWrite(writes: WriteState, wdb: WriteDatabase, in
     if (!consumed) return refused({ decision: 'block', reasons: [reason('CONFIRMATION_INVALID')] });
     if (!redeem.accepted) return refused({ decision: 'block', reasons: [reason('CONFIRMATION_INVALID', 'The write was declined at the client; nothing ran.')] });
   }
-  const radius = await measureBlastRadius(wdb, plan, { session: input.session, method: rules.measure, ...(input.params ? { params: input.params } : {}) });
+  const runParams = input.keyParams?.length ? [...(input.params ?? []), ...input.keyParams] : input.params;
+  const radius = await measureBlastRadius(wdb, plan, { session: input.session, method: rules.measure, ...(runParams ? { params: runParams } : {}) });
   const verdict = applyThresholds(radius.rows ?? undefined, rules, plan.uncountableReason);
   const reasons = verdict.reason ? [verdict.reason] : [];
   if (verdict.action === 'block') return refused({ decision: 'block', reasons, blastRadius: radius });
@@ -129,7 +135,7 @@ export async function runGuardedWrite(writes: WriteState, wdb: WriteDatabase, in
     principal: input.principal,
     sql: input.sql,
     normalizedSql: input.decision.normalized,
-    ...(input.params ? { params: input.params } : {}),
+    ...(runParams ? { params: runParams } : {}),
     ...(radius.rows !== null ? { allowedRows: redeem ? Math.min(radius.rows, redeem.rows) : radius.rows } : {}),
     maxCaptureRows: rules.max_capture_rows,
     maxCaptureBytes: rules.max_capture_bytes,

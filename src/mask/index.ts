@@ -15,9 +15,14 @@
  *   position the rewrite does not handle; views and materialized views that read a masked
  *   relation (MASKED_VIEW); user-defined functions not listed in `mask_trusted_functions` (their
  *   bodies could read a masked table), also when a view calls them; writes that set, read or
- *   return a masked column of their target; EXPLAIN VERBOSE of a statement with hash masks, and
- *   statement-text views/functions (pg_stat_activity…) under a policy with hash masks (the
- *   rewritten text carries the masking key); a hash mask without `masking.hash_key`;
+ *   return a masked column of their target, reference its whole row, or trip a constraint over a
+ *   masked column (writes.ts); EXPLAIN VERBOSE of a statement with hash masks (it would print the
+ *   key blocks, which are bind parameters: `plan.params`), and statement-text views/functions
+ *   (pg_stat_activity…) under a policy with hash masks; a hash mask without `masking.hash_key`;
+ * - a write's masked READS (FROM, USING, subqueries) are rewritten like a read's: `plan.stmt` is
+ *   the tree the write planner plans from;
+ * - the masking key never appears in `plan.sql` (bind values in `plan.params`, appended after the
+ *   statement's own `$1…$n`);
  * - `masks.<col>.predicates: refuse` refuses statements that use such a column anywhere but a
  *   plain output column (by column name: conservative).
  * Does not: run anything, or see data; it trusts the guard's decision (relations, functions)
@@ -32,13 +37,16 @@ import type { CatalogSnapshot, Decision } from '../guard/types.js';
 import { deriveMaskKey, type MaskKey } from './key.js';
 import {
   isMaskedRelation,
+  keyParamValues,
   maskIndex,
+  paramKeyRefs,
   policyHasHashMasks,
   policyHasMasks,
   projectionSql,
   quoteIdent,
   relationMasks,
   splitMaskKey,
+  type KeyRefs,
   type MaskIndex,
   type RelationMasks,
 } from './masks.js';
@@ -58,6 +66,11 @@ export type MaskPlan =
       masked: string[];
       /** The rewritten tree (`sql` parses to it). Writes are planned from it. Shared with the cache: never mutate. */
       stmt: unknown;
+      /**
+       * Bind values to APPEND after the statement's own `$1…$n` (hash masks: the padded key blocks
+       * as `$n+1`, `$n+2`; empty otherwise). Run `sql` with `[...ownParams, ...params]`. Never log them.
+       */
+      params: readonly string[];
     }
   | { ok: false; reasons: Reason[] };
 
@@ -186,12 +199,14 @@ export class Masker {
    * The `describe` sample of one relation: `SELECT * FROM "schema"."name" LIMIT n`, masked.
    * Run `sql` when ok (it is the original text when nothing is masked).
    */
-  describeSample(req: Omit<MaskRequest, 'decision'> & { schema: string; name: string; limit: number }): { ok: true; sql: string; masked: string[] } | { ok: false; reasons: Reason[] } {
+  describeSample(
+    req: Omit<MaskRequest, 'decision'> & { schema: string; name: string; limit: number },
+  ): { ok: true; sql: string; masked: string[]; params: readonly string[] } | { ok: false; reasons: Reason[] } {
     const limit = Math.max(0, Math.min(1000, Math.floor(req.limit)));
     const sql = `SELECT * FROM ${quoteIdent(req.schema)}.${quoteIdent(req.name)} LIMIT ${limit}`;
     const plan = this.planText(sql, { ...req, relations: [`${req.schema}.${req.name}`] });
     if (!plan.ok) return plan;
-    return plan.rewritten ? { ok: true, sql: plan.sql, masked: plan.masked } : { ok: true, sql, masked: [] };
+    return plan.rewritten ? { ok: true, sql: plan.sql, masked: plan.masked, params: plan.params } : { ok: true, sql, masked: [], params: [] };
   }
 
   // ------------------------------------------------------------------ internals
@@ -228,7 +243,16 @@ export class Masker {
     if (predicate !== undefined) return { ok: false, reasons: [predicate] };
 
     // rewrite a private copy (the decision's tree is shared with the guard cache)
-    const copy = JSON.parse(JSON.stringify(stmt)) as unknown;
+    const text = JSON.stringify(stmt);
+    const copy = JSON.parse(text) as unknown;
+    // hash masks: the key blocks are bind parameters numbered after the statement's own
+    let refs: KeyRefs | undefined;
+    let params: readonly string[] = [];
+    if (usesHash && this.key !== undefined) {
+      const base = maxParamNumber(text);
+      refs = paramKeyRefs(base + 1, base + 2);
+      params = keyParamValues(this.key);
+    }
     const again = walkForMasks(copy, ctx);
     if (again.sites.length !== walk.sites.length) return refuse('The masking rewrite could not be verified.');
     const unaliased = new Set<string>();
@@ -236,7 +260,7 @@ export class Masker {
       const rm = rels.get(site.key);
       if (rm === undefined) continue;
       if (site.rangeVar.alias === undefined) unaliased.add(`${rm.schema}.${rm.name}`);
-      this.replace(site, rm);
+      this.replace(site, rm, refs);
     }
     unqualifyColumns(again.qualifiedColumns, unaliased);
     const sql = deparseSync(copy as Parameters<typeof deparseSync>[0], { pretty: false });
@@ -244,7 +268,7 @@ export class Masker {
     const masked = new Set<string>();
     for (const rm of rels.values()) for (const col of rm.masks.keys()) masked.add(`${rm.key}.${col}`);
     deepFreeze(copy);
-    return { ok: true, rewritten: true, sql, masked: [...masked].sort(), stmt: copy };
+    return { ok: true, rewritten: true, sql, masked: [...masked].sort(), stmt: copy, params };
   }
 
   /** Refusals that follow from the decision's relations and functions. */
@@ -291,10 +315,10 @@ export class Masker {
     return out;
   }
 
-  private replace(site: RangeSite, rm: RelationMasks): void {
+  private replace(site: RangeSite, rm: RelationMasks, refs: KeyRefs | undefined): void {
     const inh = site.rangeVar.inh === true; // libpg-query omits inh for ONLY (false is the protobuf default)
     // shared with the cache: the deparser only reads it; a sampled copy gets its own FROM list
-    let projection = this.projection(rm, inh);
+    let projection = this.projection(rm, inh, refs);
     if (site.sample !== undefined) {
       projection = { ...projection, fromClause: [...(projection.fromClause as unknown[])] };
       const from = projection.fromClause as unknown[];
@@ -307,8 +331,8 @@ export class Masker {
   }
 
   /** The parsed masked projection (cached by its text, which includes everything it depends on). */
-  private projection(rm: RelationMasks, inh: boolean): Record<string, unknown> {
-    const sql = projectionSql(rm, inh, this.key);
+  private projection(rm: RelationMasks, inh: boolean, refs: KeyRefs | undefined): Record<string, unknown> {
+    const sql = projectionSql(rm, inh, refs);
     const hit = this.projections.get(sql);
     if (hit !== undefined) return hit;
     const first = selectBody(sql);
@@ -344,6 +368,13 @@ function unqualifyColumns(refs: readonly Record<string, unknown>[], unaliased: R
       }
     }
   }
+}
+
+/** The highest `$n` in a statement's JSON tree (0: none). */
+function maxParamNumber(json: string): number {
+  let max = 0;
+  for (const m of json.matchAll(/"ParamRef":\{"number":(\d+)/g)) max = Math.max(max, Number(m[1]));
+  return max;
 }
 
 function deepFreeze(v: unknown): void {

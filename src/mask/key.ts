@@ -2,14 +2,17 @@
  * Key material for `hash` masks: keyed HMAC-SHA-256 computed inside PostgreSQL with the stock
  * `sha256(bytea)` (PostgreSQL ≥ 11, no pgcrypto): HMAC(K, m) = H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m)).
  *
- * Guarantees: the configured secret never appears in SQL; the SQL carries only the two padded
- * blocks of a key DERIVED from it (HMAC(secret, "pgwarden/mask/v1")), so a leaked statement text
- * exposes the masking key, not the configured secret (which may be shared with other systems).
- * The same derived key serves every hash mask, so hashed values join across tables and queries.
- * Does not: hide the padded blocks from anyone who can read the rewritten statement text; that is
- * why the rewrite puts them in InitPlans (not shown by EXPLAIN without VERBOSE), refuses EXPLAIN
- * VERBOSE and statement-text views for statements with hash masks, and the gateway must never log
- * or trace the rewritten text (see docs/masking.md).
+ * Guarantees: the configured secret never appears in SQL; the statement carries neither the
+ * secret nor the key: the two padded blocks of a key DERIVED from the secret (HMAC(secret,
+ * "pgwarden/mask/v1")) are BIND PARAMETERS (masks.ts paramKeyRefs), so a failing masked statement
+ * that PostgreSQL writes to its log (log_min_error_statement, on by default), pg_stat_activity and
+ * pg_stat_statements show `$n`, not the key. The same derived key serves every hash mask, so
+ * hashed values join across tables and queries.
+ * Does not: hide bind values from a server that logs them — log_statement = all (or
+ * log_min_duration_statement) with log_parameter_max_length ≠ 0 (the default is -1: logged in
+ * full). Operators set log_parameter_max_length = 0 for the gateway's login role (docs/masking.md);
+ * the blocks sit in InitPlans so EXPLAIN without VERBOSE shows no value, EXPLAIN VERBOSE of hashed
+ * statements stays refused, and the gateway never logs, traces or echoes the bind values.
  */
 import { createHmac } from 'node:crypto';
 

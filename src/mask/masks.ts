@@ -12,8 +12,9 @@
  * - output types: `null` keeps the column type; the other masks produce text, cast back to the
  *   column type when that is a built-in string type (text, varchar(n), char(n)), else text;
  * - hash: keyed HMAC-SHA-256 of the value's text form (key.ts), hex, first `length` characters.
- *   The padded key blocks sit in scalar sub-selects (InitPlans), which EXPLAIN shows only with
- *   VERBOSE.
+ *   The padded key blocks are bind parameters (never statement text, which failing statements
+ *   write to the server log), each in a scalar sub-select (an InitPlan), which EXPLAIN shows only
+ *   with VERBOSE.
  * Does not: decide where masks apply in a statement (rewrite.ts).
  */
 import type { DatabasePolicy, MaskSpec } from '../config/schema.js';
@@ -153,8 +154,34 @@ export function stringTypeCast(type: string): string | undefined {
 
 const PARTIAL_FILL = '***';
 
+/**
+ * Where a hash mask's SQL finds the padded key blocks: SQL expressions of type bytea. The gateway
+ * uses bind parameters (`paramKeyRefs`), so the key never travels in statement text (which a
+ * failing statement writes to the server log); `literalKeyRefs` spells them as literals (tests and
+ * the reference comparison only).
+ */
+export interface KeyRefs {
+  readonly ipad: string;
+  readonly opad: string;
+}
+
+/** `$ipad` / `$opad` bind parameters, each in a scalar sub-select (an InitPlan: EXPLAIN without VERBOSE shows no value). */
+export function paramKeyRefs(ipadParam: number, opadParam: number): KeyRefs {
+  return { ipad: `(SELECT CAST($${ipadParam} AS bytea))`, opad: `(SELECT CAST($${opadParam} AS bytea))` };
+}
+
+/** The key blocks as literals (tests only: the gateway never puts the key in statement text). */
+export function literalKeyRefs(key: MaskKey): KeyRefs {
+  return { ipad: `(SELECT CAST('\\x${key.ipadHex}' AS bytea))`, opad: `(SELECT CAST('\\x${key.opadHex}' AS bytea))` };
+}
+
+/** The bind values for paramKeyRefs (bytea in text form), in order: ipad, opad. */
+export function keyParamValues(key: MaskKey): [string, string] {
+  return [`\\x${key.ipadHex}`, `\\x${key.opadHex}`];
+}
+
 /** The SQL expression that replaces column `col` (already quoted) under `spec`. */
-export function maskExpression(mask: ColumnMask, key: MaskKey | undefined): string {
+export function maskExpression(mask: ColumnMask, key: MaskKey | KeyRefs | undefined): string {
   const v = quoteIdent(mask.column);
   const t = `CAST(${v} AS text)`;
   const spec = mask.spec;
@@ -179,8 +206,9 @@ export function maskExpression(mask: ColumnMask, key: MaskKey | undefined): stri
       break;
     case 'hash': {
       if (key === undefined) throw new Error('hash mask without a key');
-      const ipad = `(SELECT CAST('\\x${key.ipadHex}' AS bytea))`;
-      const opad = `(SELECT CAST('\\x${key.opadHex}' AS bytea))`;
+      const refs = 'ipadHex' in key ? literalKeyRefs(key) : key;
+      const ipad = refs.ipad;
+      const opad = refs.opad;
       const inner = `pg_catalog.sha256(pg_catalog.byteacat(${ipad}, pg_catalog.convert_to(${t}, 'UTF8')))`;
       expr = `pg_catalog.left(pg_catalog.encode(pg_catalog.sha256(pg_catalog.byteacat(${opad}, ${inner})), 'hex'), ${spec.length})`;
       break;
@@ -191,7 +219,7 @@ export function maskExpression(mask: ColumnMask, key: MaskKey | undefined): stri
 }
 
 /** The masked projection of a relation: every column in order, masked ones replaced. */
-export function projectionSql(rm: RelationMasks, inh: boolean, key: MaskKey | undefined): string {
+export function projectionSql(rm: RelationMasks, inh: boolean, key: MaskKey | KeyRefs | undefined): string {
   const cols = rm.columns.map((c) => {
     const m = rm.masks.get(c.name);
     return m === undefined ? quoteIdent(c.name) : `${maskExpression(m, key)} AS ${quoteIdent(c.name)}`;

@@ -30,6 +30,7 @@ let w: WriteTestDb;
 let gw: E2eGateway;
 /** Raw masked values (≥ 6 characters) that no answer may carry. */
 let raw: string[] = [];
+let shared: Awaited<ReturnType<E2eGateway['connect']>> | undefined;
 
 /** A digest of every row of every table in app (the gateway's journal lives in another schema). */
 async function digest(): Promise<string> {
@@ -90,7 +91,8 @@ afterAll(async () => {
 describe('masked-writes corpus through the MCP client (0 executed, 0 leaked)', () => {
   for (const c of CASES) {
     it(`${c.expect} ${c.id}: ${c.why}`, async () => {
-      const client = await gw.connect('modern', WRITER);
+      shared ??= await gw.connect('modern', WRITER);
+      const client = shared;
       const before = await digest();
       const readableBefore = await readableText();
       const out = await callTool(client, 'execute', { sql: c.sql });

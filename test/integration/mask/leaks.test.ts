@@ -237,7 +237,7 @@ describe('leak corpus directly (guard → Masker → hardened read), unsanitized
       const [schema, name] = (c.table as string).split('.') as [string, string];
       const s = masker.describeSample({ policy, catalog, searchPath: SEARCH_PATH, schema, name, limit: 3 });
       if (!s.ok) return { ok: false, output: JSON.stringify(s.reasons) };
-      const r = await pool.runRead({ sql: s.sql, limits: { ...DEFAULT_LIMITS }, searchPath: SEARCH_PATH });
+      const r = await pool.runRead({ sql: s.sql, params: s.params, limits: { ...DEFAULT_LIMITS }, searchPath: SEARCH_PATH });
       return { ok: true, output: JSON.stringify({ ...r, masked: s.masked }) };
     }
     const sql = c.sql as string;
@@ -247,10 +247,11 @@ describe('leak corpus directly (guard → Masker → hardened read), unsanitized
     const plan = masker.plan({ decision, policy, catalog, searchPath: SEARCH_PATH });
     if (!plan.ok) return { ok: false, output: JSON.stringify(plan.reasons) };
     const text = plan.rewritten ? plan.sql : sql;
+    const params = plan.rewritten ? [...plan.params] : [];
     let output = '';
     let ok = true;
     try {
-      const r = await pool.runRead({ sql: text, limits: { ...DEFAULT_LIMITS }, searchPath: SEARCH_PATH, ...(c.tool === 'explain' ? { explain: { analyze: c.analyze } } : {}) });
+      const r = await pool.runRead({ sql: text, params, limits: { ...DEFAULT_LIMITS }, searchPath: SEARCH_PATH, ...(c.tool === 'explain' ? { explain: { analyze: c.analyze } } : {}) });
       output = JSON.stringify(r);
     } catch (err) {
       ok = false;
@@ -260,7 +261,7 @@ describe('leak corpus directly (guard → Masker → hardened read), unsanitized
     const prefix = c.tool === 'explain' ? `EXPLAIN (FORMAT JSON${c.analyze ? ', ANALYZE' : ''}) ` : '';
     try {
       await plain.query('BEGIN READ ONLY');
-      const r = await plain.query({ text: prefix + text, rowMode: 'array' });
+      const r = await plain.query({ text: prefix + text, values: params, rowMode: 'array' });
       output += JSON.stringify(r.rows);
     } catch (err) {
       const e = err as pg.DatabaseError;

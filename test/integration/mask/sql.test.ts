@@ -64,7 +64,7 @@ function plan(sql: string, tool: 'query' | 'explain' = 'query'): MaskPlan {
 async function run(sql: string, explain?: { analyze: boolean }): Promise<{ rows: unknown[][]; columns: { name: string; type: string }[]; plan?: unknown }> {
   const p = plan(sql, explain ? 'explain' : 'query');
   if (!p.ok) throw new Error(`refused: ${p.reasons.map((r) => r.message).join('; ')}`);
-  return await pool.runRead({ sql: p.rewritten ? p.sql : sql, limits: { ...DEFAULT_LIMITS, max_rows: 10_000 }, searchPath: SEARCH_PATH, ...(explain ? { explain } : {}) });
+  return await pool.runRead({ sql: p.rewritten ? p.sql : sql, ...(p.rewritten ? { params: p.params } : {}), limits: { ...DEFAULT_LIMITS, max_rows: 10_000 }, searchPath: SEARCH_PATH, ...(explain ? { explain } : {}) });
 }
 
 describe('catalog: columns and ancestors', () => {
@@ -147,7 +147,7 @@ describe('no key material or raw value in plans and errors', () => {
   it('EXPLAIN VERBOSE would print them (why it is refused): the check above can fail', async () => {
     const p = plan('SELECT ssn FROM app.customers WHERE id = 1');
     if (!p.ok || !p.rewritten) throw new Error('expected a rewrite');
-    const rows = await adminQuery<{ 'QUERY PLAN': string }>(db.databaseUrl, `EXPLAIN (VERBOSE) ${p.sql}`);
+    const rows = await adminQuery<{ 'QUERY PLAN': string }>(db.databaseUrl, `EXPLAIN (VERBOSE) ${p.sql}`, [...p.params]);
     expect(JSON.stringify(rows)).toContain(key.ipadHex.slice(0, 32));
     const refused = plan('EXPLAIN (VERBOSE) SELECT ssn FROM app.customers');
     expect(refused.ok).toBe(false);

@@ -285,3 +285,32 @@ describe('mask plan: inheritance', () => {
     expect(plan.ok && plan.rewritten && plan.sql).toContain("'***@'");
   });
 });
+
+describe('mask plan: the hash key is a bind parameter, never statement text (issue #9 item 4)', () => {
+  it('plan.sql carries $n placeholders; plan.params carries the padded blocks', async () => {
+    const { deriveMaskKey } = await import('../../../src/mask/index.js');
+    const { HASH_KEY } = await import('./fixtures.js');
+    const key = deriveMaskKey(HASH_KEY);
+    const plan = rewritten('SELECT ssn FROM app.customers WHERE id = 1');
+    expect(plan.sql).not.toContain(key.ipadHex.slice(0, 16));
+    expect(plan.sql).not.toContain(key.opadHex.slice(0, 16));
+    expect(plan.sql).toContain('(SELECT CAST($1 AS bytea))');
+    expect(plan.sql).toContain('(SELECT CAST($2 AS bytea))');
+    expect(plan.params).toEqual([`\\x${key.ipadHex}`, `\\x${key.opadHex}`]);
+  });
+
+  it('numbers the key after the statement own parameters (predefined tools bind $1…$n)', () => {
+    const sql = 'SELECT ssn FROM app.customers WHERE id = $2 AND country = $1';
+    const policy = maskPolicy();
+    const p = h.masker.planText(sql, { policy, catalog: h.catalog, searchPath: ['app', 'public'], relations: ['app.customers'] });
+    if (!p.ok || !p.rewritten) throw new Error('expected a rewrite');
+    expect(p.sql).toContain('CAST($3 AS bytea)');
+    expect(p.sql).toContain('CAST($4 AS bytea)');
+    expect(p.params).toHaveLength(2);
+  });
+
+  it('no hash mask in the relations read, no key parameters', () => {
+    const plan = rewritten('SELECT shipping_address FROM app.orders');
+    expect(plan.params).toEqual([]);
+  });
+});
