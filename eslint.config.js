@@ -14,4 +14,22 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // stdout is the MCP channel under stdio and logs go through pino: no console in the server
+    // code (the CLI prints to its terminal; generators print their output)
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**', 'src/guard/ast/gen-fields.ts'],
+    rules: { 'no-console': 'error' },
+  },
+  {
+    // the AST is walked by the traversal core (src/guard/ast/traverse.ts) and its visitors only
+    files: ['src/**/*.ts'],
+    ignores: ['src/guard/ast/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/guard/ast/fields.js', '**/ast/fields.js'], message: 'Walk trees with traverse() (src/guard/ast/traverse.ts), not INLINE_FIELDS.' }] },
+      ],
+    },
+  },
 );

@@ -93,6 +93,14 @@ export interface Visitor<S> {
   malformed(state: S): void;
 }
 
+/** Walk one field of a node body (an inline typed field gets its type from INLINE_FIELDS). */
+export function traverseField<S>(owner: string, body: Body, field: string, visitor: Visitor<S>, state: S, budget: Budget, flags = 0): S {
+  const v = body[field];
+  if (v === undefined) return state;
+  const t = INLINE_FIELDS[owner]?.[field];
+  return traverse(v, visitor, state, budget, flags, t !== undefined && !Array.isArray(v) ? t : '');
+}
+
 /**
  * A walker that meets a kind it must refuse (or a malformed node) after the guard walk accepted
  * the tree: the analysis cannot be trusted, so it ends (callers fail closed: UNKNOWN_STATEMENT).

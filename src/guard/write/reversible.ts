@@ -20,8 +20,7 @@
  * functions called by CHECK constraints or by other objects; RLS is the database's business.
  */
 import { writeAnalysisBudget, type Budget } from '../ast/budget.js';
-import { INLINE_FIELDS } from '../ast/fields.js';
-import { descendRaw, THROW_ON_REFUSE, traverse, visitorTable, type Visitor } from '../ast/traverse.js';
+import { descendRaw, THROW_ON_REFUSE, traverseField, visitorTable, type Visitor } from '../ast/traverse.js';
 import { effectiveSearchPath } from '../functions.js';
 import type { CatalogSnapshot } from '../types.js';
 import { asArray, isObj, names, unwrap, type FoundWrite } from './ast.js';
@@ -114,13 +113,7 @@ export function volatileCalls(w: FoundWrite, catalog: CatalogSnapshot, searchPat
       ? ['selectStmt', 'onConflictClause', 'withClause']
       : ['targetList', 'whereClause', 'fromClause', 'usingClause', 'withClause', 'joinCondition', 'mergeWhenClauses', 'sourceRelation'];
   const state: VolatileWalk = { w, catalog, searchPath, found: new Set() };
-  const inline = INLINE_FIELDS[w.type];
-  for (const f of fields) {
-    const v = w.body[f];
-    if (v === undefined) continue;
-    const t = inline?.[f];
-    traverse(v, VOLATILE_CALLS, state, budget, 0, t !== undefined && !Array.isArray(v) ? t : '');
-  }
+  for (const f of fields) traverseField(w.type, w.body, f, VOLATILE_CALLS, state, budget);
   return [...state.found].sort();
 }
 
