@@ -301,13 +301,16 @@ function editDistance(a: string, b: string): number {
 }
 
 /** An allowed, readable relation with the same or a similar name (only computed for refusals). */
+/** Relation kinds a fix may propose: what a principal reads rows from (never sequences, indexes…). */
+const SUGGESTIBLE_KINDS: ReadonlySet<string> = new Set(['table', 'partitioned_table', 'view', 'materialized_view', 'foreign_table']);
+
 export function suggestRelation(name: string, ctx: RelationContext): string | undefined {
   let best: string | undefined;
   let bestScore = 0;
   const schemas = allowedSchemas(ctx);
   let scanned = 0;
   for (const rel of ctx.catalog.relations.values()) {
-    if (!schemas.includes(rel.schema)) continue;
+    if (!schemas.includes(rel.schema) || !SUGGESTIBLE_KINDS.has(rel.kind)) continue;
     if (++scanned > 5000) break;
     let score = 0;
     if (rel.name === name) score = 100;

@@ -152,6 +152,17 @@ describe('schemas and table patterns', () => {
     expect(decide('SELECT * FROM app.ordres').reasons[0]?.fix).toContain('app.orders');
   });
 
+  it('fixes never propose a sequence (issue #9 item 7: "use internal.api_keys_id_seq instead")', () => {
+    const catalog = demoCatalog({ relations: [{ schema: 'internal', name: 'api_keys_id_seq', kind: 'sequence' }], version: 77 });
+    const policy = demoPolicy({ schemas: ['app', 'internal'], tables: { allow: [], deny: ['internal.api_keys'] } });
+    const d = decide('SELECT * FROM internal.api_keys', { catalog, policy });
+    expect(codes(d)).toContain('DENIED_TABLE');
+    for (const r of d.reasons) expect(r.fix).not.toMatch(/_seq/);
+    const typo = decide('SELECT * FROM app.events_id', { catalog });
+    expect(typo.reasons[0]?.fix).toContain('app.events');
+    expect(typo.reasons[0]?.fix).not.toMatch(/events_id_seq/);
+  });
+
   it('writes and utility targets are judged too', () => {
     expect(codes(decide('DELETE FROM internal.api_keys', { tool: 'execute', policy: demoPolicy({ mode: 'read-write' }) }))).toContain('DENIED_TABLE');
     expect(codes(decide('LOCK internal.api_keys'))).toEqual(expect.arrayContaining(['UTILITY_NOT_ALLOWED', 'DENIED_TABLE']));
