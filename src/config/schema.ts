@@ -178,6 +178,10 @@ export const writeRulesSchema = z
     max_pending_approvals: z.number().int().positive().default(20),
     /** Total bytes of the statements one principal may have pending in one database at once. */
     max_pending_bytes: z.number().int().positive().default(1_048_576),
+    /** Triggers (`schema.table.trigger`) an operator checked and trusts to write only where this policy allows; any other trigger a write fires refuses it (WRITE_TRIGGER_UNTRUSTED). */
+    trusted_triggers: z.array(z.string().regex(/^[^.\s]+\.[^.\s]+\.[^.\s]+$/, 'must be schema.table.trigger')).default([]),
+    /** Rewrite rules (`schema.table.rule`) an operator checked and trusts; any other rule a write meets refuses it (WRITE_RULE_UNTRUSTED). */
+    trusted_rules: z.array(z.string().regex(/^[^.\s]+\.[^.\s]+\.[^.\s]+$/, 'must be schema.table.rule')).default([]),
     /** Let the human at an MCP client confirm writes up to max_rows directly (elicitation), when the client supports it. */
     confirm_in_client: z
       .strictObject({ enabled: z.boolean().default(false), max_rows: z.number().int().nonnegative().default(10), ttl_ms: durationMs.default(120_000) })

@@ -378,10 +378,11 @@ export class Gateway {
     if (blocked) return refused(blocked);
     const masking = this.maskPlan(r, judged, event);
     if (!masking.ok) return refused({ decision: 'block', reasons: masking.reasons });
-    const wdb = this.deps.writes?.database(r.database);
-    if (!this.deps.writes || !wdb) throw new GatewayError('INTERNAL_ERROR', 'Writes are not set up for this database.');
+    const writes = this.deps.writes;
+    const wdb = writes?.database(r.database);
+    if (!writes || !wdb) throw new GatewayError('INTERNAL_ERROR', 'Writes are not set up for this database.');
     await this.deps.writesReady?.();
-    const out = await runGuardedWrite(this.deps.writes, wdb, {
+    const out = await this.refreshOnCatalogChange(r, () => runGuardedWrite(writes, wdb, {
       database: r.database,
       decision: judged.decision,
       // masked relations the write reads are replaced by their masked projections (src/mask/writes.ts)
@@ -394,9 +395,19 @@ export class Gateway {
       sql,
       ...(params ? { params } : {}),
       ...(confirm ? { confirm } : {}),
-    });
+    }));
     recordWrite(event, out);
     return out;
+  }
+
+  /** A write refused because definitions changed under it: reload the catalog so the next call judges the new ones. */
+  private async refreshOnCatalogChange<T>(r: Resolved, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isGatewayError(err) && err.code === 'CATALOG_CHANGED') await r.db.refreshCatalog({ force: true }).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Undo one of the principal's own journaled writes, conflict-checked. */

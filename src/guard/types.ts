@@ -98,6 +98,29 @@ export interface CatalogWriteInfo {
   constraints?: CatalogConstraint[];
   /** Columns with a default, identity or generation expression (an INSERT fills them without naming them). */
   defaulted?: string[];
+  /** User triggers with what fires them (absent in fixtures that predate them: treated as unknown). */
+  triggers?: CatalogTriggerFact[];
+  /** Rewrite rules with their event. */
+  ruleFacts?: CatalogRuleFact[];
+  /** Views: MD5 of pg_get_viewdef (a changed definition changes the write's dependencies). */
+  definition?: string;
+}
+
+export interface CatalogTriggerFact {
+  name: string;
+  events: ('insert' | 'update' | 'delete' | 'truncate')[];
+  /** false only for DISABLE TRIGGER (tgenabled 'D'). */
+  enabled: boolean;
+  /** INSTEAD OF (on views). */
+  instead: boolean;
+  /** The trigger function, schema.name. */
+  function: string;
+}
+
+export interface CatalogRuleFact {
+  name: string;
+  event: 'select' | 'insert' | 'update' | 'delete';
+  enabled: boolean;
 }
 
 export interface CatalogConstraint {

@@ -50,4 +50,11 @@ export interface WritePlan {
   /** Whether the effects can be recorded for undo; when false, `irreversibleReasons` says why. */
   reversible: boolean;
   irreversibleReasons: string[];
+  /**
+   * The definitions the write was judged on (src/guard/write/reach.ts): the relations (target,
+   * tables behind a view, cascade targets) and their write facts as one canonical string. The
+   * executor locks the target, re-reads them inside the write's transaction and refuses
+   * (CATALOG_CHANGED) when they differ.
+   */
+  definitions?: { relations: string[]; digest: string };
 }

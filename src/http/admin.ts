@@ -89,6 +89,12 @@ function sendCoded(reply: FastifyReply, status: number, code: string, message: s
     .send({ error: { ...data, code, message, fix, requestId: String(reply.request.id) } });
 }
 
+/** An HttpError in the admin API's shape (also for router errors on /admin paths, see app.ts). */
+export function sendAdminHttpError(reply: FastifyReply, err: HttpError): FastifyReply {
+  for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
+  return sendCoded(reply, err.statusCode, err.code, err.message, HTTP_ERRORS[err.code].fix, err.data);
+}
+
 function adminErrorHandler(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (isGatewayError(err)) {
     const status = statusFor(err);
@@ -139,8 +145,21 @@ function param(request: FastifyRequest, name: string): string {
   return v;
 }
 
+const FILTER_KEYS: ReadonlySet<string> = new Set(['status', 'database', 'principal', 'limit']);
+
+/**
+ * The listing filter. Ambiguous filters are refused, never dropped: a key given twice
+ * (`principal=a&principal=b`) or an unknown key (a typo such as `princpal=`) would otherwise
+ * widen the answer to the full list.
+ */
 function filterFrom(query: unknown): ApprovalFilter {
   const q = (query ?? {}) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(q)) {
+    if (!FILTER_KEYS.has(key)) {
+      throw new HttpError('INVALID_REQUEST', { message: `Unknown filter "${key.replace(/[^\x20-\x7e]/g, '?').slice(0, 40)}"; filters are status, database, principal and limit.` });
+    }
+    if (typeof value !== 'string') throw new HttpError('INVALID_REQUEST', { message: `${key} may be given once.` });
+  }
   const filter: ApprovalFilter = {};
   if (q.status !== undefined) {
     if (typeof q.status !== 'string' || !STATUSES.includes(q.status as ApprovalStatus)) {

@@ -17,7 +17,7 @@
  * Does not: listen (startHttpServer does) or terminate TLS (run behind a proxy for HTTPS).
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { registerAdminRoutes } from './admin.js';
+import { registerAdminRoutes, sendAdminHttpError } from './admin.js';
 import { authHook } from './auth.js';
 import { errorHandler, HttpError, refusalOf, sendError } from './errors.js';
 import { hostCheckHook, hostPolicy } from './host-check.js';
@@ -67,6 +67,13 @@ export async function buildHttpApp(opts: BuildHttpAppOptions): Promise<FastifyIn
     return503OnClosing: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Router errors (an over-long path parameter, a malformed URL) in the project's error shape:
+    // fastify's own bodies would echo the path back.
+    frameworkErrors: (err, request, reply) => {
+      const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path segment is too long.' : 'The request path is not valid.';
+      const refusal = new HttpError('INVALID_REQUEST', { message });
+      void (request.url.startsWith('/admin/') && opts.admin !== undefined ? sendAdminHttpError(reply, refusal) : sendError(reply, refusal));
+    },
   });
   app.decorate('pgwardenLifecycle', lifecycle);
   app.decorateRequest('pgwarden', null);

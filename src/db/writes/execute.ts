@@ -13,9 +13,14 @@
  *   inserted rows from RETURNING. Images are `row_to_json` of the row (exact text of every
  *   column type, json included), stored as json.
  * - Refusals roll everything back: more rows than `allowedRows` (BLAST_RADIUS_EXCEEDED), more
- *   images than max_capture_rows / max_capture_bytes (CAPTURE_TOO_LARGE), an UPDATE that changed
+ *   images than max_capture_rows / max_capture_bytes (CAPTURE_TOO_LARGE: the server counts the
+ *   image bytes as it sends the rows and withholds every image past the budget, so capture
+ *   memory is bounded by max_capture_bytes whatever the size of one row), an UPDATE that changed
  *   a row whose before-image was not captured (WRITE_SET_CHANGED: a phantom or a key change),
  *   an approval that is no longer `executing` (APPROVAL_NOT_PENDING).
+ * - Check and write see the same definitions: with plan.definitions, the target is locked (ROW
+ *   EXCLUSIVE) first thing and the write facts of every relation the write was judged on are
+ *   re-read and compared; a difference refuses (CATALOG_CHANGED) before anything ran.
  * - With `approvalId`, the approval row turns `executed` (with the undo id) in the same
  *   transaction: an approved write runs at most once.
  * - Journal rows are written as the gateway's login role (SET LOCAL ROLE NONE) with
@@ -30,6 +35,8 @@ import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { GatewayError } from '../../core/errors.js';
 import type { WritePlan } from '../../guard/write-plan.js';
+import { definitionsDigest } from '../../guard/write/reach.js';
+import { readWriteFacts } from '../catalog-writes.js';
 import { extendedQuery, TRUSTED_SESSION_SQL, writeHardeningSql, type WriteDatabase, type WriteSessionOptions } from './session.js';
 
 export interface ExecuteWriteOptions {
@@ -101,17 +108,32 @@ function captureTooLarge(what: string): GatewayError {
   return new GatewayError('CAPTURE_TOO_LARGE', `The images needed to undo this write exceed ${what}; nothing was written.`, { decision: 'block' });
 }
 
+/**
+ * The image query around a source CTE (`WITH <cte> AS (…)`, data-modifying or not): each row's
+ * image and key, and whether the running total of their bytes has passed `budget`. The SERVER
+ * counts the bytes, in the order the rows are sent, and sends NULL instead of the image and key
+ * of every row past the budget: a single huge row never crosses the wire, and the images held
+ * here never exceed the budget (plus one batch of flags).
+ */
+function imageQuery(source: string, cte: string, pk: readonly string[], budget: number): string {
+  const left = Math.max(0, Math.floor(budget));
+  return `${source}, pgwarden_i AS (SELECT row_to_json(${cte}.*)::text AS image, ${keyExpr(cte, pk)} AS key FROM ${cte}),
+  pgwarden_b AS (SELECT image, key, sum(octet_length(image) + octet_length(key)) OVER (ROWS UNBOUNDED PRECEDING) > ${left} AS over FROM pgwarden_i)
+  SELECT CASE WHEN over THEN NULL ELSE image END AS image, CASE WHEN over THEN NULL ELSE key END AS key, over FROM pgwarden_b`;
+}
+
 async function readImages(client: pg.PoolClient, text: string, params: readonly unknown[], limits: ReadLimits): Promise<Image[]> {
-  const cursor = client.query(new Cursor<Image>(text, [...params]));
+  const cursor = client.query(new Cursor<Image & { over: boolean }>(text, [...params]));
   const out: Image[] = [];
   try {
     for (;;) {
-      const rows = await new Promise<Image[]>((resolve, reject) => {
+      const rows = await new Promise<(Image & { over: boolean })[]>((resolve, reject) => {
         cursor.read(BATCH, (err, r) => (err ? reject(err) : resolve(r)));
       });
       for (const row of rows) {
-        out.push(row);
-        limits.budget.left -= Buffer.byteLength(row.image, 'utf8');
+        if (row.over) throw captureTooLarge(`max_capture_bytes (${limits.budget.max})`);
+        out.push({ image: row.image, key: row.key });
+        limits.budget.left -= Buffer.byteLength(row.image, 'utf8') + Buffer.byteLength(row.key, 'utf8');
       }
       if (out.length > limits.maxRows) throw limits.onTooManyRows(out.length);
       if (limits.budget.left < 0) throw captureTooLarge(`max_capture_bytes (${limits.budget.max})`);
@@ -154,6 +176,7 @@ export async function executeWrite(db: WriteDatabase, plan: WritePlan, options: 
   const rowCount = await db.transaction(
     writeHardeningSql(options.session),
     async (client) => {
+      await assertDefinitions(client, plan);
       if (!journal) {
         const r = await client.query<{ n: string }>(extendedQuery(`WITH pgwarden_w AS (${plan.executeSql}) SELECT count(*) AS n FROM pgwarden_w`, params));
         const n = Number(r.rows[0]?.n ?? NaN);
@@ -174,14 +197,14 @@ export async function executeWrite(db: WriteDatabase, plan: WritePlan, options: 
         // Capture may see more rows than the write changes; it is bounded by the capture limit only.
         captured = await readImages(
           client,
-          `WITH pgwarden_c AS MATERIALIZED (${plan.captureSql as string}) SELECT row_to_json(pgwarden_c.*)::text AS image, ${keyExpr('pgwarden_c', pk)} AS key FROM pgwarden_c`,
+          imageQuery(`WITH pgwarden_c AS MATERIALIZED (${plan.captureSql as string})`, 'pgwarden_c', pk, budget.left),
           params,
           { maxRows: options.maxCaptureRows, onTooManyRows: () => captureTooLarge(`max_capture_rows (${options.maxCaptureRows})`), budget },
         );
       }
       const returned = await readImages(
         client,
-        `WITH pgwarden_w AS (${plan.executeSql}) SELECT row_to_json(pgwarden_w.*)::text AS image, ${keyExpr('pgwarden_w', pk)} AS key FROM pgwarden_w`,
+        imageQuery(`WITH pgwarden_w AS (${plan.executeSql})`, 'pgwarden_w', pk, budget.left),
         params,
         { maxRows: rowLimit, onTooManyRows: overLimit, budget },
       );
@@ -233,6 +256,26 @@ export async function executeWrite(db: WriteDatabase, plan: WritePlan, options: 
     pause === undefined ? {} : { beforeCommit: pause },
   );
   return { rowCount, undoId, elapsedMs: Math.round((performance.now() - started) * 1000) / 1000 };
+}
+
+/**
+ * Check and write see the same definitions: lock the target in the mode the write takes anyway
+ * (ROW EXCLUSIVE: CREATE TRIGGER, CREATE RULE, ALTER TABLE … ADD FOREIGN KEY and CREATE OR
+ * REPLACE VIEW on it wait until this transaction ends), then re-read the write facts of every
+ * relation the write was judged on and compare them with what the judgment saw. Different →
+ * CATALOG_CHANGED, rolled back before anything ran.
+ */
+async function assertDefinitions(client: pg.PoolClient, plan: WritePlan): Promise<void> {
+  if (plan.definitions === undefined) return;
+  await client.query(`LOCK TABLE ${pg.escapeIdentifier(plan.target.schema)}.${pg.escapeIdentifier(plan.target.name)} IN ROW EXCLUSIVE MODE`);
+  const facts = await readWriteFacts(client, plan.definitions.relations);
+  if (definitionsDigest(plan.definitions.relations, (k) => facts.get(k)) !== plan.definitions.digest) {
+    throw new GatewayError(
+      'CATALOG_CHANGED',
+      `Triggers, rules, views, foreign keys or inheritance of ${plan.target.schema}.${plan.target.name} or of the tables it reaches changed since the write was judged; nothing ran.`,
+      { decision: 'block' },
+    );
+  }
 }
 
 async function finishApproval(client: pg.PoolClient, db: WriteDatabase, approvalId: string, undoId: string | null, rowCount: number): Promise<void> {

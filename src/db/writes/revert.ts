@@ -153,6 +153,10 @@ export async function revertWrite(db: WriteDatabase, undoId: string, options: Re
     const images = deleted ? entry.before_images : entry.after_images;
     const writable = cols.rows.filter((c) => !c.generated);
     const inverseKind = entry.kind === 'delete' ? 'insert' : entry.kind === 'insert' ? 'delete' : 'update';
+    if (role !== undefined) await client.query(`SET LOCAL ROLE ${q(role)}`);
+    // The definitions the revert is judged on cannot change until it commits (CREATE TRIGGER,
+    // CREATE RULE, ALTER TABLE on the table wait for this lock, which the restore takes anyway).
+    await client.query(`LOCK TABLE ${ONLY_T} IN ROW EXCLUSIVE MODE`);
     if (options.authorize !== undefined) {
       const count = await client.query<{ n: number }>('SELECT json_array_length($1::json) AS n', [images]);
       const columns = (inverseKind === 'update' ? writable.filter((c) => !c.identity_always && !pk.includes(c.name)) : writable).map((c) => c.name);
@@ -165,7 +169,6 @@ export async function revertWrite(db: WriteDatabase, undoId: string, options: Re
       }
     }
 
-    if (role !== undefined) await client.query(`SET LOCAL ROLE ${q(role)}`);
     await client.query(
       `SELECT 1 FROM ${ONLY_T} AS cur WHERE ${rowKey('cur')} IN (SELECT ${pk.map((c) => `p.${q(c)}`).join(', ')} FROM json_populate_recordset(null::${T}, $1::json) AS p) FOR UPDATE OF cur`,
       [images],

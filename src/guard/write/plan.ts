@@ -30,6 +30,7 @@ import type { WritePlan } from '../write-plan.js';
 import { TooComplexError, writeAnalysisBudget, type Budget } from '../ast/budget.js';
 import { RefusedNodeError } from '../ast/traverse.js';
 import { asArray, findWrites, isObj, sameExpr, unwrap, type FoundWrite, type Obj } from './ast.js';
+import { definitionsDigest, writeReach } from './reach.js';
 import { irreversibility } from './reversible.js';
 import { hasReturning } from './rules.js';
 import { writeTarget, type WriteTargetInfo } from './target.js';
@@ -148,6 +149,8 @@ function planWithin(input: Decision | unknown, catalog: CatalogSnapshot, searchP
     irreversibleReasons,
   };
   if (t.rel.estimatedRows !== undefined && t.rel.estimatedRows >= 0) plan.tableEstimatedRows = t.rel.estimatedRows;
+  const relations = writeReach(top, t, catalog).relations;
+  plan.definitions = { relations, digest: definitionsDigest(relations, (k) => catalog.relations.get(k)?.write) };
 
   const measured = measure(top, body, t, verify, plan);
   if (measured !== undefined) return measured;

@@ -28,7 +28,8 @@ import { TooComplexError, writeAnalysisBudget, type Budget } from '../ast/budget
 import { RefusedNodeError } from '../ast/traverse.js';
 import { asArray, findWrites, isObj, unwrap, type FoundWrite } from './ast.js';
 import { irreversibility, updatedColumns } from './reversible.js';
-import { predicateContext, writeTarget } from './target.js';
+import { writeReach } from './reach.js';
+import { predicateContext, writeTarget, type WriteTargetInfo } from './target.js';
 import { isTautology } from './tautology.js';
 
 const KIND_LABEL = { insert: 'INSERT', update: 'UPDATE', delete: 'DELETE', merge: 'MERGE' } as const;
@@ -123,6 +124,7 @@ export function executeWriteReasons(stmt: unknown, ctx: WriteRuleContext): Reaso
   if (unwrap(top.body.whereClause)[0] === 'CurrentOfExpr') {
     out.push(reason('WRITE_NOT_PLANNABLE', 'WHERE CURRENT OF needs a cursor, which the gateway does not keep', 'Select the rows by primary key instead.'));
   }
+  if (rules.allow_irreversible && t !== undefined && t.rel !== undefined) out.push(...reachReasons(top, t, ctx));
   if (!rules.allow_irreversible && t !== undefined && t.rel !== undefined) {
     for (const why of irreversibility(top, t, ctx.catalog, ctx.searchPath, budget)) {
       out.push(reason('NOT_REVERSIBLE', `the ${KIND_LABEL[top.kind]} on ${t.display} cannot be recorded for undo: ${why}`));
@@ -132,6 +134,54 @@ export function executeWriteReasons(stmt: unknown, ctx: WriteRuleContext): Reaso
 }
 
 const ACTING: ReadonlySet<string> = new Set(['cascade', 'set null', 'set default']);
+
+/**
+ * Under allow_irreversible (otherwise NOT_REVERSIBLE already refuses these writes): what the
+ * write reaches beyond its target must pass the policy too — tables written through a view or
+ * by a cascading foreign key pass writes.tables; every trigger that fires and every rule the
+ * write meets must be trusted by name (writes.trusted_triggers / trusted_rules), since where
+ * they write cannot be known from the catalog.
+ */
+function reachReasons(top: FoundWrite, t: WriteTargetInfo, ctx: WriteRuleContext): Reason[] {
+  const rules = ctx.policy.writes;
+  const reach = writeReach(top, t, ctx.catalog);
+  const out: Reason[] = [];
+  const what = `the ${KIND_LABEL[top.kind]} on ${t.display}`;
+  for (const w of reach.written) {
+    const rel = ctx.catalog.relations.get(w.table);
+    const dot = w.table.indexOf('.');
+    const [schema, name] = rel ? [rel.schema, rel.name] : [w.table.slice(0, dot), w.table.slice(dot + 1)];
+    const via = w.via === 'view' ? 'through the view' : 'through a cascading foreign key';
+    const deny = firstDenyMatch(rules.tables.deny, schema, name);
+    if (deny !== undefined) out.push(reason('WRITE_TABLE_NOT_ALLOWED', `${what} writes ${w.table} ${via}, which policy '${ctx.policyName}' does not let it write (writes.tables deny pattern ${deny})`));
+    else if (rules.tables.allow.length > 0 && firstMatch(rules.tables.allow, schema, name) === undefined) {
+      out.push(reason('WRITE_TABLE_NOT_ALLOWED', `${what} writes ${w.table} ${via}, which is not on the writable-table list of policy '${ctx.policyName}'`));
+    }
+  }
+  const trustedTriggers = new Set(rules.trusted_triggers);
+  for (const x of reach.triggers) {
+    if (trustedTriggers.has(`${x.table}.${x.trigger}`)) continue;
+    out.push(
+      reason(
+        'WRITE_TRIGGER_UNTRUSTED',
+        `${what} fires trigger ${x.trigger} on ${x.table} (function ${x.function}), whose writes cannot be followed`,
+        `Ask an operator to check where ${x.function} writes and, if only where policy '${ctx.policyName}' allows, add ${x.table}.${x.trigger} to writes.trusted_triggers.`,
+      ),
+    );
+  }
+  const trustedRules = new Set(rules.trusted_rules);
+  for (const x of reach.rules) {
+    if (trustedRules.has(`${x.table}.${x.rule}`)) continue;
+    out.push(
+      reason(
+        'WRITE_RULE_UNTRUSTED',
+        `${what} is rewritten by rule ${x.rule} on ${x.table}, whose writes cannot be followed`,
+        `Ask an operator to check rule ${x.rule} and, if it writes only where policy '${ctx.policyName}' allows, add ${x.table}.${x.rule} to writes.trusted_rules.`,
+      ),
+    );
+  }
+  return out;
+}
 
 /**
  * Tables a DELETE (or an UPDATE of referenced columns) changes through ON DELETE / ON UPDATE
