@@ -10,6 +10,7 @@ import { ENV_POLICY, ENV_PRINCIPAL } from '../config/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createRuntime, type Runtime } from '../core/wiring.js';
 import { TokenStore } from '../auth/tokens.js';
+import { resultBudget } from '../db/budget.js';
 
 export interface ServeOptions {
   config?: string | undefined;
@@ -122,6 +123,7 @@ export function reloadOnSighup(runtime: Runtime, logger: Logger, opts: ServeOpti
 
 async function serveStdioTransport(runtime: Runtime, config: Config, logger: Logger, principalFlag: string | undefined): Promise<number> {
   const principal = stdioPrincipal(config, principalFlag);
+  resultBudget.configure({ capacity: config.server.result_budget_bytes, waitMs: config.server.result_budget_wait_ms });
   const { serveStdio } = await import('@modelcontextprotocol/server/stdio');
   const handle = serveStdio(runtime.stdioFactory(principal), { onerror: (err) => logger.warn({ err: err.message }, 'stdio transport error') });
   logger.info({ principal }, 'pgwarden serving MCP over stdio');

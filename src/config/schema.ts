@@ -62,6 +62,10 @@ export const serverSchema = z
     keep_alive_timeout_ms: durationMs.max(120_000).default(5_000),
     /** Open client connections at most; more are closed at once (and logged). Keep it below the file-descriptor limit. */
     max_connections: z.number().int().positive().max(65_536).default(512),
+    /** Gateway-wide bytes of result rows all calls may hold at once (see docs/deployment.md for the heap to give it). */
+    result_budget_bytes: z.number().int().min(1_048_576).max(4 * 1024 * 1024 * 1024).default(32 * 1024 * 1024),
+    /** How long a call waits for room in the result budget before it is refused RESULT_BUDGET_EXHAUSTED. */
+    result_budget_wait_ms: z.number().int().nonnegative().max(60_000).default(2_000),
     /** On SIGTERM/SIGINT: how long in-flight calls may run before they are cancelled. */
     drain_timeout_ms: durationMs.default(10_000),
     rate_limit: rateLimitSchema,

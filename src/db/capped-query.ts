@@ -15,9 +15,14 @@
  *
  * Guarantees: the statement text is sent as a single Parse message, so the server refuses a
  * second statement in it; no more than `limit` rows cross the wire; the statement's text is never
- * rewritten (no LIMIT is added). Does not: cap the size of a single row (the byte cap is applied
- * to the rows received, see read.ts), or page through further rows (pg-cursor's job, which costs
- * an extra round trip per fetch and to close the portal).
+ * rewritten (no LIMIT is added). With `maxRowBytes`, the rows are also bounded in bytes as they
+ * arrive: a WireMeter reads each message's length from its header, before pg buffers the body,
+ * so a row that would pass the cap (even one huge field) is never buffered or decoded, and an
+ * error or notice over MAX_OTHER_MESSAGE_BYTES neither; each row is charged to a gateway-wide
+ * budget lease first (budget.ts), and the socket is paused while the charge waits. Stopping
+ * leaves the connection mid-message: the caller cancels and destroys it (onStop).
+ * Does not: page through further rows (pg-cursor's job, which costs an extra round trip per
+ * fetch and to close the portal).
  *
  * pg's `Submittable` interface (submit + handle* callbacks) is the supported extension point
  * used by pg-cursor and pg-query-stream; Result and prepareValue are pg's own helpers.
@@ -25,6 +30,7 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type pg from 'pg';
+import { WireMeter } from './wire-meter.js';
 
 const require = createRequire(import.meta.url);
 
@@ -49,14 +55,34 @@ interface Connection {
   sync(): void;
   sendCopyFail(message: string): void;
   /** The socket (absent or without cork on exotic streams, as pg itself allows). */
-  stream?: { cork?(): void; uncork?(): void };
+  stream?: MeteredStream;
 }
+
+/** What the byte meter needs of the socket. */
+interface MeteredStream {
+  cork?(): void;
+  uncork?(): void;
+  prependListener?(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  removeListener?(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  pause?(): unknown;
+  resume?(): unknown;
+}
+
+/** Why a query stopped reading before the server finished: see CappedQueryOptions.onStop. */
+export type StopReason = 'bytes' | 'budget' | 'message';
+
+/** Largest server message other than a DataRow that is read (a RowDescription of 1,664 long names is ~140 KB). */
+export const MAX_OTHER_MESSAGE_BYTES = 1024 * 1024;
+
+const DATA_ROW = 0x44; // 'D'
 
 export interface CappedQueryResult {
   fields: { name: string; dataTypeID: number }[];
   rows: unknown[][];
   /** The server suspended the portal: more rows than `limit` existed. */
   suspended: boolean;
+  /** Set when the query stopped reading early (the rows are those received before). */
+  stopped?: StopReason;
 }
 
 /**
@@ -91,6 +117,21 @@ export interface CappedQueryOptions {
   after?: readonly TrustedStep[];
   /** pg type parsers (e.g. results as JSON-safe text). */
   types?: unknown;
+  /**
+   * Bytes of DataRow messages (their size on the wire) read at most. A row whose header says it
+   * would go past this is never read: the query stops ('bytes').
+   */
+  maxRowBytes?: number;
+  /** Charged each DataRow's size before it is read; when it must wait, the socket is paused. */
+  lease?: { charge(bytes: number): boolean; wait(): Promise<boolean> };
+  /**
+   * Called once when the query stops reading early: 'bytes' (maxRowBytes), 'budget' (the lease
+   * could not be granted in time), 'message' (another server message over
+   * MAX_OTHER_MESSAGE_BYTES, e.g. an error quoting a huge value). The caller must cancel the
+   * statement and destroy the connection (its socket is left paused mid-message); `done`
+   * resolves with the rows received before, and `stopped`.
+   */
+  onStop?: (why: StopReason) => void;
 }
 
 /** Which part of the pipeline an error came from. */
@@ -118,6 +159,15 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
   private settle!: { resolve: (r: CappedQueryResult) => void; reject: (e: Error) => void };
   /** Resolves when the server is ready again (after Sync), with the rows or the error. */
   readonly done: Promise<CappedQueryResult>;
+  private readonly maxRowBytes: number;
+  private readonly lease: CappedQueryOptions['lease'];
+  private readonly onStop: CappedQueryOptions['onStop'];
+  private rowBytes = 0;
+  /** DataRows let through by the meter, and DataRows pg has parsed (both count every statement's). */
+  private rowsMetered = 0;
+  private rowsParsed = 0;
+  private stopped: StopReason | undefined;
+  private detach: (() => void) | undefined;
 
   constructor(text: string, values: readonly unknown[] | undefined, limit: number, options: CappedQueryOptions = {}) {
     super();
@@ -127,6 +177,9 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
     this.text = text;
     this.values = values === undefined ? null : values.map(prepareValue);
     this.limit = Math.max(1, Math.floor(limit));
+    this.maxRowBytes = options.maxRowBytes ?? Number.POSITIVE_INFINITY;
+    this.lease = options.lease;
+    this.onStop = options.onStop;
     this.result = new Result('array', types);
     if (types !== undefined) this.result._getTypeParser = (types as { getTypeParser: unknown }).getTypeParser;
     this.done = new Promise<CappedQueryResult>((resolve, reject) => {
@@ -150,6 +203,7 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
     this.prepared = prepared;
     const known = prepared;
     const stream = con.stream;
+    this.meter(stream);
     stream?.cork?.();
     try {
       const trusted = (step: TrustedStep): void => {
@@ -179,6 +233,69 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
     } finally {
       stream?.uncork?.();
     }
+  }
+
+  /**
+   * Attach the byte meter to the socket (before the pipeline is written: the connection is idle,
+   * so the next byte is a message boundary). Prepended, so it sees each chunk before pg's parser
+   * buffers it; a paused socket stops both.
+   */
+  private meter(stream: MeteredStream | undefined): void {
+    if (stream?.prependListener === undefined || stream.removeListener === undefined) return;
+    const meter = new WireMeter((type, length) => this.onMessage(stream, type, length));
+    const listener = (chunk: Buffer): void => meter.feed(chunk);
+    stream.prependListener('data', listener);
+    this.detach = () => {
+      meter.stop();
+      stream.removeListener?.('data', listener);
+      this.detach = undefined;
+    };
+  }
+
+  /** A message header arrived: false stops metering (the query stopped). */
+  private onMessage(stream: MeteredStream, type: number, length: number): boolean {
+    if (this.stopped !== undefined) return false;
+    if (type !== DATA_ROW) {
+      if (length > MAX_OTHER_MESSAGE_BYTES) this.stop('message');
+      return this.stopped === undefined;
+    }
+    if (this.rowBytes + length > this.maxRowBytes) {
+      this.stop('bytes');
+      return false;
+    }
+    this.rowBytes += length;
+    this.rowsMetered += 1;
+    const lease = this.lease;
+    if (lease === undefined || lease.charge(length)) return true;
+    // Out of budget: read nothing more until it is granted (the server blocks on send).
+    stream.pause?.();
+    void lease.wait().then((granted) => {
+      if (this.stopped !== undefined) return;
+      if (granted) stream.resume?.();
+      else this.stop('budget');
+    });
+    return true;
+  }
+
+  /**
+   * Stop reading: the caller cancels and destroys the connection; resolve with the rows metered
+   * before the stop. The meter sees a chunk before pg's parser does, so rows of the same chunk
+   * are still to be parsed: they are kept (up to the last metered one) and `done` resolves once
+   * the chunk has been handled (a microtask later).
+   */
+  private stop(why: StopReason): void {
+    if (this.stopped !== undefined) return;
+    this.stopped = why;
+    this.detach?.();
+    try {
+      this.onStop?.(why);
+    } finally {
+      queueMicrotask(() => this.settle.resolve({ fields: this.fieldsOut(), rows: this.rows, suspended: false, stopped: why }));
+    }
+  }
+
+  private fieldsOut(): CappedQueryResult['fields'] {
+    return this.result.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID }));
   }
 
   /** After the pipeline: record which named statements now exist on the connection. */
@@ -215,6 +332,9 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
 
   handleDataRow(msg: { fields: unknown[] }): void {
     this.receivedAny = true;
+    this.rowsParsed += 1;
+    // After a stop, only rows the meter let through before it (same chunk) are kept.
+    if (this.stopped !== undefined && this.rowsParsed > this.rowsMetered) return;
     // Rows of trusted statements (set_config) are not the agent's result.
     if (this.part() === 'statement') this.rows.push(this.result.parseRow(msg.fields));
   }
@@ -237,6 +357,9 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
   }
 
   handleError(err: Error): void {
+    this.detach?.();
+    // After a stop the connection is torn down on purpose: its error is not the query's outcome.
+    if (this.stopped !== undefined) return;
     const first = this.error === undefined;
     if (first) this.failedAt = this.part();
     this.error ??= err;
@@ -249,9 +372,12 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
 
   handleReadyForQuery(): void {
     this.receivedAny = true;
+    this.detach?.();
+    // After a stop `done` is settled by stop() (the connection is being destroyed anyway).
+    if (this.stopped !== undefined) return;
     this.notePrepared();
     if (this.error !== undefined) this.settle.reject(this.error);
-    else this.settle.resolve({ fields: this.result.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })), rows: this.rows, suspended: this.suspended });
+    else this.settle.resolve({ fields: this.fieldsOut(), rows: this.rows, suspended: this.suspended });
   }
 
   handleCopyInResponse(connection: unknown): void {

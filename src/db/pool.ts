@@ -12,7 +12,11 @@
  *   its own Parse, so a second statement in the agent's text cannot run; after any error the
  *   server discards the rest of the pipeline, so a failed hardening step means the agent's
  *   statement never runs.
- * - Rows are capped at the protocol level (max_rows + 1 through the portal) and by bytes.
+ * - Rows are capped at the protocol level (max_rows + 1 through the portal) and by bytes as they
+ *   arrive (max_bytes of DataRow messages, capped-query.ts; a row past it is never read, the
+ *   statement is cancelled and the connection dropped), then by their JSON size; every row is
+ *   charged to the gateway-wide byte budget first (budget.ts): RESULT_BUDGET_EXHAUSTED when it
+ *   stays full for server.result_budget_wait_ms.
  * - The transaction always ends with ROLLBACK; a connection whose state is unknown (failed
  *   ROLLBACK, lost connection, cancel sent) is destroyed, never returned to the pool.
  * - Aborting `signal` sends a CancelRequest for the backend and destroys the connection.
@@ -30,7 +34,8 @@ import { GatewayError } from '../core/errors.js';
 import { cancelTargetOf, sendCancelRequest } from './cancel.js';
 import { toGatewayError, unavailableReason } from './errors.js';
 import { capRows, readHardeningSteps, type ColumnInfo } from './read.js';
-import { CappedQuery } from './capped-query.js';
+import { resultBudget, type ResultBudget } from './budget.js';
+import { CappedQuery, MAX_OTHER_MESSAGE_BYTES } from './capped-query.js';
 import { BUILTIN_TYPE_NAMES, resultTypes } from './values.js';
 
 export interface ReadOptions {
@@ -70,6 +75,8 @@ export interface DatabasePoolOptions {
   readyCacheMs?: number;
   /** Upper bound for one ready() check. Default 2000 ms. */
   readyTimeoutMs?: number;
+  /** The byte budget shared by every read (default: the process-wide one, budget.ts). */
+  budget?: ResultBudget;
 }
 
 export interface PoolStats {
@@ -186,6 +193,7 @@ export class DatabasePool {
   readonly config: DatabaseConfig;
   private readonly pool: pg.Pool;
   private readonly options: DatabasePoolOptions;
+  private readonly budget: ResultBudget;
   private readonly active = new Set<ActiveRead>();
   private readonly typeNames = new Map<number, string>(BUILTIN_TYPE_NAMES);
   private closing = false;
@@ -198,6 +206,7 @@ export class DatabasePool {
   constructor(config: DatabaseConfig, options: DatabasePoolOptions = {}) {
     this.config = config;
     this.options = options;
+    this.budget = options.budget ?? resultBudget;
     this.name = options.name ?? 'default';
     this.pool = new pg.Pool(connectionConfig(config));
     // An idle client that dies (server restart, network) emits on the pool: handle it.
@@ -349,24 +358,47 @@ export class DatabasePool {
     };
     signal.on(onAbort);
     const prefix = options.explain !== undefined ? `EXPLAIN (FORMAT JSON${options.explain.analyze ? ', ANALYZE true' : ''}) ` : '';
-    const limits = options.explain !== undefined ? { max_rows: 1, max_bytes: Number.MAX_SAFE_INTEGER } : options.limits;
+    // An EXPLAIN's one row (the plan) is bounded by max_bytes like any row.
+    const limits = options.explain !== undefined ? { max_rows: 1, max_bytes: options.limits.max_bytes } : options.limits;
+    // Rows are charged to the gateway-wide budget as they arrive (budget.ts); released with the
+    // HTTP response that carries them, or when this read fails.
+    const lease = this.budget.lease();
+    let stopped = false;
     // One round trip: hardening, the capped statement and ROLLBACK in one extended-protocol
     // pipeline (see capped-query.ts for why a failed hardening step can never let it run).
     const query = new CappedQuery(prefix + options.sql, options.params, limits.max_rows + 1, {
       before: readHardeningSteps(options, { prepared: this.preparedHardening }),
       after: ['ROLLBACK'],
       types: resultTypes,
+      maxRowBytes: limits.max_bytes,
+      lease,
+      // Past the byte cap or the budget the rest is never read: cancel the statement and drop the
+      // connection (it is left mid-message, so it cannot be reused).
+      onStop: () => {
+        stopped = true;
+        const target = cancelTargetOf(client);
+        if (target !== undefined) void sendCancelRequest(target);
+        destroySocket(client);
+        destroy(new Error('read stopped at the byte cap'));
+      },
     });
     let pipelineOk = false;
     try {
       void client.query(query);
       const received = await query.done;
-      pipelineOk = true; // the pipeline's ROLLBACK ran: the connection is idle again
+      if (received.stopped === 'budget') throw budgetExhausted(this.budget);
+      if (received.stopped === 'message') {
+        throw new GatewayError('RESULT_TOO_LARGE', `The database answered with a message larger than ${MAX_OTHER_MESSAGE_BYTES} bytes (e.g. an error quoting a huge value); it was not read.`);
+      }
+      pipelineOk = !stopped; // the pipeline's ROLLBACK ran: the connection is idle again
       const fetched = capRows(received, limits);
-      const columns = await this.columnTypes(client, fetched.fields);
+      const columns = await this.columnTypes(stopped ? undefined : client, fetched.fields);
       if (signal.aborted || cancelSent) throw abortError();
-      released = true;
-      client.release();
+      if (!released) {
+        released = true;
+        client.release();
+      }
+      lease.releaseUnlessScoped();
       const result: ReadResult = {
         columns,
         rows: fetched.rows,
@@ -378,7 +410,9 @@ export class DatabasePool {
       if (options.explain !== undefined) result.plan = fetched.rows[0]?.[0];
       return result;
     } catch (err) {
+      lease.release();
       const aborted = signal.aborted || cancelSent;
+      if (stopped) throw err instanceof GatewayError ? err : toGatewayError(err);
       if (aborted || unavailableReason(err) !== undefined || query.failedAt === 'after') {
         destroy(err);
       } else if (pipelineOk) {
@@ -418,11 +452,17 @@ export class DatabasePool {
     }
   }
 
-  /** Type names for the result's columns; unknown OIDs are looked up once, on the same connection. */
-  private async columnTypes(client: pg.PoolClient, fields: { name: string; dataTypeID: number }[]): Promise<ColumnInfo[]> {
+  /**
+   * Type names for the result's columns; unknown OIDs are looked up once, on the same connection
+   * (or on any pooled one when the read's connection was dropped).
+   */
+  private async columnTypes(client: pg.PoolClient | undefined, fields: { name: string; dataTypeID: number }[]): Promise<ColumnInfo[]> {
     const missing = [...new Set(fields.map((f) => f.dataTypeID).filter((oid) => !this.typeNames.has(oid)))];
     if (missing.length > 0) {
-      const r = await client.query<{ oid: number; name: string }>('SELECT oid::int8::float8 AS oid, format_type(oid, NULL) AS name FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])', [missing]);
+      const sql = 'SELECT oid::int8::float8 AS oid, format_type(oid, NULL) AS name FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])';
+      const r = client !== undefined ? await client.query<{ oid: number; name: string }>(sql, [missing]) : await this.pool.query<{ oid: number; name: string }>(sql, [missing]).catch((err: unknown) => {
+        throw toGatewayError(err);
+      });
       for (const row of r.rows) this.typeNames.set(Number(row.oid), row.name);
     }
     return fields.map((f) => ({ name: f.name, type: this.typeNames.get(f.dataTypeID) ?? `oid:${f.dataTypeID}` }));
@@ -486,6 +526,18 @@ export class DatabasePool {
     this.ended = true;
     await this.pool.end();
   }
+}
+
+/** Tear down a connection's socket at once (client.end() would keep reading what is in flight). */
+function destroySocket(client: pg.PoolClient): void {
+  (client as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.();
+}
+
+function budgetExhausted(budget: ResultBudget): GatewayError {
+  return new GatewayError(
+    'RESULT_BUDGET_EXHAUSTED',
+    `The gateway is holding as many result bytes as it may (${budget.capacity} bytes for all calls) and none were freed within ${budget.waitMs} ms.`,
+  );
 }
 
 function sqlstateIs(err: unknown, code: string): boolean {

@@ -12,7 +12,8 @@
  *   parameters: the same checks, the same settings, the principal setting name still limited to
  *   a dotted custom name (so it can never name `role` or another built-in setting).
  * - capRows() keeps at most max_rows of the max_rows + 1 rows the portal returned (the statement
- *   text is never rewritten), stops at max_bytes (approximate JSON size), and reports truncation.
+ *   text is never rewritten), stops at max_bytes (approximate JSON size; the rows were already
+ *   bounded by max_bytes on the wire as they arrived), and reports truncation.
  * Does not: open or end transactions, or release connections (pool.ts does).
  */
 import pg from 'pg';
@@ -132,7 +133,7 @@ export function approxJsonSize(row: readonly unknown[]): number {
  * even the first row fits in max_bytes.
  */
 export function capRows(
-  received: { fields: FetchResult['fields']; rows: unknown[][]; suspended: boolean },
+  received: { fields: FetchResult['fields']; rows: unknown[][]; suspended: boolean; stopped?: string },
   limits: Pick<ResolvedLimits, 'max_rows' | 'max_bytes'>,
 ): FetchResult {
   const { fields } = received;
@@ -150,6 +151,12 @@ export function capRows(
     }
     rows.push(row);
     bytes += size;
+  }
+  if (received.stopped === 'bytes') {
+    // The query stopped reading at max_bytes of rows on the wire (capped-query.ts): the next row
+    // would not fit.
+    if (rows.length === 0) throw new GatewayError('RESULT_TOO_LARGE', `The first row alone is larger than the byte cap (${limits.max_bytes} bytes).`);
+    return { fields, rows, truncated: true, truncatedBy: 'bytes' };
   }
   // A suspended portal with exactly max_rows rows received can only happen when max_rows + 1 was
   // not requested; treat it as truncated all the same.

@@ -256,8 +256,13 @@ export const REASONS = {
   },
   RESULT_TOO_LARGE: {
     category: 'runtime',
-    summary: 'A single row is larger than the byte cap.',
+    summary: 'A single row (or a message of the database, e.g. an error quoting a huge value) is larger than the byte cap.',
     fix: 'Select fewer or smaller columns (e.g. left(col, 200)).',
+  },
+  RESULT_BUDGET_EXHAUSTED: {
+    category: 'runtime',
+    summary: 'The gateway holds as many result bytes for all calls as it may; this read could not get room in time.',
+    fix: 'Retry in a few seconds; select fewer or smaller columns (e.g. left(col, 200)) or fewer rows to need less.',
   },
   PERMISSION_DENIED: {
     category: 'runtime',

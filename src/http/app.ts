@@ -17,6 +17,7 @@
  * Does not: listen (startHttpServer does) or terminate TLS (run behind a proxy for HTTPS).
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { resultBudget } from '../db/budget.js';
 import { registerAdminRoutes, sendAdminHttpError } from './admin.js';
 import { authHook } from './auth.js';
 import { errorHandler, HttpError, refusalOf, sendError } from './errors.js';
@@ -51,6 +52,8 @@ export function trustProxyOption(tp: ServerConfig['trust_proxy']): boolean | str
 export async function buildHttpApp(opts: BuildHttpAppOptions): Promise<FastifyInstance> {
   const { server } = opts;
   const lifecycle = opts.lifecycle ?? new Lifecycle();
+  // One byte budget for the process's result rows (db/budget.ts).
+  resultBudget.configure({ capacity: server.result_budget_bytes, waitMs: server.result_budget_wait_ms });
 
   const app = Fastify({
     loggerInstance: httpLogger(opts.logger) as FastifyBaseLogger,

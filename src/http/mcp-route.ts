@@ -22,6 +22,7 @@ import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { ServerConfig } from '../config/schema.js';
+import { resultBudget } from '../db/budget.js';
 import { buildAuthInfo, requestState, type HttpRequestContext } from './context.js';
 import { errorBody, HttpError } from './errors.js';
 import { RequestCancelledError, type Lifecycle } from './lifecycle.js';
@@ -111,18 +112,22 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
       if (value !== undefined) raw.setHeader(name, value);
     }
     if (wantsClose(request.raw)) honourConnectionClose(raw);
+    // Result rows read for this request stay charged to the byte budget until its response is
+    // over (written or abandoned): the serialized answer is part of what the budget bounds.
+    const budgetScope = resultBudget.scope();
+    raw.once('close', () => budgetScope.end());
     reply.hijack();
     try {
       if (opts.telemetry) {
         await opts.telemetry.httpRequest(
           { method: request.method, route: '/mcp', headers: request.headers, scheme: request.protocol, clientAddress: request.ip },
           async (span) => {
-            await nodeHandler(request.raw, raw, request.body);
+            await budgetScope.run(() => nodeHandler(request.raw, raw, request.body));
             span.setStatusCode(raw.statusCode);
           },
         );
       } else {
-        await nodeHandler(request.raw, raw, request.body);
+        await budgetScope.run(() => nodeHandler(request.raw, raw, request.body));
       }
     } catch (err) {
       request.log.error({ err }, 'mcp request failed');
@@ -133,6 +138,7 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
         raw.destroy();
       }
     } finally {
+      if (raw.destroyed || raw.writableFinished) budgetScope.end();
       clearTimeout(deadline);
       release();
     }
