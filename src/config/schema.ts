@@ -58,8 +58,8 @@ export const serverSchema = z
     headers_timeout_ms: durationMs.max(120_000).default(10_000),
     /** Longest a client may take to send a whole request, headers and body (Node requestTimeout). */
     receive_timeout_ms: durationMs.max(300_000).default(30_000),
-    /** How long an idle keep-alive connection stays open between requests. */
-    keep_alive_timeout_ms: durationMs.max(120_000).default(5_000),
+    /** How long an idle keep-alive connection stays open between requests (above the 60 s idle timeout of common proxies and load balancers). */
+    keep_alive_timeout_ms: durationMs.max(300_000).default(72_000),
     /** Open client connections at most; more are closed at once (and logged). Keep it below the file-descriptor limit. */
     max_connections: z.number().int().positive().max(65_536).default(512),
     /** Gateway-wide bytes of result rows all calls may hold at once (see docs/deployment.md for the heap to give it). */

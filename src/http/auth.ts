@@ -80,7 +80,8 @@ export function authHook(authenticator: Authenticator, onAuthFailure: ((info: Au
     const reason = result.reason;
     throw new HttpError(reason === 'missing' ? 'UNAUTHENTICATED' : 'INVALID_TOKEN', {
       ...(reason === 'missing' ? {} : { message: duplicate ? DUPLICATE_AUTHORIZATION : DESCRIPTIONS[reason] }),
-      headers: { 'www-authenticate': wwwAuthenticate(reason) },
+      // No keep-alive for a client without a valid token: it cannot park idle sockets.
+      headers: { 'www-authenticate': wwwAuthenticate(reason), connection: 'close' },
       data: { reason },
     });
   };

@@ -103,6 +103,17 @@ describe('duplicate Authorization headers (item 14)', () => {
     expect(t.authFailures.at(-1)?.reason).toBe('malformed');
   });
 
+  it('a 401 answer closes the connection (no idle sockets without a valid token)', async () => {
+    t = await startTestServer();
+    const s = await open(t.url);
+    const closed = untilClosed(s, 5_000);
+    s.write(post(list, ['authorization: Bearer pgw_wrong_0123456789abcdefghijklmnopqrstuvwx']));
+    const { data, closedAfterMs } = await closed;
+    expect(statusOf(data)).toBe(401);
+    expect(closedAfterMs).toBeDefined();
+    expect(closedAfterMs!).toBeLessThan(2_000);
+  });
+
   it('one valid Authorization header still passes', async () => {
     t = await startTestServer();
     const s = await open(t.url);
