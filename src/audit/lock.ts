@@ -27,7 +27,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { link, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimes, writeSync, constants as fsc } from 'node:fs';
 
 /** A live holder refreshes its lock file's mtime this often while it holds the lock. */
 const REFRESH_MS = 250;
@@ -76,6 +76,11 @@ export class FileLock {
     this.timeoutMs = opts.timeoutMs ?? 5_000;
   }
 
+  /**
+   * The lock's own file operations are synchronous system calls (a few microseconds each on a
+   * local disk): through libuv's thread pool each would cost an event-loop round trip, and on a
+   * CPU-starved host those round trips, not the disk, made every append take hundreds of ms.
+   */
   async acquire(): Promise<void> {
     if (this.held !== null) throw new Error('audit lock already held by this process');
     const nonce = randomBytes(12).toString('hex');
@@ -83,19 +88,33 @@ export class FileLock {
     const deadline = Date.now() + this.timeoutMs;
     let waitMs = 1;
     for (;;) {
-      try {
-        await writeFile(this.path, body, { flag: 'wx', mode: 0o640 });
+      if (this.tryCreate(body)) {
         this.held = nonce;
         this.startRefresh();
         return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      if (await this.breakIfStale()) continue;
+      if (this.breakIfStale()) continue;
       if (Date.now() >= deadline) throw new LockTimeoutError();
       await sleep(waitMs + Math.random() * waitMs);
       waitMs = Math.min(20, waitMs * 2);
     }
+  }
+
+  /** One O_CREAT|O_EXCL attempt; false when the lock exists. */
+  private tryCreate(body: string): boolean {
+    let fd: number;
+    try {
+      fd = openSync(this.path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o640);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+    try {
+      writeSync(fd, body);
+    } finally {
+      closeSync(fd);
+    }
+    return true;
   }
 
   async release(): Promise<void> {
@@ -105,27 +124,32 @@ export class FileLock {
     if (this.refresher) clearInterval(this.refresher);
     this.refresher = null;
     // Remove it only if it is still ours (it may have been broken as stale meanwhile).
-    const holder = await readHolder(this.path);
-    if (holder?.nonce === nonce) await unlink(this.path).catch(() => undefined);
+    if (readHolder(this.path)?.nonce === nonce) {
+      try {
+        unlinkSync(this.path);
+      } catch {
+        // already gone
+      }
+    }
   }
 
   private startRefresh(): void {
     this.refresher = setInterval(() => {
       const now = new Date();
-      void utimes(this.path, now, now).catch(() => undefined);
+      utimes(this.path, now, now, () => undefined);
     }, REFRESH_MS);
     this.refresher.unref();
   }
 
   /** True when a stale lock was removed (retry at once). */
-  private async breakIfStale(): Promise<boolean> {
+  private breakIfStale(): boolean {
     let mtimeMs: number;
     try {
-      mtimeMs = (await stat(this.path)).mtimeMs;
+      mtimeMs = statSync(this.path).mtimeMs;
     } catch {
       return true; // released meanwhile
     }
-    const holder = await readHolder(this.path);
+    const holder = readHolder(this.path);
     const age = Date.now() - mtimeMs;
     const dead = holder !== undefined && holder.host === this.host && age >= MIN_DEAD_AGE_MS && !pidAlive(holder.pid);
     // An unreadable or half-written lock file (a holder killed between create and write) is only
@@ -133,24 +157,32 @@ export class FileLock {
     if (!dead && age < this.staleMs) return false;
     const aside = `${this.path}.stale-${randomBytes(6).toString('hex')}`;
     try {
-      await rename(this.path, aside);
+      renameSync(this.path, aside);
     } catch {
       return true; // someone else broke or released it
     }
-    const taken = await readHolder(aside);
+    const taken = readHolder(aside);
     if (taken !== undefined && taken.nonce !== holder?.nonce) {
       // Between our look and the rename, another process broke the stale lock and took a new one:
       // put that live lock back (link never overwrites a lock created since).
-      await link(aside, this.path).catch(() => undefined);
+      try {
+        linkSync(aside, this.path);
+      } catch {
+        // a newer lock exists: the one we took is lost to its holder (O_APPEND keeps its records)
+      }
     }
-    await unlink(aside).catch(() => undefined);
+    try {
+      unlinkSync(aside);
+    } catch {
+      // gone
+    }
     return true;
   }
 }
 
-async function readHolder(path: string): Promise<Holder | undefined> {
+function readHolder(path: string): Holder | undefined {
   try {
-    const h = JSON.parse(await readFile(path, 'utf8')) as Partial<Holder>;
+    const h = JSON.parse(readFileSync(path, 'utf8')) as Partial<Holder>;
     if (typeof h.pid === 'number' && typeof h.host === 'string' && typeof h.nonce === 'string') return { pid: h.pid, host: h.host, nonce: h.nonce };
   } catch {
     // missing, empty or partial

@@ -16,7 +16,7 @@
  * Does not: coordinate with writers that do not take the lock (older versions, other tools), or
  * keep one chain across processes on stdout/stderr (each process starts its own there).
  */
-import { constants as fsc, write as fsWrite } from 'node:fs';
+import { constants as fsc, fstatSync, statSync, write as fsWrite, type Stats } from 'node:fs';
 import { mkdir, open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FileLock } from './lock.js';
@@ -153,9 +153,11 @@ export class FileTarget implements Target {
 
   /** Under the lock: reopen when another process rotated the file (or removed it). */
   private async ensureCurrent(): Promise<void> {
-    let st: Awaited<ReturnType<typeof stat>> | null = null;
+    // synchronous stat calls here and in position(): microseconds, where a thread-pool round trip
+    // costs an event-loop turn (see lock.ts)
+    let st: Stats | null = null;
     try {
-      st = await stat(this.opts.path);
+      st = statSync(this.opts.path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
@@ -169,7 +171,7 @@ export class FileTarget implements Target {
    */
   private async position(): Promise<DiskPosition> {
     const fh = this.fh as FileHandle;
-    let size = (await fh.stat()).size;
+    let size = fstatSync(fh.fd).size;
     if (size === this.knownSize) return { state: this.knownState, repairedBytes: 0 };
     const tail = await readTail(fh, size);
     let state: ChainState | null;
