@@ -28,8 +28,9 @@
  *   attacker who can rewrite it, or any log against removal of its last records (see
  *   docs/audit.md on anchoring).
  */
-import { resolve as resolvePath } from 'node:path';
-import type { AuditConfig } from '../config/schema.js';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { DEFAULT_AUDIT_PATH, type AuditConfig } from '../config/schema.js';
 import { GatewayError } from '../core/errors.js';
 import { AuditKey } from './keyed.js';
 import { buildRecordBody, encodeRecord, snapshotEvent, type BuildOptions, type PendingEvent } from './record.js';
@@ -41,6 +42,8 @@ const BATCH_BUDGET_MS = 2;
 
 export interface AuditSink {
   readonly kind: AuditSinkKind;
+  /** The file sink's absolute path (for operator messages at start-up only). */
+  readonly path?: string;
   /** Enqueue one record. Throws GatewayError(AUDIT_UNAVAILABLE) only under fail-closed when the event cannot be kept. */
   record(event: AuditEvent): void;
   /**
@@ -66,6 +69,8 @@ export interface AuditSinkOptions {
   transport?: 'http' | 'stdio';
   /** Base for a relative audit.path (default: process.cwd()). */
   cwd?: string;
+  /** Environment for the per-user state directory (default: process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
   /** Retry backoff (tests shorten it). */
   retry?: { initialMs: number; maxMs: number };
   /** Largest number of records per write. */
@@ -80,6 +85,45 @@ export function auditSinkProblem(audit: Pick<AuditConfig, 'sink'>, transport: 'h
   return null;
 }
 
+/**
+ * Where the file sink writes. A configured path resolves against the working directory. The
+ * default path does too under HTTP, but under the stdio transport it lives in the per-user state
+ * directory — $XDG_STATE_HOME/pgwarden/audit.ndjson, else ~/.local/state/pgwarden/audit.ndjson —
+ * because desktop clients start stdio servers in `/` or another folder the user cannot write.
+ */
+export function auditFilePath(audit: Pick<AuditConfig, 'path'>, options: Pick<AuditSinkOptions, 'transport' | 'cwd' | 'env'> = {}): string {
+  const cwd = options.cwd ?? process.cwd();
+  if (options.transport !== 'stdio' || audit.path !== DEFAULT_AUDIT_PATH) return resolvePath(cwd, audit.path);
+  const env = options.env ?? process.env;
+  const xdg = env.XDG_STATE_HOME;
+  if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'pgwarden', 'audit.ndjson');
+  let home = env.HOME;
+  if (home === undefined || !isAbsolute(home)) {
+    try {
+      home = homedir();
+    } catch {
+      home = undefined;
+    }
+  }
+  if (home === undefined || home === '' || !isAbsolute(home)) return resolvePath(cwd, audit.path);
+  return join(home, '.local', 'state', 'pgwarden', 'audit.ndjson');
+}
+
+/**
+ * A start-up check: the file sink's first open failed under fail-closed. The gateway must not
+ * start then (it would refuse every call); the message says what to set. Null when fine.
+ */
+export function auditStartProblem(sink: AuditSink, audit: Pick<AuditConfig, 'on_failure'>): string | null {
+  if (sink.kind !== 'file' || audit.on_failure !== 'fail-closed') return null;
+  const s = sink.stats();
+  if (s.healthy) return null;
+  return (
+    `the audit log cannot be opened (${s.lastError ?? 'error'}): ${sink.path ?? 'audit.path'}. ` +
+    'Set audit.path in the configuration file to a file in a directory this user can write (an absolute path), ' +
+    'or audit.sink: stderr to send records to the client\'s log; pgwarden does not start without its audit log (audit.on_failure: fail-closed).'
+  );
+}
+
 export function createAuditSink(audit: AuditConfig, logger: AuditLogger, options: AuditSinkOptions = {}): AuditSink {
   const problem = auditSinkProblem(audit, options.transport ?? 'http');
   if (problem) throw new Error(problem);
@@ -92,7 +136,7 @@ export function createAuditSink(audit: AuditConfig, logger: AuditLogger, options
     case 'stderr':
       return new QueuedAuditSink('stderr', new StreamTarget(2), audit, logger, options);
     case 'file': {
-      const path = resolvePath(options.cwd ?? process.cwd(), audit.path);
+      const path = auditFilePath(audit, options);
       const target = new FileTarget({
         path,
         maxBytes: audit.max_bytes,
@@ -140,6 +184,7 @@ interface Batch {
 }
 
 class QueuedAuditSink implements AuditSink {
+  readonly path?: string;
   private queue: PendingEvent[] = [];
   private pending: Batch | null = null;
   private seq = 0;
@@ -185,6 +230,7 @@ class QueuedAuditSink implements AuditSink {
     /** The file path, for operator logs only (never in stats or agent-visible errors). */
     private readonly location?: string,
   ) {
+    if (location !== undefined) this.path = location;
     this.failClosed = config.on_failure === 'fail-closed';
     this.cap = config.queue_size;
     this.retry = options.retry ?? { initialMs: 100, maxMs: 5_000 };

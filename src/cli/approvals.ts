@@ -41,7 +41,8 @@ export interface ApprovalsCliDeps {
 export const runtimeHooks: ApprovalHooksProvider = async (config) => {
   const { createRuntime } = await import('../core/wiring.js');
   const { createLogger } = await import('../log/logger.js');
-  const runtime = await createRuntime(config, createLogger('silent'), { verifyTools: false });
+  // a short-lived command: no telemetry listener (the running gateway may hold the Prometheus port)
+  const runtime = await createRuntime(config, createLogger('silent'), { verifyTools: false, telemetry: false });
   const exposed = runtime as unknown as { approvalHooks?: ApprovalHooks };
   if (exposed.approvalHooks === undefined) {
     await runtime.gateway.shutdown(0);

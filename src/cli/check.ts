@@ -23,7 +23,7 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
   // check serves nothing, so it needs no tokens.
   const config = await loadConfig({ path: opts.config, env: process.env, allowNoTokens: true });
   const logger = createLogger('silent');
-  const runtime = await createRuntime(config, logger, { audit: false, writes: false, verifyTools: false });
+  const runtime = await createRuntime(config, logger, { audit: false, writes: false, verifyTools: false, telemetry: false });
   try {
     const out = await runtime.gateway.check(
       { principal: opts.principal, requestId: 'cli-check' },

@@ -298,13 +298,16 @@ export const maskingSchema = z
   })
   .prefault({});
 
+/** The file sink's default path. Under the stdio transport it lives in the per-user state directory instead (src/audit/sink.ts auditFilePath). */
+export const DEFAULT_AUDIT_PATH = '.pgwarden/audit.ndjson';
+
 /** Audit log (src/audit, docs/audit.md). */
 export const auditSchema = z
   .strictObject({
     /** file: NDJSON at `path` (default); stdout: for container log collection (refused under stdio transport); stderr; none: disabled (warned). */
     sink: z.enum(['file', 'stdout', 'stderr', 'none']).default('file'),
     /** File sink path; relative paths resolve against the working directory. */
-    path: z.string().min(1).default('.pgwarden/audit.ndjson'),
+    path: z.string().min(1).default(DEFAULT_AUDIT_PATH),
     /** Rotate the file before it grows past this many bytes; 0 disables rotation. */
     max_bytes: z.number().int().nonnegative().default(64 * 1024 * 1024),
     /** Rotated files kept (path.1 … path.N); the oldest is deleted. */

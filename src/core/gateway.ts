@@ -30,6 +30,7 @@ import {
 import { planAllowedWrite, runGuardedWrite, type ExecutePayload, type InClientConfirm } from './writes.js';
 import { NOOP_TELEMETRY, dbOperationInfo, type DbOperationInfo, type Telemetry } from '../telemetry/index.js';
 import { GatewayError, isGatewayError } from './errors.js';
+import { redactQuoted } from '../db/errors.js';
 import { databasePolicy, effectiveLimits, resolvePrincipal, toolEnabled, toolsForPrincipal, type PrincipalView } from './principals.js';
 import type { AuditEventInput, AuditPort, DatabasePort, GuardPort, ReadResult, RelationDetail, RelationSummary } from './ports.js';
 import { ok, refused, type Outcome, type QueryPayload, type Refusal } from './results.js';
@@ -72,6 +73,8 @@ export interface GatewayDeps {
   writes?: WriteState;
   /** Resolves once the gateway's journal/approval schema exists (idempotent, retried on failure). */
   writesReady?: () => Promise<void>;
+  /** Operator log: every INTERNAL_ERROR is logged here once, with its cause and stack. */
+  logger?: { error(obj: object, msg?: string): void };
 }
 
 interface Resolved {
@@ -395,6 +398,7 @@ export class Gateway {
       sql,
       ...(params ? { params } : {}),
       ...(confirm ? { confirm } : {}),
+      beforeExecute: (radius) => this.deps.audit.durable(writeIntent(event, radius.rows)),
     }));
     recordWrite(event, out);
     return out;
@@ -418,6 +422,7 @@ export class Gateway {
       await this.deps.writesReady?.();
       event.undo_id = args.undoId;
       try {
+        await this.deps.audit.durable(writeIntent(event, null));
         const res = await revertWrite(wdb, args.undoId, {
           by: ctx.principal,
           principal: ctx.principal,
@@ -517,6 +522,8 @@ export class Gateway {
       },
       execute: async (a, o) => {
         const p = await must(a);
+        const intent: AuditEventInput = { request_id: p.ctx.requestId, principal: a.principal, tool: 'execute', database: a.database, decision: 'allowed', approval_id: a.approvalId, normalized_sql: a.normalizedSql };
+        await this.deps.audit.durable(writeIntent(intent, o.allowedRows ?? null));
         const res = await executeWrite(p.wdb, p.plan, {
           session: this.writeSession(p.r, a.principal),
           principal: a.principal,
@@ -655,6 +662,7 @@ export class Gateway {
         return out;
       } catch (err) {
         const refusal = toRefusal(err);
+        if (refusal.reasons.some((x) => x.code === 'INTERNAL_ERROR')) this.logInternal(err, tool, ctx.requestId);
         event.decision = 'failed';
         event.reasons = refusal.reasons.map((x) => x.code);
         if (refusal.sqlstate) event.sqlstate = refusal.sqlstate;
@@ -930,6 +938,11 @@ export class Gateway {
     }
   }
 
+  /** An INTERNAL_ERROR reached an agent: log its cause once (operators only), quoted text redacted. */
+  private logInternal(err: unknown, tool: string, requestId: string): void {
+    this.deps.logger?.error({ err: internalCause(err), tool, requestId }, 'internal error: the call was answered INTERNAL_ERROR');
+  }
+
   /** Record an audit event. A fail-closed sink that cannot keep it has already counted and marked the gap. */
   private audit(event: AuditEventInput): void {
     try {
@@ -964,6 +977,17 @@ function withKeyParams(own: readonly unknown[] | undefined, masking: MaskPlan): 
 }
 
 const NO_MASKING: MaskPlan = { ok: true, rewritten: false, masked: [] };
+
+/**
+ * The record written (durably) before a write or revert reaches the database: the call's event so
+ * far, as `allowed`. The call's outcome (`executed`, `reverted`, `failed`, …) follows as its own
+ * record with the same request_id, so a crash in between still leaves the decision in the log.
+ */
+function writeIntent(event: AuditEventInput, blastRadiusRows: number | null): AuditEventInput {
+  const intent: AuditEventInput = { ...event, decision: 'allowed' };
+  if (blastRadiusRows !== null) intent.blast_radius_rows = blastRadiusRows;
+  return intent;
+}
 
 /** Fill the audit event from a write's outcome. */
 function recordWrite(event: AuditEventInput, out: Outcome<ExecutePayload>): void {
@@ -1084,6 +1108,20 @@ function safeName(name: string | undefined): string {
 
 function withRequestId(refusal: Refusal, ctx: CallContext): Refusal {
   return { ...refusal, requestId: ctx.requestId };
+}
+
+/**
+ * The cause chain of an internal error for the operator log: type, code, message and stack of
+ * each level, with quoted segments redacted (a driver message may quote a value).
+ */
+export function internalCause(err: unknown, depth = 0): Record<string, unknown> {
+  if (!(err instanceof Error)) return { type: typeof err, message: redactQuoted(String(err)).slice(0, 500) };
+  const out: Record<string, unknown> = { type: err.name, message: redactQuoted(err.message).slice(0, 500) };
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') out.code = code;
+  if (err.stack !== undefined) out.stack = redactQuoted(err.stack).slice(0, 4000);
+  if (err.cause !== undefined && depth < 3) out.cause = internalCause(err.cause, depth + 1);
+  return out;
 }
 
 export function toRefusal(err: unknown): Refusal {

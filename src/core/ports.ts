@@ -93,6 +93,12 @@ export interface AuditEventInput {
 
 export interface AuditPort {
   record(event: AuditEventInput): void;
+  /**
+   * Record and resolve only once the record is written (it survives a kill -9 of the gateway).
+   * Rejects with AUDIT_UNAVAILABLE when it cannot be: the caller must not go on (a write must not
+   * reach the database without its decision in the log).
+   */
+  durable(event: AuditEventInput): Promise<void>;
   /** False when the sink is failing and the policy is fail-closed: the gateway refuses calls. */
   accepting(): boolean;
   stats(): Record<string, unknown>;
@@ -102,6 +108,7 @@ export interface AuditPort {
 /** An audit port that records nothing (tests, or audit disabled). */
 export const NO_AUDIT: AuditPort = {
   record: () => undefined,
+  durable: async () => undefined,
   accepting: () => true,
   stats: () => ({ sink: 'none' }),
   close: async () => undefined,

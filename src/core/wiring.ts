@@ -4,7 +4,7 @@
  */
 import type { McpServerFactory } from '@modelcontextprotocol/server';
 import { TokenStore } from '../auth/tokens.js';
-import { createAuditSink, type AuditSink } from '../audit/index.js';
+import { auditStartProblem, createAuditSink, type AuditSink } from '../audit/index.js';
 import { ConfigError, configVersion, type Config } from '../config/index.js';
 import { Masker, validateMasking } from '../mask/index.js';
 import { WriteState, writableDatabases, type ApprovalHooks } from '../db/writes/index.js';
@@ -21,7 +21,7 @@ import { buildServer, createServerFactory } from '../mcp/server.js';
 import { isGatewayError } from './errors.js';
 import { Gateway, VERSION } from './gateway.js';
 import { verifyPredefinedTools } from './verify-definitions.js';
-import { startTelemetry, type Telemetry } from '../telemetry/index.js';
+import { NOOP_TELEMETRY, startTelemetry, type Telemetry } from '../telemetry/index.js';
 import { NO_AUDIT, type AuditEventInput, type AuditPort, type DatabasePort, type ReadRequest, type ReadResult, type RelationDetail } from './ports.js';
 
 export interface Runtime {
@@ -55,6 +55,11 @@ export interface RuntimeOptions {
   writes?: boolean;
   /** Set false to skip judging predefined tools at start (offline tools). */
   verifyTools?: boolean;
+  /**
+   * Set false for short-lived commands (approvals, check): no telemetry SDK and no Prometheus
+   * listener, which would collide (EADDRINUSE) with the running gateway's on the same config.
+   */
+  telemetry?: boolean;
 }
 
 /** A configured database: a pool plus its catalog cache, as the core's DatabasePort. */
@@ -169,6 +174,7 @@ async function createMasker(config: Config): Promise<Masker> {
 function auditPort(sink: AuditSink): AuditPort {
   return {
     record: (event: AuditEventInput) => sink.record(event),
+    durable: (event: AuditEventInput) => sink.durable(event),
     accepting: () => sink.accepting(),
     stats: () => sink.stats() as unknown as Record<string, unknown>,
     close: () => sink.close(),
@@ -184,8 +190,13 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const sink = options.audit === false ? undefined : createAuditSink(config.audit, logger, { transport: config.server.transport });
   // No call before the sink's first open finished: until it succeeds, a fail-closed sink refuses.
   await sink?.ready();
+  const startProblem = sink === undefined ? null : auditStartProblem(sink, config.audit);
+  if (sink !== undefined && startProblem !== null) {
+    await sink.close();
+    throw new Error(startProblem);
+  }
   const audit = sink === undefined ? NO_AUDIT : auditPort(sink);
-  const telemetry = await startTelemetry(config, logger, { version: VERSION });
+  const telemetry = options.telemetry === false ? NOOP_TELEMETRY : await startTelemetry(config, logger, { version: VERSION });
   telemetry.observePools(() =>
     [...databases.values()].map((d) => ({ database: d.name, ...(d as PgDatabase).pool.stats(), max: d.config.pool.max })),
   );
@@ -206,6 +217,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     audit,
     telemetry,
     masker,
+    logger,
     ...(writeSetup ? { writes: writeSetup.writes, writesReady: writeSetup.ready } : {}),
   });
   if (options.verifyTools !== false && Object.keys(config.tools).length + Object.keys(config.resources).length > 0) {

@@ -61,6 +61,11 @@ export interface WriteInput {
   keyParams?: readonly unknown[];
   /** In-client confirmation (src/mcp/confirm.ts): offer one instead of a hold, or redeem one. */
   confirm?: InClientConfirm;
+  /**
+   * Called after every check passed, right before the write is sent; the write waits for it and
+   * does not run when it rejects. The gateway writes the decision to the audit log here (durable).
+   */
+  beforeExecute?: (radius: BlastRadius) => Promise<void>;
 }
 
 /**
@@ -130,6 +135,7 @@ export async function runGuardedWrite(writes: WriteState, wdb: WriteDatabase, in
     });
     return refused({ decision: 'hold', reasons, approvalId: approval.approvalId, expiresAt: approval.expiresAt, blastRadius: radius });
   }
+  await input.beforeExecute?.(radius);
   const result = await executeWrite(wdb, plan, {
     session: input.session,
     principal: input.principal,

@@ -305,7 +305,14 @@ export class DatabasePool {
     } catch (err) {
       // A stale pooled connection (server restarted) fails during set-up, before the agent's
       // statement was sent: one retry on a fresh connection is safe.
-      if (err instanceof RetryableSetupError && !signal.aborted) return await this.readOnce(options, signal);
+      if (err instanceof RetryableSetupError && !signal.aborted) {
+        try {
+          return await this.readOnce(options, signal);
+        } catch (again) {
+          // the retry fails the same way during a restart: its error is a GatewayError too
+          throw again instanceof RetryableSetupError ? again.gatewayError : again;
+        }
+      }
       throw err instanceof RetryableSetupError ? err.gatewayError : err;
     }
   }

@@ -51,7 +51,8 @@ describe('pgwarden serve --transport stdio', () => {
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [...NODE_ARGS, 'serve', '--transport', 'stdio', '--config', file],
-      env: cleanEnv({ DATABASE_URL: testDatabase().gatewayUrl, PGWARDEN_LOG_LEVEL: 'debug' }),
+      // the stdio audit log defaults to the per-user state directory: keep it in the test's folder
+      env: cleanEnv({ DATABASE_URL: testDatabase().gatewayUrl, PGWARDEN_LOG_LEVEL: 'debug', XDG_STATE_HOME: path.join(cwd, 'state') }),
       cwd,
       stderr: 'pipe',
     });

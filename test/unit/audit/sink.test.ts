@@ -1,7 +1,7 @@
 import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { auditSinkProblem, createAuditSink, type AuditSink } from '../../../src/audit/sink.js';
+import { auditFilePath, auditSinkProblem, auditStartProblem, createAuditSink, type AuditSink } from '../../../src/audit/sink.js';
 import { auditVerify } from '../../../src/audit/verify.js';
 import { canonicalJson, sha256Hex } from '../../../src/audit/canonical.js';
 import { AUDIT_DECISIONS, GENESIS_PREV } from '../../../src/audit/types.js';
@@ -263,6 +263,31 @@ describe('audit sink: failure policies', () => {
     expect((await auditVerify([path])).ok).toBe(true);
   });
 
+  it('fail-closed: accepts nothing before the first open succeeded (no call may run ahead of its record)', async () => {
+    const bad = open({ path: await blockedPath(), on_failure: 'fail-closed' });
+    // synchronously after creation, before the first open attempt: on 344cc74 this was true
+    expect(bad.sink.accepting()).toBe(false);
+    await bad.sink.ready();
+    expect(bad.sink.accepting()).toBe(false);
+    expect(auditStartProblem(bad.sink, { on_failure: 'fail-closed' })).toMatch(/audit log cannot be opened \(ENOTDIR \(mkdir\)\): .*not-a-dir.*Set audit\.path/);
+    const good = open({ path: join(dir, 'good.ndjson'), on_failure: 'fail-closed' });
+    expect(good.sink.accepting()).toBe(false);
+    await good.sink.ready();
+    expect(good.sink.accepting()).toBe(true);
+    expect(auditStartProblem(good.sink, { on_failure: 'fail-closed' })).toBeNull();
+  });
+
+  it('durable(): resolves once the record is in the file; rejects AUDIT_UNAVAILABLE when the sink cannot write it', async () => {
+    const { sink, file } = open({ fsync: 'always' });
+    await sink.ready();
+    await sink.durable(sampleEvent('allowed', 1));
+    // written before durable() resolved: the file holds it now, no flush needed
+    expect((await readRecords(file)).map((r) => r.request_id)).toEqual(['req-allowed-1']);
+    const bad = open({ path: await blockedPath(), on_failure: 'fail-closed' });
+    await bad.sink.ready();
+    await expect(bad.sink.durable(sampleEvent('allowed', 2))).rejects.toMatchObject({ code: 'AUDIT_UNAVAILABLE' });
+  });
+
   it('drop: an unwritable path keeps accepting calls and counts what does not fit', async () => {
     const path = await blockedPath();
     const { sink } = open({ path, queue_size: 5, on_failure: 'drop' });
@@ -339,6 +364,21 @@ describe('audit sink: failure policies', () => {
     await sink.flush(2_000);
     expect((await readRecords(file)).length).toBe(5);
     expect(sink.stats().failed).toBe(0);
+  });
+});
+
+describe('audit file path', () => {
+  const env = { HOME: '/home/ana' };
+  it('a configured path resolves against the working directory, for both transports', () => {
+    expect(auditFilePath({ path: 'logs/a.ndjson' }, { transport: 'stdio', cwd: '/srv', env })).toBe('/srv/logs/a.ndjson');
+    expect(auditFilePath({ path: '/var/log/a.ndjson' }, { transport: 'stdio', cwd: '/', env })).toBe('/var/log/a.ndjson');
+  });
+  it('the default path: under HTTP in the working directory, under stdio in the per-user state directory', () => {
+    expect(auditFilePath({ path: '.pgwarden/audit.ndjson' }, { transport: 'http', cwd: '/srv', env })).toBe('/srv/.pgwarden/audit.ndjson');
+    expect(auditFilePath({ path: '.pgwarden/audit.ndjson' }, { transport: 'stdio', cwd: '/', env })).toBe('/home/ana/.local/state/pgwarden/audit.ndjson');
+    expect(auditFilePath({ path: '.pgwarden/audit.ndjson' }, { transport: 'stdio', cwd: '/', env: { ...env, XDG_STATE_HOME: '/xdg' } })).toBe('/xdg/pgwarden/audit.ndjson');
+    // a relative XDG_STATE_HOME is invalid per the spec: ignored
+    expect(auditFilePath({ path: '.pgwarden/audit.ndjson' }, { transport: 'stdio', cwd: '/', env: { ...env, XDG_STATE_HOME: 'rel' } })).toBe('/home/ana/.local/state/pgwarden/audit.ndjson');
   });
 });
 
