@@ -252,7 +252,8 @@ describe('audit sink: failure policies', () => {
     expect(sink.stats().dropped).toBe(1);
     // the operator fixes the path: the sink recovers on its own
     await rm(join(dir, 'not-a-dir'));
-    await mkdir(join(dir, 'not-a-dir'));
+    // the sink's own retry (recursive mkdir) may create it first: tolerate either order
+    await mkdir(join(dir, 'not-a-dir'), { recursive: true });
     await waitFor(() => sink.stats().healthy);
     expect(sink.accepting()).toBe(true);
     await sink.flush(2_000);
@@ -297,7 +298,8 @@ describe('audit sink: failure policies', () => {
     for (let i = 0; i < 12; i++) expect(() => sink.record(sampleEvent('allowed', i))).not.toThrow();
     expect(sink.stats()).toMatchObject({ dropped: 7, queued: 6 });
     await rm(join(dir, 'not-a-dir'));
-    await mkdir(join(dir, 'not-a-dir'));
+    // the sink's own retry (recursive mkdir) may create it first: tolerate either order
+    await mkdir(join(dir, 'not-a-dir'), { recursive: true });
     await waitFor(() => sink.stats().healthy && sink.stats().queued === 0);
     const records = await readRecords(path);
     expect(records).toHaveLength(6);
