@@ -54,6 +54,7 @@ import {
   type RelationMasks,
 } from './masks.js';
 import { walkForMasks, type RangeSite, type WalkResult } from './rewrite.js';
+import { keepGroupingDependencies, type ProjectionSite } from './grouping.js';
 import { writeRefusals } from './writes.js';
 
 export { deriveMaskKey, hmacHex, type MaskKey } from './key.js';
@@ -268,13 +269,16 @@ export class Masker {
     const again = walkForMasks(copy, ctx);
     if (again.sites.length !== walk.sites.length) return refuse('The masking rewrite could not be verified.');
     const unaliased = new Set<string>();
+    const projected: ProjectionSite[] = [];
     for (const site of again.sites) {
       const rm = rels.get(site.key);
       if (rm === undefined) continue;
       if (site.rangeVar.alias === undefined) unaliased.add(`${rm.schema}.${rm.name}`);
-      this.replace(site, rm, refs);
+      const created = this.replace(site, rm, refs);
+      projected.push({ ...created, rm, primaryKey: catalog.relations.get(site.key)?.write?.primaryKey ?? [] });
     }
     unqualifyColumns(again.qualifiedColumns, unaliased);
+    keepGroupingDependencies(copy, projected);
     const sql = deparseSync(copy as Parameters<typeof deparseSync>[0], { pretty: false });
     if (!verifyRoundTrip(sql, copy)) return refuse('The masking rewrite could not be verified for this statement.');
     const masked = new Set<string>();
@@ -361,7 +365,7 @@ export class Masker {
     return out;
   }
 
-  private replace(site: RangeSite, rm: RelationMasks, refs: KeyRefs | undefined): void {
+  private replace(site: RangeSite, rm: RelationMasks, refs: KeyRefs | undefined): { node: Record<string, unknown>; alias: string } {
     const inh = site.rangeVar.inh === true; // libpg-query omits inh for ONLY (false is the protobuf default)
     // shared with the cache: the deparser only reads it; a sampled copy gets its own FROM list
     let projection = this.projection(rm, inh, refs);
@@ -372,8 +376,9 @@ export class Masker {
       from[0] = { RangeTableSample: { ...site.sample, relation: { RangeVar: innerRv } } };
     }
     const alias = (site.rangeVar.alias as Record<string, unknown> | undefined) ?? { aliasname: site.rangeVar.relname };
-    const node = { RangeSubselect: { subquery: { SelectStmt: projection }, alias } };
-    (site.container as Record<string | number, unknown>)[site.slot] = node;
+    const body = { subquery: { SelectStmt: projection }, alias };
+    (site.container as Record<string | number, unknown>)[site.slot] = { RangeSubselect: body };
+    return { node: body, alias: String((alias as { aliasname?: unknown }).aliasname ?? '') };
   }
 
   /** The parsed masked projection (cached by its text, which includes everything it depends on). */

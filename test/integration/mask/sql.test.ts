@@ -5,6 +5,7 @@
  * inheritance children are masked, types are kept, and the catalog loads columns/ancestors.
  * Runs through the real hardened read path (DatabasePool.runRead) as the gateway's login role.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, databasePolicySchema, databaseSchema, type DatabasePolicy } from '../../../src/config/schema.js';
 import { loadCatalog } from '../../../src/db/catalog.js';
@@ -125,6 +126,66 @@ describe('masks computed in SQL', () => {
     const only = await run('SELECT count(*) FROM ONLY app.customers WHERE id = 9001');
     expect(Number(only.rows[0]?.[0])).toBe(0);
   });
+});
+
+describe('the masked projection keeps query meaning (issue #9 item 6)', () => {
+  /**
+   * Differential: the same statement run directly (admin) on a copy of the data whose masked
+   * columns hold the masked values must give the same rows. The copy is a scratch schema built
+   * from the masked projection itself (the SQL mask expressions), so only masked values differ.
+   */
+  // cells compared in text form (the read path returns bigint counts as numbers, a plain client as strings)
+  const sorted = (rows: unknown[][]): string[] => rows.map((r) => JSON.stringify(r.map((v) => (v === null ? null : typeof v === 'object' ? JSON.stringify(v) : String(v))))).sort();
+  const direct = async (sql: string): Promise<unknown[][]> => {
+    const c = new pg.Client({ connectionString: db.databaseUrl });
+    await c.connect();
+    try {
+      await c.query('SET search_path = masked_copy, app');
+      return (await c.query({ text: sql, rowMode: 'array' })).rows as unknown[][];
+    } finally {
+      await c.end();
+    }
+  };
+
+  beforeAll(async () => {
+    const projection = plan('SELECT * FROM app.customers');
+    if (!projection.ok || !projection.rewritten) throw new Error('expected a rewrite');
+    const orders = plan('SELECT * FROM app.orders');
+    if (!orders.ok || !orders.rewritten) throw new Error('expected a rewrite');
+    const c = new pg.Client({ connectionString: db.databaseUrl });
+    await c.connect();
+    try {
+      await c.query('DROP SCHEMA IF EXISTS masked_copy CASCADE; CREATE SCHEMA masked_copy');
+      await c.query(`CREATE TABLE masked_copy.customers AS ${projection.sql}`, [...projection.params]);
+      await c.query('ALTER TABLE masked_copy.customers ADD PRIMARY KEY (id)');
+      await c.query(`CREATE TABLE masked_copy.orders AS ${orders.sql}`, [...orders.params]);
+      await c.query('ALTER TABLE masked_copy.orders ADD PRIMARY KEY (id)');
+    } finally {
+      await c.end();
+    }
+  });
+
+  for (const [sql, copySql] of [
+    [
+      'SELECT c.id, c.full_name, count(*) FROM app.customers c JOIN app.orders o ON o.customer_id = c.id GROUP BY c.id',
+      'SELECT c.id, c.full_name, count(*) FROM masked_copy.customers c JOIN masked_copy.orders o ON o.customer_id = c.id GROUP BY c.id',
+    ],
+    ['SELECT id, email, ssn FROM app.customers GROUP BY id HAVING count(*) = 1', 'SELECT id, email, ssn FROM masked_copy.customers GROUP BY id HAVING count(*) = 1'],
+    [
+      'SELECT c.country, count(DISTINCT c.ssn), min(c.phone) FROM app.customers c GROUP BY c.country',
+      'SELECT c.country, count(DISTINCT c.ssn), min(c.phone) FROM masked_copy.customers c GROUP BY c.country',
+    ],
+    [
+      "SELECT o.status, count(*) FROM app.orders o JOIN app.customers c ON c.id = o.customer_id WHERE c.email LIKE '%mail.test' GROUP BY o.status",
+      "SELECT o.status, count(*) FROM masked_copy.orders o JOIN masked_copy.customers c ON c.id = o.customer_id WHERE c.email LIKE '%mail.test' GROUP BY o.status",
+    ],
+  ] as const) {
+    it(`same rows as on masked data: ${sql}`, async () => {
+      const got = await run(sql);
+      expect(sorted(got.rows)).toEqual(sorted(await direct(copySql)));
+      expect(got.rows.length).toBeGreaterThan(0);
+    });
+  }
 });
 
 describe('no key material or raw value in plans and errors', () => {

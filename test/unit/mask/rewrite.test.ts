@@ -314,3 +314,21 @@ describe('mask plan: the hash key is a bind parameter, never statement text (iss
     expect(plan.params).toEqual([]);
   });
 });
+
+describe('mask plan: GROUP BY a masked table primary key keeps its functional dependency (issue #9 item 6)', () => {
+  it('appends the other columns of the projection to a plain GROUP BY that names the key', () => {
+    const plan = rewritten('SELECT c.id, c.full_name, count(*) FROM app.customers c JOIN app.orders o ON o.customer_id = c.id GROUP BY c.id');
+    expect(plan.sql).toMatch(/GROUP BY c\.id, c\.full_name, c\.email, c\.phone, c\.ssn, c\.country, c\.city, c\.signed_up, c\.marketing_opt_in, c\.profile$/);
+  });
+
+  it('unqualified key when the projection is the only FROM item', () => {
+    const plan = rewritten('SELECT id, email FROM app.customers GROUP BY id');
+    expect(plan.sql).toMatch(/GROUP BY id, customers\.full_name/);
+  });
+
+  it('leaves GROUP BY alone without the key, with grouping sets, or over unmasked tables', () => {
+    expect(rewritten('SELECT c.country, count(*) FROM app.customers c GROUP BY c.country').sql).toMatch(/GROUP BY c\.country$/);
+    expect(rewritten('SELECT c.id, count(*) FROM app.customers c GROUP BY ROLLUP (c.id)').sql).toMatch(/ROLLUP\(c\.id\)$|ROLLUP \(c\.id\)$/);
+    expect(h.plan('SELECT p.id, p.name FROM app.products p GROUP BY p.id').plan).toEqual({ ok: true, rewritten: false, masked: [] });
+  });
+});

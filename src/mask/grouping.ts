@@ -1,0 +1,112 @@
+/**
+ * Keep GROUP BY meaning across the masked projection (issue #9 item 6).
+ *
+ * PostgreSQL lets `SELECT c.full_name … GROUP BY c.id` through because c.id is the primary key of
+ * the base table c (functional dependency). Once c is the masked projection (a sub-select), that
+ * dependency is gone and the statement fails with 42803. Grouping by the primary key puts exactly
+ * one row of c in each group, so grouping additionally by c's other columns forms the same groups:
+ * this module appends them (qualified by the sub-select's alias) to such GROUP BY lists.
+ *
+ * Guarantees: only plain GROUP BY lists (no GROUPING SETS / ROLLUP / CUBE, no GROUP BY DISTINCT)
+ * that name every primary-key column of a masked projection — as `alias.col`, or as `col` when the
+ * projection is the query's only FROM item — are extended, and only with columns whose type has a
+ * built-in equality (others stay out: referencing them ungrouped still fails, as before).
+ * Does not: change anything else; run anything.
+ */
+import type { RelationMasks } from './masks.js';
+
+type Body = Record<string, unknown>;
+
+export interface ProjectionSite {
+  /** The RangeSubselect body the rewrite created. */
+  node: Body;
+  alias: string;
+  rm: RelationMasks;
+  primaryKey: readonly string[];
+}
+
+/** Built-in types with a default btree/hash equality (format_type spelling, typmods stripped). */
+const GROUPABLE = new Set([
+  'smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision', 'money', 'text', 'character varying', 'character', 'name',
+  'boolean', 'date', 'timestamp without time zone', 'timestamp with time zone', 'time without time zone', 'time with time zone',
+  'interval', 'uuid', 'bytea', 'jsonb', 'inet', 'cidr', 'macaddr', 'macaddr8', 'oid', 'bit', 'bit varying', '"char"',
+]);
+
+function groupable(type: string): boolean {
+  const base = type.replace(/\(.*?\)/g, '').replace(/\[\]$/, '').trim();
+  return GROUPABLE.has(base);
+}
+
+function wrapped(v: unknown): [string, Body] | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const keys = Object.keys(v);
+  if (keys.length !== 1) return undefined;
+  const body = (v as Body)[keys[0] as string];
+  return body !== null && typeof body === 'object' && !Array.isArray(body) ? [keys[0] as string, body as Body] : undefined;
+}
+
+function names(ref: Body): string[] | undefined {
+  const fields = Array.isArray(ref.fields) ? ref.fields : [];
+  const out: string[] = [];
+  for (const f of fields) {
+    const w = wrapped(f);
+    if (w?.[0] !== 'String' || typeof w[1].sval !== 'string') return undefined;
+    out.push(w[1].sval);
+  }
+  return out;
+}
+
+/** The range items of a FROM list, through JOIN trees. */
+function rangeItems(from: unknown, into: Body[]): void {
+  for (const item of Array.isArray(from) ? from : [from]) {
+    const w = wrapped(item);
+    if (w === undefined) continue;
+    if (w[0] === 'JoinExpr') rangeItems([w[1].larg, w[1].rarg], into);
+    else into.push(w[1]);
+  }
+}
+
+/** Extend GROUP BY lists over masked projections (see the module header). Mutates `tree`. */
+export function keepGroupingDependencies(tree: unknown, sites: readonly ProjectionSite[]): void {
+  if (sites.length === 0) return;
+  const byNode = new Map<Body, ProjectionSite>(sites.map((s) => [s.node, s]));
+  const stack: unknown[] = [tree];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+      continue;
+    }
+    const w = wrapped(v);
+    if (w !== undefined && w[0] === 'SelectStmt') extend(w[1], byNode);
+    for (const x of Object.values(v as Body)) if (x !== null && typeof x === 'object') stack.push(x);
+  }
+}
+
+function extend(select: Body, byNode: ReadonlyMap<Body, ProjectionSite>): void {
+  const group = select.groupClause;
+  if (!Array.isArray(group) || group.length === 0 || select.groupDistinct === true) return;
+  const refs: string[][] = [];
+  for (const g of group) {
+    const w = wrapped(g);
+    if (w === undefined || w[0] === 'GroupingSet') return;
+    if (w[0] === 'ColumnRef') {
+      const n = names(w[1]);
+      if (n !== undefined) refs.push(n);
+    }
+  }
+  const items: Body[] = [];
+  rangeItems(select.fromClause, items);
+  for (const item of items) {
+    const site = byNode.get(item);
+    if (site === undefined || site.primaryKey.length === 0) continue;
+    const only = items.length === 1;
+    const grouped = (col: string): boolean => refs.some((r) => (r.length === 2 && r[0] === site.alias && r[1] === col) || (only && r.length === 1 && r[0] === col));
+    if (!site.primaryKey.every(grouped)) continue;
+    for (const c of site.rm.columns) {
+      if (grouped(c.name) || !groupable(site.rm.masks.has(c.name) && site.rm.masks.get(c.name)?.spec.mask !== 'null' ? 'text' : c.type)) continue;
+      group.push({ ColumnRef: { fields: [{ String: { sval: site.alias } }, { String: { sval: c.name } }] } });
+    }
+  }
+}
