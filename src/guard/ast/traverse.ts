@@ -11,7 +11,10 @@
  * - one Budget bounds the walk: each typed node spends a unit, and past `maxNodes` nodes or
  *   `maxDepth` levels the walk throws TooComplexError — it never returns a partial answer;
  * - children are visited in document order (the stack is filled in reverse), after their parent.
- * Does not: know any policy; the visitors (src/guard/facts, src/guard/write, src/mask) do.
+ * Does not: know any policy; the visitors (src/guard/facts, src/guard/write) do.
+ *
+ * `traverse` is one ~90-line loop on purpose: it is the guard's hot path (cold decisions walk
+ * every node), so decoding, budget and dispatch stay inline without a closure or call per node.
  */
 import type { Budget } from './budget.js';
 import { TooComplexError } from './budget.js';
