@@ -75,6 +75,11 @@ export class PgDatabase implements DatabasePort {
     this.pool = new DatabasePool(config, {
       name,
       onError: (err) => logger.warn({ database: name, code: err.code }, 'idle database connection failed'),
+      // one line per change of state, with the sanitized cause (never the DSN)
+      onReachability: (reachable, cause) => {
+        if (reachable) logger.info({ database: name }, 'database reachable again');
+        else logger.error({ database: name, code: cause?.code, sqlstate: cause?.details.sqlstate, cause: cause?.message, fix: cause?.reasons[0]?.fix }, `database unreachable: ${cause?.message ?? 'unknown cause'}`);
+      },
     });
     this.catalogs = new CatalogCache(this.pool, { ttlMs: catalogTtlMs });
   }

@@ -126,11 +126,14 @@ export function unavailableReason(err: unknown): string | undefined {
     if (code === '57P05') return 'connection lost';
     if (cls === '08') return 'connection failure';
     if (code === '53300') return 'too many connections';
-    if (cls === '28') return 'the gateway could not authenticate to the database';
+    if (code === '28P01') return 'the gateway\'s database login was refused (wrong password)';
+    if (cls === '28') return 'the gateway could not authenticate to the database (role missing or not allowed to log in)';
     if (code === '3D000') return 'the configured database does not exist';
     return undefined;
   }
   if (code === 'ECONNREFUSED') return 'connection refused';
+  // pg's own error when tls.mode asks for TLS and the server answers "no SSL": not a handshake failure
+  if (/server does not support SSL/i.test(message)) return 'the server does not accept TLS connections, but tls.mode requires TLS';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host name not resolved';
   if (code === 'ETIMEDOUT') return 'connection timed out';
   if (NETWORK_CODES.has(code)) return 'network error';
@@ -140,6 +143,17 @@ export function unavailableReason(err: unknown): string | undefined {
   if (/timeout exceeded when trying to connect/i.test(message)) return 'no connection available in time';
   if (/Connection terminated|connection error|Connection ended|not queryable|Connection lost/i.test(message)) return 'connection lost';
   return undefined;
+}
+
+/** Retrying does not help: the gateway's login, role or database name is wrong (an operator must fix the configuration). */
+const PERMANENT_FIX = 'Retrying will not help: the gateway\'s database login, role or database name is misconfigured. Tell the operator (the gateway log names the cause).';
+
+/** A connection fault that does not pass by waiting: wrong password, missing role or database, TLS refused by the server. */
+export function permanentFault(err: unknown): boolean {
+  const sqlstate = sqlstateOf(err);
+  if (sqlstate !== undefined) return sqlstate.startsWith('28') || sqlstate === '3D000';
+  const message = typeof (err as PgLikeError | null)?.message === 'string' ? ((err as PgLikeError).message as string) : '';
+  return /server does not support SSL/i.test(message);
 }
 
 export interface ErrorContext {
@@ -160,6 +174,7 @@ export function toGatewayError(err: unknown, context: ErrorContext = {}): Gatewa
   if (unavailable !== undefined) {
     return new GatewayError('DATABASE_UNAVAILABLE', `The database is unavailable: ${unavailable}.`, {
       ...(sqlstate !== undefined ? { details: { sqlstate } } : {}),
+      ...(permanentFault(err) ? { fix: PERMANENT_FIX } : {}),
       cause: err,
     });
   }

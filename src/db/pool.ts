@@ -75,6 +75,11 @@ export interface DatabasePoolOptions {
   readyCacheMs?: number;
   /** Upper bound for one ready() check. Default 2000 ms. */
   readyTimeoutMs?: number;
+  /**
+   * Called when the database becomes unreachable (with the sanitized cause) or reachable again —
+   * once per change, so the operator log gets one line per outage, not one per call or probe.
+   */
+  onReachability?: (reachable: boolean, cause?: GatewayError) => void;
   /** The byte budget shared by every read (default: the process-wide one, budget.ts). */
   budget?: ResultBudget;
 }
@@ -202,6 +207,8 @@ export class DatabasePool {
   private preparedHardening = true;
   private readyCache: { at: number; value: boolean } | undefined;
   private readyInFlight: Promise<boolean> | undefined;
+  /** Last known reachability (undefined: not known yet), for onReachability. */
+  private reachable: boolean | undefined;
 
   constructor(config: DatabaseConfig, options: DatabasePoolOptions = {}) {
     this.config = config;
@@ -242,7 +249,49 @@ export class DatabasePool {
     return await this.readyInFlight;
   }
 
+  /** Record reachability; report changes once (see onReachability). */
+  private noteReachable(reachable: boolean, cause?: GatewayError): void {
+    const before = this.reachable;
+    if (before === reachable) return;
+    this.reachable = reachable;
+    if (reachable && before === undefined) return; // first contact: nothing to report
+    this.options.onReachability?.(reachable, cause);
+  }
+
+  /** Every connection the pool may open is checked out: a checkout now waits for one to return. */
+  private saturated(): boolean {
+    return this.pool.totalCount >= this.config.pool.max && this.pool.idleCount === 0;
+  }
+
+  /**
+   * Readiness means "the database can be reached". A full pool is busy, not down: then probe with a
+   * connection of its own (outside the pool), so a burst of long queries does not take a healthy
+   * replica out of the load balancer.
+   */
   private async checkReady(): Promise<boolean> {
+    if (this.saturated()) return this.checkReadyOutsidePool();
+    return this.checkReadyInPool();
+  }
+
+  private async checkReadyOutsidePool(): Promise<boolean> {
+    const timeoutMs = this.options.readyTimeoutMs ?? 2_000;
+    const { max: _max, idleTimeoutMillis: _idle, ...clientConfig } = connectionConfig(this.config);
+    const client = new pg.Client({ ...clientConfig, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      this.noteReachable(true);
+      return true;
+    } catch (err) {
+      this.noteReachable(false, toGatewayError(err));
+      return false;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  private async checkReadyInPool(): Promise<boolean> {
     const timeoutMs = this.options.readyTimeoutMs ?? 2_000;
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
@@ -250,7 +299,8 @@ export class DatabasePool {
       let client: pg.PoolClient;
       try {
         client = await this.pool.connect();
-      } catch {
+      } catch (err) {
+        this.noteReachable(false, toGatewayError(err));
         return false;
       }
       if (timedOut) {
@@ -261,8 +311,10 @@ export class DatabasePool {
         await client.query('SELECT 1');
         if (timedOut) client.release(new Error('ready check timed out'));
         else client.release();
+        this.noteReachable(true);
         return true;
       } catch (err) {
+        this.noteReachable(false, toGatewayError(err));
         client.release(err instanceof Error ? err : new Error('ready check failed'));
         return false;
       }
@@ -292,7 +344,12 @@ export class DatabasePool {
     const entry: ActiveRead = { cancel, done };
     this.active.add(entry);
     try {
-      return await done;
+      const result = await done;
+      this.noteReachable(true);
+      return result;
+    } catch (err) {
+      if (err instanceof GatewayError && err.code === 'DATABASE_UNAVAILABLE') this.noteReachable(false, err);
+      throw err;
     } finally {
       this.active.delete(entry);
       options.signal?.removeEventListener('abort', forward);
@@ -318,6 +375,7 @@ export class DatabasePool {
   }
 
   private checkout(signal: ReadCancel): Promise<pg.PoolClient> {
+    const full = this.saturated();
     const pending = this.pool.connect();
     return new Promise<pg.PoolClient>((resolve, reject) => {
       let settled = false;
@@ -340,7 +398,7 @@ export class DatabasePool {
           signal.off(onAbort);
           if (settled) return;
           settled = true;
-          reject(toGatewayError(err, { aborted: signal.aborted }));
+          reject(full && !signal.aborted && poolTimeout(err) ? poolExhausted(this.config.pool.max, err) : toGatewayError(err, { aborted: signal.aborted }));
         },
       );
     });
@@ -482,10 +540,11 @@ export class DatabasePool {
   async withTrustedRead<T>(fn: (client: pg.PoolClient) => Promise<T>, options: { timeoutMs?: number; repeatableRead?: boolean } = {}): Promise<T> {
     if (this.closing) throw new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.');
     let client: pg.PoolClient;
+    const full = this.saturated();
     try {
       client = await this.pool.connect();
     } catch (err) {
-      throw toGatewayError(err);
+      throw full && poolTimeout(err) ? poolExhausted(this.config.pool.max, err) : toGatewayError(err);
     }
     try {
       const timeout = Math.max(1, Math.floor(options.timeoutMs ?? 10_000));
@@ -545,6 +604,16 @@ function budgetExhausted(budget: ResultBudget): GatewayError {
     'RESULT_BUDGET_EXHAUSTED',
     `The gateway is holding as many result bytes as it may (${budget.capacity} bytes for all calls) and none were freed within ${budget.waitMs} ms.`,
   );
+}
+
+/** pg's checkout timeout (connectionTimeoutMillis), which also fires while waiting for a pooled connection. */
+function poolTimeout(err: unknown): boolean {
+  return err instanceof Error && /timeout exceeded when trying to connect/i.test(err.message);
+}
+
+/** The wait for a pooled connection timed out while every one was busy: retryable, not an outage. */
+function poolExhausted(max: number, cause: unknown): GatewayError {
+  return new GatewayError('POOL_EXHAUSTED', `All ${max} connections to the database are busy with other calls.`, { cause });
 }
 
 function sqlstateIs(err: unknown, code: string): boolean {

@@ -284,6 +284,11 @@ export const REASONS = {
     summary: 'The database cannot be reached right now.',
     fix: 'Retry in a few seconds; if it persists, the operator must check the database.',
   },
+  POOL_EXHAUSTED: {
+    category: 'runtime',
+    summary: 'Every connection the gateway may open to this database is busy with other calls; the database itself is reachable.',
+    fix: 'Retry in a moment; if it keeps happening, the operator can raise databases.<name>.pool.max (and the server\'s max_connections) or lower the concurrency of agents.',
+  },
 
   // guarded writes (issue #5)
   WRITE_KIND_NOT_ALLOWED: {

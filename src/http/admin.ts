@@ -72,6 +72,7 @@ function statusFor(err: GatewayError): number {
     case 'APPROVAL_RECHECK_FAILED':
       return 409;
     case 'DATABASE_UNAVAILABLE':
+    case 'POOL_EXHAUSTED':
     case 'SHUTTING_DOWN':
       return 503;
     case 'INTERNAL_ERROR':
