@@ -11,6 +11,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabase } from '../support/pg.js';
 import { uniqueSuffix } from '../support/cluster.js';
+import { withClient } from '../support/cluster.js';
+import { sideEffectSnapshot, snapshotDifference, touches } from './properties.js';
 import { formatReport, PROPERTIES, replayRegression, runFuzz } from './run.js';
 import { loadRegressions, loadSeeds } from './regressions.js';
 import { createWorld, type World } from './world.js';
@@ -48,6 +50,22 @@ describe('fuzz regressions (test/corpus/fuzz/regressions.yaml)', () => {
       console.log(`${r.id}: ${problem === undefined ? 'HOLDS NOW: remove known_gap' : `still open: ${problem.slice(0, 200)}`}`);
     });
   }
+});
+
+describe('fuzz: the checks can fail (self-test)', () => {
+  it('side effects: a changed sequence and a changed row are seen', async () => {
+    const before = await sideEffectSnapshot(world);
+    await withClient(world.readAdminUrl, (c) => c.query("SELECT nextval('vault.counter'); UPDATE internal.staff_notes SET note = note || '.' WHERE id = 1"));
+    const diff = snapshotDifference(before, await sideEffectSnapshot(world));
+    expect(diff).toMatch(/sequences/);
+    expect(diff).toMatch(/data/);
+  });
+
+  it('touches: partitions count as their parent; a relation the guard did not list is caught', async () => {
+    const sql = 'SELECT count(*) FROM app.readings';
+    expect(await touches(world, sql)).toBeUndefined();
+    expect(await touches(world, sql, { relations: [], functions: [] })).toMatch(/app\.readings_(eu|us)/);
+  });
 });
 
 describe('fuzz: bounded run with a fixed seed', () => {

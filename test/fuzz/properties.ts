@@ -139,10 +139,12 @@ const EXPAND = `WITH RECURSIVE r(oid) AS (
        WHERE rw.ev_class = r.oid AND d.refobjid <> r.oid) x)
   SELECT DISTINCT n.nspname || '.' || c.relname AS name FROM r JOIN pg_class c ON c.oid = r.oid JOIN pg_namespace n ON n.oid = c.relnamespace`;
 
-export async function touches(world: World, sql: string): Promise<Verdict> {
+export async function touches(world: World, sql: string, listed?: { relations: string[]; functions: string[] }): Promise<Verdict> {
   const check = await observe(world.a.analyst, 'check', { sql });
-  const decision = check.raw as { decision?: string; relations?: string[]; functions?: string[] };
-  if (decision.decision !== 'allow') return SKIP;
+  const judged = check.raw as { decision?: string; relations?: string[]; functions?: string[] };
+  if (judged.decision !== 'allow') return SKIP;
+  // `listed` replaces the guard's lists (the harness's self-test: an incomplete list must be caught)
+  const decision = listed ?? judged;
   const touched: Touched = { relations: new Set(), functions: new Set() };
   let allowed = new Set<string>();
   const ok = await withClient(world.maskedUrl, async (c) => {

@@ -39,6 +39,8 @@ export interface FuzzReport {
   timeMs: Record<Property, number>;
   greenTried: number;
   falsePositives: number;
+  /** …of which match a tracked known gap. */
+  falsePositivesKnownGap: number;
   findings: Finding[];
 }
 
@@ -78,7 +80,7 @@ export async function runFuzz(world: World, seeds: Seeds, options: FuzzOptions):
   const rng = new Rng(options.seed);
   const catalog = await readCatalog(world.readAdminUrl, new Set(Object.keys(FUZZ_MASKS)));
   const gen = new Generator(rng, catalog, seeds);
-  const report: FuzzReport = { seed: options.seed, elapsedMs: 0, cases: 0, tried: zero(), skipped: zero(), timeMs: zero(), greenTried: 0, falsePositives: 0, findings: [] };
+  const report: FuzzReport = { seed: options.seed, elapsedMs: 0, cases: 0, tried: zero(), skipped: zero(), timeMs: zero(), greenTried: 0, falsePositives: 0, falsePositivesKnownGap: 0, findings: [] };
   const seen = new Set<string>();
   const shrinks = new Map<string, number>();
   const timed = async <T>(p: Property, fn: () => Promise<T>): Promise<T> => {
@@ -174,7 +176,10 @@ export async function runFuzz(world: World, seeds: Seeds, options: FuzzOptions):
       if (fid.verdict === SKIP) report.skipped.fidelity++;
       else {
         report.greenTried++;
-        if (fid.falsePositive) report.falsePositives++;
+        if (fid.falsePositive) {
+          report.falsePositives++;
+          if (knownGapFor(gaps, 'fidelity', sql, fid.verdict ?? '') !== undefined) report.falsePositivesKnownGap++;
+        }
         if (fid.verdict !== undefined) {
           await timed('fidelity', () =>
             record('fidelity', c, fid.verdict as string, async (s) => {
@@ -231,7 +236,7 @@ export function formatReport(r: FuzzReport): string {
     const rate = r.timeMs[p] > 0 ? (r.tried[p] / (r.timeMs[p] / 1000)).toFixed(1) : '-';
     lines.push(`  ${p.padEnd(16)} tried ${String(r.tried[p]).padStart(5)}  skipped ${String(r.skipped[p]).padStart(4)}  ${rate} statements/s`);
   }
-  lines.push(`  green statements judged ${r.greenTried}, false positives ${r.falsePositives}`);
+  lines.push(`  green statements judged ${r.greenTried}, false positives ${r.falsePositives} (${r.falsePositivesKnownGap} of them tracked known gaps)`);
   const known = r.findings.filter((f) => f.knownGap !== undefined);
   const violations = r.findings.filter((f) => f.knownGap === undefined);
   lines.push(`  violations ${violations.length}, known gaps hit ${known.length}`);
