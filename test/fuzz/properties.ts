@@ -196,12 +196,13 @@ export async function sideEffectSnapshot(world: World): Promise<Record<string, s
     await q('catalog', `SELECT md5(concat_ws('|', (SELECT string_agg(format('%s %s %s %s %s', oid, relname, relkind, relnamespace, relacl), ',' ORDER BY oid) FROM pg_class WHERE relpersistence <> 't'),
       (SELECT count(*) FROM pg_proc), (SELECT count(*) FROM pg_type), (SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE nspname !~ '^pg_(toast_)?temp_'),
       (SELECT count(*) FROM pg_description), (SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension), (SELECT count(*) FROM pg_policy), (SELECT count(*) FROM pg_trigger),
-      (SELECT string_agg(setdatabase || ':' || array_to_string(setconfig, ','), ';' ORDER BY setdatabase) FROM pg_db_role_setting))) AS v`);
+      (SELECT string_agg(setrole || ':' || array_to_string(setconfig, ','), ';' ORDER BY setrole) FROM pg_db_role_setting
+        WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())))) AS v`);
     await q('sequences', `SELECT string_agg(schemaname || '.' || sequencename || '=' || coalesce(last_value::text, '-'), ',' ORDER BY 1) AS v FROM pg_sequences`);
     await q('large objects', `SELECT count(*)::text AS v FROM pg_largeobject_metadata`);
     await q('temp relations', `SELECT count(*)::text AS v FROM pg_class WHERE relpersistence = 't'`);
-    await q('prepared transactions', `SELECT count(*)::text AS v FROM pg_prepared_xacts`);
-    await q('replication slots', `SELECT count(*)::text AS v FROM pg_replication_slots`);
+    await q('prepared transactions', `SELECT count(*)::text AS v FROM pg_prepared_xacts WHERE database = current_database()`);
+    await q('replication slots', `SELECT count(*)::text AS v FROM pg_replication_slots WHERE database IS NULL OR database = current_database()`);
     await q('locks of idle sessions', `SELECT string_agg(l.locktype || ':' || l.mode, ',' ORDER BY 1) AS v FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.state LIKE 'idle%' AND l.locktype <> 'virtualxid'`);
     await q('open transactions', `SELECT count(*)::text AS v FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'`);
