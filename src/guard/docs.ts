@@ -81,7 +81,7 @@ export function renderReasonsDoc(): string {
     '  `inet_server_addr()`, `pg_backend_pid()`, WAL and snapshot positions, sizes, statistics), internals, and',
     '  any function a newer server adds before it is classified — is `SYSTEM_CATALOG`. So are casts of run-time',
     '  values or numeric OIDs to `regclass`/`regproc`/`regrole`/… and to their array types (`_regclass`,',
-    '  `regclass[]`), string literals cast to `regrole`/`aclitem` (and to `regnamespace` naming an unexposed',
+    '  `regclass[]`) and to domains over them, string literals cast to `regrole`/`aclitem` (and to `regnamespace` naming an unexposed',
     '  schema), `CURRENT_USER`/`SESSION_USER`/`USER`/`CURRENT_ROLE`/`SYSTEM_USER`/`CURRENT_CATALOG`/`CURRENT_SCHEMA`,',
     '  `EXPLAIN (SETTINGS)`, and `current_setting` of any setting outside the safe list',
     `  (${[...SAFE_SETTINGS].sort().map((n) => `\`${n}\``).join(', ')}) or named other than by a string literal.`,

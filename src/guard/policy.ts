@@ -20,7 +20,7 @@
 import type { DatabasePolicy } from '../config/schema.js';
 import { writeAnalysisBudget } from './ast/budget.js';
 import { classify, mostSevere, type Classification } from './classify.js';
-import { isSafeSetting, judgeFunction, judgeOperator, judgeTablesample, NAME_LOOKUP_FUNCTIONS, REGCLASS_ARGS, REGPROC_ARGS, TYPENAME_ARGS, type FunctionRules } from './functions.js';
+import { effectiveSearchPath, isSafeSetting, judgeFunction, judgeOperator, judgeTablesample, NAME_LOOKUP_FUNCTIONS, REGCLASS_ARGS, REGPROC_ARGS, TYPENAME_ARGS, type FunctionRules } from './functions.js';
 import { hasAmbiguousStringLiteral } from './literals.js';
 import { matchesAny } from './patterns.js';
 import { Resolver } from './resolve.js';
@@ -28,7 +28,7 @@ import { displayIdent, displayQualified, splitQualifiedName } from './names.js';
 import { REASONS, reason, type Reason, type ReasonCode } from './reasons.js';
 import { allowedSchemas, DEFAULT_RESERVED_SCHEMAS, relationRules, resolveRelation, type RelationContext } from './relations.js';
 import type { CatalogRelation, Decision, GuardRequest, ParsedStatement, StatementKind, ToolName } from './types.js';
-import { newFacts, walkStatement, type Facts, type FunctionRef, type RelationRef, type WalkLimits } from './walk.js';
+import { newFacts, REG_TYPES, walkStatement, type Facts, type FunctionRef, type RelationRef, type WalkLimits } from './walk.js';
 import { judgeWrites } from './write/rules.js';
 
 /** Reasons that observe mode never waives. */
@@ -324,6 +324,17 @@ function objectRules(
       // schema's code (a domain's CHECK, a type's input or cast function)
       if (r.schema !== undefined && typeSchemaHidden(r.schema, ctx)) {
         out.add(reason('DENIED_SCHEMA', `type ${displayQualified(r.schema, r.name)} is in schema ${displayIdent(r.schema)}, which policy '${req.policyName}' does not expose`, 'Use built-in types, or types of the exposed schemas.'));
+      } else if (!policy.catalogs && !ref.literal) {
+        const reg = regTypeBehind(ref.parts, req);
+        if (reg !== undefined) {
+          out.add(
+            reason(
+              'SYSTEM_CATALOG',
+              `type ${displayIdent(ref.parts[ref.parts.length - 1] ?? '')} is a domain or array over ${reg}, whose values convert through the system catalogs hidden by policy '${req.policyName}'`,
+              'Use built-in types; use the describe tool to discover objects.',
+            ),
+          );
+        }
       }
       continue;
     }
@@ -417,6 +428,27 @@ function lazyResolver(facts: Facts, req: GuardRequest, stmts: readonly unknown[]
     }
     return resolver;
   };
+}
+
+/**
+ * The object-identifier type (regclass, regrole …, aclitem) behind a type name — a domain over
+ * one, an array of one, or a chain of both (CREATE DOMAIN public.rc AS regclass; public.rc[]) —
+ * or undefined. Needs the snapshot's type information; resolves like PostgreSQL (pg_catalog
+ * first unless the search_path lists it).
+ */
+function regTypeBehind(parts: readonly string[], req: GuardRequest): string | undefined {
+  const info = req.catalog.typeInfo;
+  const name = parts[parts.length - 1];
+  if (info === undefined || name === undefined) return undefined;
+  const schemas = parts.length >= 2 ? [parts[parts.length - 2] as string] : effectiveSearchPath(req.searchPath);
+  const all = info.typesByName.get(name) ?? [];
+  let t = schemas.map((s) => all.find((x) => x.schema === s)).find((x) => x !== undefined);
+  for (let i = 0; t !== undefined && i < 16; i++) {
+    if (t.schema === 'pg_catalog' && REG_TYPES.has(t.name)) return t.name;
+    if (t.base === 0 || (t.kind !== 'd' && t.category !== 'A')) return undefined;
+    t = info.types.get(t.base);
+  }
+  return undefined;
 }
 
 /** A type's schema is hidden when it is neither a catalog schema, on the pinned search_path, nor exposed. */

@@ -86,7 +86,11 @@ const SHADOW_SQL = `
   CREATE FUNCTION public.strpos(text, text) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT 42';
 `;
 /** A user function that matches better than the built-in on the default path (pg_catalog first). */
-const BETTER_SQL = "CREATE FUNCTION public.lower(varchar) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT ''shadowed'''";
+const BETTER_SQL = `
+  CREATE FUNCTION public.lower(varchar) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT ''shadowed''';
+  CREATE DOMAIN public.rc AS regclass;
+  CREATE DOMAIN public.rcs AS public.rc[];
+`;
 
 beforeAll(async () => {
   for (const v of VARIANTS) dbs.set(v, await createScratchDatabase());
@@ -194,6 +198,18 @@ describe('contrib extensions installed in hidden, exposed and search-path schema
     const ok = await callTool(client, 'query', { sql: 'SELECT lower(sku) FROM app.products LIMIT 1', database: 'better' });
     expect(ok.isError).toBe(false);
     expect((ok.structured as { rows: unknown[][] }).rows[0]?.[0]).toMatch(/^sku-/);
+  });
+
+  it.each([
+    'SELECT (ARRAY[x::oid]::rc[])::text FROM generate_series(16384, 16390) x',
+    'SELECT 16384::oid::public.rc',
+    "SELECT '{16384}'::_rc",
+    "SELECT '{16384}'::rcs",
+    'SELECT CAST(16384::oid AS rc)',
+  ])('a domain over a reg type is a reg type under catalogs: false: %s', async (sql) => {
+    const out = await callTool(client, 'query', { sql, database: 'better' });
+    expect(out.isError).toBe(true);
+    expect(((out.structured as { reasons?: { code: string }[] }).reasons ?? []).map((r) => r.code)).toContain('SYSTEM_CATALOG');
   });
 
   it('an extension operator used on its own types is judged: citext = citext is refused unless allowed', async () => {
