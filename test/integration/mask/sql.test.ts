@@ -73,7 +73,7 @@ describe('catalog: columns and ancestors', () => {
     expect(catalog.relations.get('app.customers')?.columns?.map((c) => c.name)).toEqual([
       'id', 'full_name', 'email', 'phone', 'ssn', 'country', 'city', 'signed_up', 'marketing_opt_in', 'profile',
     ]);
-    expect(catalog.relations.get('app.labels')?.columns).toEqual([
+    expect(catalog.relations.get('app.labels')?.columns?.map(({ name, type }) => ({ name, type }))).toEqual([
       { name: 'id', type: 'integer' }, { name: 'code', type: 'character varying(12)' }, { name: 'n', type: 'numeric(6,2)' },
     ]);
     expect(catalog.relations.get('app.customers_vip')?.ancestors).toEqual(['app.customers']);
