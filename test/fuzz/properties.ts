@@ -17,7 +17,7 @@ import pg from 'pg';
 import { resultTypes, toJsonValue } from '../../src/db/values.js';
 import { withClient } from '../support/cluster.js';
 import { firstDifference, observe, timingDependent, type Observation } from './observe.js';
-import type { Twin, World } from './world.js';
+import { FUZZ_MASKS, type Twin, type World } from './world.js';
 
 export type Verdict = string | 'skip' | undefined;
 
@@ -69,7 +69,7 @@ interface Direct {
   rows: unknown[][];
 }
 
-async function runDirect(url: string, sql: string): Promise<Direct | { error: string }> {
+async function runDirect(url: string, sql: string): Promise<Direct | { error: string; code: string }> {
   return await withClient(url, async (c) => {
     await c.query(`BEGIN READ ONLY; SET LOCAL search_path = app, public; SET LOCAL statement_timeout = 5000; SET LOCAL pgwarden.principal = 'analyst'`);
     try {
@@ -82,7 +82,8 @@ async function runDirect(url: string, sql: string): Promise<Direct | { error: st
         rows: (res.rows as unknown[][]).map((r) => r.map(toJsonValue)),
       };
     } catch (err) {
-      return { error: `${(err as { code?: string }).code ?? ''} ${(err as Error).message}` };
+      const code = (err as { code?: string }).code ?? '';
+      return { error: `${code} ${(err as Error).message}`, code };
     } finally {
       await c.query('ROLLBACK').catch(() => undefined);
     }
@@ -111,6 +112,69 @@ export async function fidelity(world: World, sql: string, a: Observation): Promi
     return { verdict: `rows differ: ${firstDifference([...(body.rows ?? [])].map((r) => JSON.stringify(r)).sort(), direct.rows.map((r) => JSON.stringify(r)).sort())}`, falsePositive: true };
   }
   return { verdict: undefined, falsePositive: false };
+}
+
+/** Tables with masked columns under the fuzz policy (schema.table). */
+const MASKED_TABLES = new Set(Object.keys(FUZZ_MASKS).map((k) => k.split('.').slice(0, 2).join('.')));
+/** Refusal codes that say a statement met the masking rewrite. */
+const MASK_CODES = new Set(['MASK_REWRITE_UNSUPPORTED', 'MASKED_VIEW', 'MASKED_COLUMN_PREDICATE']);
+
+export interface CorpusFidelity {
+  /** The statement reads a table with masked columns (through the gateway's masking, or refused by it). */
+  masked: boolean;
+  /** undefined: the same result; 'skip': timing-dependent; 'documented': a refusal docs/masking.md promises; else the difference. */
+  verdict: Verdict | 'documented';
+}
+
+/**
+ * The strict differential of issue #9 item 6, for statements known to be valid (the green
+ * corpus): the gateway's result on A must equal the statement run directly on M — the same
+ * columns with the same types, the same rows (as a multiset; a capped result must be a
+ * sub-multiset), or the same error (SQLSTATE). Unlike `fidelity` (the fuzzer's, which skips
+ * statements that fail on M and statements with LIMIT), a failure on either side counts.
+ */
+export async function corpusFidelity(world: World, sql: string): Promise<CorpusFidelity> {
+  const a = await observe(world.a.analyst, 'query', { sql });
+  const direct = await runDirect(world.maskedGatewayUrl, sql);
+  let masked: boolean;
+  if (!a.isError) masked = ((a.raw.masked ?? []) as string[]).length > 0;
+  else if (a.codes.some((c) => MASK_CODES.has(c))) masked = true;
+  else {
+    const check = await observe(world.a.analyst, 'check', { sql });
+    masked = ((check.raw.relations ?? []) as string[]).some((r) => MASKED_TABLES.has(r));
+  }
+  const verdict = ((): CorpusFidelity['verdict'] => {
+    if (timingDependent(a)) return SKIP;
+    const sqlstate = typeof a.raw.sqlstate === 'string' ? a.raw.sqlstate : undefined;
+    const first = ((a.raw.reasons ?? []) as { message?: string }[])[0]?.message ?? '';
+    if ('error' in direct) {
+      if (a.isError && sqlstate === direct.code) return undefined;
+      if (!a.isError) return `the gateway ran it; directly on M it fails: ${direct.error.slice(0, 200)}`;
+      return `the gateway says ${sqlstate ?? [...new Set(a.codes)].join(', ')} (${first}); directly on M it fails: ${direct.error.slice(0, 200)}`;
+    }
+    if (a.isError) {
+      if (sqlstate === undefined && a.codes.length > 0 && a.codes.every((c) => DOCUMENTED_REFUSALS.has(c))) return 'documented';
+      return `${sqlstate !== undefined ? `fails with ${sqlstate}` : `refused (${[...new Set(a.codes)].join(', ')})`}: ${first}; directly on M it runs`;
+    }
+    const body = a.raw as { columns?: { name: string; type: string }[]; rows?: unknown[][]; truncated?: boolean };
+    const cols = JSON.stringify(body.columns ?? []);
+    if (cols !== JSON.stringify(direct.columns)) return `columns differ: gateway ${cols} ≠ direct ${JSON.stringify(direct.columns)}`;
+    const got = (body.rows ?? []).map((r) => JSON.stringify(r));
+    const want = direct.rows.map((r) => JSON.stringify(r));
+    if (body.truncated === true) {
+      const left = new Map<string, number>();
+      for (const r of want) left.set(r, (left.get(r) ?? 0) + 1);
+      for (const r of got) {
+        const n = left.get(r) ?? 0;
+        if (n === 0) return `a capped row is not a row of the direct result: ${r.slice(0, 160)}`;
+        left.set(r, n - 1);
+      }
+      return undefined;
+    }
+    if (multiset(body.rows ?? []) !== multiset(direct.rows)) return `rows differ: ${firstDifference([...got].sort(), [...want].sort())}`;
+    return undefined;
+  })();
+  return { masked, verdict };
 }
 
 // ------------------------------------------------------------------ 3. touches

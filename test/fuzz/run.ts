@@ -63,7 +63,7 @@ const CHANNELS = ['fz', 'a', 'app', 'pgwarden', 'customers', 'x'];
 
 const zero = (): Record<Property, number> => ({ noninterference: 0, 'side-effects': 0, touches: 0, fidelity: 0 });
 
-function knownGapFor(gaps: readonly Regression[], property: Property, ...texts: string[]): string | undefined {
+export function knownGapFor(gaps: readonly Regression[], property: Property, ...texts: string[]): string | undefined {
   for (const g of gaps) {
     if (g.known_gap === undefined || g.match === undefined || g.property !== property) continue;
     const re = new RegExp(g.match, 'is');
