@@ -437,6 +437,11 @@ export const predefinedToolSchema = z.strictObject({
 
 /** An operator-defined resource: a fixed, guarded read whose rows are the resource's content. */
 export const predefinedResourceSchema = z.strictObject({
+  /**
+   * The URI it is listed and read under (an absolute URI in canonical form, any scheme but
+   * `pgwarden:`); default `pgwarden://resource/<name>`.
+   */
+  uri: z.string().min(1).max(2000).optional(),
   title: z.string().min(1).max(200).optional(),
   description: z.string().min(1).max(4000).optional(),
   database: name,

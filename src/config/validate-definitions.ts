@@ -46,15 +46,43 @@ function checkGrantees(config: Config, section: string, name: string, entry: Gra
   }
 }
 
+/**
+ * Why an operator resource's own URI cannot be served, if it cannot: it must be absolute, in the
+ * canonical form clients send back (what WHATWG URL parsing yields, so listing and reading agree),
+ * without template braces, and outside the `pgwarden:` scheme (the gateway's own resources).
+ */
+export function uriProblem(uri: string): string | undefined {
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(uri)) return 'must be an absolute URI with a scheme, e.g. reports://daily_summary';
+  if (/[{}]/.test(uri)) return 'must be a plain URI: templates ({name}) are not supported for operator resources';
+  let href: string;
+  try {
+    href = new URL(uri).href;
+  } catch {
+    return 'is not a valid URI';
+  }
+  if (href !== uri) return `must be written in canonical form: ${href}`;
+  if (href.toLowerCase().startsWith('pgwarden:')) return 'the pgwarden: scheme is reserved for the gateway\'s own resources; use another scheme';
+  return undefined;
+}
+
 export function validateDefinitions(config: Config, at: At): void {
   for (const [name, tool] of Object.entries(config.tools)) {
     if (BUILTIN_TOOLS.has(name)) at(['tools', name], `"${name}" is a built-in tool; choose another name`);
     checkGrantees(config, 'tools', name, tool, at);
     for (const issue of parameterIssues(tool)) at(['tools', name, ...issue.path], issue.message);
   }
+  const uris = new Map<string, string>();
   for (const [name, resource] of Object.entries(config.resources)) {
     if (!/^[a-z0-9_.-]+$/i.test(name)) at(['resources', name], 'must be a name usable in a URI');
     checkGrantees(config, 'resources', name, resource, at);
+    const uri = resource.uri ?? `pgwarden://resource/${encodeURIComponent(name)}`;
+    if (resource.uri !== undefined) {
+      const problem = uriProblem(resource.uri);
+      if (problem !== undefined) at(['resources', name, 'uri'], problem);
+    }
+    const other = uris.get(uri);
+    if (other !== undefined) at(['resources', name, 'uri'], `resource "${other}" is already served under this URI`);
+    uris.set(uri, name);
   }
   for (const [name, prompt] of Object.entries(config.prompts)) {
     if (BUILTIN_PROMPTS.has(name)) at(['prompts', name], `"${name}" is a built-in prompt; choose another name`);

@@ -5,17 +5,19 @@
  *   pgwarden://db/{database}                    describe's payload without a table (schemas, tables)
  *   pgwarden://db/{database}/{schema}           the same, for one schema
  *   pgwarden://db/{database}/{schema}/{table}   describe's payload for one table (columns, keys, masked sample)
- *   pgwarden://resource/{name}                  an operator-defined resource (config `resources`): its rows
+ *   pgwarden://resource/{name}                  an operator-defined resource (config `resources`): its rows,
+ *                                               or the resource's own `uri` when the operator gives one
  * Names are percent-encoded (RFC 3986) in URIs.
  *
  * Guarantees: listing and reading go through the gateway's describe (and the read path for
  * operator resources), so they obey the policy exactly as the describe tool does: a database whose
  * policy switches describe off lists nothing and reads nothing; a table that does not exist and a
- * table the policy hides give the same "resource not found" error (-32002, with the refusal as
- * data). Completions offer only databases, schemas and tables the principal may see.
+ * table the policy hides give the same "resource not found" error, and so does a URI nothing
+ * serves: the SDK's ResourceNotFoundError (-32602 with data exactly `{ uri }`, which SDK clients
+ * recognise as not-found), the refusal's code and fix in the message. Completions offer only databases, schemas and tables the principal may see.
  * Does not: page large listings (at most MAX_LISTED entries are listed; templates reach the rest).
  */
-import { ProtocolError, ResourceTemplate, type McpServer, type ReadResourceResult } from '@modelcontextprotocol/server';
+import { ResourceNotFoundError, ResourceTemplate, type McpServer, type ReadResourceResult } from '@modelcontextprotocol/server';
 import type { CallContext, Gateway } from '../core/gateway.js';
 import type { Outcome, Refusal } from '../core/results.js';
 import { toolEnabled } from '../core/principals.js';
@@ -23,8 +25,6 @@ import { grantedTo } from '../core/predefined.js';
 
 export const MAX_LISTED = 1000;
 const MIME = 'application/json';
-/** MCP's "resource not found" JSON-RPC error code. */
-const RESOURCE_NOT_FOUND = -32002;
 
 type Run = <R>(fn: (ctx: CallContext) => Promise<R>) => Promise<R>;
 
@@ -57,8 +57,13 @@ function decode(value: string | string[] | undefined): string | undefined {
   }
 }
 
-function notFound(uri: string, refusal?: Refusal): ProtocolError {
-  return new ProtocolError(RESOURCE_NOT_FOUND, 'Resource not found', { uri, ...(refusal ? { decision: refusal.decision, reasons: refusal.reasons } : {}) });
+/**
+ * One shape for every miss (unknown URI, missing or hidden object, refused read): data is exactly
+ * `{ uri }` as for a URI the SDK finds no handler for; the refusal's reasons go into the message.
+ */
+function notFound(uri: string, refusal?: Refusal): ResourceNotFoundError {
+  const why = (refusal?.reasons ?? []).map((r) => ` ${r.code}: ${r.message}${r.fix ? ` Fix: ${r.fix}` : ''}`).join('');
+  return new ResourceNotFoundError(uri, `Resource not found: ${uri}.${why}`);
 }
 
 function json(uri: string, payload: unknown): ReadResourceResult {
@@ -86,7 +91,7 @@ export function registerResources(server: McpServer, gateway: Gateway, principal
   const config = gateway.config;
   for (const [name, res] of Object.entries(config.resources)) {
     if (!grantedTo(config, res, principal)) continue;
-    const uri = operatorResourceUri(name);
+    const uri = res.uri ?? operatorResourceUri(name);
     server.registerResource(name, uri, { title: res.title ?? name, ...(res.description ? { description: res.description } : {}), mimeType: MIME }, async () =>
       run(async (ctx) => json(uri, unwrap(uri, await gateway.predefinedResource(ctx, name)))),
     );

@@ -65,6 +65,7 @@ export function surfaceConfig(databaseUrl: string, auditPath: string, tokens: { 
     tools: predefinedToolsConfig(),
     resources: {
       order_counts: { title: 'Orders per status', description: 'How many orders are in each status.', database: 'shop', sql: 'SELECT status, count(*) AS n FROM app.orders GROUP BY status ORDER BY status', policies: ['analyst', 'narrow'] },
+      daily_summary: { uri: 'finance://daily_summary', description: 'Orders per day.', database: 'shop', sql: 'SELECT count(*) AS orders FROM app.orders', policies: ['analyst'] },
     },
     prompts: {
       triage: {

@@ -211,17 +211,36 @@ describe.each<Era>(['legacy', 'modern'])('resources, prompts and completions (%s
         await analyst.readResource({ uri });
         return 'no error';
       } catch (err) {
-        const e = err as { code?: number; message?: string; data?: { reasons?: unknown } };
+        const e = err as { code?: number; message?: string; data?: unknown; constructor: { name: string } };
         const last = uri.split('/').at(-1) ?? '';
-        return JSON.parse(JSON.stringify({ code: e.code, message: e.message, reasons: e.data?.reasons }).replaceAll(last, '<name>')) as unknown;
+        return JSON.parse(JSON.stringify({ kind: e.constructor.name, code: e.code, message: e.message, data: e.data }).replaceAll(last, '<name>')) as unknown;
       }
     };
     const hidden = await errorOf('pgwarden://db/shop/internal/api_keys');
-    // -32002 on the wire (MCP's resource-not-found); the v2 client reports it as its ResourceNotFoundError (-32602)
-    expect([-32002, -32602]).toContain((hidden as { code: number }).code);
+    // the SDK's resource-not-found (-32602, data exactly { uri }), the refusal's code and fix in the message
+    expect(hidden).toMatchObject({ kind: 'ResourceNotFoundError', code: -32602, data: { uri: 'pgwarden://db/shop/internal/<name>' } });
+    expect(Object.keys((hidden as { data: object }).data)).toEqual(['uri']);
+    expect((hidden as { message: string }).message).toMatch(/^Resource not found: pgwarden:\/\/db\/shop\/internal\/<name>\. UNKNOWN_TABLE: .* Fix: /);
     expect(await errorOf('pgwarden://db/shop/internal/no_such_table')).toEqual(hidden);
+    // a URI nothing serves is the same kind of error, with the same code and data shape
+    const unknown = (await errorOf('test://nothing/here')) as { kind: string; code: number; data: object };
+    expect({ kind: unknown.kind, code: unknown.code, keys: Object.keys(unknown.data) }).toEqual({ kind: 'ResourceNotFoundError', code: -32602, keys: ['uri'] });
     expect(await errorOf('pgwarden://db/shop/internal')).toEqual(await errorOf('pgwarden://db/shop/no_such_schema'));
     expect(await errorOf('pgwarden://db/nope')).not.toBe('no error');
+  });
+
+  it("serves an operator resource under its own URI to its grantees only", async () => {
+    const analyst = await gw.connect(era, ANALYST);
+    const listed = (await analyst.listResources()).resources.find((r) => r.name === 'daily_summary');
+    expect(listed?.uri).toBe('finance://daily_summary');
+    const res = await analyst.readResource({ uri: 'finance://daily_summary' });
+    expect(res.contents[0]).toMatchObject({ uri: 'finance://daily_summary', mimeType: 'application/json' });
+    const payload = JSON.parse(String((res.contents[0] as { text: string }).text)) as { columns: { name: string }[]; rowCount: number };
+    expect(payload.columns.map((c) => c.name)).toEqual(['orders']);
+    // not given to narrow: not listed, and reading it is the plain not-found of a URI nothing serves
+    const narrow = await gw.connect(era, NARROW);
+    expect((await narrow.listResources()).resources.map((r) => r.uri)).not.toContain('finance://daily_summary');
+    await expect(narrow.readResource({ uri: 'finance://daily_summary' })).rejects.toMatchObject({ code: -32602, data: { uri: 'finance://daily_summary' } });
   });
 
   it('reads an operator resource through the read path', async () => {

@@ -88,6 +88,40 @@ describe('tools: configuration checks', () => {
   });
 });
 
+describe('resources: own URIs', () => {
+  const res = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ database: 'main', sql: 'SELECT 1', policies: ['analyst'], ...extra });
+  const checkResources = (resources: Record<string, unknown>): string[] => validateConfig(configSchema.parse({ ...base({}), resources }));
+
+  it('accepts an absolute URI in canonical form, and the default URI', () => {
+    expect(checkResources({ a: res({ uri: 'finance://daily_summary' }), b: res(), c: res({ uri: 'test://static-text' }) })).toEqual([]);
+  });
+
+  it('refuses relative, template, non-canonical, reserved and duplicate URIs', () => {
+    expect(
+      checkResources({
+        r1: res({ uri: 'daily_summary' }),
+        r2: res({ uri: 'test://template/{id}/data' }),
+        r3: res({ uri: 'Finance://Daily' }),
+        r4: res({ uri: 'pgwarden://db/shop' }),
+        r5: res({ uri: 'finance://daily_summary' }),
+        r6: res({ uri: 'finance://daily_summary' }),
+        r7: res({ uri: 'pgwarden://resource/r8' }),
+        r8: res(),
+        r9: res({ uri: 'bad_scheme://x' }),
+      }),
+    ).toEqual([
+      'resources.r1.uri: must be an absolute URI with a scheme, e.g. reports://daily_summary',
+      'resources.r2.uri: must be a plain URI: templates ({name}) are not supported for operator resources',
+      'resources.r3.uri: must be written in canonical form: finance://Daily',
+      "resources.r4.uri: the pgwarden: scheme is reserved for the gateway's own resources; use another scheme",
+      'resources.r6.uri: resource "r5" is already served under this URI',
+      "resources.r7.uri: the pgwarden: scheme is reserved for the gateway's own resources; use another scheme",
+      'resources.r8.uri: resource "r7" is already served under this URI',
+      'resources.r9.uri: must be an absolute URI with a scheme, e.g. reports://daily_summary',
+    ]);
+  });
+});
+
 describe('tools: parameters', () => {
   const t = parsed(
     tool({
