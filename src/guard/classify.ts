@@ -9,7 +9,9 @@
  * statement, or a node type the guard does not classify, is 'unknown'.
  * Does not: apply policy (policy.ts).
  */
-import { STATEMENT_CLASS } from './nodes.js';
+import type { ObjectType } from '@pgsql/types';
+import { unwrapNode } from './ast/node.js';
+import { CREATE_TABLE_AS_OBJECT, DML_STATEMENTS, STATEMENT_CLASS, type DmlTag } from './nodes.js';
 import type { ExplainInfo, StatementKind, WriteKind } from './types.js';
 import type { Facts } from './walk.js';
 
@@ -23,23 +25,8 @@ export interface Classification {
   dataModifyingCte?: boolean;
 }
 
-const DML: Readonly<Record<string, WriteKind>> = {
-  InsertStmt: 'insert',
-  UpdateStmt: 'update',
-  DeleteStmt: 'delete',
-  MergeStmt: 'merge',
-};
-
 function nodeType(node: unknown): [string, Record<string, unknown>] {
-  if (node && typeof node === 'object') {
-    const keys = Object.keys(node);
-    if (keys.length === 1) {
-      const t = keys[0] as string;
-      const body = (node as Record<string, unknown>)[t];
-      if (body && typeof body === 'object') return [t, body as Record<string, unknown>];
-    }
-  }
-  return ['<malformed>', {}];
+  return unwrapNode(node) ?? ['<malformed>', {}];
 }
 
 /** Whether an EXPLAIN option list asks for ANALYZE. */
@@ -79,7 +66,7 @@ export function classify(stmt: unknown, facts: Facts): Classification {
       return { kind: 'read', type };
     }
     case 'CreateTableAsStmt':
-      if (body.objtype === 'OBJECT_MATVIEW') return { kind: 'ddl', type };
+      if (CREATE_TABLE_AS_OBJECT[body.objtype as ObjectType] !== 'table') return { kind: 'ddl', type }; // a materialized view (or a form this parser cannot make)
       return { kind: 'write', type, writeKind: body.is_select_into ? 'select_into' : 'create_table_as' };
     case 'ExplainStmt': {
       const inner = classify(body.query, facts);
@@ -89,7 +76,7 @@ export function classify(stmt: unknown, facts: Facts): Classification {
       return out;
     }
     default: {
-      const dml = DML[type];
+      const dml = DML_STATEMENTS[type as DmlTag] as WriteKind | undefined;
       if (dml) return { kind: 'write', type, writeKind: dml };
       return { kind: cls, type };
     }

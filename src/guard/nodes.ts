@@ -8,8 +8,9 @@
  * Aggref, Query, OpExpr, …) never appear in a raw parse tree and are unknown here.
  * Does not: judge anything by itself; see classify.ts and walk.ts.
  */
-import { tagsWithRole } from './ast/tags.js';
-import type { StatementKind } from './types.js';
+import type { ObjectType } from '@pgsql/types';
+import { tagsWithRole, type NodeTag } from './ast/tags.js';
+import type { StatementKind, WriteKind } from './types.js';
 
 /** Class of each statement node type. */
 export const STATEMENT_CLASS: Readonly<Record<string, StatementKind>> = {
@@ -152,3 +153,73 @@ export const KNOWN_NODES: ReadonlySet<string> = new Set(tagsWithRole('raw'));
 export function isStatementType(type: string): boolean {
   return Object.prototype.hasOwnProperty.call(STATEMENT_CLASS, type);
 }
+
+/** The DML statements and the write kind of each (the one copy: classify, the guard walk, findWrites). */
+export const DML_STATEMENTS = {
+  InsertStmt: 'insert',
+  UpdateStmt: 'update',
+  DeleteStmt: 'delete',
+  MergeStmt: 'merge',
+} as const satisfies Readonly<Partial<Record<NodeTag, WriteKind>>>;
+export type DmlTag = keyof typeof DML_STATEMENTS;
+export type DmlKind = (typeof DML_STATEMENTS)[DmlTag];
+
+/**
+ * CREATE TABLE … AS / CREATE MATERIALIZED VIEW share CreateTableAsStmt; its objtype tells them
+ * apart. Total over ObjectType: 'table' is a write (create_table_as), 'matview' is DDL, 'never' is
+ * a member the grammar does not produce here (judged as DDL, the stricter class).
+ */
+export const CREATE_TABLE_AS_OBJECT: Readonly<Record<ObjectType, 'table' | 'matview' | 'never'>> = {
+  OBJECT_ACCESS_METHOD: 'never',
+  OBJECT_AGGREGATE: 'never',
+  OBJECT_AMOP: 'never',
+  OBJECT_AMPROC: 'never',
+  OBJECT_ATTRIBUTE: 'never',
+  OBJECT_CAST: 'never',
+  OBJECT_COLUMN: 'never',
+  OBJECT_COLLATION: 'never',
+  OBJECT_CONVERSION: 'never',
+  OBJECT_DATABASE: 'never',
+  OBJECT_DEFAULT: 'never',
+  OBJECT_DEFACL: 'never',
+  OBJECT_DOMAIN: 'never',
+  OBJECT_DOMCONSTRAINT: 'never',
+  OBJECT_EVENT_TRIGGER: 'never',
+  OBJECT_EXTENSION: 'never',
+  OBJECT_FDW: 'never',
+  OBJECT_FOREIGN_SERVER: 'never',
+  OBJECT_FOREIGN_TABLE: 'never',
+  OBJECT_FUNCTION: 'never',
+  OBJECT_INDEX: 'never',
+  OBJECT_LANGUAGE: 'never',
+  OBJECT_LARGEOBJECT: 'never',
+  OBJECT_MATVIEW: 'matview',
+  OBJECT_OPCLASS: 'never',
+  OBJECT_OPERATOR: 'never',
+  OBJECT_OPFAMILY: 'never',
+  OBJECT_PARAMETER_ACL: 'never',
+  OBJECT_POLICY: 'never',
+  OBJECT_PROCEDURE: 'never',
+  OBJECT_PUBLICATION: 'never',
+  OBJECT_PUBLICATION_NAMESPACE: 'never',
+  OBJECT_PUBLICATION_REL: 'never',
+  OBJECT_ROLE: 'never',
+  OBJECT_ROUTINE: 'never',
+  OBJECT_RULE: 'never',
+  OBJECT_SCHEMA: 'never',
+  OBJECT_SEQUENCE: 'never',
+  OBJECT_SUBSCRIPTION: 'never',
+  OBJECT_STATISTIC_EXT: 'never',
+  OBJECT_TABCONSTRAINT: 'never',
+  OBJECT_TABLE: 'table',
+  OBJECT_TABLESPACE: 'never',
+  OBJECT_TRANSFORM: 'never',
+  OBJECT_TRIGGER: 'never',
+  OBJECT_TSCONFIGURATION: 'never',
+  OBJECT_TSDICTIONARY: 'never',
+  OBJECT_TSPARSER: 'never',
+  OBJECT_TSTEMPLATE: 'never',
+  OBJECT_TYPE: 'never',
+  OBJECT_USER_MAPPING: 'never',
+  OBJECT_VIEW: 'never',
+};

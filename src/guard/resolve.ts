@@ -27,6 +27,8 @@
  * Does not: model PostgreSQL's later tie-breaks (preferred types, unknown-literal categories), so
  * a candidate it keeps may lose in PostgreSQL — that errs on refusing.
  */
+import type { A_Expr_Kind, SQLValueFunctionOp, SubLinkType } from '@pgsql/types';
+import { unwrapNode } from './ast/node.js';
 import { effectiveSearchPath } from './functions.js';
 import { nameList } from './names.js';
 import type { CatalogFunction, CatalogOperator, CatalogRelation, CatalogSnapshot, CatalogType, CatalogTypeInfo } from './types.js';
@@ -40,7 +42,14 @@ const MAX_SCAN_NODES = 200_000;
 /** Names PostgreSQL gives outputs that carry no column name of their own (FigureColname). */
 const KEYWORD_OUTPUTS = ['?column?', 'case', 'array', 'row', 'coalesce', 'greatest', 'least', 'nullif', 'exists', 'ordinality', 'xmlconcat', 'xmlelement', 'xmlforest', 'xmlparse', 'xmlpi', 'xmlroot', 'xmlserialize', 'xmlexists', 'json_object', 'json_array', 'json', 'json_scalar', 'json_serialize', 'json_query', 'json_value', 'json_exists', 'current_date', 'current_time', 'current_timestamp', 'localtime', 'localtimestamp', 'current_role', 'current_user', 'session_user', 'user', 'current_catalog', 'current_schema', 'system_user'];
 
-const SVF_TYPES: Readonly<Record<string, string>> = {
+/** The result type of each SQLValueFunction (the session/catalog names are of type name). */
+export const SVF_TYPES: Readonly<Record<SQLValueFunctionOp, string>> = {
+  SVFOP_CURRENT_ROLE: 'name',
+  SVFOP_CURRENT_USER: 'name',
+  SVFOP_USER: 'name',
+  SVFOP_SESSION_USER: 'name',
+  SVFOP_CURRENT_CATALOG: 'name',
+  SVFOP_CURRENT_SCHEMA: 'name',
   SVFOP_CURRENT_DATE: 'date',
   SVFOP_CURRENT_TIME: 'timetz',
   SVFOP_CURRENT_TIME_N: 'timetz',
@@ -55,19 +64,40 @@ const SVF_TYPES: Readonly<Record<string, string>> = {
 /** An operand node of unknown shape: its type is anything the statement can produce. */
 const ANY_NODE: unknown = Object.freeze({ '?': {} });
 
-/** Boolean-valued A_Expr kinds (everything but plain operators and NULLIF). */
-const NON_BOOLEAN_A_EXPR: ReadonlySet<string> = new Set(['AEXPR_OP', 'AEXPR_NULLIF']);
+/**
+ * The type of each A_Expr kind's result: 'operator' (the operator's result type), 'nullif' (its
+ * first operand's type) or 'bool' (every other form is a predicate).
+ */
+export const A_EXPR_RESULT: Readonly<Record<A_Expr_Kind, 'operator' | 'nullif' | 'bool'>> = {
+  AEXPR_OP: 'operator',
+  AEXPR_NULLIF: 'nullif',
+  AEXPR_OP_ANY: 'bool',
+  AEXPR_OP_ALL: 'bool',
+  AEXPR_DISTINCT: 'bool',
+  AEXPR_NOT_DISTINCT: 'bool',
+  AEXPR_IN: 'bool',
+  AEXPR_LIKE: 'bool',
+  AEXPR_ILIKE: 'bool',
+  AEXPR_SIMILAR: 'bool',
+  AEXPR_BETWEEN: 'bool',
+  AEXPR_NOT_BETWEEN: 'bool',
+  AEXPR_BETWEEN_SYM: 'bool',
+  AEXPR_NOT_BETWEEN_SYM: 'bool',
+};
 
-type Node = Record<string, Record<string, unknown>>;
+/** The type of each sub-select form: 'value' (the sub-select's column, an array of it, a row) or 'bool'. */
+export const SUBLINK_RESULT: Readonly<Record<SubLinkType, 'value' | 'bool'>> = {
+  EXPR_SUBLINK: 'value',
+  ARRAY_SUBLINK: 'value',
+  MULTIEXPR_SUBLINK: 'value',
+  EXISTS_SUBLINK: 'bool',
+  ALL_SUBLINK: 'bool',
+  ANY_SUBLINK: 'bool',
+  ROWCOMPARE_SUBLINK: 'bool',
+  CTE_SUBLINK: 'bool',
+};
 
-function unwrap(node: unknown): [string, Record<string, unknown>] | undefined {
-  if (node === null || typeof node !== 'object' || Array.isArray(node)) return undefined;
-  const keys = Object.keys(node);
-  if (keys.length !== 1) return undefined;
-  const t = keys[0] as string;
-  const body = (node as Node)[t];
-  return body !== null && typeof body === 'object' ? [t, body] : undefined;
-}
+const unwrap = unwrapNode;
 
 function sval(node: unknown): string | undefined {
   const u = unwrap(node);
@@ -364,9 +394,10 @@ export class Resolver {
       case 'FuncCall':
         return this.callHint(b, depth);
       case 'A_Expr': {
-        const kind = b.kind as string | undefined;
-        if (kind !== undefined && !NON_BOOLEAN_A_EXPR.has(kind)) return this.builtinType('bool');
-        if (kind === 'AEXPR_NULLIF') return this.hint(b.lexpr, depth + 1);
+        // no kind: judged as an operator; a kind this parser does not have: a predicate (as before the tables)
+        const result = b.kind === undefined ? 'operator' : ((A_EXPR_RESULT[b.kind as A_Expr_Kind] as string | undefined) ?? 'bool');
+        if (result === 'bool') return this.builtinType('bool');
+        if (result === 'nullif') return this.hint(b.lexpr, depth + 1);
         const op = nameList(b.name);
         return op === undefined ? 'any' : this.operatorResultHint(op, b, depth);
       }
@@ -375,9 +406,9 @@ export class Resolver {
       case 'BooleanTest':
         return this.builtinType('bool');
       case 'SubLink':
-        return b.subLinkType === 'EXPR_SUBLINK' || b.subLinkType === 'ARRAY_SUBLINK' || b.subLinkType === 'MULTIEXPR_SUBLINK' ? 'any' : this.builtinType('bool');
+        return SUBLINK_RESULT[b.subLinkType as SubLinkType] === 'value' ? 'any' : this.builtinType('bool');
       case 'SQLValueFunction': {
-        const name = SVF_TYPES[b.op as string] ?? 'name';
+        const name = (SVF_TYPES[b.op as SQLValueFunctionOp] as string | undefined) ?? 'name';
         return this.builtinType(name);
       }
       case 'CoalesceExpr':

@@ -14,14 +14,33 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-/** The text of src/guard/ast/fields.ts for the installed @pgsql/types. */
-export function render(): string {
+/** The text of one declaration file (`types.d.ts`, `enums.d.ts`) of the @pgsql/types libpg-query uses. */
+export function pgsqlTypesFile(name: 'types.d.ts' | 'enums.d.ts'): string {
   const require = createRequire(import.meta.url);
   const typesDir = dirname(require.resolve('@pgsql/types/package.json', { paths: [dirname(require.resolve('libpg-query'))] }));
-  const src = readFileSync(join(typesDir, 'types.d.ts'), 'utf8');
+  return readFileSync(join(typesDir, name), 'utf8');
+}
 
+/** Every enum of an `enums.d.ts` text and its members (`export type X = "A" | "B";`). */
+export function parseEnums(src: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const m of src.matchAll(/export type ([A-Za-z_]+) = ([^;]+);/g)) out.set(m[1] as string, [...(m[2] as string).matchAll(/"([^"]+)"/g)].map((x) => x[1] as string));
+  return out;
+}
+
+/** The node tags of a types.d.ts text (the members of its `Node` union). */
+export function parseNodeTypes(src: string): Set<string> {
   const unionBlock = /export type Node =([\s\S]*?)\n\};?\n/.exec(src)?.[1] ?? '';
-  const nodeTypes = new Set([...unionBlock.matchAll(/^\s+([A-Za-z_]+):/gm)].map((m) => m[1] as string));
+  return new Set([...unionBlock.matchAll(/^\s+([A-Za-z_]+):/gm)].map((m) => m[1] as string));
+}
+
+/**
+ * The text of src/guard/ast/fields.ts for the installed @pgsql/types (or for `src`, the text of
+ * a types.d.ts: the exhaustiveness tests feed it a simulated upgrade).
+ */
+export function render(src: string = pgsqlTypesFile('types.d.ts')): string {
+
+  const nodeTypes = parseNodeTypes(src);
 
   const inline: Record<string, Record<string, string>> = {};
   for (const m of src.matchAll(/export interface ([A-Za-z_]+) \{([\s\S]*?)\n\}/g)) {

@@ -72,17 +72,37 @@ export function subLinkOperators(body: Record<string, unknown>, out: string[][])
 
 // Guard-walk handlers (src/guard/facts/index.ts) for the operator-bearing kinds.
 
-/** A_Expr kinds whose operator compares lexpr and rexpr as written (the others: IN lists, ANY arrays, BETWEEN bounds). */
-const PAIRED_A_EXPR: ReadonlySet<string> = new Set(['AEXPR_OP', 'AEXPR_DISTINCT', 'AEXPR_NOT_DISTINCT', 'AEXPR_NULLIF', 'AEXPR_LIKE', 'AEXPR_ILIKE', 'AEXPR_SIMILAR']);
+/**
+ * How an A_Expr's operands meet its operator, for type-based resolution (resolve.ts): 'paired'
+ * compares lexpr and rexpr as written; 'nullif' too, and its result is one of the two (their
+ * types mix); 'list': the right side is a list, an array or BETWEEN bounds (any operand type).
+ */
+export const A_EXPR_OPERANDS: Readonly<Record<A_Expr_Kind, 'paired' | 'nullif' | 'list'>> = {
+  AEXPR_OP: 'paired',
+  AEXPR_OP_ANY: 'list',
+  AEXPR_OP_ALL: 'list',
+  AEXPR_DISTINCT: 'paired',
+  AEXPR_NOT_DISTINCT: 'paired',
+  AEXPR_NULLIF: 'nullif',
+  AEXPR_IN: 'list',
+  AEXPR_LIKE: 'paired',
+  AEXPR_ILIKE: 'paired',
+  AEXPR_SIMILAR: 'paired',
+  AEXPR_BETWEEN: 'list',
+  AEXPR_NOT_BETWEEN: 'list',
+  AEXPR_BETWEEN_SYM: 'list',
+  AEXPR_NOT_BETWEEN_SYM: 'list',
+};
 
 export function aExpr(n: NodeVisit<GuardWalk>): void {
   const facts = n.state.facts;
   const before = facts.operators.length;
   aExprOperators(n.body, facts.operators);
   // the operands, for type-based resolution of the operator (resolve.ts)
-  const operands = { left: n.body.lexpr ?? undefined, right: PAIRED_A_EXPR.has(n.body.kind as string) ? n.body.rexpr : ANY_OPERAND };
+  const shape = A_EXPR_OPERANDS[n.body.kind as A_Expr_Kind] as (typeof A_EXPR_OPERANDS)[A_Expr_Kind] | undefined; // undefined: a kind this parser does not have
+  const operands = { left: n.body.lexpr ?? undefined, right: shape === 'paired' || shape === 'nullif' ? n.body.rexpr : ANY_OPERAND };
   for (let i = before; i < facts.operators.length; i++) facts.operatorArgs.set(facts.operators[i] as string[], operands);
-  if (n.body.kind === 'AEXPR_NULLIF') regMixAll([n.body.lexpr, n.body.rexpr], facts);
+  if (shape === 'nullif') regMixAll([n.body.lexpr, n.body.rexpr], facts);
 }
 
 export function subLink(n: NodeVisit<GuardWalk>): void {

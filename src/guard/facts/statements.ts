@@ -8,18 +8,12 @@
  * statement are recorded with role 'other'.
  * Does not: judge the statement class (classify.ts) or the relations (relations.ts).
  */
+import type { ObjectType, SQLValueFunctionOp } from '@pgsql/types';
 import { SKIP, type NodeVisit, type Scope, inScope } from '../ast/traverse.js';
-import { STATEMENT_CLASS } from '../nodes.js';
-import type { WriteKind } from '../types.js';
+import { CREATE_TABLE_AS_OBJECT, DML_STATEMENTS, STATEMENT_CLASS, type DmlKind, type DmlTag } from '../nodes.js';
 import { regMix, regMixAll } from './regtypes.js';
 import { F_CREATE_TARGET, F_OTHER, F_ROOT, F_WRITE_TARGET, type GuardWalk } from './state.js';
 
-export const DML_KIND: Readonly<Record<'InsertStmt' | 'UpdateStmt' | 'DeleteStmt' | 'MergeStmt', WriteKind>> = {
-  InsertStmt: 'insert',
-  UpdateStmt: 'update',
-  DeleteStmt: 'delete',
-  MergeStmt: 'merge',
-};
 
 /** Every statement: nested writes and statements below the root, and the utility flag. */
 export function statement(n: NodeVisit<GuardWalk>): void {
@@ -27,12 +21,12 @@ export function statement(n: NodeVisit<GuardWalk>): void {
   const cls = STATEMENT_CLASS[t];
   const facts = n.state.facts;
   if ((n.frameFlags & F_ROOT) === 0) {
-    const dml = DML_KIND[t as keyof typeof DML_KIND];
+    const dml = DML_STATEMENTS[t as DmlTag] as DmlKind | undefined;
     if (dml) facts.nestedWrites.push(dml);
     else if (t !== 'SelectStmt') facts.nestedStatements.push(t);
   }
   if (cls !== 'read' && cls !== 'write' && cls !== 'explain') n.flags |= F_OTHER;
-  if (t === 'CreateTableAsStmt' && (n.body.objtype as string | undefined) === 'OBJECT_MATVIEW') n.flags |= F_OTHER;
+  if (t === 'CreateTableAsStmt' && CREATE_TABLE_AS_OBJECT[n.body.objtype as ObjectType] !== 'table') n.flags |= F_OTHER; // a materialized view (or a form this parser cannot make)
 }
 
 /** WITH: each CTE sees the CTEs before it (all of them under RECURSIVE); the statement sees all. */
@@ -129,20 +123,32 @@ function explainOption(options: unknown, name: string): boolean {
   return false;
 }
 
-/** SQLValueFunction operations that name the session or the server (not the date/time ones). */
-const SESSION_VALUE_OPS: Readonly<Record<string, string>> = {
+/**
+ * SQLValueFunction operations that name the session or the server (a fact the policy judges);
+ * undefined for the date/time ones. SYSTEM_USER is not here: libpg-query 18 parses it as a call
+ * of pg_catalog.system_user (judged as a function; builtins.ts lists it).
+ */
+export const SESSION_VALUE_OPS: Readonly<Record<SQLValueFunctionOp, string | undefined>> = {
   SVFOP_CURRENT_USER: 'CURRENT_USER',
   SVFOP_CURRENT_ROLE: 'CURRENT_ROLE',
   SVFOP_SESSION_USER: 'SESSION_USER',
   SVFOP_USER: 'USER',
   SVFOP_CURRENT_CATALOG: 'CURRENT_CATALOG',
   SVFOP_CURRENT_SCHEMA: 'CURRENT_SCHEMA',
-  SVFOP_SYSTEM_USER: 'SYSTEM_USER',
+  SVFOP_CURRENT_DATE: undefined,
+  SVFOP_CURRENT_TIME: undefined,
+  SVFOP_CURRENT_TIME_N: undefined,
+  SVFOP_CURRENT_TIMESTAMP: undefined,
+  SVFOP_CURRENT_TIMESTAMP_N: undefined,
+  SVFOP_LOCALTIME: undefined,
+  SVFOP_LOCALTIME_N: undefined,
+  SVFOP_LOCALTIMESTAMP: undefined,
+  SVFOP_LOCALTIMESTAMP_N: undefined,
 };
 
 /** CURRENT_USER, CURRENT_SCHEMA …: facts about the session or server (no children to walk). */
 export function sqlValueFunction(n: NodeVisit<GuardWalk>): typeof SKIP {
-  const op = SESSION_VALUE_OPS[n.body.op as string];
+  const op = SESSION_VALUE_OPS[n.body.op as SQLValueFunctionOp] as string | undefined;
   if (op !== undefined) n.state.facts.sessionValues.push(op);
   return SKIP;
 }

@@ -10,33 +10,20 @@
  * Does not: resolve names against the catalog (target.ts) or judge anything.
  */
 import { spend, writeAnalysisBudget, type Budget } from '../ast/budget.js';
+import { unwrapNode } from '../ast/node.js';
+import { DML_STATEMENTS, type DmlKind, type DmlTag } from '../nodes.js';
 import { descendRaw, THROW_ON_REFUSE, traverse, visitorTable, type NodeVisit, type Visitor } from '../ast/traverse.js';
 
 /** A parse-tree object (a node body or a wrapped node). */
 export type Obj = Record<string, unknown>;
 
-export const DML_TYPES: Readonly<Record<string, 'insert' | 'update' | 'delete' | 'merge'>> = {
-  InsertStmt: 'insert',
-  UpdateStmt: 'update',
-  DeleteStmt: 'delete',
-  MergeStmt: 'merge',
-};
-
 export function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** `{ Type: body }` → [Type, body]; anything else → ['', {}]. */
+/** `{ Type: body }` → [Type, body]; anything else → ['', {}] (ast/node.ts unwrapNode). */
 export function unwrap(node: unknown): [string, Obj] {
-  if (isObj(node)) {
-    const keys = Object.keys(node);
-    if (keys.length === 1) {
-      const t = keys[0] as string;
-      const body = node[t];
-      if (isObj(body)) return [t, body];
-    }
-  }
-  return ['', {}];
+  return unwrapNode(node) ?? ['', {}];
 }
 
 export function asArray(v: unknown): unknown[] {
@@ -100,7 +87,7 @@ export function sameExpr(a: unknown, b: unknown, budget: Budget = writeAnalysisB
 }
 
 export interface FoundWrite {
-  kind: 'insert' | 'update' | 'delete' | 'merge';
+  kind: DmlKind;
   type: string;
   body: Obj;
   /** The write is the statement itself (not inside WITH, EXPLAIN or a subquery). */
@@ -115,7 +102,7 @@ const W_TOP = 1;
 const W_EXPLAIN = 2;
 
 function dmlWrite(n: NodeVisit<FoundWrite[]>): void {
-  const kind = DML_TYPES[n.tag] as FoundWrite['kind'];
+  const kind = DML_STATEMENTS[n.tag as DmlTag];
   n.state.push({ kind, type: n.tag, body: n.body, top: (n.frameFlags & W_TOP) !== 0, underExplain: (n.frameFlags & W_EXPLAIN) !== 0 });
 }
 

@@ -19,12 +19,23 @@
  * Does not: see what column DEFAULTs do (a serial's sequence advances and is not rewound), or
  * functions called by CHECK constraints or by other objects; RLS is the database's business.
  */
+import type { OnConflictAction } from '@pgsql/types';
 import { writeAnalysisBudget, type Budget } from '../ast/budget.js';
 import { descendRaw, THROW_ON_REFUSE, traverseField, visitorTable, type Visitor } from '../ast/traverse.js';
 import { effectiveSearchPath } from '../functions.js';
 import type { CatalogSnapshot } from '../types.js';
 import { asArray, isObj, names, unwrap, type FoundWrite } from './ast.js';
 import { isVolatile, type WriteTargetInfo } from './target.js';
+
+/**
+ * Whether an INSERT's ON CONFLICT action can be undone (null) or why not. Total over
+ * OnConflictAction; a member a newer parser adds is refused until someone decides.
+ */
+export const ON_CONFLICT_UNDO: Readonly<Record<OnConflictAction, string | null>> = {
+  ONCONFLICT_NONE: null,
+  ONCONFLICT_NOTHING: null, // conflicting rows are left alone: the undo deletes only the inserted ones
+  ONCONFLICT_UPDATE: 'INSERT … ON CONFLICT DO UPDATE (upsert) is not recorded for undo in this version',
+};
 
 /** Volatile built-ins without side effects outside the statement (fine in INSERT values). */
 const PURE_VOLATILE_BUILTINS: ReadonlySet<string> = new Set([
@@ -86,7 +97,10 @@ export function irreversibility(w: FoundWrite, t: WriteTargetInfo, catalog: Cata
   }
   if (w.kind === 'insert') {
     const oc = w.body.onConflictClause;
-    if (isObj(oc) && oc.action === 'ONCONFLICT_UPDATE') out.push('INSERT … ON CONFLICT DO UPDATE (upsert) is not recorded for undo in this version');
+    if (isObj(oc)) {
+      const why = ON_CONFLICT_UNDO[oc.action as OnConflictAction] as string | null | undefined;
+      if (why !== null) out.push(why ?? 'INSERT … ON CONFLICT with an action this version does not know is not recorded for undo');
+    }
   }
   const volatile = volatileCalls(w, catalog, searchPath, budget);
   if (volatile.length > 0) out.push(`volatile function(s) ${volatile.join(', ')} ${w.kind === 'insert' ? 'may have side effects' : 'make the changed rows and values unrepeatable'}`);

@@ -24,6 +24,7 @@
  * reason about the data, or evaluate functions other than coalesce: those predicates pass the
  * static rules and are caught by the blast-radius thresholds at execution.
  */
+import type { A_Expr_Kind, BoolExprType, BoolTestType, NullTestType, SetOperation, SubLinkType } from '@pgsql/types';
 import { writeAnalysisBudget, type Budget } from '../ast/budget.js';
 import { descendRaw, SKIP, STOP, THROW_ON_REFUSE, traverse, visitorTable, type NodeVisit, type Visitor } from '../ast/traverse.js';
 import { asArray, isObj, lastName, names, sameExpr, unwrap, type Obj } from './ast.js';
@@ -140,28 +141,19 @@ function evalBool(node: unknown, ctx: PredicateContext, depth: number): number {
     case 'A_Expr':
       return evalAExpr(b, ctx, depth);
     case 'NullTest': {
-      const isNull = b.nulltesttype === 'IS_NULL';
+      const test = NULL_TEST[b.nulltesttype as NullTestType] as NullTestEntry | undefined;
+      if (test === undefined) return ANY; // a member this parser does not have
       const notNull = argNeverNull(b.arg, ctx, depth) || (evalBool(b.arg, ctx, depth + 1) & N) === 0;
       const alwaysNull = argAlwaysNull(b.arg, ctx, depth);
       const r = notNull ? F : alwaysNull ? T : T | F; // as IS NULL
-      return isNull ? r : not3(r);
+      return test.isNull ? r : not3(r);
     }
     case 'BooleanTest': {
+      const test = BOOL_TEST[b.booltesttype as BoolTestType] as BoolTestEntry | undefined;
+      if (test === undefined) return ANY; // a member this parser does not have
       const s = evalBool(b.arg, ctx, depth + 1);
       let r = 0;
-      const test = String(b.booltesttype ?? '');
-      for (const x of [T, F, N]) {
-        if (!(s & x)) continue;
-        const ok =
-          test === 'IS_TRUE' ? x === T :
-          test === 'IS_NOT_TRUE' ? x !== T :
-          test === 'IS_FALSE' ? x === F :
-          test === 'IS_NOT_FALSE' ? x !== F :
-          test === 'IS_UNKNOWN' ? x === N :
-          test === 'IS_NOT_UNKNOWN' ? x !== N : undefined;
-        if (ok === undefined) return ANY;
-        r |= ok ? T : F;
-      }
+      for (const x of [T, F, N]) if (s & x) r |= test.holds & x ? T : F;
       return r;
     }
     case 'CoalesceExpr': {
@@ -176,7 +168,8 @@ function evalBool(node: unknown, ctx: PredicateContext, depth: number): number {
     case 'CaseExpr':
       return evalCase(b, ctx, depth);
     case 'SubLink': {
-      if (b.subLinkType === 'EXISTS_SUBLINK') return trivialOneRowSelect(b.subselect) ? T : ANY;
+      const form = SUBLINK_FORM[b.subLinkType as SubLinkType] as SubLinkForm | undefined;
+      if (form === 'exists') return trivialOneRowSelect(b.subselect) ? T : ANY;
       const only = soleConstant(b);
       return only === undefined ? ANY : evalBool(only, ctx, depth + 1);
     }
@@ -185,37 +178,87 @@ function evalBool(node: unknown, ctx: PredicateContext, depth: number): number {
   }
 }
 
-function evalBoolExpr(b: Obj, ctx: PredicateContext, depth: number): number {
-  const args = asArray(b.args);
-  switch (b.boolop) {
-    case 'NOT_EXPR':
-      return not3(evalBool(args[0], ctx, depth + 1));
-    case 'AND_EXPR': {
-      let r = T;
-      for (const a of args) r = and3(r, evalBool(a, ctx, depth + 1));
-      return r;
-    }
-    case 'OR_EXPR': {
-      const flat = flattenOr(args);
-      const sets = flat.map((a) => evalBool(a, ctx, depth + 1));
-      let r = F;
-      for (const s of sets) r = or3(r, s);
-      if ((r & F) === 0 || flat.length > 64) return r;
-      // complementary pairs are true (or null) together even though each alone can be false
-      for (let i = 0; i < flat.length; i++) {
-        for (let j = i + 1; j < flat.length; j++) {
-          const pair = complement(flat[i], flat[j], ctx);
-          if (pair === undefined) continue;
-          let rest = pair;
-          for (let k = 0; k < flat.length; k++) if (k !== i && k !== j) rest = or3(rest, sets[k] as number);
-          return rest;
-        }
+type Eval<B = Obj> = (b: B, ctx: PredicateContext, depth: number) => number;
+
+/** BoolExpr: one evaluator per BoolExprType (total: a new member is a compile error here). */
+const BOOL_EXPR: Readonly<Record<BoolExprType, Eval<unknown[]>>> = {
+  NOT_EXPR: (args, ctx, depth) => not3(evalBool(args[0], ctx, depth + 1)),
+  AND_EXPR: (args, ctx, depth) => {
+    let r = T;
+    for (const a of args) r = and3(r, evalBool(a, ctx, depth + 1));
+    return r;
+  },
+  OR_EXPR: (args, ctx, depth) => {
+    const flat = flattenOr(args);
+    const sets = flat.map((a) => evalBool(a, ctx, depth + 1));
+    let r = F;
+    for (const s of sets) r = or3(r, s);
+    if ((r & F) === 0 || flat.length > 64) return r;
+    // complementary pairs are true (or null) together even though each alone can be false
+    for (let i = 0; i < flat.length; i++) {
+      for (let j = i + 1; j < flat.length; j++) {
+        const pair = complement(flat[i], flat[j], ctx);
+        if (pair === undefined) continue;
+        let rest = pair;
+        for (let k = 0; k < flat.length; k++) if (k !== i && k !== j) rest = or3(rest, sets[k] as number);
+        return rest;
       }
-      return r;
     }
-    default:
-      return ANY;
-  }
+    return r;
+  },
+};
+
+interface NullTestEntry {
+  /** The test is IS NULL (else IS NOT NULL). */
+  isNull: boolean;
+  complement: NullTestType;
+}
+const NULL_TEST: Readonly<Record<NullTestType, NullTestEntry>> = {
+  IS_NULL: { isNull: true, complement: 'IS_NOT_NULL' },
+  IS_NOT_NULL: { isNull: false, complement: 'IS_NULL' },
+};
+
+interface BoolTestEntry {
+  /** The truth values (T|F|N) of the operand for which the test is true. */
+  holds: number;
+  complement: BoolTestType;
+}
+const BOOL_TEST: Readonly<Record<BoolTestType, BoolTestEntry>> = {
+  IS_TRUE: { holds: T, complement: 'IS_NOT_TRUE' },
+  IS_NOT_TRUE: { holds: F | N, complement: 'IS_TRUE' },
+  IS_FALSE: { holds: F, complement: 'IS_NOT_FALSE' },
+  IS_NOT_FALSE: { holds: T | N, complement: 'IS_FALSE' },
+  IS_UNKNOWN: { holds: N, complement: 'IS_NOT_UNKNOWN' },
+  IS_NOT_UNKNOWN: { holds: T | F, complement: 'IS_UNKNOWN' },
+};
+
+/**
+ * What the evaluator reads of each sub-select form: 'exists' (EXISTS (SELECT <constants>) is
+ * true), 'scalar' ((SELECT <constant>) is that constant), 'opaque' (nothing: any value).
+ */
+type SubLinkForm = 'exists' | 'scalar' | 'opaque';
+const SUBLINK_FORM: Readonly<Record<SubLinkType, SubLinkForm>> = {
+  EXISTS_SUBLINK: 'exists',
+  EXPR_SUBLINK: 'scalar',
+  ALL_SUBLINK: 'opaque',
+  ANY_SUBLINK: 'opaque',
+  ROWCOMPARE_SUBLINK: 'opaque',
+  MULTIEXPR_SUBLINK: 'opaque',
+  ARRAY_SUBLINK: 'opaque',
+  CTE_SUBLINK: 'opaque',
+};
+
+/** Whether a SelectStmt with this set operation yields at most the one row of its target list. */
+const SINGLE_ROW_SETOP: Readonly<Record<SetOperation, boolean>> = {
+  SETOP_NONE: true,
+  SETOP_UNION: false,
+  SETOP_INTERSECT: false,
+  SETOP_EXCEPT: false,
+};
+
+function evalBoolExpr(b: Obj, ctx: PredicateContext, depth: number): number {
+  const ev = BOOL_EXPR[b.boolop as BoolExprType] as Eval<unknown[]> | undefined;
+  return ev === undefined ? ANY : ev(asArray(b.args), ctx, depth);
 }
 
 function flattenOr(args: unknown[]): unknown[] {
@@ -224,7 +267,7 @@ function flattenOr(args: unknown[]): unknown[] {
   while (stack.length > 0 && out.length <= 64) {
     const a = stack.pop();
     const [t, b] = unwrap(a);
-    if (t === 'BoolExpr' && b.boolop === 'OR_EXPR') for (const x of [...asArray(b.args)].reverse()) stack.push(x);
+    if (t === 'BoolExpr' && isOr(b)) for (const x of [...asArray(b.args)].reverse()) stack.push(x);
     else out.push(a);
   }
   return out;
@@ -234,14 +277,13 @@ function flattenOr(args: unknown[]): unknown[] {
 function complement(a: unknown, b: unknown, ctx: PredicateContext): number | undefined {
   const [ta, ba] = unwrap(a);
   const [tb, bb] = unwrap(b);
-  if (ta === 'BoolExpr' && ba.boolop === 'NOT_EXPR' && same(ctx, asArray(ba.args)[0], b) && deterministic(b, ctx)) return T;
-  if (tb === 'BoolExpr' && bb.boolop === 'NOT_EXPR' && same(ctx, asArray(bb.args)[0], a) && deterministic(a, ctx)) return T;
-  if (ta === 'NullTest' && tb === 'NullTest' && ba.nulltesttype !== bb.nulltesttype && same(ctx, ba.arg, bb.arg) && deterministic(ba.arg, ctx)) return T;
+  if (ta === 'BoolExpr' && isNot(ba) && same(ctx, asArray(ba.args)[0], b) && deterministic(b, ctx)) return T;
+  if (tb === 'BoolExpr' && isNot(bb) && same(ctx, asArray(bb.args)[0], a) && deterministic(a, ctx)) return T;
+  if (ta === 'NullTest' && tb === 'NullTest' && NULL_TEST[ba.nulltesttype as NullTestType]?.complement === bb.nulltesttype && same(ctx, ba.arg, bb.arg) && deterministic(ba.arg, ctx)) return T;
   if (ta === 'BooleanTest' && tb === 'BooleanTest' && same(ctx, ba.arg, bb.arg) && deterministic(ba.arg, ctx)) {
-    const pairs: Record<string, string> = { IS_TRUE: 'IS_NOT_TRUE', IS_NOT_TRUE: 'IS_TRUE', IS_FALSE: 'IS_NOT_FALSE', IS_NOT_FALSE: 'IS_FALSE', IS_UNKNOWN: 'IS_NOT_UNKNOWN', IS_NOT_UNKNOWN: 'IS_UNKNOWN' };
-    if (pairs[String(ba.booltesttype)] === bb.booltesttype) return T;
+    if (BOOL_TEST[ba.booltesttype as BoolTestType]?.complement === bb.booltesttype) return T;
   }
-  if (ta === 'A_Expr' && tb === 'A_Expr' && ba.kind === 'AEXPR_OP' && bb.kind === 'AEXPR_OP' && asArray(ba.name).length === 1 && asArray(bb.name).length === 1) {
+  if (ta === 'A_Expr' && tb === 'A_Expr' && isPlainOperator(ba) && isPlainOperator(bb) && asArray(ba.name).length === 1 && asArray(bb.name).length === 1) {
     const oa = lastName(ba.name) ?? '';
     const ob = lastName(bb.name) ?? '';
     if (NEGATE[oa] === undefined || NEGATE[ob] === undefined) return undefined;
@@ -288,7 +330,7 @@ function identityOf(node: unknown): unknown {
   for (let i = 0; i < 16; i++) {
     const [t, b] = unwrap(cur);
     if (t === 'CollateClause') cur = b.arg;
-    else if (t === 'A_Expr' && b.kind === 'AEXPR_OP' && b.lexpr === undefined && lastName(b.name) === '+' && asArray(b.name).length === 1) cur = b.rexpr;
+    else if (t === 'A_Expr' && isPlainOperator(b) && b.lexpr === undefined && lastName(b.name) === '+' && asArray(b.name).length === 1) cur = b.rexpr;
     else return cur;
   }
   return cur;
@@ -296,7 +338,7 @@ function identityOf(node: unknown): unknown {
 
 /** The one constant of a scalar sub-select `(SELECT <constant>)` with nothing else, or undefined. */
 function soleConstant(b: Obj): unknown {
-  if (b.subLinkType !== 'EXPR_SUBLINK' || !trivialOneRowSelect(b.subselect)) return undefined;
+  if (SUBLINK_FORM[b.subLinkType as SubLinkType] !== 'scalar' || !trivialOneRowSelect(b.subselect)) return undefined;
   const targets = asArray(unwrap(b.subselect)[1].targetList);
   return targets.length === 1 ? unwrap(targets[0])[1].val : undefined;
 }
@@ -305,116 +347,158 @@ function soleConstant(b: Obj): unknown {
 function trivialOneRowSelect(node: unknown): boolean {
   const [t, b] = unwrap(node);
   if (t !== 'SelectStmt') return false;
-  if (b.op !== undefined && b.op !== 'SETOP_NONE') return false;
+  if (b.op !== undefined && SINGLE_ROW_SETOP[b.op as SetOperation] !== true) return false;
   for (const k of ['fromClause', 'whereClause', 'groupClause', 'havingClause', 'limitCount', 'limitOffset', 'valuesLists', 'withClause', 'windowClause']) {
     if (b[k] !== undefined) return false;
   }
   return asArray(b.targetList).every((rt) => unwrap(unwrap(rt)[1].val)[0] === 'A_Const');
 }
 
+/** An A_Expr evaluator: the body, its (canonical) operator name, the context and depth. */
+type AExprEval = (b: Obj, op: string, ctx: PredicateContext, depth: number) => number;
+
+/** A kind the evaluator does not reason about: any truth value. */
+const opaqueAExpr: AExprEval = () => ANY;
+
+function evalPlainOperator(b: Obj, op: string, ctx: PredicateContext, depth: number): number {
+  if (b.lexpr === undefined || b.rexpr === undefined) return ANY;
+  if (REGEX_MATCH[op] !== undefined) {
+    // x ~ '' matches every value (like x LIKE '%'; see the header on NULLs)
+    const pattern = evalScalar(b.rexpr, ctx, depth + 1);
+    return pattern.c && pattern.v === '' ? (REGEX_MATCH[op] ? T : F) : ANY;
+  }
+  if (NEGATE[op] === undefined) return ANY;
+  if (same(ctx, identityOf(b.lexpr), identityOf(b.rexpr)) && deterministic(b.lexpr, ctx)) {
+    return op === '=' || op === '<=' || op === '>=' ? T : F; // reflexive: see the header on NULLs
+  }
+  const l = evalScalar(b.lexpr, ctx, depth + 1);
+  const r = evalScalar(b.rexpr, ctx, depth + 1);
+  if (l.c && r.c) return compareConst(op, l.v, r.v);
+  // boolean = boolean (e.g. (1=1) = true)
+  const lb = evalBool(b.lexpr, ctx, depth + 1);
+  const rb = evalBool(b.rexpr, ctx, depth + 1);
+  if ((op === '=' || op === '<>') && lb !== ANY && rb !== ANY) {
+    let out = 0;
+    for (const x of [T, F, N]) {
+      if (!(lb & x)) continue;
+      for (const y of [T, F, N]) {
+        if (!(rb & y)) continue;
+        out |= x === N || y === N ? N : (x === y) === (op === '=') ? T : F;
+      }
+    }
+    return out;
+  }
+  // a comparison of two never-null operands is never null
+  return argNeverNull(b.lexpr, ctx, depth) && argNeverNull(b.rexpr, ctx, depth) ? T | F : ANY;
+}
+
+/** IS [NOT] DISTINCT FROM (`distinct`: the IS DISTINCT FROM form). */
+function evalDistinct(distinct: boolean): AExprEval {
+  return (b, _op, ctx, depth) => {
+    if (same(ctx, b.lexpr, b.rexpr) && deterministic(b.lexpr, ctx)) return distinct ? F : T;
+    const l = evalScalar(b.lexpr, ctx, depth + 1);
+    const r = evalScalar(b.rexpr, ctx, depth + 1);
+    if (l.c && r.c) {
+      const eq = l.v === null || r.v === null ? l.v === r.v : compareConst('=', l.v, r.v);
+      if (typeof eq === 'boolean') return fromBool(distinct ? !eq : eq);
+      if (eq === T || eq === F) return distinct ? not3(eq) : eq;
+    }
+    return ANY;
+  };
+}
+
+/** x = ANY (ARRAY[…, x, …]): like x IN (…, x, …). */
+function evalOpAny(b: Obj, op: string, ctx: PredicateContext): number {
+  const [at, ab] = unwrap(b.rexpr);
+  if (op !== '=' || at !== 'A_ArrayExpr' || !deterministic(b.lexpr, ctx)) return ANY;
+  const x = identityOf(b.lexpr);
+  return asArray(ab.elements).some((e) => same(ctx, identityOf(e), x)) ? T : ANY;
+}
+
+function evalIn(b: Obj, op: string, ctx: PredicateContext, depth: number): number {
+  const items = asArray(unwrap(b.rexpr)[1].items);
+  const negated = op === '<>';
+  if (items.length === 0) return ANY;
+  if (deterministic(b.lexpr, ctx) && items.some((it) => same(ctx, it, b.lexpr))) {
+    return negated ? F : T;
+  }
+  const l = evalScalar(b.lexpr, ctx, depth + 1);
+  if (!l.c) return ANY;
+  let r = F;
+  for (const it of items) {
+    const v = evalScalar(it, ctx, depth + 1);
+    if (!v.c) return ANY;
+    r = or3(r, compareConst('=', l.v, v.v));
+  }
+  return negated ? not3(r) : r;
+}
+
+/** x [NOT] BETWEEN [SYMMETRIC] x AND x: reflexive on both bounds (`negated`: the NOT forms). */
+function evalBetween(negated: boolean): AExprEval {
+  return (b, _op, ctx) => {
+    const bounds = asArray(unwrap(b.rexpr)[1].items);
+    if (bounds.length !== 2 || !deterministic(b.lexpr, ctx)) return ANY;
+    const x = identityOf(b.lexpr);
+    if (!bounds.every((e) => same(ctx, identityOf(e), x))) return ANY;
+    return negated ? F : T;
+  };
+}
+
+/** x SIMILAR TO '%' (the pattern arrives as similar_to_escape('%')). */
+function evalSimilar(b: Obj, op: string, ctx: PredicateContext, depth: number): number {
+  const [ft, fb] = unwrap(b.rexpr);
+  if (ft !== 'FuncCall' || lastName(fb.funcname) !== 'similar_to_escape') return ANY;
+  const args = asArray(fb.args);
+  const pattern = args.length === 1 ? evalScalar(args[0], ctx, depth + 1) : UNKNOWN_SCALAR;
+  if (!pattern.c || typeof pattern.v !== 'string' || !/^%+$/.test(pattern.v)) return ANY;
+  return op === '!~' ? F : T;
+}
+
+/** x [I]LIKE '%'. */
+function evalLike(b: Obj, op: string, ctx: PredicateContext, depth: number): number {
+  const pattern = evalScalar(b.rexpr, ctx, depth + 1);
+  if (!pattern.c || typeof pattern.v !== 'string' || !/^%+$/.test(pattern.v)) return ANY;
+  return op === '!~~' || op === '!~~*' ? F : T;
+}
+
+/** One evaluator per A_Expr_Kind (total: a new member is a compile error here). */
+const A_EXPR_TRUTH: Readonly<Record<A_Expr_Kind, AExprEval>> = {
+  AEXPR_OP: evalPlainOperator,
+  AEXPR_OP_ANY: evalOpAny,
+  AEXPR_OP_ALL: opaqueAExpr, // x op ALL (array): not reasoned about
+  AEXPR_DISTINCT: evalDistinct(true),
+  AEXPR_NOT_DISTINCT: evalDistinct(false),
+  AEXPR_NULLIF: opaqueAExpr, // a value, not a predicate
+  AEXPR_IN: evalIn,
+  AEXPR_LIKE: evalLike,
+  AEXPR_ILIKE: evalLike,
+  AEXPR_SIMILAR: evalSimilar,
+  AEXPR_BETWEEN: evalBetween(false),
+  AEXPR_NOT_BETWEEN: evalBetween(true),
+  AEXPR_BETWEEN_SYM: evalBetween(false),
+  AEXPR_NOT_BETWEEN_SYM: evalBetween(true),
+};
+
+/**
+ * Single-shape tests over an enum field: the one member with the shape, every other member (or
+ * a member a newer parser adds) is "not this shape", which the evaluator treats as opaque (ANY).
+ */
+function isPlainOperator(b: Obj): boolean {
+  return (b.kind as A_Expr_Kind | undefined) === 'AEXPR_OP';
+}
+function isNot(b: Obj): boolean {
+  return (b.boolop as BoolExprType | undefined) === 'NOT_EXPR';
+}
+function isOr(b: Obj): boolean {
+  return (b.boolop as BoolExprType | undefined) === 'OR_EXPR';
+}
+
 function evalAExpr(b: Obj, ctx: PredicateContext, depth: number): number {
-  const kind = String(b.kind ?? '');
-  const op = canon(lastName(b.name));
+  const ev = A_EXPR_TRUTH[b.kind as A_Expr_Kind] as AExprEval | undefined;
+  if (ev === undefined) return ANY; // a kind this parser does not have
   const qualifiedOp = asArray(b.name).length > 1;
   if (qualifiedOp && names(b.name)?.[0] !== 'pg_catalog') return ANY;
-  switch (kind) {
-    case 'AEXPR_OP': {
-      if (b.lexpr === undefined || b.rexpr === undefined) return ANY;
-      if (REGEX_MATCH[op] !== undefined) {
-        // x ~ '' matches every value (like x LIKE '%'; see the header on NULLs)
-        const pattern = evalScalar(b.rexpr, ctx, depth + 1);
-        return pattern.c && pattern.v === '' ? (REGEX_MATCH[op] ? T : F) : ANY;
-      }
-      if (NEGATE[op] === undefined) return ANY;
-      if (same(ctx, identityOf(b.lexpr), identityOf(b.rexpr)) && deterministic(b.lexpr, ctx)) {
-        return op === '=' || op === '<=' || op === '>=' ? T : F; // reflexive: see the header on NULLs
-      }
-      const l = evalScalar(b.lexpr, ctx, depth + 1);
-      const r = evalScalar(b.rexpr, ctx, depth + 1);
-      if (l.c && r.c) return compareConst(op, l.v, r.v);
-      // boolean = boolean (e.g. (1=1) = true)
-      const lb = evalBool(b.lexpr, ctx, depth + 1);
-      const rb = evalBool(b.rexpr, ctx, depth + 1);
-      if ((op === '=' || op === '<>') && lb !== ANY && rb !== ANY) {
-        let out = 0;
-        for (const x of [T, F, N]) {
-          if (!(lb & x)) continue;
-          for (const y of [T, F, N]) {
-            if (!(rb & y)) continue;
-            out |= x === N || y === N ? N : (x === y) === (op === '=') ? T : F;
-          }
-        }
-        return out;
-      }
-      // a comparison of two never-null operands is never null
-      return argNeverNull(b.lexpr, ctx, depth) && argNeverNull(b.rexpr, ctx, depth) ? T | F : ANY;
-    }
-    case 'AEXPR_NOT_DISTINCT':
-    case 'AEXPR_DISTINCT': {
-      const distinct = kind === 'AEXPR_DISTINCT';
-      if (same(ctx, b.lexpr, b.rexpr) && deterministic(b.lexpr, ctx)) return distinct ? F : T;
-      const l = evalScalar(b.lexpr, ctx, depth + 1);
-      const r = evalScalar(b.rexpr, ctx, depth + 1);
-      if (l.c && r.c) {
-        const eq = l.v === null || r.v === null ? l.v === r.v : compareConst('=', l.v, r.v);
-        if (typeof eq === 'boolean') return fromBool(distinct ? !eq : eq);
-        if (eq === T || eq === F) return distinct ? not3(eq) : eq;
-      }
-      return ANY;
-    }
-    case 'AEXPR_OP_ANY': {
-      // x = ANY (ARRAY[…, x, …]): like x IN (…, x, …)
-      const [at, ab] = unwrap(b.rexpr);
-      if (op !== '=' || at !== 'A_ArrayExpr' || !deterministic(b.lexpr, ctx)) return ANY;
-      const x = identityOf(b.lexpr);
-      return asArray(ab.elements).some((e) => same(ctx, identityOf(e), x)) ? T : ANY;
-    }
-    case 'AEXPR_IN': {
-      const items = asArray(unwrap(b.rexpr)[1].items);
-      const negated = op === '<>';
-      if (items.length === 0) return ANY;
-      if (deterministic(b.lexpr, ctx) && items.some((it) => same(ctx, it, b.lexpr))) {
-        return negated ? F : T;
-      }
-      const l = evalScalar(b.lexpr, ctx, depth + 1);
-      if (!l.c) return ANY;
-      let r = F;
-      for (const it of items) {
-        const v = evalScalar(it, ctx, depth + 1);
-        if (!v.c) return ANY;
-        r = or3(r, compareConst('=', l.v, v.v));
-      }
-      return negated ? not3(r) : r;
-    }
-    case 'AEXPR_BETWEEN':
-    case 'AEXPR_BETWEEN_SYM':
-    case 'AEXPR_NOT_BETWEEN':
-    case 'AEXPR_NOT_BETWEEN_SYM': {
-      // x BETWEEN x AND x: reflexive on both bounds
-      const bounds = asArray(unwrap(b.rexpr)[1].items);
-      if (bounds.length !== 2 || !deterministic(b.lexpr, ctx)) return ANY;
-      const x = identityOf(b.lexpr);
-      if (!bounds.every((e) => same(ctx, identityOf(e), x))) return ANY;
-      return kind.startsWith('AEXPR_NOT_') ? F : T;
-    }
-    case 'AEXPR_SIMILAR': {
-      // x SIMILAR TO '%' (the pattern arrives as similar_to_escape('%'))
-      const [ft, fb] = unwrap(b.rexpr);
-      if (ft !== 'FuncCall' || lastName(fb.funcname) !== 'similar_to_escape') return ANY;
-      const args = asArray(fb.args);
-      const pattern = args.length === 1 ? evalScalar(args[0], ctx, depth + 1) : UNKNOWN_SCALAR;
-      if (!pattern.c || typeof pattern.v !== 'string' || !/^%+$/.test(pattern.v)) return ANY;
-      return op === '!~' ? F : T;
-    }
-    case 'AEXPR_LIKE':
-    case 'AEXPR_ILIKE': {
-      const pattern = evalScalar(b.rexpr, ctx, depth + 1);
-      if (!pattern.c || typeof pattern.v !== 'string' || !/^%+$/.test(pattern.v)) return ANY;
-      return op === '!~~' || op === '!~~*' ? F : T;
-    }
-    default:
-      return ANY;
-  }
+  return ev(b, canon(lastName(b.name)), ctx, depth);
 }
 
 function compareConst(op: string, a: string | number | boolean | null, b: string | number | boolean | null): number {
@@ -485,7 +569,7 @@ function evalScalar(node: unknown, ctx: PredicateContext, depth: number): Scalar
       return { c: false, notNull: true };
     }
     case 'A_Expr': {
-      if (b.kind !== 'AEXPR_OP' || asArray(b.name).length !== 1) break;
+      if (!isPlainOperator(b) || asArray(b.name).length !== 1) break;
       const op = lastName(b.name);
       const r = evalScalar(b.rexpr, ctx, depth + 1);
       if (b.lexpr === undefined) {
@@ -582,3 +666,12 @@ export function columnRefNames(node: unknown): string[] | undefined {
   return names(b.fields);
 }
 
+/** The total enum tables of this module, for the exhaustiveness test (test/unit/guard/ast/enums.test.ts). */
+export const TAUTOLOGY_ENUM_TABLES = {
+  BoolExprType: BOOL_EXPR,
+  NullTestType: NULL_TEST,
+  BoolTestType: BOOL_TEST,
+  SubLinkType: SUBLINK_FORM,
+  SetOperation: SINGLE_ROW_SETOP,
+  A_Expr_Kind: A_EXPR_TRUTH,
+} as const;
