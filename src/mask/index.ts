@@ -33,7 +33,6 @@
  * readable through the projection; a dropped one makes the statement fail).
  */
 import { loadModule, parseSync } from 'libpg-query';
-import { deparseSync } from 'pgsql-deparser';
 import type { Config, DatabasePolicy, MaskSpec } from '../config/schema.js';
 import { reason, type Reason } from '../guard/reasons.js';
 import type { CatalogSnapshot, Decision } from '../guard/types.js';
@@ -56,6 +55,7 @@ import {
 import { walkForMasks, type RangeSite, type WalkResult } from './rewrite.js';
 import { keepGroupingDependencies, type ProjectionSite } from './grouping.js';
 import { writeRefusals } from './writes.js';
+import { deparseStatement } from './deparse.js';
 
 export { deriveMaskKey, hmacHex, type MaskKey } from './key.js';
 export { maskText, maskExpression, policyHasMasks, policyHasHashMasks, type ColumnMask, type RelationMasks } from './masks.js';
@@ -279,7 +279,7 @@ export class Masker {
     }
     unqualifyColumns(again.qualifiedColumns, unaliased);
     keepGroupingDependencies(copy, projected);
-    const sql = deparseSync(copy as Parameters<typeof deparseSync>[0], { pretty: false });
+    const sql = deparseStatement(copy);
     if (!verifyRoundTrip(sql, copy)) return refuse('The masking rewrite could not be verified for this statement.');
     const masked = new Set<string>();
     for (const rm of rels.values()) for (const col of rm.masks.keys()) masked.add(`${rm.key}.${col}`);
@@ -388,7 +388,7 @@ export class Masker {
     if (hit !== undefined) return hit;
     const first = selectBody(sql);
     // canonical form: what the deparser prints parses back to the same tree
-    const canonical = selectBody(deparseSync({ SelectStmt: first } as Parameters<typeof deparseSync>[0], { pretty: false }));
+    const canonical = selectBody(deparseStatement({ SelectStmt: first }));
     if (!sameTree({ SelectStmt: first }, { SelectStmt: canonical })) throw new Error('projection does not round-trip');
     if (this.projections.size >= 512) this.projections.clear();
     deepFreeze(canonical);

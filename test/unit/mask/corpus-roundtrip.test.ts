@@ -2,8 +2,9 @@
  * Every must-allow corpus statement, planned under a masking policy: it is either rewritten
  * (and the text that would run reads masked tables only through masked projections), left
  * untouched (no masked table), or refused with a masking reason code — never rewritten into
- * something else. The deparser's known gaps (it drops WITH TIES, GROUP BY DISTINCT, cannot print
- * JSON_TABLE / SQL/JSON query functions) are caught by the round-trip check and refused.
+ * something else. The deparser's remaining gaps (it cannot print JSON_TABLE / SQL/JSON query
+ * functions; WITH TIES and GROUP BY DISTINCT are printed by src/mask/deparse.ts) are caught by the
+ * round-trip check and refused.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCorpus } from '../../corpus/index.js';

@@ -1,0 +1,64 @@
+/**
+ * Printing the rewritten tree: pgsql-deparser 18 with the SELECT clauses it loses printed by us.
+ *
+ * pgsql-deparser 18.3 silently drops `GROUP BY DISTINCT` (it prints `GROUP BY`) and
+ * `FETCH FIRST … WITH TIES` (it prints `LIMIT n`), which change a query's meaning. The masking
+ * rewrite re-parses what it prints and refuses on any difference (src/mask/index.ts), so those
+ * statements used to be refused when they read a masked table (issue #9 item 6). This subclass
+ * prints the clause tail of such a SELECT (GROUP BY [DISTINCT], HAVING, WINDOW, ORDER BY,
+ * OFFSET … ROWS, FETCH FIRST (n) ROWS WITH TIES, locking) itself, in PostgreSQL's grammar order,
+ * and leaves every other node to the library.
+ *
+ * Guarantees: only SELECTs with `groupDistinct` or `LIMIT_OPTION_WITH_TIES` print differently
+ * from pgsql-deparser; the caller still verifies the printed text parses back to the tree.
+ * Does not: print pretty (non-pretty mode only), or fix the library's other gaps (JSON_TABLE, the
+ * SQL/JSON query functions, `SELECT … INTO`): the round-trip check refuses those.
+ */
+import { Deparser } from 'pgsql-deparser';
+
+type Body = Record<string, unknown>;
+type Context = Parameters<Deparser['SelectStmt']>[1];
+type SelectNode = Parameters<Deparser['SelectStmt']>[0];
+type AnyNode = Parameters<Deparser['visit']>[0];
+
+const TAIL: readonly string[] = ['groupClause', 'groupDistinct', 'havingClause', 'windowClause', 'sortClause', 'limitCount', 'limitOffset', 'limitOption', 'lockingClause'];
+
+function list(v: unknown): AnyNode[] {
+  return (Array.isArray(v) ? v : []) as AnyNode[];
+}
+
+class MaskDeparser extends Deparser {
+  override SelectStmt(node: SelectNode, context: Context): string {
+    const b = node as unknown as Body;
+    const ties = b.limitOption === 'LIMIT_OPTION_WITH_TIES';
+    if (b.groupDistinct !== true && !ties) return super.SelectStmt(node, context);
+    const head: Body = { ...b };
+    for (const k of TAIL) delete head[k];
+    const out = [super.SelectStmt(head as SelectNode, context)];
+    const group = list(b.groupClause);
+    if (group.length > 0) {
+      out.push(b.groupDistinct === true ? 'GROUP BY DISTINCT' : 'GROUP BY');
+      out.push(group.map((e) => this.visit(e, context.spawn('SelectStmt', { group: true }))).join(', '));
+    }
+    if (b.havingClause !== undefined) out.push('HAVING', this.visit(b.havingClause as AnyNode, context));
+    const windows = list(b.windowClause);
+    if (windows.length > 0) out.push('WINDOW', windows.map((e) => this.visit(e, context)).join(', '));
+    const sort = list(b.sortClause);
+    if (sort.length > 0) out.push('ORDER BY', sort.map((e) => this.visit(e, context.spawn('SelectStmt', { sort: true }))).join(', '));
+    if (ties) {
+      if (b.limitOffset !== undefined) out.push(`OFFSET (${this.visit(b.limitOffset as AnyNode, context)}) ROWS`);
+      out.push(`FETCH FIRST (${this.visit(b.limitCount as AnyNode, context)}) ROWS WITH TIES`);
+    } else {
+      if (b.limitCount !== undefined) out.push(`LIMIT ${this.visit(b.limitCount as AnyNode, context)}`);
+      if (b.limitOffset !== undefined) out.push(`OFFSET ${this.visit(b.limitOffset as AnyNode, context)}`);
+    }
+    const locking = list(b.lockingClause);
+    if (locking.length > 0) out.push(locking.map((e) => this.visit(e, context)).join(' '));
+    return out.join(' ');
+  }
+}
+
+/** Print one statement tree (non-pretty), as pgsql-deparser does but for the clauses above. */
+export function deparseStatement(tree: unknown): string {
+  return new MaskDeparser(tree as AnyNode, { pretty: false }).deparseQuery();
+}
