@@ -14,6 +14,7 @@
  * pgwarden's modules are imported lazily: the baseline and raw-pg parts work even when the
  * runtime cannot be built yet (e.g. the guard is missing).
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,7 +26,7 @@ import pg from 'pg';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import { parseConfig, type Config } from '../src/config/index.js';
-import type { createRuntime as CreateRuntime } from '../src/core/wiring.js';
+import type { createRuntime as CreateRuntime } from '../src/app/runtime.js';
 import type { startHttp as StartHttp } from '../src/cli/serve.js';
 import { TokenStore } from '../src/auth/tokens.js';
 import { buildHttpApp, sharedJsonSchemaValidator, startHttpServer } from '../src/http/index.js';
@@ -282,7 +283,8 @@ export async function startPgwarden(options: {
 }): Promise<ServerUnderTest> {
   const src = options.root === undefined ? new URL('../src/', import.meta.url) : pathToFileURL(join(resolve(options.root), 'src') + '/');
   const [{ createRuntime }, { startHttp }, { parseConfig: parse }] = (await Promise.all([
-    import(new URL('core/wiring.ts', src).href),
+    // the composition root moved from core/wiring.ts to app/runtime.ts; older checkouts keep the old path
+    import(new URL(existsSync(new URL('app/runtime.ts', src)) ? 'app/runtime.ts' : 'core/wiring.ts', src).href),
     import(new URL('cli/serve.ts', src).href),
     import(new URL('config/index.ts', src).href),
   ])) as [{ createRuntime: typeof CreateRuntime }, { startHttp: typeof StartHttp }, { parseConfig: typeof parseConfig }];

@@ -1,11 +1,11 @@
 /**
- * Rewrite the reload-keys block of docs/configuration.md from src/core/reload.ts (which keys
+ * Rewrite the reload-keys block of docs/configuration.md from src/app/reload.ts (which keys
  * apply on SIGHUP). Run after adding a configuration key: `npx tsx scripts/reload-keys.ts`.
- * test/unit/core/reload.test.ts fails while the block is out of date.
+ * test/unit/app/reload.test.ts fails while the block is out of date.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { allKeyPaths } from '../src/config/index.js';
-import { reloadDocLines } from '../src/core/reload.js';
+import { reloadDocLines } from '../src/app/reload.js';
 
 const file = new URL('../docs/configuration.md', import.meta.url);
 const docs = readFileSync(file, 'utf8');

@@ -34,12 +34,12 @@ export interface ApprovalsCliDeps {
 }
 
 /**
- * Default hook provider: build the gateway runtime (src/core/wiring.ts createRuntime) and use
+ * Default hook provider: build the gateway runtime (src/app/runtime.ts createRuntime) and use
  * what it exposes for approvals — `runtime.approvalHooks` (ApprovalHooks), or
  * `runtime.writes.approvals` hooks through a WriteState the runtime owns.
  */
 export const runtimeHooks: ApprovalHooksProvider = async (config) => {
-  const { createRuntime } = await import('../core/wiring.js');
+  const { createRuntime } = await import('../app/runtime.js');
   const { createLogger } = await import('../log/logger.js');
   // a short-lived command: no telemetry listener (the running gateway may hold the Prometheus port)
   const runtime = await createRuntime(config, createLogger('silent'), { verifyTools: false, telemetry: false });

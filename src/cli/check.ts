@@ -6,7 +6,7 @@
  */
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../log/logger.js';
-import { createRuntime } from '../core/wiring.js';
+import { createRuntime } from '../app/runtime.js';
 
 export interface CheckOptions {
   config?: string | undefined;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { generateToken } from '../auth/tokens.js';
 import { parseConfig } from '../config/index.js';
 import type { Config } from '../config/schema.js';
-import { createRuntime } from '../core/wiring.js';
+import { createRuntime } from '../app/runtime.js';
 import { createLogger } from '../log/logger.js';
 import { startHttp, waitForSignal } from './serve.js';
 

@@ -8,7 +8,7 @@ import { isConfigError, loadConfig, redactConfig } from '../config/index.js';
 import { databasePolicySchema, policySchema, principalSchema, type Config } from '../config/schema.js';
 import { ENV_POLICY, ENV_PRINCIPAL } from '../config/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { createRuntime, type Runtime } from '../core/wiring.js';
+import { createRuntime, type Runtime } from '../app/runtime.js';
 import { TokenStore } from '../auth/tokens.js';
 import { resultBudget } from '../db/budget.js';
 

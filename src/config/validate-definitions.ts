@@ -7,7 +7,7 @@
  * database; parameter definitions are sound (src/config/tool-parameters.ts). Prompt templates
  * use only declared arguments.
  * Does not: parse or judge the SQL (that needs the parser and the catalog: the runtime does it at
- * start and on reload, see src/core/verify-definitions.ts).
+ * start and on reload, see src/app/verify-definitions.ts).
  */
 import type { Config } from './schema.js';
 import { parameterIssues } from './tool-parameters.js';

@@ -62,7 +62,7 @@ export class Gateway {
   }
 
   /**
-   * Swap in a reloaded configuration (src/core/reload.ts says which keys apply): principals,
+   * Swap in a reloaded configuration (src/app/reload.ts says which keys apply): principals,
    * policies, operators, guard settings, masking and per-database limits and descriptions apply
    * to the next call, to approvals and to reverts (the decision cache is keyed by the version).
    * Database connections, server, audit, telemetry and journal settings keep their running

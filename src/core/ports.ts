@@ -1,6 +1,6 @@
 /**
  * Ports: what the gateway core needs from the database layer, the guard and the audit sink.
- * The core depends on these interfaces only; src/core/wiring.ts binds the real implementations.
+ * The core depends on these interfaces only; src/app/runtime.ts binds the real implementations.
  */
 import type { DatabaseConfig } from '../config/schema.js';
 import type { CatalogSnapshot, Decision, GuardRequest } from '../guard/types.js';

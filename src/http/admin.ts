@@ -23,29 +23,15 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { GatewayError, isGatewayError } from '../core/errors.js';
-import type { Approval, ApprovalFilter, ApproveOutcome, ApprovalStatus } from '../db/writes/approvals.js';
+import type { ApprovalFilter, ApproveOutcome, ApprovalStatus } from '../db/writes/approvals.js';
 import { REASONS } from '../guard/reasons.js';
 import { authorizationHeader, wwwAuthenticate } from './auth.js';
 import { requestState } from './context.js';
 import { classifyError, HTTP_ERRORS, HttpError, markRefusal } from './errors.js';
 import type { Lifecycle } from './lifecycle.js';
-import type { Authenticator } from './types.js';
+import type { AdminOptions, Authenticator } from './types.js';
 
-/** What the admin API needs from the approval queue (ApprovalService satisfies it). */
-export interface AdminApprovals {
-  list(filter: ApprovalFilter): Promise<Approval[]>;
-  get(approvalId: string): Promise<Approval | undefined>;
-  approve(approvalId: string, operator: string): Promise<ApproveOutcome>;
-  reject(approvalId: string, operator: string, note?: string): Promise<Approval>;
-}
-
-export interface AdminOptions {
-  /** Authenticates operator tokens only (src/auth/operators.ts operatorTokenStore). */
-  operators: Authenticator;
-  approvals: AdminApprovals;
-  /** Revert an undo entry as this operator (WriteState.revert with by = `operator:<name>`). */
-  revert: (undoId: string, operator: string) => Promise<unknown>;
-}
+export type { AdminApprovals, AdminOptions } from './types.js';
 
 export interface AdminRouteOptions extends AdminOptions {
   lifecycle: Lifecycle;

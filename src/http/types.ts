@@ -7,7 +7,7 @@
 import type { McpServerFactory } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/schema.js';
-import type { AdminOptions } from './admin.js';
+import type { Approval, ApprovalFilter, ApproveOutcome } from '../db/writes/approvals.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Telemetry } from '../telemetry/types.js';
 
@@ -31,6 +31,23 @@ export interface AuthFailureInfo {
   /** Path only, without the query string. */
   path: string;
   userAgent?: string;
+}
+
+/** What the admin API needs from the approval queue (ApprovalService satisfies it). */
+export interface AdminApprovals {
+  list(filter: ApprovalFilter): Promise<Approval[]>;
+  get(approvalId: string): Promise<Approval | undefined>;
+  approve(approvalId: string, operator: string): Promise<ApproveOutcome>;
+  reject(approvalId: string, operator: string, note?: string): Promise<Approval>;
+}
+
+/** The operators' admin API (src/http/admin.ts); declared here so types.ts imports no route module. */
+export interface AdminOptions {
+  /** Authenticates operator tokens only (src/auth/operators.ts operatorTokenStore). */
+  operators: Authenticator;
+  approvals: AdminApprovals;
+  /** Revert an undo entry as this operator (WriteState.revert with by = `operator:<name>`). */
+  revert: (undoId: string, operator: string) => Promise<unknown>;
 }
 
 export interface BuildHttpAppOptions {

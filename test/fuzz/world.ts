@@ -20,7 +20,7 @@ import type { Client } from '@modelcontextprotocol/client';
 import pg from 'pg';
 import pino from 'pino';
 import { startHttp, type RunningHttp } from '../../src/cli/serve.js';
-import { createRuntime } from '../../src/core/wiring.js';
+import { createRuntime } from '../../src/app/runtime.js';
 import { cloneDatabase, dropDatabase, withClient, type SeededTemplate } from '../support/cluster.js';
 import { buildConfig, callTool, connectClient } from '../support/gateway.js';
 

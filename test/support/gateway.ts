@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import pino from 'pino';
 import { parseConfig, type Config } from '../../src/config/index.js';
-import { createRuntime, type Runtime } from '../../src/core/wiring.js';
+import { createRuntime, type Runtime } from '../../src/app/runtime.js';
 import { startHttp, type RunningHttp } from '../../src/cli/serve.js';
 import { testDatabase } from './pg.js';
 

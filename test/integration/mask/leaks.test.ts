@@ -33,7 +33,7 @@ const HASH_KEY = 'leak-corpus-mask-key-0123456789';
 const SEARCH_PATH = ['app'];
 const CASES = loadLeakCorpus();
 const WIRED = /from '\.\.\/mask\/index\.js'/.test(readFileSync(new URL('../../../src/core/gateway.ts', import.meta.url), 'utf8'))
-  || /from '\.\.\/mask\/index\.js'/.test(readFileSync(new URL('../../../src/core/wiring.ts', import.meta.url), 'utf8'));
+  || /from '\.\.\/mask\/index\.js'/.test(readFileSync(new URL('../../../src/app/runtime.ts', import.meta.url), 'utf8'));
 
 const policyInput = {
   mode: 'read-only',

@@ -6,7 +6,7 @@ import { configSchema, validateConfig, type ConfigInput } from '../../../src/con
 import { argumentsSchema } from '../../../src/config/tool-parameters.js';
 import type { PredefinedTool } from '../../../src/config/schema.js';
 import { bindArguments, grantedTo, predefinedIsWrite, predefinedToolsFor } from '../../../src/core/predefined.js';
-import { staticToolIssues } from '../../../src/core/verify-definitions.js';
+import { staticToolIssues } from '../../../src/app/verify-definitions.js';
 import { loadParser } from '../../../src/guard/index.js';
 import { DSN, TOKEN_A, TOKEN_B } from './helpers.js';
 

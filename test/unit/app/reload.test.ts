@@ -1,5 +1,5 @@
 /**
- * Reload classification (src/core/reload.ts): every schema key is classified, the reload list in
+ * Reload classification (src/app/reload.ts): every schema key is classified, the reload list in
  * docs/configuration.md is the code's, changed keys are named by path and never by value, and
  * the start-up validations re-run on a reloaded file.
  */
@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { allKeyPaths, parseConfig, type Config } from '../../../src/config/index.js';
-import { changedPaths, classifyChanges, reloadDocLines, reloadProblems, reloadRule } from '../../../src/core/reload.js';
+import { changedPaths, classifyChanges, reloadDocLines, reloadProblems, reloadRule } from '../../../src/app/reload.js';
 
 const AGENT = 'pgw_reload_unit_agent_0123456789abcdefghijk';
 const OPERATOR = 'pgw_reload_unit_operator_0123456789abcdefgh';

@@ -12,7 +12,7 @@
  *   file (masking, operator tokens distinct from agent tokens) plus the checks that only make
  *   sense against the running process (a database made read-write that has no write state);
  *   any problem refuses the whole file.
- * Does not: apply anything (src/core/wiring.ts swaps the stores, Gateway.reload the config).
+ * Does not: apply anything (src/app/runtime.ts swaps the stores, Gateway.reload the config).
  */
 import type { Config } from '../config/schema.js';
 import { formatPath } from '../config/index.js';

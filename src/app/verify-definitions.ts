@@ -12,8 +12,8 @@ import { parseSync } from 'libpg-query';
 import { ConfigError } from '../config/index.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
-import type { Gateway } from './gateway.js';
-import { granteesOf } from './predefined.js';
+import type { Gateway } from '../core/gateway.js';
+import { granteesOf } from '../core/predefined.js';
 
 /** Statement count and the `$n` numbers a text references (the parser must be loaded). */
 export function parameterReferences(sql: string): { statements: number; numbers: Set<number> } | undefined {

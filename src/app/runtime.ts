@@ -1,5 +1,5 @@
 /**
- * Wiring: binds the real database layer, guard and audit sink to the gateway core's ports, and
+ * The composition root (src/app/: the only layer that may import every other one). Wiring: binds the real database layer, guard and audit sink to the gateway core's ports, and
  * builds the MCP server factories for HTTP (principal from authInfo) and stdio (fixed principal).
  */
 import type { McpServerFactory } from '@modelcontextprotocol/server';
@@ -18,11 +18,11 @@ import { Guard, loadParser } from '../guard/index.js';
 import { Lifecycle, httpRequestContext, callSignal, type AuthFailureInfo, type Authenticator } from '../http/index.js';
 import type { Logger } from '../log/logger.js';
 import { buildServer, createServerFactory } from '../mcp/server.js';
-import { isGatewayError } from './errors.js';
-import { Gateway, VERSION } from './gateway.js';
+import { isGatewayError } from '../core/errors.js';
+import { Gateway, VERSION } from '../core/gateway.js';
 import { verifyPredefinedTools } from './verify-definitions.js';
 import { NOOP_TELEMETRY, startTelemetry, type Telemetry } from '../telemetry/index.js';
-import { NO_AUDIT, type AuditEventInput, type AuditPort, type DatabasePort, type ReadRequest, type ReadResult, type RelationDetail } from './ports.js';
+import { NO_AUDIT, type AuditEventInput, type AuditPort, type DatabasePort, type ReadRequest, type ReadResult, type RelationDetail } from '../core/ports.js';
 
 export interface Runtime {
   gateway: Gateway;
