@@ -21,6 +21,7 @@ import { buildServer, createServerFactory } from '../mcp/server.js';
 import { isGatewayError } from '../core/errors.js';
 import { Gateway, VERSION } from '../core/gateway.js';
 import { verifyPredefinedTools } from './verify-definitions.js';
+import { auditedReject, auditedRevert } from './operator-actions.js';
 import { NOOP_TELEMETRY, startTelemetry, type Telemetry } from '../telemetry/index.js';
 import { NO_AUDIT, type AuditEventInput, type AuditPort, type DatabasePort, type ReadRequest, type ReadResult, type RelationDetail } from '../core/ports.js';
 
@@ -160,11 +161,18 @@ function createWrites(config: Config, logger: Logger): { writes: WriteState; rea
   return { writes, ready };
 }
 
-function adminOptions(operators: Authenticator, writes: WriteState): AdminOptions {
+/** Admin API: approve audits through the approval hooks; reject and revert through operator-actions. */
+function adminOptions(operators: Authenticator, writes: WriteState, audit: AuditPort): AdminOptions {
+  const approvals = writes.approvals;
   return {
     operators,
-    approvals: writes.approvals,
-    revert: (undoId, operator) => writes.revert(undoId, { by: operator }),
+    approvals: {
+      list: (filter) => approvals.list(filter),
+      get: (id) => approvals.get(id),
+      approve: (id, operator) => approvals.approve(id, operator),
+      reject: (id, operator, note) => auditedReject(audit, writes, id, operator, note),
+    },
+    revert: (undoId, operator) => auditedRevert(audit, writes, undoId, operator),
   };
 }
 
@@ -184,6 +192,21 @@ function auditPort(sink: AuditSink): AuditPort {
     stats: () => sink.stats() as unknown as Record<string, unknown>,
     close: () => sink.close(),
   };
+}
+
+/**
+ * The audit log for a short-lived operator command (CLI revert and reject): opened as the gateway
+ * opens it, and refused the same way (a fail-closed file sink that cannot be opened throws).
+ */
+export async function openAudit(config: Config, logger: Logger): Promise<AuditPort> {
+  const sink = createAuditSink(config.audit, logger, { transport: config.server.transport });
+  await sink.ready();
+  const problem = auditStartProblem(sink, config.audit);
+  if (problem !== null) {
+    await sink.close();
+    throw new Error(problem);
+  }
+  return auditPort(sink);
 }
 
 export async function createRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -241,7 +264,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   let operatorStore = operatorTokenStore(config);
   const tokens: Authenticator = { authenticate: (header, now) => tokenStore.authenticate(header, now) };
   const operators: Authenticator = { authenticate: (header, now) => operatorStore.authenticate(header, now) };
-  const admin = writes && Object.keys(config.operators).length > 0 ? adminOptions(operators, writes) : undefined;
+  const admin = writes && Object.keys(config.operators).length > 0 ? adminOptions(operators, writes, audit) : undefined;
   const writable = writes ? [...writes.databases.keys()] : [];
   const reload = (next: Config): ReloadChanges => {
     // Validate and build everything first; swap only when nothing failed.

@@ -10,7 +10,8 @@
  * Guarantees: approve runs the same path as the admin API and every replica (ApprovalService:
  * exactly-once claim, re-validation with the CURRENT configuration, re-measurement, execution
  * with undo) — the hooks come from the gateway runtime, never a shortcut. Decisions are recorded
- * as `operator:<name>` (default: the OS user, `<user>@cli`).
+ * as `operator:<name>` (default: the OS user, `<user>@cli`); a rejection is written to the audit log
+ * like the admin API's (src/core/operator-actions.ts).
  * Exit codes: 0 done, 2 refused (not found, not pending, expired, re-check failed), 1 error.
  * Does not: print tokens or DSNs; the exact statement is printed by `show` only.
  */
@@ -19,6 +20,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config/index.js';
 import { isGatewayError } from '../core/errors.js';
 import { APPROVAL_STATUSES, WriteState, type Approval, type ApprovalHooks, type ApprovalStatus } from '../db/writes/index.js';
+import { auditedReject } from '../core/operator-actions.js';
+import type { AuditPort } from '../core/ports.js';
 
 export interface ApprovalHooksProvider {
   (config: Config, writes: WriteState): Promise<{ hooks: ApprovalHooks; close(): Promise<void> }>;
@@ -31,6 +34,16 @@ export interface ApprovalsCliDeps {
   out?: (text: string) => void;
   /** Use this configuration instead of loading --config (tests). */
   config?: Config;
+  /** Where reject and revert are audited. Default: the configuration's audit log (openAudit). */
+  audit?: AuditPort;
+}
+
+/** The audit log operator commands record into: the given one (tests) or the configured one. */
+export async function operatorAudit(config: Config, deps: Pick<ApprovalsCliDeps, 'audit'>): Promise<AuditPort> {
+  if (deps.audit !== undefined) return { ...deps.audit, close: async () => undefined };
+  const { openAudit } = await import('../core/wiring.js');
+  const { createLogger } = await import('../log/logger.js');
+  return openAudit(config, createLogger('silent'));
 }
 
 /**
@@ -156,7 +169,9 @@ export async function approvalsCommand(argv: string[], deps: ApprovalsCliDeps = 
       return 0;
     }
     if (sub === 'reject') {
-      const a = await writes.approvals.reject(id, operator, values.reason);
+      const audit = await operatorAudit(config, deps);
+      close = () => audit.close();
+      const a = await auditedReject(audit, writes, id, operator, values.reason);
       out(json ? `${JSON.stringify(a, null, 2)}\n` : `rejected ${a.approvalId} as ${operator}\n`);
       return 0;
     }

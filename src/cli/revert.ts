@@ -4,16 +4,19 @@
  *
  * Guarantees: the same revert as the tool and the admin API (src/db/writes/revert.ts): one
  * transaction, conflict-checked against the after-images, at most once, journaled as
- * `operator:<name>`. Exit codes: 0 reverted, 2 refused (UNDO_NOT_FOUND, UNDO_CONFLICT with the
+ * `operator:<name>`, and audited like the admin API's revert (src/core/operator-actions.ts: an
+ * `allowed` record written durably before it runs, then its outcome). Exit codes: 0 reverted, 2 refused (UNDO_NOT_FOUND, UNDO_CONFLICT with the
  * changed keys, UNDO_ALREADY_REVERTED), 1 error.
  * Does not: print row values (only primary keys of conflicting rows).
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/index.js';
 import { WriteState } from '../db/writes/index.js';
-import { defaultOperator, reportError, type ApprovalsCliDeps } from './approvals.js';
+import { auditedRevert } from '../core/operator-actions.js';
+import type { AuditPort } from '../core/ports.js';
+import { defaultOperator, operatorAudit, reportError, type ApprovalsCliDeps } from './approvals.js';
 
-export async function revertCommand(argv: string[], deps: Pick<ApprovalsCliDeps, 'out' | 'config'> = {}): Promise<number> {
+export async function revertCommand(argv: string[], deps: Pick<ApprovalsCliDeps, 'out' | 'config' | 'audit'> = {}): Promise<number> {
   const out = deps.out ?? ((t: string) => void process.stdout.write(t));
   const { values, positionals } = parseArgs({
     args: argv,
@@ -26,14 +29,17 @@ export async function revertCommand(argv: string[], deps: Pick<ApprovalsCliDeps,
   const json = values.json === true;
   const config = deps.config ?? (await loadConfig({ path: values.config ?? process.env.PGWARDEN_CONFIG, env: process.env, allowNoTokens: true }));
   const writes = WriteState.fromConfig(config);
+  let audit: AuditPort | undefined;
   try {
     const by = `operator:${values.operator ?? defaultOperator()}`;
-    const r = await writes.revert(undoId, { by });
+    audit = await operatorAudit(config, deps);
+    const r = await auditedRevert(audit, writes, undoId, by);
     out(json ? `${JSON.stringify(r, null, 2)}\n` : `reverted ${r.undoId} on ${r.database}: ${r.rowCount} rows of ${r.table} restored (revert recorded as ${r.revertUndoId})\n`);
     return 0;
   } catch (err) {
     return reportError(err, out, json);
   } finally {
+    await audit?.close();
     await writes.end();
   }
 }

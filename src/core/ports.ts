@@ -89,6 +89,8 @@ export interface AuditEventInput {
   parameters?: string[];
   /** Predefined tools: the bound values (the sink writes them only under include_raw_sql). */
   parameter_values?: unknown[];
+  /** The statement as sent (the gateway passes it only under include_raw_sql; the sink scrubs it). */
+  sql_raw?: string;
 }
 
 export interface AuditPort {

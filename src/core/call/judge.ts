@@ -59,6 +59,11 @@ export async function judgePredefined(p: CallPlumbing, ctx: CallContext, r: Reso
   return judge(p, ctx, asTool('execute'), 'execute', sql, false, true);
 }
 
+/** Under audit.include_raw_sql: the statement as sent goes into the audit event (the sink scrubs it). */
+export function recordRawSql(p: CallPlumbing, event: AuditEventInput, sql: string): void {
+  if (p.deps.config.audit.include_raw_sql) event.sql_raw = sql;
+}
+
 /** Fill the audit event from the decision; return a refusal when the decision blocks. */
 export function enforce(decision: Decision, event: AuditEventInput): Refusal | undefined {
   event.kind = decision.kind;

@@ -19,7 +19,7 @@ import { effectiveLimits } from '../principals.js';
 import type { AuditEventInput, ReadResult } from '../ports.js';
 import { ok, refused, type Outcome, type QueryPayload } from '../results.js';
 import type { CallContext, Judged, Resolved } from './context.js';
-import { enforce } from './judge.js';
+import { enforce, recordRawSql } from './judge.js';
 import type { CallPlumbing } from './plumbing.js';
 
 /** The read path after the guard: enforce, mask at the source, run capped and read-only, shape. */
@@ -34,6 +34,7 @@ export async function readJudged(
   explainOnly: boolean,
   params?: readonly unknown[],
 ): Promise<Outcome<QueryPayload>> {
+  recordRawSql(p, event, text);
   const blocked = enforce(judged.decision, event);
   if (blocked) return refused(blocked);
   const masking = maskPlan(p, r, judged, event);

@@ -16,7 +16,7 @@ import type { AuditEventInput } from '../ports.js';
 import { refused, type Outcome } from '../results.js';
 import { runGuardedWrite, type ExecutePayload, type InClientConfirm } from '../writes.js';
 import type { Judged, Resolved } from './context.js';
-import { enforce } from './judge.js';
+import { enforce, recordRawSql } from './judge.js';
 import type { CallPlumbing } from './plumbing.js';
 import { maskPlan } from './read.js';
 
@@ -32,6 +32,7 @@ export async function writeJudged(
   confirm?: InClientConfirm,
 ): Promise<Outcome<ExecutePayload>> {
   const decision = judged.decision.observed && judged.decision.reasons.length > 0 ? { ...judged.decision, decision: 'block' as const } : judged.decision;
+  recordRawSql(p, event, sql);
   const blocked = enforce(decision, event);
   if (blocked) return refused(blocked);
   const masking = maskPlan(p, r, judged, event);

@@ -4,7 +4,7 @@
  */
 import type { Decision } from '../../guard/types.js';
 import type { CallContext } from '../call/context.js';
-import { judge } from '../call/judge.js';
+import { judge, recordRawSql } from '../call/judge.js';
 import type { CallPlumbing } from '../call/plumbing.js';
 import { ok, type Outcome } from '../results.js';
 
@@ -16,6 +16,7 @@ export type CheckPayload = Pick<Decision, 'decision' | 'kind' | 'writeKind' | 'e
 export function check(p: CallPlumbing, ctx: CallContext, args: { sql: string; database?: string | undefined }): Promise<Outcome<CheckPayload>> {
   return p.call(ctx, 'check', args.database, async (r, _started, event) => {
     const { decision } = await judge(p, ctx, r, 'check', args.sql);
+    recordRawSql(p, event, args.sql);
     event.decision = decision.decision === 'allow' ? 'allowed' : decision.decision === 'hold' ? 'held' : 'blocked';
     event.reasons = decision.reasons.map((x) => x.code);
     return ok({

@@ -5,7 +5,7 @@
  */
 import type { Reason } from '../../guard/reasons.js';
 import type { CallContext } from '../call/context.js';
-import { enforce, judge } from '../call/judge.js';
+import { enforce, judge, recordRawSql } from '../call/judge.js';
 import type { CallPlumbing } from '../call/plumbing.js';
 import { dbInfo, maskedErrors, maskPlan, planOf, read, withKeyParams } from '../call/read.js';
 import { ok, refused, type Outcome } from '../results.js';
@@ -16,6 +16,7 @@ export function explain(p: CallPlumbing, ctx: CallContext, args: { sql: string; 
   return p.call(ctx, 'explain', args.database, async (r, started, event, ctx) => {
     const analyze = args.analyze === true;
     const judged = await judge(p, ctx, r, 'explain', args.sql, analyze);
+    recordRawSql(p, event, args.sql);
     const blocked = enforce(judged.decision, event);
     if (blocked) return refused(blocked);
     const masking = maskPlan(p, r, judged, event);

@@ -144,6 +144,38 @@ describe('predefined write tool', () => {
     expect(JSON.stringify(records)).not.toContain(`"parameter_values"`);
   });
 
+  it("the admin API's reject and revert are audited as the operator (intent before a revert, outcome after)", async () => {
+    const admin = async (p: string): Promise<{ status: number; body: Record<string, unknown> }> => {
+      const res = await fetch(`${gw.url}/admin${p}`, { method: 'POST', headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' }, body: '{}' });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const customers = (await w.admin<{ c: string }>('SELECT customer_id::text AS c FROM app.support_tickets WHERE closed_at IS NULL GROUP BY customer_id ORDER BY customer_id LIMIT 2')).map((r) => Number(r.c));
+    expect(customers).toHaveLength(2);
+    const narrow = await gw.connect('modern', NARROW);
+    const toReject = String((await callTool(narrow, 'close_tickets', { customer_id: customers[0] })).structured.approvalId);
+    expect((await admin(`/approvals/${toReject}/reject`)).status).toBe(200);
+    expect(gw.auditRecords().filter((r) => r.approval_id === toReject && r.tool === 'reject')).toEqual([
+      expect.objectContaining({ decision: 'rejected', principal: 'operator:ops', database: 'shop', sql: 'UPDATE app.support_tickets SET closed_at = now() WHERE customer_id = $1 AND closed_at IS NULL' }),
+    ]);
+
+    const toRevert = String((await callTool(narrow, 'close_tickets', { customer_id: customers[1] })).structured.approvalId);
+    const approved = await admin(`/approvals/${toRevert}/approve`);
+    expect(approved.status).toBe(200);
+    const undoId = String((approved.body.outcome as { undoId?: string } | undefined)?.undoId ?? approved.body.undoId);
+    expect(undoId).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await admin(`/undo/${undoId}/revert`)).status).toBe(200);
+    expect((await admin(`/undo/${undoId}/revert`)).status).toBe(409);
+    const reverts = gw.auditRecords().filter((r) => r.tool === 'revert' && r.undo_id === undoId);
+    expect(reverts.map((r) => [r.decision, r.principal])).toEqual([
+      ['allowed', 'operator:ops'],
+      ['reverted', 'operator:ops'],
+      ['allowed', 'operator:ops'],
+      ['blocked', 'operator:ops'],
+    ]);
+    expect(reverts[1]).toMatchObject({ database: 'shop', rows: expect.any(Number) as unknown });
+    expect(reverts[3]).toMatchObject({ reasons: ['UNDO_ALREADY_REVERTED'] });
+  });
+
   it('audits the tool name and parameter names, not the values', async () => {
     const records = gw.auditRecords().filter((r) => r.tool === 'orders_by_status' && r.decision === 'allowed');
     expect(records.length).toBeGreaterThan(0);

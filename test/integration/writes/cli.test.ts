@@ -2,6 +2,9 @@
  * `pgwarden approvals …` and `pgwarden revert …` against a real database, in process (the
  * commands take their configuration and approval hooks as parameters).
  */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvalsCommand, type ApprovalHooksProvider } from '../../../src/cli/approvals.js';
 import { revertCommand } from '../../../src/cli/revert.js';
@@ -14,6 +17,12 @@ import { caps, deleteTickets, session, setupWriteDb, type WriteTestDb } from './
 let w: WriteTestDb;
 let config: Config;
 let state: WriteState;
+const auditPath = path.join(mkdtempSync(path.join(tmpdir(), 'pgwarden-cli-audit-')), 'audit.ndjson');
+const auditRecords = (): Record<string, unknown>[] =>
+  readFileSync(auditPath, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 const planFor = (sql: string) => deleteTickets(`t.id = ${/WHERE id = (\d+)$/.exec(sql)?.[1] ?? '-1'}`);
 
@@ -35,6 +44,7 @@ beforeAll(async () => {
   config = parseConfig(
     {
       databases: { demo: { url: w.scratch.gatewayUrl, search_path: ['app'] } },
+      audit: { sink: 'file', path: auditPath, fsync: 'never' },
       principals: { alice: { policy: 'writer' } },
       policies: { writer: { databases: { demo: { mode: 'read-write', schemas: ['app'] } } } },
     },
@@ -97,6 +107,17 @@ describe('pgwarden approvals', () => {
     const twice = await cli((out) => revertCommand([undoId], { config, out }));
     expect(twice.code).toBe(2);
     expect(twice.text).toContain('UNDO_ALREADY_REVERTED');
+    // both reverts are in the audit log: intent before, outcome after, as the operator
+    const reverts = auditRecords().filter((r) => r.tool === 'revert' && r.undo_id === undoId);
+    expect(reverts.map((r) => [r.decision, r.principal])).toEqual([
+      ['allowed', 'operator:dana'],
+      ['reverted', 'operator:dana'],
+      ['allowed', expect.stringMatching(/^operator:/)],
+      ['blocked', expect.stringMatching(/^operator:/)],
+    ]);
+    expect(reverts[1]).toMatchObject({ database: 'demo', rows: 1 });
+    expect(reverts[3]).toMatchObject({ reasons: ['UNDO_ALREADY_REVERTED'] });
+    expect(reverts[0]?.request_id).toBe(reverts[1]?.request_id);
   });
 
   it('reject records the reason; unknown ids exit 2', async () => {
@@ -104,6 +125,11 @@ describe('pgwarden approvals', () => {
     const r = await cli((out) => approvalsCommand(['reject', a.approvalId, '--reason', 'no'], { config, out }));
     expect(r.code).toBe(0);
     expect((await state.approvals.get(a.approvalId))?.note).toBe('no');
+    const rejected = auditRecords().filter((r) => r.approval_id === a.approvalId);
+    expect(rejected).toEqual([expect.objectContaining({ tool: 'reject', decision: 'rejected', principal: expect.stringMatching(/^operator:/), database: 'demo', sql: 'DELETE FROM app.support_tickets WHERE id = $1' })]);
+    const again = await cli((out) => approvalsCommand(['reject', a.approvalId], { config, out }));
+    expect(again.code).toBe(2);
+    expect(auditRecords().filter((r) => r.approval_id === a.approvalId).at(-1)).toMatchObject({ tool: 'reject', decision: 'blocked', reasons: ['APPROVAL_NOT_PENDING'] });
     const missing = await cli((out) => approvalsCommand(['show', '11111111-1111-1111-1111-111111111111'], { config, out }));
     expect(missing.code).toBe(2);
     const rev = await cli((out) => revertCommand(['11111111-1111-1111-1111-111111111111', '--json'], { config, out }));
