@@ -23,8 +23,12 @@
  *   is never logged, written or exposed in stats; only its public key_id is logged at start-up.
  *   A keyed file is continued keyed on restart and rotation; an unkeyed sink refuses to continue
  *   it (AUDIT_TAIL_KEYED) instead of writing a downgrade.
- * Does not: make records durable before record() returns (it is asynchronous by design; use
- *   fsync: always to bound loss to the in-flight batch), or protect an UNKEYED log against an
+ * - record() (reads, refusals) is written in batches: an idle writer waits up to COALESCE_MS for
+ *   more records before it writes, so one lock and one write serve every record of that window.
+ *   durable() is never delayed: its record (and whatever is queued before it) is written at once.
+ * Does not: make records durable before record() returns (it is asynchronous by design; a kill -9
+ *   loses the records of the current coalescing window and the in-flight batch; use durable() for
+ *   records that must be on disk before acting), or protect an UNKEYED log against an
  *   attacker who can rewrite it, or any log against removal of its last records (see
  *   docs/audit.md on anchoring).
  */
@@ -39,6 +43,14 @@ import { GENESIS_PREV, type AuditEvent, type AuditLogger, type AuditSinkKind, ty
 
 /** Event-loop time one batch may spend encoding before the writer yields (at least one record). */
 const BATCH_BUDGET_MS = 2;
+/**
+ * How long an idle writer lets a record() wait for company before it writes. Every write of the
+ * file sink takes the inter-process lock (a lock file created and removed: three metadata
+ * syscalls), stats the file and writes through the thread pool: at one call at a time that was
+ * most of the server's CPU per call. Records that arrive within this window share one write.
+ * durable() (writes), flush() and close() never wait for it.
+ */
+export const COALESCE_MS = 5;
 
 export interface AuditSink {
   readonly kind: AuditSinkKind;
@@ -200,6 +212,8 @@ class QueuedAuditSink implements AuditSink {
   private lastError: string | null = null;
   private running: Promise<void> | null = null;
   private scheduled = false;
+  /** Set while a non-urgent start of the writer waits out COALESCE_MS. */
+  private coalesceTimer: NodeJS.Timeout | null = null;
   private backoffMs: number;
   private wake: (() => void) | null = null;
   private idleWaiters: (() => void)[] = [];
@@ -242,7 +256,7 @@ class QueuedAuditSink implements AuditSink {
     this.firstOpen = new Promise((r) => {
       this.resolveFirstOpen = r;
     });
-    this.kick();
+    this.kick(true);
   }
 
   // ------------------------------------------------------------------ hot path
@@ -255,7 +269,7 @@ class QueuedAuditSink implements AuditSink {
     if (!this.accepting()) return Promise.reject(new GatewayError('AUDIT_UNAVAILABLE'));
     let ev: PendingEvent | undefined;
     try {
-      ev = this.enqueue(event);
+      ev = this.enqueue(event, true);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -275,7 +289,8 @@ class QueuedAuditSink implements AuditSink {
     });
   }
 
-  private enqueue(event: AuditEvent): PendingEvent | undefined {
+  /** `urgent`: start the writer now (durable()), instead of after the coalescing window. */
+  private enqueue(event: AuditEvent, urgent = false): PendingEvent | undefined {
     if (this.closed || this.queue.length >= this.cap) {
       this.noteDrop();
       if (this.failClosed) throw new GatewayError('AUDIT_UNAVAILABLE');
@@ -283,7 +298,7 @@ class QueuedAuditSink implements AuditSink {
     }
     const ev = snapshotEvent(event);
     this.queue.push(ev);
-    this.kick();
+    this.kick(urgent);
     return ev;
   }
 
@@ -333,7 +348,7 @@ class QueuedAuditSink implements AuditSink {
     const timeout = new Promise<boolean>((r) => {
       timer = setTimeout(() => r(false), timeoutMs);
     });
-    this.kick();
+    this.kick(true);
     try {
       return await Promise.race([idle, timeout]);
     } finally {
@@ -348,6 +363,8 @@ class QueuedAuditSink implements AuditSink {
     this.stopped = true;
     this.wake?.();
     if (this.syncTimer) clearTimeout(this.syncTimer);
+    if (this.coalesceTimer) clearTimeout(this.coalesceTimer);
+    this.coalesceTimer = null;
     await this.running?.catch(() => undefined);
     if (!flushed) {
       const lost = this.queue.filter((e) => e.decision !== 'audit_gap').length + (this.pending?.lines.length ?? 0);
@@ -370,18 +387,41 @@ class QueuedAuditSink implements AuditSink {
     return this.queue.length === 0 && this.pending === null;
   }
 
-  private kick(): void {
-    if (this.running || this.scheduled || this.stopped) return;
+  /**
+   * Start the writer unless it runs or is scheduled. Not urgent: after COALESCE_MS, so the
+   * records of that window share one write (an urgent kick cuts a pending wait short). Urgent, or
+   * while the sink is not open and healthy: on the next turn (setImmediate still lets the current
+   * tick's record() calls join the batch).
+   */
+  private kick(urgent = false): void {
+    if (this.running || this.stopped) return;
+    if (this.scheduled) {
+      if (!urgent || this.coalesceTimer === null) return;
+      clearTimeout(this.coalesceTimer);
+      this.coalesceTimer = null;
+    }
     this.scheduled = true;
-    // setImmediate: let the current tick's record() calls join one batch
-    setImmediate(() => {
+    const start = (): void => {
       this.scheduled = false;
+      this.coalesceTimer = null;
       if (this.running || this.stopped) return;
       this.running = this.run().finally(() => {
         this.running = null;
         if (!this.stopped && (this.queue.length > 0 || !this.healthy || this.needSync)) this.kick();
       });
-    });
+    };
+    if (urgent || !this.opened || this.mustHurry()) setImmediate(start);
+    else this.coalesceTimer = setTimeout(start, COALESCE_MS);
+  }
+
+  /**
+   * Whether the writer must not wait out the coalescing window: a durable() or flush() caller
+   * waits, the sink is closing or recovering, a sync is due, or a full batch is already queued.
+   */
+  private mustHurry(): boolean {
+    if (this.closed || !this.healthy || this.needSync || this.idleWaiters.length > 0 || this.queue.length >= this.maxBatch) return true;
+    for (const ev of this.queue) if (ev.onWritten !== undefined) return true;
+    return false;
   }
 
   private async run(): Promise<void> {
@@ -396,7 +436,13 @@ class QueuedAuditSink implements AuditSink {
         this.notifyIdle();
         return;
       }
-      if (!(await this.writeNext())) await this.backoff();
+      if (!(await this.writeNext())) {
+        await this.backoff();
+        continue;
+      }
+      // Records that arrived during that write wait out a coalescing window of their own (kick()
+      // from run()'s caller), unless someone waits on them or a full batch is queued.
+      if (this.queue.length > 0 && !this.mustHurry()) return;
     }
   }
 
@@ -547,7 +593,7 @@ class QueuedAuditSink implements AuditSink {
     this.syncTimer = setTimeout(() => {
       this.syncTimer = null;
       this.needSync = true;
-      this.kick();
+      this.kick(true);
     }, this.config.fsync_interval_ms);
     this.syncTimer.unref();
   }

@@ -1,7 +1,8 @@
 import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { auditFilePath, auditSinkProblem, auditStartProblem, createAuditSink, type AuditSink } from '../../../src/audit/sink.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { auditFilePath, auditSinkProblem, auditStartProblem, COALESCE_MS, createAuditSink, type AuditSink } from '../../../src/audit/sink.js';
+import { FileTarget } from '../../../src/audit/targets.js';
 import { auditVerify } from '../../../src/audit/verify.js';
 import { canonicalJson, sha256Hex } from '../../../src/audit/canonical.js';
 import { AUDIT_DECISIONS, GENESIS_PREV } from '../../../src/audit/types.js';
@@ -366,6 +367,55 @@ describe('audit sink: failure policies', () => {
     await sink.flush(2_000);
     expect((await readRecords(file)).length).toBe(5);
     expect(sink.stats().failed).toBe(0);
+  });
+});
+
+describe('audit sink: records of one window share a write (issue #13)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  it('record() waits out the coalescing window; durable() is written at once, with everything queued before it', async () => {
+    const realTimeout = globalThis.setTimeout;
+    const sleepReal = (ms: number): Promise<void> => new Promise((r) => realTimeout(r, ms));
+    const { sink, file } = open({ fsync: 'always' });
+    await sink.ready();
+    await sleepReal(20); // the writer's first run (the open) has ended
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    sink.record(sampleEvent('allowed', 1));
+    await sleepReal(60);
+    // the coalescing timer has not fired (fake time stands still): nothing written yet
+    expect(await readRecords(file)).toEqual([]);
+    await sink.durable(sampleEvent('executed', 2));
+    expect((await readRecords(file)).map((r) => r.request_id)).toEqual(['req-allowed-1', 'req-executed-2']);
+    sink.record(sampleEvent('allowed', 3));
+    await sleepReal(30);
+    expect(await readRecords(file)).toHaveLength(2);
+    vi.advanceTimersByTime(COALESCE_MS);
+    for (let i = 0; i < 200 && (await readRecords(file)).length < 3; i++) await sleepReal(10);
+    expect((await readRecords(file)).map((r) => r.request_id)).toEqual(['req-allowed-1', 'req-executed-2', 'req-allowed-3']);
+  });
+
+  it('records arriving one at a time while the writer is idle share one write (one lock and write per window, not per record)', async () => {
+    const realTimeout = globalThis.setTimeout;
+    const sleepReal = (ms: number): Promise<void> => new Promise((r) => realTimeout(r, ms));
+    const appends = vi.spyOn(FileTarget.prototype, 'append');
+    const { sink, file } = open();
+    await sink.ready();
+    await sleepReal(20);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const N = 8;
+    for (let i = 0; i < N; i++) {
+      sink.record(sampleEvent('allowed', i));
+      await sleepReal(5); // time for a write, had one started
+    }
+    expect(appends).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(COALESCE_MS);
+    for (let i = 0; i < 200 && (await readRecords(file)).length < N; i++) await sleepReal(10);
+    expect(await readRecords(file)).toHaveLength(N);
+    // one write per record before (N); now one for the window
+    expect(appends).toHaveBeenCalledTimes(1);
   });
 });
 
