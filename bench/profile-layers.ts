@@ -2,7 +2,7 @@
  * Where a call's CPU goes, layer by layer, from the profiles of `BENCH_CPU_PROF=<dir> npm run
  * bench:peers` (node --cpu-prof of pgwarden's server processes):
  *
- *   npx tsx bench/profile-layers.ts <dir>/pgwarden-http-r1 [more dirs…] [--window one|many] [--top 25]
+ *   npx tsx bench/profile-layers.ts <dir>/pgwarden-http-r1 [more dirs…] [--window one|many] [--top 25] [--incl REGEX]…
  *
  * For each directory: its .cpuprofile is cut to the measured window in window.json (1 client or
  * N clients) and the samples are summed, per call, three ways:
@@ -24,7 +24,7 @@ import { formatTable } from './support.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { window: { type: 'string', default: 'many' }, top: { type: 'string', default: '25' } },
+  options: { window: { type: 'string', default: 'many' }, top: { type: 'string', default: '25' }, incl: { type: 'string', multiple: true, default: [] } },
 });
 const which = values.window === 'one' ? 'one' : 'many';
 const TOP = Number(values.top);
@@ -34,6 +34,9 @@ const internal = (c: string): boolean => c.startsWith('node:') || c.startsWith('
 const self = new Map<string, number>();
 const calling = new Map<string, number>();
 const fns = new Map<string, number>();
+/** --incl <regex>: inclusive time of samples with a frame (function name + url) matching it. */
+const inclusive = new Map<string, number>((values.incl ?? []).map((r) => [r, 0]));
+const inclRe = [...inclusive.keys()].map((r) => [r, new RegExp(r)] as const);
 let busy = 0;
 let idle = 0;
 let calls = 0;
@@ -90,6 +93,14 @@ for (const dir of positionals) {
     const where = fr.url === '' ? '' : ` ${fr.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|dist)\//, '$1/')}:${fr.lineNumber + 1}`;
     const key = `${fr.functionName || '(anonymous)'}${where}`;
     fns.set(key, (fns.get(key) ?? 0) + dt);
+    if (inclRe.length > 0) {
+      const stack: string[] = [];
+      for (let cur: number | undefined = node.id; cur !== undefined; cur = parent.get(cur)) {
+        const f = (byId.get(cur) as Profiler.ProfileNode).callFrame;
+        stack.push(`${f.functionName} ${f.url}:${f.lineNumber + 1}`);
+      }
+      for (const [r, re] of inclRe) if (stack.some((x) => re.test(x))) inclusive.set(r, (inclusive.get(r) ?? 0) + dt);
+    }
   }
 }
 
@@ -103,5 +114,9 @@ console.log('\nself time by layer');
 console.log(formatTable(['layer', 'µs/call', '% of busy'], rows(self), [0, 1, 1]));
 console.log('\nby calling layer (node internals and native frames charged to the nearest package / src caller)');
 console.log(formatTable(['layer', 'µs/call', '% of busy'], rows(calling), [0, 1, 1]));
+if (inclusive.size > 0) {
+  console.log('\ninclusive (samples with a matching frame on the stack)');
+  console.log(formatTable(['frame regex', 'µs/call', '% of busy'], [...inclusive].map(([k, us]) => [k, us / calls, (100 * us) / busy]), [0, 1, 1]));
+}
 console.log('\ntop functions (self)');
 console.log(formatTable(['function', 'µs/call', '% of busy'], rows(fns), [0, 1, 1]));

@@ -1,10 +1,16 @@
 /**
  * POST /mcp: MCP Streamable HTTP through the official SDK v2, both protocol eras.
  *
- * `createMcpHandler(factory)` serves 2026-07-28 requests (server/discover, Mcp-Method /
- * Mcp-Name checked against the body by the SDK) and, through its default stateless legacy
- * fallback, 2025-era clients (initialize, tools/list, tools/call) from the same factory. It is
- * mounted with `toNodeHandler` inside a fastify route that hijacks the reply.
+ * `createMcpHandler(factory, { legacy: 'reject' })` serves 2026-07-28 requests (server/discover,
+ * Mcp-Method / Mcp-Name checked against the body by the SDK; a single JSON body unless a related
+ * message comes first). 2025-era requests — routed by the SDK's own classifier
+ * (`isLegacyRequest`, the code createMcpHandler routes with) — are served like the SDK's stateless
+ * legacy fallback (a fresh server from the same factory on a fresh stateless transport) except
+ * that the transport answers with one JSON body (`enableJsonResponse`) instead of an SSE stream:
+ * pgwarden sends no message before a result (no progress, logging or server→client request on
+ * the stateless leg), so the bytes a client reads are the same result, without the SSE framing
+ * and the two web streams per call the profile charged ~10% of a call's CPU to
+ * (docs/benchmarks.md). Mounted with `toNodeHandler` inside a fastify route that hijacks the reply.
  *
  * Guarantees: by the time the SDK sees a request, the Host/Origin check, the per-IP limit,
  * bearer authentication, the per-principal limit and fastify's body limit / JSON parsing have
@@ -19,7 +25,14 @@
 import type { Telemetry } from '../telemetry/types.js';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import { createMcpHandler, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
+import {
+  createMcpHandler,
+  isLegacyRequest,
+  WebStandardStreamableHTTPServerTransport,
+  type AuthInfo,
+  type McpHandlerRequestOptions,
+  type McpServerFactory,
+} from '@modelcontextprotocol/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { ServerConfig } from '../config/schema.js';
 import { resultBudget } from '../db/budget.js';
@@ -50,11 +63,15 @@ function rpcSummary(body: unknown): Record<string, string> | undefined {
 
 export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): void {
   const { server, lifecycle } = opts;
-  const handler = createMcpHandler(opts.mcpFactory, {
-    maxRequestBodySize: server.body_limit_bytes,
-    onerror: (err) => app.log.warn({ err: { name: err.name, message: err.message } }, 'mcp handler reported an error'),
-  });
-  const nodeHandler = toNodeHandler(handler, {
+  const onerror = (err: Error): void => app.log.warn({ err: { name: err.name, message: err.message } }, 'mcp handler reported an error');
+  const maxRequestBodySize = server.body_limit_bytes;
+  const handler = createMcpHandler(opts.mcpFactory, { legacy: 'reject', maxRequestBodySize, onerror });
+  const legacy = jsonLegacyLeg(opts.mcpFactory, onerror, maxRequestBodySize);
+  const composed = {
+    fetch: async (request: Request, options?: McpHandlerRequestOptions): Promise<Response> =>
+      (await isLegacyRequest(request, options?.parsedBody, { maxRequestBodySize })) ? await legacy(request, options) : await handler.fetch(request, options),
+  };
+  const nodeHandler = toNodeHandler(composed, {
     maxRequestBodySize: server.body_limit_bytes,
     onerror: (err) => app.log.error({ err }, 'mcp adapter failed'),
   });
@@ -143,6 +160,55 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
       release();
     }
   }
+}
+
+/**
+ * The 2025-era leg: the SDK's stateless legacy fallback (createLegacyStatelessFallback: a fresh
+ * instance from the factory, era 'legacy', on a fresh transport with no session id, torn down
+ * when the answer is out or the request is aborted), with `enableJsonResponse` on the transport.
+ */
+function jsonLegacyLeg(factory: McpServerFactory, onerror: (err: Error) => void, maxRequestBodySize: number) {
+  return async (request: Request, options?: McpHandlerRequestOptions): Promise<Response> => {
+    if (request.method.toUpperCase() !== 'POST') return jsonRpcError(405, -32000, 'Method not allowed.');
+    try {
+      const product = await factory({ era: 'legacy', ...(options?.authInfo !== undefined ? { authInfo: options.authInfo } : {}), requestInfo: request });
+      const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true, maxRequestBodySize });
+      await product.connect(transport);
+      const teardown = (): void => {
+        transport.close().catch(() => undefined);
+        product.close().catch(() => undefined);
+      };
+      // A JSON-mode transport closed before its result never settles handleRequest(): an aborted
+      // request (the client went away) is answered here instead; nobody reads that answer.
+      let onAbort = (): void => undefined;
+      const aborted = new Promise<Response>((resolve) => {
+        onAbort = () => resolve(jsonRpcError(503, -32000, 'Request aborted.'));
+      });
+      if (request.signal.aborted) onAbort();
+      else request.signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        const answer = transport.handleRequest(request, {
+          ...(options?.authInfo !== undefined ? { authInfo: options.authInfo } : {}),
+          ...(options?.parsedBody !== undefined ? { parsedBody: options.parsedBody } : {}),
+        });
+        return await Promise.race([answer, aborted]);
+      } finally {
+        request.signal.removeEventListener('abort', onAbort);
+        teardown();
+      }
+    } catch (err) {
+      try {
+        onerror(err instanceof Error ? err : new Error(String(err)));
+      } catch {
+        // reporting only
+      }
+      return jsonRpcError(500, -32603, 'Internal server error');
+    }
+  };
+}
+
+function jsonRpcError(status: number, code: number, message: string): Response {
+  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), { status, headers: { 'content-type': 'application/json' } });
 }
 
 /** Whether the client asked to close the connection after this request (`Connection: close`). */

@@ -75,6 +75,8 @@ describe('raw 2025-era wire (fetch)', () => {
 
     const call = await postMcp(t.mcpUrl, { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { text: 'raw' } } }, { headers });
     expect(call.status).toBe(200);
+    // one JSON body, not an SSE stream (issue #13: no message precedes a result on this leg)
+    expect(call.headers.get('content-type')).toMatch(/^application\/json/);
     const callBody = await rpcJson(call);
     expect(callBody).toMatchObject({ id: 3, result: { structuredContent: { text: 'raw', principal: 'alice', era: 'legacy' } } });
   });
