@@ -17,13 +17,14 @@
  * Does not: listen (startHttpServer does) or terminate TLS (run behind a proxy for HTTPS).
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { resultBudget } from '../db/budget.js';
 import { registerAdminRoutes, sendAdminHttpError } from './admin.js';
 import { authHook } from './auth.js';
 import { errorHandler, HttpError, refusalOf, sendError } from './errors.js';
 import { hostCheckHook, hostPolicy } from './host-check.js';
 import { Lifecycle } from './lifecycle.js';
-import { genRequestId, httpLogger, REQUEST_ID_HEADER, skipRequestLog } from './logging.js';
+import { genRequestId, httpLogger, lazyChildLogger, REQUEST_ID_HEADER, skipRequestLog } from './logging.js';
 import { registerMcpRoute } from './mcp-route.js';
 import { registerProbes } from './probes.js';
 import { registerRateLimits } from './rate-limit.js';
@@ -59,6 +60,8 @@ export async function buildHttpApp(opts: BuildHttpAppOptions): Promise<FastifyIn
     loggerInstance: httpLogger(opts.logger) as FastifyBaseLogger,
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: (req) => skipRequestLog(req.url) }),
     genReqId: genRequestId,
+    // per-request loggers are built on their first line (logging.ts): most requests write none
+    childLoggerFactory: (logger, bindings, options) => lazyChildLogger(logger as Logger, bindings, options as Record<string, unknown>) as FastifyBaseLogger,
     requestIdHeader: false,
     trustProxy: trustProxyOption(server.trust_proxy),
     bodyLimit: server.body_limit_bytes,

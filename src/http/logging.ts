@@ -84,3 +84,59 @@ export function skipRequestLog(url: string | undefined): boolean {
   return path === '/mcp' || PROBE_PATHS.has(path);
 }
 export { pathOf };
+
+const LOG_METHODS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace']);
+
+/**
+ * fastify childLoggerFactory: the per-request logger (bound to `requestId`), and every child taken
+ * from it (auth binds principal and token id, /mcp the JSON-RPC method), is only built when it
+ * first writes a line at an enabled level, or when anything else of it is read. pino builds a child
+ * eagerly — serializing and redacting its bindings — and a /mcp request took three of them, to
+ * write no line at all in the common case (≈ 4% of a call's CPU in the 16-client profile,
+ * docs/benchmarks.md). When it is built, it is exactly the child pino would have built (same
+ * bindings, options, serializers and redaction), so the lines are unchanged.
+ */
+export function lazyChildLogger(parent: Logger, bindings: Record<string, unknown>, options?: Record<string, unknown>): Logger {
+  return lazy(() => parent, parent, bindings, options);
+}
+
+/** `materializeParent`: builds (once) the logger this one is a child of; `levels`: a built ancestor to ask for enabled levels. */
+function lazy(materializeParent: () => Logger, levels: Logger, bindings: Record<string, unknown>, options?: Record<string, unknown>): Logger {
+  let real: Logger | undefined;
+  const build = (): Logger => (real ??= options === undefined ? materializeParent().child(bindings) : materializeParent().child(bindings, options));
+  // a child's own level option decides for it; otherwise the built ancestor's level (pino children inherit it)
+  const enabled = (method: string): boolean => {
+    if (real !== undefined) return real.isLevelEnabled(method);
+    const own = options?.level;
+    if (typeof own === 'string') return levels.levels.values[method] !== undefined && (levels.levels.values[method] as number) >= (levels.levels.values[own] ?? 0);
+    return levels.isLevelEnabled(method);
+  };
+  const methods = new Map<string, (...args: unknown[]) => void>();
+  return new Proxy({} as Logger, {
+    get(_target, prop) {
+      if (typeof prop === 'string' && LOG_METHODS.has(prop)) {
+        let fn = methods.get(prop);
+        if (fn === undefined) {
+          fn = (...args: unknown[]): void => {
+            if (!enabled(prop)) return;
+            (build()[prop as 'info'] as (...a: unknown[]) => void)(...args);
+          };
+          methods.set(prop, fn);
+        }
+        return fn;
+      }
+      if (prop === 'child') {
+        return (childBindings: Record<string, unknown>, childOptions?: Record<string, unknown>): Logger => lazy(build, real ?? levels, childBindings, childOptions);
+      }
+      const target = build();
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+    set(_target, prop, value) {
+      return Reflect.set(build(), prop, value);
+    },
+    has(_target, prop) {
+      return Reflect.has(build(), prop);
+    },
+  });
+}
