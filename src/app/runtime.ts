@@ -21,7 +21,7 @@ import { buildServer, createServerFactory } from '../mcp/server.js';
 import { isGatewayError } from '../core/errors.js';
 import { Gateway, VERSION } from '../core/gateway.js';
 import { verifyPredefinedTools } from './verify-definitions.js';
-import { auditedReject, auditedRevert } from './operator-actions.js';
+import { auditedReject, auditedRevert } from '../core/operator-actions.js';
 import { NOOP_TELEMETRY, startTelemetry, type Telemetry } from '../telemetry/index.js';
 import { NO_AUDIT, type AuditEventInput, type AuditPort, type DatabasePort, type ReadRequest, type ReadResult, type RelationDetail } from '../core/ports.js';
 

@@ -41,7 +41,7 @@ export interface ApprovalsCliDeps {
 /** The audit log operator commands record into: the given one (tests) or the configured one. */
 export async function operatorAudit(config: Config, deps: Pick<ApprovalsCliDeps, 'audit'>): Promise<AuditPort> {
   if (deps.audit !== undefined) return { ...deps.audit, close: async () => undefined };
-  const { openAudit } = await import('../core/wiring.js');
+  const { openAudit } = await import('../app/runtime.js');
   const { createLogger } = await import('../log/logger.js');
   return openAudit(config, createLogger('silent'));
 }
