@@ -11,8 +11,12 @@
  * that name every primary-key column of a masked projection — as `alias.col`, or as `col` when the
  * projection is the query's only FROM item — are extended, and only with columns whose type has a
  * built-in equality (others stay out: referencing them ungrouped still fails, as before).
+ * The pass is a visitor of the traversal core (one budget with the rest of the rewrite).
  * Does not: change anything else; run anything.
  */
+import type { Budget } from '../guard/ast/budget.js';
+import { unwrapNode } from '../guard/ast/node.js';
+import { descendRaw, THROW_ON_REFUSE, traverse, visitorTable, type Visitor } from '../guard/ast/traverse.js';
 import type { RelationMasks } from './masks.js';
 
 type Body = Record<string, unknown>;
@@ -37,13 +41,7 @@ function groupable(type: string): boolean {
   return GROUPABLE.has(base);
 }
 
-function wrapped(v: unknown): [string, Body] | undefined {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
-  const keys = Object.keys(v);
-  if (keys.length !== 1) return undefined;
-  const body = (v as Body)[keys[0] as string];
-  return body !== null && typeof body === 'object' && !Array.isArray(body) ? [keys[0] as string, body as Body] : undefined;
-}
+const wrapped = unwrapNode;
 
 function names(ref: Body): string[] | undefined {
   const fields = Array.isArray(ref.fields) ? ref.fields : [];
@@ -66,22 +64,23 @@ function rangeItems(from: unknown, into: Body[]): void {
   }
 }
 
-/** Extend GROUP BY lists over masked projections (see the module header). Mutates `tree`. */
-export function keepGroupingDependencies(tree: unknown, sites: readonly ProjectionSite[]): void {
+/** The GROUP BY pass: every SELECT of the rewritten tree (projections included) is looked at. */
+const GROUPING_VISITOR: Visitor<ReadonlyMap<Body, ProjectionSite>> = {
+  table: visitorTable<ReadonlyMap<Body, ProjectionSite>>(descendRaw(), {
+    SelectStmt: (n) => extend(n.body, n.state),
+  }),
+  inherit: 0,
+  listInherit: 0,
+  ...THROW_ON_REFUSE,
+};
+
+/**
+ * Extend GROUP BY lists over masked projections (see the module header). Mutates `tree` (appends
+ * to GROUP BY lists only). Spends `budget`.
+ */
+export function keepGroupingDependencies(tree: unknown, sites: readonly ProjectionSite[], budget: Budget): void {
   if (sites.length === 0) return;
-  const byNode = new Map<Body, ProjectionSite>(sites.map((s) => [s.node, s]));
-  const stack: unknown[] = [tree];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
-      continue;
-    }
-    const w = wrapped(v);
-    if (w !== undefined && w[0] === 'SelectStmt') extend(w[1], byNode);
-    for (const x of Object.values(v as Body)) if (x !== null && typeof x === 'object') stack.push(x);
-  }
+  traverse(tree, GROUPING_VISITOR, new Map<Body, ProjectionSite>(sites.map((s) => [s.node, s])), budget);
 }
 
 function extend(select: Body, byNode: ReadonlyMap<Body, ProjectionSite>): void {

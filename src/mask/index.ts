@@ -25,6 +25,9 @@
  *   statement's own `$1…$n`);
  * - `masks.<col>.predicates: refuse` refuses statements that use such a column anywhere but a
  *   plain output column (by column name: conservative).
+ * - the walks over the tree (mask walk, its copy, the GROUP BY pass) are visitors of the traversal
+ *   core and share one Budget: running out refuses STATEMENT_TOO_COMPLEX, a node kind the raw
+ *   parser cannot produce refuses UNKNOWN_STATEMENT (never a partial rewrite);
  * - the rewrite's synchronous work is bounded: a statement whose masked projections would add
  *   more than MAX_REWRITE_BYTES (64 KiB) of text is refused STATEMENT_TOO_COMPLEX before the
  *   tree is copied, deparsed or re-parsed.
@@ -52,7 +55,9 @@ import {
   type MaskIndex,
   type RelationMasks,
 } from './masks.js';
-import { walkForMasks, type RangeSite, type WalkResult } from './rewrite.js';
+import { maskBudget, walkForMasks, type RangeSite, type WalkResult } from './rewrite.js';
+import { TooComplexError } from '../guard/ast/budget.js';
+import { RefusedNodeError } from '../guard/ast/traverse.js';
 import { keepGroupingDependencies, type ProjectionSite } from './grouping.js';
 import { writeRefusals } from './writes.js';
 import { deparseStatement } from './deparse.js';
@@ -167,8 +172,10 @@ export class Masker {
     let plan: MaskPlan;
     try {
       plan = this.compute(req, stmt);
-    } catch {
-      plan = refuse('The masking rewrite failed for this statement.');
+    } catch (err) {
+      if (err instanceof TooComplexError) plan = { ok: false, reasons: [reason('STATEMENT_TOO_COMPLEX', `Masking: ${err.message}.`)] };
+      else if (err instanceof RefusedNodeError) plan = { ok: false, reasons: [reason('UNKNOWN_STATEMENT', `Masking: ${err.message}.`)] };
+      else plan = refuse('The masking rewrite failed for this statement.');
     }
     const entry: CachedPlan = { policy: req.policy, version: req.catalog.version, searchPath: path, plan };
     if (list === undefined) this.plans.set(stmt, [entry]);
@@ -231,7 +238,9 @@ export class Masker {
 
     const isMasked = (key: string): boolean => isMaskedRelation(index, catalog, key);
     const ctx = { catalog, searchPath: req.searchPath, isMasked };
-    const walk = walkForMasks(stmt, ctx);
+    // one budget for every walk of this statement (ast/budget.ts): running out throws, never a partial walk
+    const budget = maskBudget();
+    const walk = walkForMasks(stmt, ctx, budget);
     const structural = structuralRefusals(walk, index, catalog);
     if (structural.length > 0) return { ok: false, reasons: structural };
     if (walk.sites.length === 0) return NO_MASKS;
@@ -266,7 +275,7 @@ export class Masker {
       refs = paramKeyRefs(base + 1, base + 2);
       params = keyParamValues(this.key);
     }
-    const again = walkForMasks(copy, ctx);
+    const again = walkForMasks(copy, ctx, budget);
     if (again.sites.length !== walk.sites.length) return refuse('The masking rewrite could not be verified.');
     const unaliased = new Set<string>();
     const projected: ProjectionSite[] = [];
@@ -278,7 +287,7 @@ export class Masker {
       projected.push({ ...created, rm, primaryKey: catalog.relations.get(site.key)?.write?.primaryKey ?? [] });
     }
     unqualifyColumns(again.qualifiedColumns, unaliased);
-    keepGroupingDependencies(copy, projected);
+    keepGroupingDependencies(copy, projected, budget);
     const sql = deparseStatement(copy);
     if (!verifyRoundTrip(sql, copy)) return refuse('The masking rewrite could not be verified for this statement.');
     const masked = new Set<string>();

@@ -13,13 +13,17 @@
  *   can be judged (src/mask/writes.ts);
  * - relation names given as text (string literals cast to regclass, or passed to any function)
  *   that resolve to a masked relation are reported;
- * - the walk visits every node (wrapped, inline-typed and plain arrays) iteratively.
+ * - the walk is a visitor of the traversal core (src/guard/ast/traverse.ts, issue #15): a total
+ *   table over NodeTag, every node visited (wrapped, inline-typed and plain arrays) iteratively,
+ *   one Budget spent per node — running out throws TooComplexError (the Masker refuses
+ *   STATEMENT_TOO_COMPLEX), and a kind the raw parser cannot produce or a malformed node throws
+ *   RefusedNodeError (the Masker refuses UNKNOWN_STATEMENT): never a partial answer.
  * Does not: decide whether to refuse (index.ts does), or resolve column references (column names
  * are collected for the optional predicate check and for writes, by name only).
  */
-// The mask walk is not yet a visitor of the traversal core (issue #15): it still reads INLINE_FIELDS.
-// eslint-disable-next-line no-restricted-imports
-import { INLINE_FIELDS } from '../guard/ast/fields.js';
+import { MAX_AST_NODES_CAP, newBudget, type Budget } from '../guard/ast/budget.js';
+import { unwrapNode } from '../guard/ast/node.js';
+import { descendRaw, inScope, SKIP, THROW_ON_REFUSE, traverse, visitorTable, type NodeVisit, type Scope, type Visitor } from '../guard/ast/traverse.js';
 import { splitQualifiedName } from '../guard/names.js';
 import { resolveRelation } from '../guard/relations.js';
 import type { CatalogSnapshot } from '../guard/types.js';
@@ -71,36 +75,13 @@ export interface WalkResult {
   qualifiedColumns: Body[];
 }
 
-interface Scope {
-  readonly names: readonly string[];
-  readonly parent: Scope | undefined;
-}
-
-interface Frame {
-  v: unknown;
-  /** Type of an inline body, '' for a wrapped node / array / plain value. */
-  t: string;
-  s: Scope | undefined;
-}
-
-function inScope(scope: Scope | undefined, name: string): boolean {
-  for (let s = scope; s; s = s.parent) if (s.names.includes(name)) return true;
-  return false;
-}
-
+/** `{ Type: body }` → [Type, body] (a node tag starts upper case); anything else → undefined. */
 function wrapped(v: unknown): [string, Body] | undefined {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
-  const keys = Object.keys(v);
-  if (keys.length !== 1) return undefined;
-  const t = keys[0] as string;
-  const c = t.charCodeAt(0);
-  if (!(c >= 65 && c <= 90)) return undefined;
-  const body = (v as Body)[t];
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
-  return [t, body as Body];
+  const w = unwrapNode(v);
+  if (w === undefined) return undefined;
+  const c = w[0].charCodeAt(0);
+  return c >= 65 && c <= 90 ? w : undefined;
 }
-
-const DML = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
 
 export interface WalkContext {
   catalog: CatalogSnapshot;
@@ -109,8 +90,245 @@ export interface WalkContext {
   isMasked: (key: string) => boolean;
 }
 
-/** Walk one statement (a wrapped node). Never mutates it. */
-export function walkForMasks(root: unknown, ctx: WalkContext): WalkResult {
+/**
+ * The budget of the masking rewrite's walks over one statement (the walk of the agent's tree, the
+ * walk of its copy and the GROUP BY pass): each visits at most the nodes the guard accepted
+ * (`guard.max_ast_nodes`, at most MAX_AST_NODES_CAP), so an accepted statement never runs it out.
+ */
+export function maskBudget(): Budget {
+  return newBudget(4 * MAX_AST_NODES_CAP);
+}
+
+/** The walk's state: what it found, and what it needs to find it. */
+interface MaskWalk {
+  out: WalkResult;
+  ctx: WalkContext;
+  /** ColumnRef bodies that are bare output columns (SELECT x / RETURNING x). */
+  bareOutputs: Set<unknown>;
+}
+
+type Visit = NodeVisit<MaskWalk>;
+
+/** schema.name of a RangeVar (undefined: a CTE, or not in the catalog). */
+function anyKey(w: MaskWalk, rv: Body, scope: Scope | undefined): string | undefined {
+  const schema = rv.schemaname as string | undefined;
+  const name = (rv.relname as string | undefined) ?? '';
+  const catalog = rv.catalogname as string | undefined;
+  if (schema === undefined && catalog === undefined && inScope(scope, name)) return undefined; // a CTE
+  const parts = schema !== undefined ? [schema, name] : [name];
+  const r = resolveRelation(parts, w.ctx.catalog, w.ctx.searchPath);
+  return r.schema === undefined ? undefined : `${r.schema}.${r.name}`;
+}
+
+/** schema.name of a RangeVar naming a relation with masks (undefined otherwise). */
+function maskedKey(w: MaskWalk, rv: Body, scope: Scope | undefined): string | undefined {
+  const key = anyKey(w, rv, scope);
+  return key !== undefined && w.ctx.isMasked(key) ? key : undefined;
+}
+
+/** A relation name given as text: reported when it resolves to a masked relation. */
+function textName(w: MaskWalk, text: string): void {
+  const parts = splitQualifiedName(text);
+  if (parts === undefined) return;
+  const r = resolveRelation(parts.slice(-2), w.ctx.catalog, w.ctx.searchPath);
+  if (r.schema !== undefined && w.ctx.isMasked(`${r.schema}.${r.name}`)) w.out.textual.push(`${r.schema}.${r.name}`);
+}
+
+/** A FROM-list slot: a RangeVar or a sampled RangeVar is a site, anything else is walked. */
+function rangeSlot(n: Visit, container: unknown[] | Body, slot: number | string): void {
+  const w = n.state;
+  const scope = n.scope;
+  const node = (container as Record<string | number, unknown>)[slot];
+  const item = wrapped(node);
+  if (item !== undefined && item[0] === 'RangeVar') {
+    const key = maskedKey(w, item[1], scope);
+    if (key !== undefined) w.out.sites.push({ container, slot, rangeVar: item[1], key });
+    return;
+  }
+  if (item !== undefined && item[0] === 'RangeTableSample') {
+    const rel = wrapped(item[1].relation);
+    if (rel !== undefined && rel[0] === 'RangeVar') {
+      const key = maskedKey(w, rel[1], scope);
+      if (key !== undefined) w.out.sites.push({ container, slot, rangeVar: rel[1], sample: item[1], key });
+      // the method arguments and REPEATABLE seed are expressions: walk them
+      for (const k of ['args', 'repeatable']) if (item[1][k] !== undefined) n.push(item[1][k], '', scope, n.flags);
+      return;
+    }
+  }
+  n.push(node, '', scope, n.flags);
+}
+
+function rangeList(n: Visit, list: unknown): void {
+  if (!Array.isArray(list)) return;
+  for (let i = 0; i < list.length; i++) rangeSlot(n, list, i);
+}
+
+/** A statement with a WITH clause: its body (and the WithClause handler) see the CTE names. */
+function withScope(n: Visit): void {
+  const wc = n.body.withClause as { ctes?: unknown[] } | undefined;
+  if (!wc || typeof wc !== 'object') return;
+  const ctes = Array.isArray(wc.ctes) ? wc.ctes : [];
+  const names = ctes.map((c) => ((c as { CommonTableExpr?: { ctename?: string } }).CommonTableExpr?.ctename ?? ''));
+  n.scope = { names, parent: n.scope };
+}
+
+/** WITH: each CTE sees the CTEs before it (all of them under RECURSIVE), as PostgreSQL scopes them. */
+function withClause(n: Visit): typeof SKIP {
+  // reached only as the withClause of a statement, whose handler put this WITH's names in scope
+  const bodyScope = n.scope as Scope;
+  const outer = bodyScope.parent;
+  const ctes = Array.isArray(n.body.ctes) ? n.body.ctes : [];
+  const recursive = n.body.recursive === true;
+  for (let i = 0; i < ctes.length; i++) {
+    const cteScope: Scope | undefined = recursive ? bodyScope : i === 0 ? outer : { names: bodyScope.names.slice(0, i), parent: outer };
+    n.push(ctes[i], '', cteScope, n.flags);
+  }
+  return SKIP;
+}
+
+function selectStmt(n: Visit): void {
+  withScope(n);
+  const b = n.body;
+  rangeList(n, b.fromClause);
+  n.skip1 = 'fromClause';
+  for (const target of Array.isArray(b.targetList) ? b.targetList : []) {
+    const rt = wrapped(target);
+    if (rt !== undefined && rt[0] === 'ResTarget' && wrapped(rt[1].val)?.[0] === 'ColumnRef') n.state.bareOutputs.add(wrapped(rt[1].val)?.[1]);
+  }
+}
+
+function joinExpr(n: Visit): void {
+  const b = n.body;
+  rangeSlot(n, b, 'larg');
+  rangeSlot(n, b, 'rarg');
+  n.skip1 = 'larg';
+  n.skip2 = 'rarg';
+  if (b.isNatural === true) n.state.out.natural = true;
+  for (const u of Array.isArray(b.usingClause) ? b.usingClause : []) {
+    const s = (u as { String?: { sval?: string } }).String?.sval;
+    if (s !== undefined) n.state.out.usingColumns.add(s);
+  }
+}
+
+const DML_KIND = { InsertStmt: 'insert', UpdateStmt: 'update', DeleteStmt: 'delete', MergeStmt: 'merge' } as const;
+
+/** INSERT / UPDATE / DELETE / MERGE: the target (never a site), the relations it reads, what it sets and returns. */
+function dmlStmt(n: Visit): void {
+  withScope(n);
+  const t = n.tag as keyof typeof DML_KIND;
+  const b = n.body;
+  const out = n.state.out;
+  const rel = b.relation as Body | undefined;
+  if (rel && typeof rel === 'object') {
+    // every target (masked or not): its constraints can compare masked columns of other tables
+    const key = anyKey(n.state, rel, undefined);
+    if (key !== undefined) {
+      const relname = (rel.relname as string | undefined) ?? '';
+      const alias = (rel.alias as { aliasname?: string } | undefined)?.aliasname ?? relname;
+      out.targets.push({ key, alias, relname, kind: DML_KIND[t], onConflictUpdate: (b.onConflictClause as { OnConflictClause?: Body } | Body | undefined) !== undefined && onConflictAction(b) === 'ONCONFLICT_UPDATE' });
+    }
+    n.skip1 = 'relation';
+  }
+  if (t === 'UpdateStmt') {
+    rangeList(n, b.fromClause);
+    n.skip2 = 'fromClause';
+  } else if (t === 'DeleteStmt') {
+    rangeList(n, b.usingClause);
+    n.skip2 = 'usingClause';
+  } else if (t === 'MergeStmt') {
+    rangeSlot(n, b, 'sourceRelation');
+    n.skip2 = 'sourceRelation';
+  }
+  assigned(t, b, out);
+  const ret = b.returningClause as { exprs?: unknown[] } | undefined;
+  const exprs = Array.isArray(ret?.exprs) ? ret.exprs : Array.isArray(b.returningList) ? (b.returningList as unknown[]) : [];
+  for (const target of exprs) {
+    const rt = wrapped(target);
+    const val = rt !== undefined && rt[0] === 'ResTarget' ? wrapped(rt[1].val) : undefined;
+    if (val?.[0] === 'ColumnRef') {
+      n.state.bareOutputs.add(val[1]);
+      const fields = Array.isArray(val[1].fields) ? val[1].fields : [];
+      if (fields.some((f) => wrapped(f)?.[0] === 'A_Star')) out.returningStar = true;
+    }
+  }
+}
+
+/** A RangeVar outside a range position (locking clause, DDL, INTO): a masked one is a stray. */
+function rangeVar(n: Visit): void {
+  const key = maskedKey(n.state, n.body, n.scope);
+  if (key !== undefined) n.state.out.strays.push(key);
+}
+
+function columnRef(n: Visit): void {
+  const b = n.body;
+  const out = n.state.out;
+  const fields = Array.isArray(b.fields) ? b.fields : [];
+  const last = wrapped(fields[fields.length - 1]);
+  const name = last?.[0] === 'String' ? (last[1].sval as string | undefined) : undefined;
+  if (fields.length >= 3) out.qualifiedColumns.push(b);
+  if (fields.length >= 2 && last?.[0] === 'A_Star') {
+    const q = wrapped(fields[fields.length - 2]);
+    if (q?.[0] === 'String' && typeof q[1].sval === 'string') out.starQualifiers.add(q[1].sval);
+  }
+  if (name !== undefined) {
+    out.allColumns.add(name);
+    if (!n.state.bareOutputs.has(b)) out.nonProjectedColumns.add(name);
+    if (fields.length === 1) out.singleNames.add(name);
+  }
+}
+
+/** A string cast to a reg type names a relation. */
+function typeCast(n: Visit): void {
+  const tn = (n.body.typeName as { names?: unknown[] } | undefined)?.names;
+  const last = Array.isArray(tn) ? (wrapped(tn[tn.length - 1])?.[1].sval as string | undefined) : undefined;
+  if (last !== undefined && REG_TYPES.has(last)) {
+    const text = literalString(n.body.arg);
+    if (text !== undefined) textName(n.state, text);
+  }
+}
+
+/** A string passed to any function may be a relation name. */
+function funcCall(n: Visit): void {
+  for (const arg of Array.isArray(n.body.args) ? n.body.args : []) {
+    const text = literalString(arg);
+    if (text !== undefined) textName(n.state, text);
+  }
+}
+
+function explainStmt(n: Visit): void {
+  for (const o of Array.isArray(n.body.options) ? n.body.options : []) {
+    const d = wrapped(o);
+    const name = d?.[0] === 'DefElem' ? (d[1].defname as string | undefined) : undefined;
+    if (name !== undefined) n.state.out.explainOptions.push(name.toLowerCase());
+  }
+}
+
+/** The mask walk: a total table over NodeTag (raw kinds descend unless handled; the rest throw). */
+const MASK_VISITOR: Visitor<MaskWalk> = {
+  table: visitorTable<MaskWalk>(descendRaw(), {
+    SelectStmt: selectStmt,
+    InsertStmt: dmlStmt,
+    UpdateStmt: dmlStmt,
+    DeleteStmt: dmlStmt,
+    MergeStmt: dmlStmt,
+    WithClause: withClause,
+    JoinExpr: joinExpr,
+    RangeVar: rangeVar,
+    ColumnRef: columnRef,
+    TypeCast: typeCast,
+    FuncCall: funcCall,
+    ExplainStmt: explainStmt,
+  }),
+  inherit: 0,
+  listInherit: 0,
+  ...THROW_ON_REFUSE,
+};
+
+/**
+ * Walk one statement (a wrapped node). Never mutates it. Spends `budget` (TooComplexError when it
+ * runs out; RefusedNodeError on a kind the raw parser cannot produce).
+ */
+export function walkForMasks(root: unknown, ctx: WalkContext, budget: Budget = maskBudget()): WalkResult {
   const out: WalkResult = {
     sites: [],
     targets: [],
@@ -128,209 +346,7 @@ export function walkForMasks(root: unknown, ctx: WalkContext): WalkResult {
     insertAllColumns: false,
     qualifiedColumns: [],
   };
-  const bareOutputs = new Set<unknown>();
-  /** schema.name of a RangeVar (undefined: a CTE, or not in the catalog). */
-  const anyKey = (rv: Body, scope: Scope | undefined): string | undefined => {
-    const schema = rv.schemaname as string | undefined;
-    const name = (rv.relname as string | undefined) ?? '';
-    const catalog = rv.catalogname as string | undefined;
-    if (schema === undefined && catalog === undefined && inScope(scope, name)) return undefined; // a CTE
-    const parts = schema !== undefined ? [schema, name] : [name];
-    const r = resolveRelation(parts, ctx.catalog, ctx.searchPath);
-    return r.schema === undefined ? undefined : `${r.schema}.${r.name}`;
-  };
-  const resolveKey = (rv: Body, scope: Scope | undefined): string | undefined => {
-    const key = anyKey(rv, scope);
-    return key !== undefined && ctx.isMasked(key) ? key : undefined;
-  };
-  const textName = (text: string): void => {
-    const parts = splitQualifiedName(text);
-    if (parts === undefined) return;
-    const r = resolveRelation(parts.slice(-2), ctx.catalog, ctx.searchPath);
-    if (r.schema !== undefined && ctx.isMasked(`${r.schema}.${r.name}`)) out.textual.push(`${r.schema}.${r.name}`);
-  };
-
-  const stack: Frame[] = [{ v: root, t: '', s: undefined }];
-  /** A FROM-list slot: a RangeVar or a sampled RangeVar is a site, anything else is walked. */
-  const rangeSlot = (container: unknown[] | Body, slot: number | string, scope: Scope | undefined): void => {
-    const node = (container as Record<string | number, unknown>)[slot];
-    const w = wrapped(node);
-    if (w !== undefined && w[0] === 'RangeVar') {
-      const key = resolveKey(w[1], scope);
-      if (key !== undefined) out.sites.push({ container, slot, rangeVar: w[1], key });
-      return;
-    }
-    if (w !== undefined && w[0] === 'RangeTableSample') {
-      const rel = wrapped(w[1].relation);
-      if (rel !== undefined && rel[0] === 'RangeVar') {
-        const key = resolveKey(rel[1], scope);
-        if (key !== undefined) out.sites.push({ container, slot, rangeVar: rel[1], sample: w[1], key });
-        // the method arguments and REPEATABLE seed are expressions: walk them
-        for (const k of ['args', 'repeatable']) if (w[1][k] !== undefined) stack.push({ v: w[1][k], t: '', s: scope });
-        return;
-      }
-    }
-    stack.push({ v: node, t: '', s: scope });
-  };
-  const rangeList = (list: unknown, scope: Scope | undefined): void => {
-    if (!Array.isArray(list)) return;
-    for (let i = 0; i < list.length; i++) rangeSlot(list, i, scope);
-  };
-
-  while (stack.length > 0) {
-    const fr = stack.pop() as Frame;
-    let v = fr.v;
-    let t = fr.t;
-    if (t === '') {
-      if (Array.isArray(v)) {
-        for (const item of v) stack.push({ v: item, t: '', s: fr.s });
-        continue;
-      }
-      const w = wrapped(v);
-      if (w === undefined) continue;
-      [t, v] = w;
-    }
-    const b = v as Body;
-    let scope = fr.s;
-    const skip = new Set<string>();
-
-    // WITH: CTE scoping as PostgreSQL does it
-    if (t === 'SelectStmt' || DML.has(t)) {
-      const wc = b.withClause as { ctes?: unknown[]; recursive?: boolean } | undefined;
-      if (wc && typeof wc === 'object') {
-        const ctes = Array.isArray(wc.ctes) ? wc.ctes : [];
-        const names = ctes.map((c) => ((c as { CommonTableExpr?: { ctename?: string } }).CommonTableExpr?.ctename ?? ''));
-        const bodyScope: Scope = { names, parent: scope };
-        for (let i = 0; i < ctes.length; i++) {
-          const cteScope: Scope | undefined = wc.recursive ? bodyScope : i === 0 ? scope : { names: names.slice(0, i), parent: scope };
-          stack.push({ v: ctes[i], t: '', s: cteScope });
-        }
-        scope = bodyScope;
-        skip.add('withClause');
-      }
-    }
-
-    switch (t) {
-      case 'SelectStmt': {
-        rangeList(b.fromClause, scope);
-        skip.add('fromClause');
-        for (const target of Array.isArray(b.targetList) ? b.targetList : []) {
-          const rt = wrapped(target);
-          if (rt !== undefined && rt[0] === 'ResTarget' && wrapped(rt[1].val)?.[0] === 'ColumnRef') bareOutputs.add(wrapped(rt[1].val)?.[1]);
-        }
-        break;
-      }
-      case 'JoinExpr': {
-        rangeSlot(b, 'larg', scope);
-        rangeSlot(b, 'rarg', scope);
-        skip.add('larg');
-        skip.add('rarg');
-        if (b.isNatural === true) out.natural = true;
-        for (const u of Array.isArray(b.usingClause) ? b.usingClause : []) {
-          const s = (u as { String?: { sval?: string } }).String?.sval;
-          if (s !== undefined) out.usingColumns.add(s);
-        }
-        break;
-      }
-      case 'InsertStmt':
-      case 'UpdateStmt':
-      case 'DeleteStmt':
-      case 'MergeStmt': {
-        const rel = b.relation as Body | undefined;
-        if (rel && typeof rel === 'object') {
-          // every target (masked or not): its constraints can compare masked columns of other tables
-          const key = anyKey(rel, undefined);
-          if (key !== undefined) {
-            const relname = (rel.relname as string | undefined) ?? '';
-            const alias = (rel.alias as { aliasname?: string } | undefined)?.aliasname ?? relname;
-            const kind = t === 'InsertStmt' ? 'insert' : t === 'UpdateStmt' ? 'update' : t === 'DeleteStmt' ? 'delete' : 'merge';
-            out.targets.push({ key, alias, relname, kind, onConflictUpdate: (b.onConflictClause as { OnConflictClause?: Body } | Body | undefined) !== undefined && onConflictAction(b) === 'ONCONFLICT_UPDATE' });
-          }
-          skip.add('relation');
-        }
-        if (t === 'UpdateStmt') {
-          rangeList(b.fromClause, scope);
-          skip.add('fromClause');
-        } else if (t === 'DeleteStmt') {
-          rangeList(b.usingClause, scope);
-          skip.add('usingClause');
-        } else if (t === 'MergeStmt') {
-          rangeSlot(b, 'sourceRelation', scope);
-          skip.add('sourceRelation');
-        }
-        assigned(t, b, out);
-        const ret = b.returningClause as { exprs?: unknown[] } | undefined;
-        const exprs = Array.isArray(ret?.exprs) ? ret.exprs : Array.isArray(b.returningList) ? (b.returningList as unknown[]) : [];
-        for (const target of exprs) {
-          const rt = wrapped(target);
-          const val = rt !== undefined && rt[0] === 'ResTarget' ? wrapped(rt[1].val) : undefined;
-          if (val?.[0] === 'ColumnRef') {
-            bareOutputs.add(val[1]);
-            const fields = Array.isArray(val[1].fields) ? val[1].fields : [];
-            if (fields.some((f) => wrapped(f)?.[0] === 'A_Star')) out.returningStar = true;
-          }
-        }
-        break;
-      }
-      case 'RangeVar': {
-        // a RangeVar outside a range position (locking clause, DDL, INTO)
-        const key = resolveKey(b, scope);
-        if (key !== undefined) out.strays.push(key);
-        break;
-      }
-      case 'ColumnRef': {
-        const fields = Array.isArray(b.fields) ? b.fields : [];
-        const last = wrapped(fields[fields.length - 1]);
-        const name = last?.[0] === 'String' ? (last[1].sval as string | undefined) : undefined;
-        if (fields.length >= 3) out.qualifiedColumns.push(b);
-        if (fields.length >= 2 && last?.[0] === 'A_Star') {
-          const q = wrapped(fields[fields.length - 2]);
-          if (q?.[0] === 'String' && typeof q[1].sval === 'string') out.starQualifiers.add(q[1].sval);
-        }
-        if (name !== undefined) {
-          out.allColumns.add(name);
-          if (!bareOutputs.has(b)) out.nonProjectedColumns.add(name);
-          if (fields.length === 1) out.singleNames.add(name);
-        }
-        break;
-      }
-      case 'TypeCast': {
-        const tn = (b.typeName as { names?: unknown[] } | undefined)?.names;
-        const last = Array.isArray(tn) ? (wrapped(tn[tn.length - 1])?.[1].sval as string | undefined) : undefined;
-        if (last !== undefined && REG_TYPES.has(last)) {
-          const text = literalString(b.arg);
-          if (text !== undefined) textName(text);
-        }
-        break;
-      }
-      case 'FuncCall': {
-        for (const arg of Array.isArray(b.args) ? b.args : []) {
-          const text = literalString(arg);
-          if (text !== undefined) textName(text);
-        }
-        break;
-      }
-      case 'ExplainStmt': {
-        for (const o of Array.isArray(b.options) ? b.options : []) {
-          const d = wrapped(o);
-          const name = d?.[0] === 'DefElem' ? (d[1].defname as string | undefined) : undefined;
-          if (name !== undefined) out.explainOptions.push(name.toLowerCase());
-        }
-        break;
-      }
-      default:
-    }
-
-    const inline = INLINE_FIELDS[t];
-    for (const k in b) {
-      if (skip.has(k)) continue;
-      const val = b[k];
-      if (val === null || typeof val !== 'object') continue;
-      const it = inline?.[k];
-      if (it !== undefined && !Array.isArray(val)) stack.push({ v: val, t: it, s: scope });
-      else stack.push({ v: val, t: '', s: scope });
-    }
-  }
+  traverse(root, MASK_VISITOR, { out, ctx, bareOutputs: new Set() }, budget);
   return out;
 }
 

@@ -347,3 +347,45 @@ describe('mask plan: GROUP BY a masked table primary key keeps its functional de
     expect(h.plan('SELECT p.id, p.name FROM app.products p GROUP BY p.id').plan).toEqual({ ok: true, rewritten: false, masked: [] });
   });
 });
+
+describe('mask walk on the traversal core (issue #15): one budget, fail closed', () => {
+  const plainSelect = (target: unknown): unknown => ({
+    SelectStmt: {
+      targetList: [{ ResTarget: { val: target } }],
+      fromClause: [{ RangeVar: { schemaname: 'app', relname: 'customers', inh: true, relpersistence: 'p' } }],
+      limitOption: 'LIMIT_OPTION_DEFAULT',
+      op: 'SETOP_NONE',
+    },
+  });
+  const planTree = async (stmt: unknown): Promise<MaskPlan> => {
+    const { Masker } = await import('../../../src/mask/index.js');
+    const decision = { stmt: stmt as never, relations: ['app.customers'], functions: [] };
+    return new Masker({ hashKey: 'unit-test-mask-key-0123456789' }).plan({ decision, policy: maskPolicy(), catalog: h.catalog, searchPath: ['app', 'public'] });
+  };
+
+  it('refuses a kind the raw parser cannot produce (UNKNOWN_STATEMENT), wherever it sits', async () => {
+    const { tagsWithRole } = await import('../../../src/guard/ast/tags.js');
+    const { walkForMasks } = await import('../../../src/mask/rewrite.js');
+    const { RefusedNodeError } = await import('../../../src/guard/ast/traverse.js');
+    const ctx = { catalog: h.catalog, searchPath: ['app', 'public'], isMasked: (k: string) => k === 'app.customers' };
+    for (const tag of [...tagsWithRole('post-analysis'), ...tagsWithRole('result-wrapper'), 'NoSuchNode']) {
+      expect(() => walkForMasks(plainSelect({ [tag]: {} }), ctx), tag).toThrow(RefusedNodeError);
+    }
+    const plan = await planTree(plainSelect({ Var: { varno: 1, varattno: 3 } }));
+    expect(plan.ok ? 'rewritten' : plan.reasons.map((r) => r.code)).toEqual(['UNKNOWN_STATEMENT']);
+  });
+
+  it('runs out of its budget with STATEMENT_TOO_COMPLEX, never a partial rewrite', async () => {
+    const { walkForMasks } = await import('../../../src/mask/rewrite.js');
+    const { newBudget, TooComplexError } = await import('../../../src/guard/ast/budget.js');
+    const ctx = { catalog: h.catalog, searchPath: ['app', 'public'], isMasked: (k: string) => k === 'app.customers' };
+    const stmt = (parseSync('SELECT email, phone, ssn FROM app.customers WHERE id = 1') as { stmts: { stmt: unknown }[] }).stmts[0]?.stmt;
+    expect(walkForMasks(stmt, ctx).sites).toHaveLength(1);
+    expect(() => walkForMasks(stmt, ctx, newBudget(5))).toThrow(TooComplexError);
+    // deeper than the walk's depth bound (MAX_AST_DEPTH_CAP), past the guard
+    let e: unknown = { ColumnRef: { fields: [{ String: { sval: 'email' } }] } };
+    for (let i = 0; i < 10_001; i++) e = { BoolExpr: { boolop: 'NOT_EXPR', args: [e] } };
+    const plan = await planTree(plainSelect(e));
+    expect(plan.ok ? 'rewritten' : plan.reasons.map((r) => r.code)).toEqual(['STATEMENT_TOO_COMPLEX']);
+  });
+});
