@@ -18,7 +18,7 @@ import { Guard, loadParser } from '../guard/index.js';
 import { Lifecycle, httpRequestContext, callSignal, type AuthFailureInfo, type Authenticator } from '../http/index.js';
 import type { Logger } from '../log/logger.js';
 import { buildServer, createServerFactory } from '../mcp/server.js';
-import { isGatewayError } from '../core/errors.js';
+import { isGatewayError } from '../errors/gateway-error.js';
 import { Gateway, VERSION } from '../core/gateway.js';
 import { verifyPredefinedTools } from './verify-definitions.js';
 import { auditedReject, auditedRevert } from '../core/operator-actions.js';

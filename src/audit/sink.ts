@@ -35,7 +35,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { DEFAULT_AUDIT_PATH, type AuditConfig } from '../config/schema.js';
-import { GatewayError } from '../core/errors.js';
+import { GatewayError } from '../errors/gateway-error.js';
 import { AuditKey } from './keyed.js';
 import { buildRecordBody, encodeRecord, snapshotEvent, type BuildOptions, type PendingEvent } from './record.js';
 import { FileTarget, PartialWriteError, StreamTarget, type DiskPosition, type Target } from './targets.js';

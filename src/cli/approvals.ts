@@ -18,7 +18,7 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config/index.js';
-import { isGatewayError } from '../core/errors.js';
+import { isGatewayError } from '../errors/gateway-error.js';
 import { APPROVAL_STATUSES, WriteState, type Approval, type ApprovalHooks, type ApprovalStatus } from '../db/writes/index.js';
 import { auditedReject } from '../core/operator-actions.js';
 import type { AuditPort } from '../core/ports.js';

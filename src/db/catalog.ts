@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { CatalogFunction, CatalogOperator, CatalogRelation, CatalogSnapshot, CatalogType, CatalogTypeInfo, RelationKind } from '../guard/types.js';
-import { GatewayError } from '../core/errors.js';
+import { GatewayError } from '../errors/gateway-error.js';
 import type { DatabasePool } from './pool.js';
 import { attachWriteInfo } from './catalog-writes.js';
 

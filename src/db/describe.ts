@@ -10,7 +10,7 @@
  * sampleSql()).
  */
 import pg from 'pg';
-import { GatewayError } from '../core/errors.js';
+import { GatewayError } from '../errors/gateway-error.js';
 import type { RelationKind } from '../guard/types.js';
 import type { DatabasePool, ReadOptions, ReadResult } from './pool.js';
 

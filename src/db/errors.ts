@@ -10,7 +10,10 @@
  * Does not: redact identifiers (table, column, function names are schema, not data), or
  * sanitize the SQL text the agent sent (the caller owns that).
  */
-import { GatewayError } from '../core/errors.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import { redactQuoted } from '../errors/redact.js';
+
+export { redactQuoted };
 import type { ReasonCode } from '../guard/reasons.js';
 
 export interface SanitizedDbError {
@@ -50,10 +53,6 @@ function genericMessageFor(sqlstate: string): string | undefined {
   return undefined;
 }
 
-/** Replace "…"-quoted and '…'-quoted segments with "…". */
-export function redactQuoted(message: string): string {
-  return message.replace(/"(?:[^"]|"")*"/g, '"…"').replace(/'(?:[^']|'')*'/g, "'…'");
-}
 
 /** Defense in depth for any text: DSNs, e-mail-like user@host, IPv4[:port]. */
 function scrubEndpoints(message: string): string {

@@ -30,7 +30,7 @@ import { performance } from 'node:perf_hooks';
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import type { DatabaseConfig, ResolvedLimits } from '../config/schema.js';
-import { GatewayError } from '../core/errors.js';
+import { GatewayError } from '../errors/gateway-error.js';
 import { cancelTargetOf, sendCancelRequest } from './cancel.js';
 import { toGatewayError, unavailableReason } from './errors.js';
 import { capRows, readHardeningSteps, type ColumnInfo } from './read.js';

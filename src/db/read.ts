@@ -18,7 +18,7 @@
  */
 import pg from 'pg';
 import type { ResolvedLimits } from '../config/schema.js';
-import { GatewayError } from '../core/errors.js';
+import { GatewayError } from '../errors/gateway-error.js';
 import type { PreparedStep, TrustedStep } from './capped-query.js';
 import { toJsonValue } from './values.js';
 

@@ -22,7 +22,7 @@
  * anything when no `admin` option is given to buildHttpApp (no /admin route exists then).
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
-import { GatewayError, isGatewayError } from '../core/errors.js';
+import { GatewayError, isGatewayError } from '../errors/gateway-error.js';
 import type { ApprovalFilter, ApproveOutcome, ApprovalStatus } from '../db/writes/approvals.js';
 import { REASONS } from '../guard/reasons.js';
 import { authorizationHeader, wwwAuthenticate } from './auth.js';

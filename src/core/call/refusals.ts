@@ -7,7 +7,7 @@
  * Does not: log (the plumbing does, once per call).
  */
 import { reason } from '../../guard/reasons.js';
-import { redactQuoted } from '../../db/errors.js';
+import { redactQuoted } from '../../errors/redact.js';
 import { isGatewayError } from '../errors.js';
 import type { Refusal } from '../results.js';
 import type { CallContext } from './context.js';

@@ -24,7 +24,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { GatewayError, isGatewayError } from '../../core/errors.js';
+import { GatewayError, isGatewayError } from '../../errors/gateway-error.js';
 import { reason, type Reason } from '../../guard/reasons.js';
 import { statementDigest } from './execute.js';
 import type { WriteDatabase } from './session.js';

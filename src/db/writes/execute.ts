@@ -33,7 +33,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
-import { GatewayError } from '../../core/errors.js';
+import { GatewayError } from '../../errors/gateway-error.js';
 import type { WritePlan } from '../../guard/write-plan.js';
 import { definitionsDigest } from '../../guard/write/reach.js';
 import { readWriteFacts } from '../catalog-writes.js';

@@ -8,7 +8,7 @@
  * which database holds it).
  */
 import type { Config } from '../../config/schema.js';
-import { GatewayError } from '../../core/errors.js';
+import { GatewayError } from '../../errors/gateway-error.js';
 import { ApprovalService, type ApprovalHooks, type ApprovalServiceOptions } from './approvals.js';
 import { getJournalEntry, purgeJournal } from './journal.js';
 import { revertWrite, type RevertOptions, type RevertResult } from './revert.js';

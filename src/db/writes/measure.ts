@@ -18,7 +18,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
-import { GatewayError } from '../../core/errors.js';
+import { GatewayError } from '../../errors/gateway-error.js';
 import type { WritePlan } from '../../guard/write-plan.js';
 import { hardeningSql } from '../read.js';
 import { toGatewayError } from '../errors.js';

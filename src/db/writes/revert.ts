@@ -27,7 +27,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { DEFAULT_LIMITS } from '../../config/schema.js';
-import { GatewayError } from '../../core/errors.js';
+import { GatewayError } from '../../errors/gateway-error.js';
 import type { Reason } from '../../guard/reasons.js';
 import { statementDigest } from './execute.js';
 import { writeHardeningSql, type WriteDatabase, type WriteSessionOptions } from './session.js';

@@ -13,7 +13,7 @@
  * the least-privilege grants).
  */
 import pg from 'pg';
-import { GatewayError } from '../../core/errors.js';
+import { GatewayError } from '../../errors/gateway-error.js';
 import type { WriteDatabase } from './session.js';
 
 /** The schema version this code expects. */

@@ -19,7 +19,7 @@
  */
 import pg from 'pg';
 import type { DatabaseConfig, ResolvedLimits } from '../../config/schema.js';
-import { GatewayError } from '../../core/errors.js';
+import { GatewayError } from '../../errors/gateway-error.js';
 import { toGatewayError, unavailableReason } from '../errors.js';
 import { connectionConfig } from '../pool.js';
 import { hardeningSql } from '../read.js';
