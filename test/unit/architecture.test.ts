@@ -47,6 +47,7 @@ const KNOWN_DEPARTURES: readonly string[] = [
   'core/call/context.ts -> db/writes/index.ts',
   'core/call/write.ts -> db/writes/index.ts',
   'core/gateway.ts -> db/writes/index.ts',
+  'core/operator-actions.ts -> db/writes/approvals.ts',
   'core/ports.ts -> db/pool.ts',
   'core/tools/approvals.ts -> db/writes/index.ts',
   'core/tools/revert.ts -> db/writes/index.ts',
