@@ -28,7 +28,9 @@
  * a candidate it keeps may lose in PostgreSQL — that errs on refusing.
  */
 import type { A_Expr_Kind, SQLValueFunctionOp, SubLinkType } from '@pgsql/types';
+import { newBudget } from './ast/budget.js';
 import { unwrapNode } from './ast/node.js';
+import { descendRaw, traverse, visitorTable, type NodeVisit, type Visitor } from './ast/traverse.js';
 import { effectiveSearchPath } from './functions.js';
 import { nameList } from './names.js';
 import type { CatalogFunction, CatalogOperator, CatalogRelation, CatalogSnapshot, CatalogType, CatalogTypeInfo } from './types.js';
@@ -103,6 +105,37 @@ function sval(node: unknown): string | undefined {
   const u = unwrap(node);
   return u?.[0] === 'String' ? (u[1].sval as string | undefined) : undefined;
 }
+
+interface ScanWalk {
+  resolver: Resolver;
+  names: Set<string>;
+}
+
+function scanHandler(n: NodeVisit<ScanWalk>): void {
+  n.state.resolver.scanNode(n.tag, n.body, n.state.names);
+}
+
+/** Resolver.scan as a visitor: the kinds that name outputs or types are read, every raw kind descended into. */
+export const RESOLVER_SCAN: Visitor<ScanWalk> = {
+  table: visitorTable<ScanWalk>(descendRaw(), {
+    ResTarget: scanHandler,
+    RangeSubselect: scanHandler,
+    CommonTableExpr: scanHandler,
+    JoinExpr: scanHandler,
+    ColumnDef: scanHandler,
+    RangeTableFuncCol: scanHandler,
+    JsonTableColumn: scanHandler,
+    RangeTableFunc: scanHandler,
+    JsonTable: scanHandler,
+    RangeFunction: scanHandler,
+    SelectStmt: scanHandler,
+    TypeName: scanHandler,
+  }),
+  inherit: 0,
+  listInherit: 0,
+  refuse: (state) => state.resolver.scanRefused(),
+  malformed: (state) => state.resolver.scanRefused(),
+};
 
 /** Closure of every pg_catalog type, computed once per snapshot's type information. */
 const builtinUniverses = new WeakMap<CatalogTypeInfo, ReadonlySet<number>>();
@@ -594,37 +627,25 @@ export class Resolver {
   // ---------------------------------------------------------------- statement scan
 
   /**
-   * One pass over the statement: names that derived sources may produce (their columns may have
-   * any type) and every type the statement names. Bounded; past the bound everything is "any".
+   * One pass of the traversal core over the statement: names that derived sources may produce
+   * (their columns may have any type) and every type the statement names (inline TypeNames
+   * included: `x::public.citext`). It spends its own budget of MAX_SCAN_NODES typed nodes, which
+   * equals the guard walk's cap, so a statement the walk accepted never runs it out; if it does,
+   * TooComplexError ends the decision (STATEMENT_TOO_COMPLEX), never a partial universe.
    */
   private scan(): void {
     if (this.derivedNames !== undefined) return;
-    const names = new Set<string>(KEYWORD_OUTPUTS);
-    const stack: unknown[] = [...this.stmts];
-    let count = 0;
-    while (stack.length > 0) {
-      const v = stack.pop();
-      if (Array.isArray(v)) {
-        for (const x of v) stack.push(x);
-        continue;
-      }
-      if (v === null || typeof v !== 'object') continue;
-      if (++count > MAX_SCAN_NODES) {
-        this.derivedAll = true;
-        break;
-      }
-      const u = unwrap(v);
-      if (u !== undefined) {
-        this.scanNode(u[0], u[1], names);
-        stack.push(u[1]);
-        continue;
-      }
-      for (const k in v) {
-        const x = (v as Record<string, unknown>)[k];
-        if (x !== null && typeof x === 'object') stack.push(x);
-      }
-    }
-    this.derivedNames = names;
+    const state: ScanWalk = { resolver: this, names: new Set<string>(KEYWORD_OUTPUTS) };
+    traverse(this.stmts, RESOLVER_SCAN, state, newBudget(MAX_SCAN_NODES));
+    this.derivedNames = state.names;
+  }
+
+  /**
+   * @internal A kind the raw parser cannot produce, or a malformed node (the guard walk refuses
+   * such a statement anyway): any column may have any type.
+   */
+  scanRefused(): void {
+    this.derivedAll = true;
   }
 
   private produce(name: string, node: unknown, names: Set<string>): void {
@@ -677,7 +698,8 @@ export class Resolver {
     });
   }
 
-  private scanNode(t: string, b: Record<string, unknown>, names: Set<string>): void {
+  /** @internal (the RESOLVER_SCAN visitor's handler) */
+  scanNode(t: string, b: Record<string, unknown>, names: Set<string>): void {
     switch (t) {
       case 'ResTarget': {
         const explicit = b.name as string | undefined;

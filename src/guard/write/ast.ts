@@ -7,6 +7,11 @@
  * `findWrites` is a visitor of the traversal core (ast/traverse.ts): a kind the raw parser cannot
  * produce, or a malformed node, throws RefusedNodeError (UNKNOWN_STATEMENT);
  * `sameExpr` ignores only `location` fields.
+ * Why `sameExpr` is not a visitor of the core: it compares two trees in lockstep, which the core
+ * (one tree, one visitor) does not do, and it makes no decision per node kind — every field of
+ * every shape, known or not, is compared as data — so there is no table that could miss a kind:
+ * an unknown or malformed shape can only make two trees equal when they are identical. Its
+ * callers (tautology.ts) also require `deterministic`, a core visitor that refuses non-raw kinds.
  * Does not: resolve names against the catalog (target.ts) or judge anything.
  */
 import { spend, writeAnalysisBudget, type Budget } from '../ast/budget.js';

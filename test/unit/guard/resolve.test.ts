@@ -155,6 +155,11 @@ describe('extension candidates count only where their types are used', () => {
     ['SELECT tags - 1 FROM app.orders', 'operator -'],
     ['SELECT t.x + 1 FROM (SELECT tags AS x FROM app.orders) t', 'operator +'],
     ["SELECT status % 'abc' FROM app.orders", 'operator %'],
+    // a type named only in a cast (an inline TypeName): its values reach any-typed positions (the
+    // statement scan missed inline TypeNames before it moved onto the traversal core, and allowed these)
+    ["SELECT strpos((ARRAY['a'::public.citext])[1], 'a')", 'public.strpos'],
+    ["SELECT strpos(y, 'a') FROM (SELECT (ARRAY['a'::public.citext])[1] AS y) s", 'public.strpos'],
+    ['SELECT max((ARRAY[status::public.citext])[1]) FROM app.orders', 'public.max'],
     ['SELECT similarity(status, status) FROM app.orders', 'public.similarity'],
     ["SELECT '' || ''", undefined],
   ])('refused where the extension is picked: %s', (sql, what) => {

@@ -11,7 +11,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { INLINE_FIELDS, NODE_TYPES } from '../../../../src/guard/ast/fields.js';
 import { render } from '../../../../src/guard/ast/gen-fields.js';
 import { NODE_ROLE, tagsWithRole, type NodeTag } from '../../../../src/guard/ast/tags.js';
-import { RefusedNodeError } from '../../../../src/guard/ast/traverse.js';
+import { REFUSE, RefusedNodeError } from '../../../../src/guard/ast/traverse.js';
+import { RESOLVER_SCAN } from '../../../../src/guard/resolve.js';
 import { findWrites } from '../../../../src/guard/write/ast.js';
 import { volatileCalls } from '../../../../src/guard/write/reversible.js';
 import { deterministic } from '../../../../src/guard/write/tautology.js';
@@ -105,6 +106,13 @@ describe('every node kind of the installed parser is classified and handled expl
       expect(() => deterministic(expr, ctx), tag).toThrow(RefusedNodeError);
       const w = { kind: 'update' as const, type: 'UpdateStmt', body: update.UpdateStmt, top: true, underExplain: false };
       expect(() => volatileCalls(w, writeCatalog(), ['app']), tag).toThrow(RefusedNodeError);
+    }
+  });
+
+  it("the resolver's statement scan refuses them too (its table: REFUSE exactly for the non-raw kinds)", () => {
+    for (const tag of Object.keys(NODE_ROLE) as NodeTag[]) {
+      const raw = NODE_ROLE[tag] === 'raw' || NODE_ROLE[tag] === 'statement';
+      expect(RESOLVER_SCAN.table[tag] === REFUSE, tag).toBe(!raw);
     }
   });
 
