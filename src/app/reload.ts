@@ -32,6 +32,7 @@ export const RELOAD_RULES: readonly ReloadRule[] = [
   { prefix: 'server', reload: false, note: 'listener, limits and keys of the HTTP server are fixed for the process' },
   { prefix: 'log', reload: true, note: 'the process logger level changes at once' },
   { prefix: 'guard', reload: true, note: 'a new guard (and decision cache) is built; catalog caches take the new TTL' },
+  { prefix: 'guard.judging', reload: false, note: 'the judging workers are started with these; on reload they take the new guard limits and masking key' },
   { prefix: 'audit', reload: false, note: 'the audit sink stays open as started' },
   { prefix: 'telemetry', reload: false, note: 'exporters and the Prometheus listener start once' },
   { prefix: 'masking', reload: true, note: 'hash masks use the new key from the next call' },

@@ -14,7 +14,8 @@ import type { AdminOptions } from '../http/admin.js';
 import { DatabasePool } from '../db/pool.js';
 import { CatalogCache } from '../db/catalog.js';
 import { describeRelation, listRelations } from '../db/describe.js';
-import { Guard, loadParser } from '../guard/index.js';
+import { Guard, loadParser, type GuardOptions } from '../guard/index.js';
+import { JudgingPool } from '../judge/pool.js';
 import { Lifecycle, httpRequestContext, callSignal, type AuthFailureInfo, type Authenticator } from '../http/index.js';
 import type { Logger } from '../log/logger.js';
 import { buildServer, createServerFactory } from '../mcp/server.js';
@@ -184,6 +185,25 @@ async function createMasker(config: Config): Promise<Masker> {
   return new Masker({ hashKey: config.masking.hash_key });
 }
 
+function guardOptions(config: Config): GuardOptions {
+  return { cacheSize: config.guard.decision_cache_size, cacheChars: config.guard.decision_cache_chars, maxStatementBytes: config.guard.max_statement_bytes, maxAstNodes: config.guard.max_ast_nodes };
+}
+
+/** Worker threads for long statements (guard.judging; none when workers is 0). */
+function judgingPool(config: Config, logger: Logger): JudgingPool | undefined {
+  const j = config.guard.judging;
+  if (j.workers === 0) return undefined;
+  return new JudgingPool({
+    workers: j.workers,
+    queue: j.queue,
+    budgetMs: j.budget_ms,
+    minBytes: j.min_bytes,
+    guard: guardOptions(config),
+    hashKey: config.masking.hash_key,
+    logger,
+  });
+}
+
 function auditPort(sink: AuditSink): AuditPort {
   return {
     record: (event: AuditEventInput) => sink.record(event),
@@ -229,12 +249,9 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     [...databases.values()].map((d) => ({ database: d.name, ...(d as PgDatabase).pool.stats(), max: d.config.pool.max })),
   );
   telemetry.observeAudit(() => audit.stats());
-  const guard = new Guard({
-    cacheSize: config.guard.decision_cache_size,
-    maxStatementBytes: config.guard.max_statement_bytes,
-    maxAstNodes: config.guard.max_ast_nodes,
-  });
+  const guard = new Guard(guardOptions(config));
   const masker = await createMasker(config);
+  const judging = judgingPool(config, logger);
   const writeSetup = options.writes === false ? undefined : createWrites(config, logger);
   const writes = writeSetup?.writes;
   const gateway = new Gateway({
@@ -246,6 +263,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     telemetry,
     masker,
     logger,
+    ...(judging ? { judging } : {}),
     ...(writeSetup ? { writes: writeSetup.writes, writesReady: writeSetup.ready } : {}),
   });
   if (options.verifyTools !== false && Object.keys(config.tools).length + Object.keys(config.resources).length > 0) {
@@ -273,9 +291,10 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     const nextTokens = new TokenStore(next);
     const nextOperators = operatorTokenStore(next);
     const nextMasker = new Masker({ hashKey: next.masking.hash_key });
-    const nextGuard = new Guard({ cacheSize: next.guard.decision_cache_size, maxStatementBytes: next.guard.max_statement_bytes, maxAstNodes: next.guard.max_ast_nodes });
+    const nextGuard = new Guard(guardOptions(next));
     const changes = classifyChanges(gateway.config, next, { adminServed: admin !== undefined });
     gateway.reload(next, configVersion(next), { masker: nextMasker, guard: nextGuard });
+    judging?.configure(guardOptions(next), next.masking.hash_key);
     tokenStore = nextTokens;
     operatorStore = nextOperators;
     for (const db of databases.values()) if (db instanceof PgDatabase) db.setCatalogTtl(next.guard.catalog_ttl_ms);

@@ -19,12 +19,16 @@ export const KNOB_CAPS = {
   max_statement_bytes: 1_000_000,
   max_ast_nodes: 200_000,
   decision_cache_size: 1_000_000,
+  decision_cache_chars: 256 * 1024 * 1024,
   body_limit_bytes: 64 * 1024 * 1024,
   pool_max: 1000,
   read_max_bytes: 1024 * 1024 * 1024,
   read_timeout_ms: 3_600_000,
   max_capture_rows: 1_000_000,
   max_capture_bytes: 1024 * 1024 * 1024,
+  judging_workers: 16,
+  judging_queue: 10_000,
+  judging_budget_ms: 60_000,
 } as const;
 const readTimeoutMs = durationMs.max(KNOB_CAPS.read_timeout_ms);
 const name = z
@@ -281,12 +285,27 @@ export const guardSchema = z
   .strictObject({
     /** Bounded LRU of decisions keyed by (exact SQL, principal, policy version). */
     decision_cache_size: z.number().int().nonnegative().max(KNOB_CAPS.decision_cache_size).default(10_000),
+    /** Most characters of statement text over all cached decisions (each holds its parse tree). */
+    decision_cache_chars: z.number().int().nonnegative().max(KNOB_CAPS.decision_cache_chars).default(4 * 1024 * 1024),
     /** Statements longer than this are refused before parsing. */
     max_statement_bytes: z.number().int().positive().max(KNOB_CAPS.max_statement_bytes).default(100_000),
     /** Parse trees with more nodes than this are refused (fail closed on pathological input). */
     max_ast_nodes: z.number().int().positive().max(KNOB_CAPS.max_ast_nodes).default(50_000),
     /** How long a loaded catalog snapshot (relations, views, functions) is trusted. */
     catalog_ttl_ms: durationMs.default(60_000),
+    /** Long statements are judged on worker threads (src/judge/pool.ts, issue #10 item 2). */
+    judging: z
+      .strictObject({
+        /** Worker threads judging long statements (0: everything on the main thread). */
+        workers: z.number().int().nonnegative().max(KNOB_CAPS.judging_workers).default(2),
+        /** Long statements waiting for a worker at most; more are refused GUARD_BUSY. */
+        queue: z.number().int().nonnegative().max(KNOB_CAPS.judging_queue).default(64),
+        /** Longest one statement may take to judge on a worker; longer is STATEMENT_TOO_COMPLEX. */
+        budget_ms: durationMs.max(KNOB_CAPS.judging_budget_ms).default(5_000),
+        /** Statements of at least this many bytes (UTF-8) are judged on a worker when not cached. */
+        min_bytes: z.number().int().nonnegative().max(KNOB_CAPS.max_statement_bytes).default(4_096),
+      })
+      .prefault({}),
   })
   .prefault({});
 

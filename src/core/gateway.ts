@@ -205,6 +205,7 @@ export class Gateway {
     await Promise.all([...this.p.deps.databases.values()].map((d) => d.end().catch(() => undefined)));
     await this.p.deps.writes?.end().catch(() => undefined);
     await this.p.deps.audit.close().catch(() => undefined);
+    await this.p.deps.judging?.close().catch(() => undefined);
   }
 }
 

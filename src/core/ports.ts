@@ -4,6 +4,7 @@
  */
 import type { DatabaseConfig } from '../config/schema.js';
 import type { CatalogSnapshot, Decision, GuardRequest } from '../guard/types.js';
+import type { MaskPlan, MaskRequest } from '../mask/index.js';
 
 /** The hardened read path's request and result (src/db/pool.ts owns them). */
 export type { ReadOptions as ReadRequest, ReadResult } from '../db/pool.js';
@@ -57,6 +58,19 @@ export interface DatabasePort {
 
 export interface GuardPort {
   decide(req: GuardRequest): Decision;
+  /** The cached decision, if any (src/guard Guard; lets a judging pool keep the warm path inline). */
+  lookup?(req: GuardRequest): Decision | undefined;
+  /** Cache a decision made elsewhere (a judging worker) under `req`. */
+  remember?(req: GuardRequest, decision: Decision): Decision | undefined;
+}
+
+/**
+ * Judges statements off the event loop (src/judge/pool.ts): answers from `guard`'s cache or
+ * inline for short text, on a worker thread otherwise. Never rejects.
+ */
+export interface JudgingPort {
+  decide(req: GuardRequest, guard: GuardPort, masker?: { remember(req: MaskRequest, plan: MaskPlan): void }): Promise<Decision>;
+  close(): Promise<void>;
 }
 
 /** Audit decisions (src/audit/types.ts owns the list). */

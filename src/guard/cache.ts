@@ -1,8 +1,10 @@
 /**
  * The decision cache: a bounded LRU map of decisions.
  *
- * Guarantees: at most `size` entries (size 0 disables caching), evicted least recently used
- * first; the key covers everything a decision depends on — exact SQL text, tool, principal,
+ * Guarantees: at most `size` entries (size 0 disables caching) and at most `maxChars` characters
+ * of statement text over all entries (a decision holds its parse tree, ≈ 7–20 bytes of heap per
+ * character of text: without this bound 10 000 cached 100 KB statements would need gigabytes),
+ * evicted least recently used first; a text longer than `maxChars` is not cached; the key covers everything a decision depends on — exact SQL text, tool, principal,
  * database, policy version, catalog version, observe, parameters and analyze flags — so a policy
  * reload or a catalog refresh can never serve a stale decision. A hit requires the identical text
  * (`===`); the sampled hash below only picks the bucket. Cached decisions are frozen (shallow) and
@@ -88,7 +90,12 @@ interface Context {
 export interface DecisionCacheOptions {
   /** The bucket hash (tests inject a constant one to force collisions). Default sampledHash. */
   hash?: (sql: string) => number;
+  /** Most characters of statement text over all entries (default DEFAULT_CACHE_CHARS). */
+  maxChars?: number;
 }
+
+/** Default text budget of the decision cache: 4 Mi characters (≈ 30–80 MB of cached trees). */
+export const DEFAULT_CACHE_CHARS = 4 * 1024 * 1024;
 
 export class DecisionCache {
   private readonly contexts = new Map<string, Context>();
@@ -97,12 +104,15 @@ export class DecisionCache {
   private newest: Entry | null = null;
   private oldest: Entry | null = null;
   private count = 0;
+  private chars = 0;
+  private readonly maxChars: number;
 
   constructor(
     private readonly size: number,
     options: DecisionCacheOptions = {},
   ) {
     this.hash = options.hash ?? sampledHash;
+    this.maxChars = options.maxChars ?? DEFAULT_CACHE_CHARS;
   }
 
   get(ctx: string, sql: string): Decision | undefined {
@@ -117,7 +127,7 @@ export class DecisionCache {
   }
 
   set(ctx: string, sql: string, value: Decision): void {
-    if (this.size <= 0) return;
+    if (this.size <= 0 || sql.length > this.maxChars) return;
     let context = this.contexts.get(ctx);
     if (context === undefined) {
       context = { key: ctx, buckets: new Map(), count: 0 };
@@ -150,7 +160,8 @@ export class DecisionCache {
     this.oldest ??= entry;
     context.count++;
     this.count++;
-    while (this.count > this.size && this.oldest !== null) this.evict(this.oldest);
+    this.chars += sql.length;
+    while ((this.count > this.size || this.chars > this.maxChars) && this.oldest !== null) this.evict(this.oldest);
   }
 
   clear(): void {
@@ -158,6 +169,12 @@ export class DecisionCache {
     this.newest = null;
     this.oldest = null;
     this.count = 0;
+    this.chars = 0;
+  }
+
+  /** Characters of statement text held (bounded by maxChars). */
+  get textLength(): number {
+    return this.chars;
   }
 
   get length(): number {
@@ -222,6 +239,7 @@ export class DecisionCache {
     context.count--;
     if (context.count === 0) this.contexts.delete(context.key);
     this.count--;
+    this.chars -= entry.sql.length;
   }
 }
 

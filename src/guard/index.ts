@@ -28,6 +28,8 @@ export type * from './types.js';
 
 export interface GuardOptions {
   cacheSize: number;
+  /** Most characters of statement text the decision cache holds (default 4 Mi, see cache.ts). */
+  cacheChars?: number;
   maxStatementBytes: number;
   maxAstNodes: number;
   /** Deepest parse-tree nesting evaluated (default 1000); deeper is STATEMENT_TOO_COMPLEX. */
@@ -44,7 +46,7 @@ export class Guard {
   private readonly walkLimits: WalkLimits;
 
   constructor(opts: GuardOptions) {
-    this.cache = new DecisionCache(opts.cacheSize);
+    this.cache = new DecisionCache(opts.cacheSize, opts.cacheChars !== undefined ? { maxChars: opts.cacheChars } : {});
     this.parseLimits = {
       maxStatementBytes: opts.maxStatementBytes,
       maxNesting: opts.maxNesting ?? 256,
@@ -87,11 +89,31 @@ export class Guard {
     } catch (err) {
       // Defensive: the engine is written not to throw (an exhausted budget is turned into
       // STATEMENT_TOO_COMPLEX where it happens); if it ever does, fail closed (not cached).
-      return internalError(req, t0, err instanceof TooComplexError);
+      return internalError(req, t0, err instanceof TooComplexError, err);
     }
     const elapsedUs = Math.round((performance.now() - t0) * 1000);
     this.cache.set(ctx, req.sql, Object.freeze(withIdentity(core, identity, elapsedUs, true)));
     return withIdentity(core, identity, elapsedUs, false);
+  }
+
+  /** The cached decision for a request, if any (the warm path; never parses). */
+  lookup(req: GuardRequest): Decision | undefined {
+    return this.cache.get(contextKey(req), req.sql);
+  }
+
+  /**
+   * Cache a decision made for `req` elsewhere (a judging worker, src/judge) as if `decide` had
+   * made it. Its fingerprint and normalized text must already be computed (plain values).
+   * Returns the cached (frozen) copy.
+   */
+  remember(req: GuardRequest, decision: Decision): Decision {
+    // copy the property descriptors: a lazily parsed `stmt` (a getter) stays lazy
+    const props = Object.getOwnPropertyDescriptors(decision) as PropertyDescriptorMap;
+    props.cached = { value: true, enumerable: true };
+    props.identity = { value: { fingerprint: decision.fingerprint, normalized: decision.normalized } };
+    const cached = Object.defineProperties({}, props) as Decision;
+    this.cache.set(contextKey(req), req.sql, Object.freeze(cached));
+    return cached;
   }
 
   clearCache(): void {
@@ -124,9 +146,9 @@ function withIdentity(core: DecisionCore, identity: LazyStatementIdentity, elaps
   return d;
 }
 
-function internalError(req: GuardRequest, t0: number, tooComplex = false): Decision {
+function internalError(req: GuardRequest, t0: number, tooComplex = false, cause?: unknown): Decision {
   void req;
-  return {
+  const d: Decision = {
     decision: 'block',
     kind: 'unknown',
     relations: [],
@@ -144,6 +166,8 @@ function internalError(req: GuardRequest, t0: number, tooComplex = false): Decis
     statementCount: 0,
     needsCatalogRefresh: false,
   };
+  if (!tooComplex && cause !== undefined) Object.defineProperty(d, 'cause', { value: cause });
+  return d;
 }
 
 /** Ensure the parser is loaded, then return a guard (convenience for scripts and tests). */

@@ -443,6 +443,11 @@ export const REASONS = {
     summary: 'The audit log cannot be written and the gateway is configured to refuse calls it cannot audit (on_failure: fail-closed).',
     fix: 'Retry later; the operator must restore the audit sink (disk space, permissions, path).',
   },
+  GUARD_BUSY: {
+    category: 'gateway',
+    summary: 'The gateway is already judging as many long statements as it may (guard.judging.workers and .queue); this one was not queued.',
+    fix: 'Retry in a few seconds, or send a shorter statement.',
+  },
   INTERNAL_ERROR: {
     category: 'gateway',
     summary: 'The gateway hit an unexpected error; nothing was run or the statement was rolled back.',

@@ -330,4 +330,9 @@ export interface Decision {
   needsCatalogRefresh: boolean;
   /** check tool: the tool whose verdict the decision reports ('query' for reads, 'execute' for writes). */
   judgedAs?: ToolName;
+  /**
+   * An INTERNAL_ERROR decision's cause (an Error), for the operator log: non-enumerable, never
+   * cached, never sent to an agent. The gateway logs it once with the request id.
+   */
+  readonly cause?: unknown;
 }

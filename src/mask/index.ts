@@ -163,11 +163,15 @@ export class Masker {
   /** Plan one allowed statement (see MaskPlan). Never throws: unexpected failures refuse. */
   plan(req: MaskRequest): MaskPlan {
     if (!policyHasMasks(req.policy)) return NO_MASKS;
+    const path = req.searchPath.join('\u0000');
+    const matches = (c: CachedPlan): boolean => c.policy === req.policy && c.version === req.catalog.version && c.searchPath === path;
+    // a plan made on a judging worker is found by its decision without reading the (lazily parsed) tree
+    const remembered = this.plans.get(req.decision)?.find(matches);
+    if (remembered !== undefined) return remembered.plan;
     const stmt = req.decision.stmt;
     if (stmt === undefined) return refuse('The statement could not be checked for masked columns.');
     const list = this.plans.get(stmt);
-    const path = req.searchPath.join('\u0000');
-    const hit = list?.find((c) => c.policy === req.policy && c.version === req.catalog.version && c.searchPath === path);
+    const hit = list?.find(matches);
     if (hit !== undefined) return hit.plan;
     let plan: MaskPlan;
     try {
@@ -184,6 +188,23 @@ export class Masker {
       list.push(entry);
     }
     return plan;
+  }
+
+  /**
+   * Cache a plan computed elsewhere (a judging worker, src/judge) for `req`, so that `plan(req)`
+   * answers it without redoing the walk or reading the tree: keyed by the decision object (which
+   * holds its tree), the policy, catalog version and search path.
+   */
+  remember(req: MaskRequest, plan: MaskPlan): void {
+    if (!policyHasMasks(req.policy)) return;
+    const key: object = req.decision;
+    const entry: CachedPlan = { policy: req.policy, version: req.catalog.version, searchPath: req.searchPath.join('\u0000'), plan };
+    const list = this.plans.get(key);
+    if (list === undefined) this.plans.set(key, [entry]);
+    else {
+      if (list.length >= 8) list.shift();
+      list.push(entry);
+    }
   }
 
   /**

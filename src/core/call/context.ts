@@ -9,7 +9,7 @@ import type { Masker } from '../../mask/index.js';
 import type { WriteState } from '../../db/writes/index.js';
 import type { Telemetry } from '../../telemetry/index.js';
 import type { PrincipalView } from '../principals.js';
-import type { AuditPort, DatabasePort, GuardPort } from '../ports.js';
+import type { AuditPort, DatabasePort, GuardPort, JudgingPort } from '../ports.js';
 
 export interface CallContext {
   principal: string;
@@ -41,6 +41,8 @@ export interface GatewayDeps {
   writes?: WriteState;
   /** Resolves once the gateway's journal/approval schema exists (idempotent, retried on failure). */
   writesReady?: () => Promise<void>;
+  /** Judges long statements on worker threads (src/judge); without it, every statement inline. */
+  judging?: JudgingPort;
   /** Operator log: every INTERNAL_ERROR is logged here once, with its cause and stack. */
   logger?: { error(obj: object, msg?: string): void };
 }

@@ -3,12 +3,13 @@
  * unknown relation), judge a predefined statement (as `query`, or as `execute` when it writes),
  * and enforce a decision onto the call's audit event.
  *
- * Guarantees: every decision is taken by the GuardPort with the principal, database, policy,
+ * Guarantees: every decision is taken by the GuardPort (through the JudgingPort when there is one:
+ * long statements on a worker thread) with the principal, database, policy,
  * observe flag, search path, catalog, config version and the journal schema as reserved; a
  * decision that is not `allow` becomes a refusal with the guard's own reasons.
  * Does not: run anything (the read and write paths do).
  */
-import type { CatalogSnapshot, Decision, ToolName } from '../../guard/types.js';
+import type { CatalogSnapshot, Decision, GuardRequest, ToolName } from '../../guard/types.js';
 import type { AuditEventInput } from '../ports.js';
 import type { Refusal } from '../results.js';
 import type { CallContext, Judged, Resolved } from './context.js';
@@ -17,10 +18,10 @@ import type { CallPlumbing } from './plumbing.js';
 /** Run the guard; on an unknown relation, refresh the catalog once and judge again. */
 export async function judge(p: CallPlumbing, ctx: CallContext, r: Resolved, tool: ToolName, sql: string, analyze = false, parameters = false): Promise<Judged> {
   let catalog = await r.db.catalog();
-  let decision = decide(p, ctx, r, tool, sql, catalog, analyze, parameters);
+  let decision = await decide(p, ctx, r, tool, sql, catalog, analyze, parameters);
   if (decision.needsCatalogRefresh) {
     catalog = await r.db.refreshCatalog();
-    decision = decide(p, ctx, r, tool, sql, catalog, analyze, parameters);
+    decision = await decide(p, ctx, r, tool, sql, catalog, analyze, parameters);
   }
   return { decision, catalog };
 }
@@ -30,9 +31,9 @@ export async function judge(p: CallPlumbing, ctx: CallContext, r: Resolved, tool
  * of the decision-cache key, so a predefined tool's decision (judged with its raw-tool switch on)
  * is never served to a raw query of the same text.
  */
-function decide(p: CallPlumbing, ctx: CallContext, r: Resolved, tool: ToolName, sql: string, catalog: CatalogSnapshot, analyze: boolean, parameters: boolean): Decision {
+async function decide(p: CallPlumbing, ctx: CallContext, r: Resolved, tool: ToolName, sql: string, catalog: CatalogSnapshot, analyze: boolean, parameters: boolean): Promise<Decision> {
   const t0 = performance.now();
-  const decision = p.deps.guard.decide({
+  const req: GuardRequest = {
     analyze,
     parameters,
     sql,
@@ -46,8 +47,13 @@ function decide(p: CallPlumbing, ctx: CallContext, r: Resolved, tool: ToolName, 
     catalog,
     policyVersion: p.deps.configVersion,
     reservedSchemas: [p.deps.config.journal.schema],
-  });
+  };
+  // long, uncached statements are judged on a worker (the event loop stays free, issue #10 item 2)
+  const { judging, guard, masker } = p.deps;
+  const decision = judging !== undefined ? await judging.decide(req, guard, masker) : guard.decide(req);
   p.telemetry.guardDecision(decision, Math.round((performance.now() - t0) * 1000));
+  // a guard or worker failure: its cause is logged once, with the request id
+  if (decision.cause !== undefined) p.logInternal(decision.cause, tool, ctx.requestId);
   return decision;
 }
 

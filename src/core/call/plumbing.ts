@@ -153,7 +153,8 @@ export class CallPlumbing {
   }
 
   /** An INTERNAL_ERROR reached an agent: log its cause once (operators only), quoted text redacted. */
-  private logInternal(err: unknown, tool: string, requestId: string): void {
-    this.deps.logger?.error({ err: internalCause(err), tool, requestId }, 'internal error: the call was answered INTERNAL_ERROR');
+  logInternal(err: unknown, tool: string, requestId: string): void {
+    // `cause`, not `err`: pino's error serializer would overwrite the cause's type with "Object"
+    this.deps.logger?.error({ cause: internalCause(err), tool, requestId }, 'internal error: the call was answered INTERNAL_ERROR');
   }
 }

@@ -112,6 +112,21 @@ describe('sampled-hash index', () => {
     expect(cache.shape()).toMatchObject({ buckets: 1, longestList: 2, entries: 2 });
   });
 
+  it('the text held is bounded by maxChars (issue #10: cached trees of long statements filled the heap)', () => {
+    const cache = new DecisionCache(10_000, { maxChars: 250_000 });
+    const long = (n: number): string => `SELECT ${n} FROM app.customers`.padEnd(100_000, ' ');
+    for (let n = 0; n < 10; n++) cache.set('ctx', long(n), tag(n));
+    // on 344cc74 all ten (1 MB of text, ~7–20 MB of trees) stayed: only the entry count was bounded
+    expect(cache.length).toBe(2);
+    expect(cache.textLength).toBe(200_000);
+    expect(cache.get('ctx', long(9))?.elapsedUs).toBe(9);
+    expect(cache.get('ctx', long(0))).toBeUndefined();
+    cache.set('ctx', 'x'.repeat(250_001), tag(99)); // longer than the whole budget: not cached
+    expect(cache.length).toBe(2);
+    for (let n = 0; n < 100; n++) cache.set('ctx', `SELECT ${n}`, tag(n));
+    expect(cache.textLength).toBeLessThanOrEqual(250_000);
+  });
+
   it('the guard hits on a fresh copy of a long text and misses on a same-hash variant', async () => {
     const g = await testGuard({ cacheSize: 10 });
     expect(g.decide(guardRequest(fresh(ANALYTIC_40))).cached).toBe(false);
