@@ -205,6 +205,8 @@ function peers(dir: string, db: { url: URL }): Peer[] {
 
 interface Running {
   pid: number;
+  /** monoUs() when the first call had been answered (start-up's end). */
+  readyUs?: number;
   clients: Client[];
   tool: string;
   stop(): Promise<void>;
@@ -355,6 +357,7 @@ async function scenario(peer: Peer, t: Transport, round: number): Promise<Figure
   const profDir = CPU_PROF !== undefined && peer.pgwarden === true ? join(resolve(CPU_PROF), `${peer.name}-${t}-r${round}`) : undefined;
   if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
   const r = await start(peer, t, profDir);
+  r.readyUs = monoUs();
   try {
     await new Promise((res) => setTimeout(res, 300));
     const rssIdleMiB = rssMiB(r.pid);
@@ -363,7 +366,9 @@ async function scenario(peer: Peer, t: Transport, round: number): Promise<Figure
     const many = await measure(r, CLIENTS);
     if (profDir !== undefined) {
       const w = (x: Window): object => ({ fromUs: x.fromUs, toUs: x.toUs, calls: x.calls });
-      writeFileSync(join(profDir, 'window.json'), JSON.stringify({ one: w(one), many: w(many), clients: CLIENTS }, null, 1));
+      // start-up: from the profile's start (0: the process's first sample) to the first answered call
+      const startup = { fromUs: 0, toUs: r.readyUs, calls: 1 };
+      writeFileSync(join(profDir, 'window.json'), JSON.stringify({ startup, one: w(one), many: w(many), clients: CLIENTS }, null, 1));
     }
     return {
       startupMs: r.startupMs,

@@ -2,10 +2,10 @@
  * Where a call's CPU goes, layer by layer, from the profiles of `BENCH_CPU_PROF=<dir> npm run
  * bench:peers` (node --cpu-prof of pgwarden's server processes):
  *
- *   npx tsx bench/profile-layers.ts <dir>/pgwarden-http-r1 [more dirs…] [--window one|many] [--top 25] [--incl REGEX]…
+ *   npx tsx bench/profile-layers.ts <dir>/pgwarden-http-r1 [more dirs…] [--window startup|one|many] [--top 25] [--incl REGEX]…
  *
- * For each directory: its .cpuprofile is cut to the measured window in window.json (1 client or
- * N clients) and the samples are summed, per call, three ways:
+ * For each directory: its .cpuprofile is cut to the measured window in window.json (start-up to
+ * the first answered call, 1 client or N clients) and the samples are summed, per call, three ways:
  *  - self time by layer (npm package, src/ directory, node: module, or a native bucket such as
  *    (garbage collector) and (program));
  *  - the same with Node internals and native frames charged to the nearest caller that is a
@@ -26,7 +26,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { window: { type: 'string', default: 'many' }, top: { type: 'string', default: '25' }, incl: { type: 'string', multiple: true, default: [] } },
 });
-const which = values.window === 'one' ? 'one' : 'many';
+const which = values.window === 'one' || values.window === 'startup' ? values.window : 'many';
 const TOP = Number(values.top);
 
 const internal = (c: string): boolean => c.startsWith('node:') || c.startsWith('(');
