@@ -30,6 +30,7 @@ import { allowedSchemas, DEFAULT_RESERVED_SCHEMAS, relationRules, resolveRelatio
 import type { CatalogRelation, Decision, GuardRequest, ParsedStatement, StatementKind, ToolName } from './types.js';
 import { newFacts, REG_TYPES, walkStatement, type Facts, type FunctionRef, type RelationRef, type WalkLimits } from './walk.js';
 import { judgeWrites } from './write/rules.js';
+import { functionHidden, hiddenNames, schemaHidden, type HiddenNames } from './visibility.js';
 
 /** Reasons that observe mode never waives. */
 const ALWAYS_ENFORCED: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
@@ -230,17 +231,11 @@ function objectRules(
   relations: Set<string>,
   functions: Set<string>,
   stmts: readonly unknown[],
+  ctx: RelationContext,
+  hidden: HiddenNames,
 ): boolean {
-  const rules = functionRules(policy);
+  const rules = ctx.functionRules ?? functionRules(policy);
   const resolver = lazyResolver(facts, req, stmts);
-  const ctx: RelationContext = {
-    policy,
-    policyName: req.policyName,
-    searchPath: req.searchPath,
-    catalog: req.catalog,
-    functionRules: rules,
-    ...(req.reservedSchemas !== undefined ? { reservedSchemas: req.reservedSchemas } : {}),
-  };
   let unknown = false;
   const refs: RelationRef[] = facts.relations.slice();
   // functions named by to_regproc('…') arguments are appended while iterating
@@ -267,8 +262,13 @@ function objectRules(
     );
   }
   if (!policy.catalogs) catalogFacts(facts, ctx, out);
+  // the statement names something the policy hides: built-in functions are still judged (by name,
+  // pg_catalog candidates only), then the guard stops at the visibility refusals, so that no
+  // lookup by argument types, of operators or of other relations consults the hidden object
+  const stop = hidden.reasons.length > 0;
   for (let fi = 0; fi < fnRefs.length; fi++) {
     const f = fnRefs[fi] as FunctionRef;
+    if (stop && functionHidden(f, rules, ctx) !== undefined) continue;
     // current_setting('TimeZone'): a setting on the safe list, named in a literal
     const catalogSafe = f.kind === 'call' && f.parts[f.parts.length - 1] === 'current_setting' && isSafeSetting(f.literalArgs[0]);
     const v =
@@ -277,6 +277,7 @@ function objectRules(
         : judgeFunction(f.parts, req.catalog, req.searchPath, rules, req.policyName, {
             catalogSafe,
             userCandidatesThatMatter: (candidates) => {
+              if (stop) return new Set();
               const r = resolver();
               return r === undefined ? new Set(candidates) : r.userFunctionsThatMatter(candidates, f.kind === 'call' ? facts.callArgs.get(f) : undefined);
             },
@@ -309,6 +310,11 @@ function objectRules(
     if (f.kind === 'call' && v.resolved.startsWith('pg_catalog.')) nameArguments(f, policy, req.policyName, refs, fnRefs, out);
   }
 
+  if (stop) {
+    for (const r of hidden.reasons) out.add(r);
+    for (const r of hidden.relations) relations.add(r);
+    return unknown;
+  }
   for (const op of facts.operators) {
     const r = req.catalog.typeInfo !== undefined ? resolver() : undefined;
     const v = judgeOperator(op, req.catalog, rules, req.policyName, r === undefined ? undefined : (name, schema) => r.userOperatorsThatMatter(name, schema, facts.operatorArgs.get(op)));
@@ -322,7 +328,7 @@ function objectRules(
     if (ref.role === 'type' && r.rel === undefined) {
       // an ordinary type, not a row type; but one named in a schema the policy hides runs that
       // schema's code (a domain's CHECK, a type's input or cast function)
-      if (r.schema !== undefined && typeSchemaHidden(r.schema, ctx)) {
+      if (r.schema !== undefined && schemaHidden(r.schema, ctx)) {
         out.add(reason('DENIED_SCHEMA', `type ${displayQualified(r.schema, r.name)} is in schema ${displayIdent(r.schema)}, which policy '${req.policyName}' does not expose`, 'Use built-in types, or types of the exposed schemas.'));
       } else if (!policy.catalogs && !ref.literal) {
         const reg = regTypeBehind(ref.parts, req);
@@ -451,13 +457,6 @@ function regTypeBehind(parts: readonly string[], req: GuardRequest): string | un
   return undefined;
 }
 
-/** A type's schema is hidden when it is neither a catalog schema, on the pinned search_path, nor exposed. */
-function typeSchemaHidden(schema: string, ctx: RelationContext): boolean {
-  if (schema === 'pg_catalog' || schema === 'information_schema') return false;
-  if (ctx.searchPath.includes(schema)) return false;
-  return !allowedSchemas(ctx).includes(schema) || (ctx.reservedSchemas ?? DEFAULT_RESERVED_SCHEMAS).includes(schema);
-}
-
 function splitRegclassText(text: string): string[] {
   return splitQualifiedName(text) ?? [text];
 }
@@ -577,12 +576,23 @@ export function judge(req: GuardRequest, parsed: ParsedStatement, limits: WalkLi
     }
   }
   for (const cl of classes) toolRules(tool, cl, facts, req, policy, out);
-  // guarded writes (src/guard/write): NO_WHERE, TAUTOLOGICAL_WHERE, and the execute rules
-  for (const r of judgeWrites(stmts, c, tool, req, policy, writeAnalysisBudget(limits.maxNodes))) out.add(r);
+  const rules = functionRules(policy);
+  const ctx: RelationContext = {
+    policy,
+    policyName: req.policyName,
+    searchPath: req.searchPath,
+    catalog: req.catalog,
+    functionRules: rules,
+    ...(req.reservedSchemas !== undefined ? { reservedSchemas: req.reservedSchemas } : {}),
+  };
+  const hidden = hiddenNames(facts, ctx, rules);
+  // guarded writes (src/guard/write): NO_WHERE, TAUTOLOGICAL_WHERE, and the execute rules; not
+  // when a hidden object is named (their catalog lookups could consult it, visibility.ts)
+  if (hidden.reasons.length === 0) for (const r of judgeWrites(stmts, c, tool, req, policy, writeAnalysisBudget(limits.maxNodes))) out.add(r);
 
   const relations = new Set<string>();
   const functions = new Set<string>();
-  const unknown = objectRules(facts, req, policy, out, relations, functions, stmts);
+  const unknown = objectRules(facts, req, policy, out, relations, functions, stmts, ctx, hidden);
   base.relations = [...relations].sort();
   base.functions = [...functions].sort();
   base.needsCatalogRefresh = unknown;

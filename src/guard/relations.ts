@@ -206,11 +206,12 @@ export function relationRules(r: ResolvedRelation, ref: RelationRef, ctx: Relati
     }
   } else if (reasons.length === 0 && (ref.role === 'read' || ref.role === 'write') && ref.only !== true && !isView(r.rel)) {
     // a scan without ONLY returns (an UPDATE/DELETE changes) the rows of every child and partition
-    for (const d of hiddenDescendants(`${r.schema}.${r.name}`, ctx)) {
+    // the hidden descendants are not named, nor counted (their names are what the policy hides)
+    if (hiddenDescendants(`${r.schema}.${r.name}`, ctx).length > 0) {
       inherited.push(
         reason(
           'DENIED_TABLE',
-          `${r.display} also ${ref.role === 'write' ? 'reaches' : 'returns'} the rows of ${d} (an inheritance child or partition), which policy '${ctx.policyName}' hides`,
+          `${r.display} also ${ref.role === 'write' ? 'reaches' : 'returns'} the rows of an inheritance child or partition that policy '${ctx.policyName}' hides`,
           `Use ONLY ${r.display} for its own rows, or read an allowed child directly. Call describe to list what this principal may read.`,
         ),
       );
@@ -223,17 +224,11 @@ export function relationRules(r: ResolvedRelation, ref: RelationRef, ctx: Relati
     } else {
       for (const dep of r.rel.dependsOn ?? []) {
         const [ds, dn] = splitKey(dep, ctx.catalog);
+        // a hidden base relation is not named (its name is what the policy hides)
         if (nameRules(ds, dn, ctx).length > 0) {
-          reasons.push(
-            reason(
-              'VIEW_NOT_ALLOWED',
-              `${r.display} reads ${displayQualified(ds, dn)}, which policy '${ctx.policyName}' hides`,
-            ),
-          );
-        } else {
-          for (const d of hiddenDescendants(`${ds}.${dn}`, ctx)) {
-            reasons.push(reason('VIEW_NOT_ALLOWED', `${r.display} reads ${displayQualified(ds, dn)}, whose child or partition ${d} policy '${ctx.policyName}' hides`));
-          }
+          reasons.push(reason('VIEW_NOT_ALLOWED', `${r.display} reads a relation that policy '${ctx.policyName}' hides`));
+        } else if (hiddenDescendants(`${ds}.${dn}`, ctx).length > 0) {
+          reasons.push(reason('VIEW_NOT_ALLOWED', `${r.display} reads ${displayQualified(ds, dn)}, whose child or partition policy '${ctx.policyName}' hides`));
         }
       }
       // a view that calls a function the policy refuses (a SECURITY DEFINER side door, pg_sleep…)
@@ -243,13 +238,25 @@ export function relationRules(r: ResolvedRelation, ref: RelationRef, ctx: Relati
           const parts = dot === -1 ? [fn] : [fn.slice(0, dot), fn.slice(dot + 1)];
           const v = judgeFunction(parts, ctx.catalog, ctx.searchPath, ctx.functionRules, ctx.policyName);
           if (!v.ok && !v.unknown) {
-            reasons.push(reason('VIEW_NOT_ALLOWED', `${r.display} calls function ${v.resolved}, which ${v.why}`));
+            const fnSchema = dot === -1 ? 'pg_catalog' : fn.slice(0, dot);
+            const shown = fnSchema === 'pg_catalog' || ctx.searchPath.includes(fnSchema) || allowedSchemas(ctx).includes(fnSchema);
+            reasons.push(reason('VIEW_NOT_ALLOWED', shown ? `${r.display} calls function ${v.resolved}, which ${v.why}` : `${r.display} calls a function that policy '${ctx.policyName}' hides`));
           }
         }
       }
     }
   }
   return { reasons: [...reasons.map((x) => (x.code === 'UNKNOWN_RELATION' ? x : withSuggestion(x, r.name, ctx, r.display))), ...inherited], unknown };
+}
+
+/**
+ * The name-level refusals of `schema.name` with their fixes (nameRules + a suggestion from the
+ * readable relations): identical whether or not the relation exists, so a refusal never says
+ * whether a hidden relation is there (visibility.ts).
+ */
+export function nameRefusals(schema: string, name: string, ctx: RelationContext): Reason[] {
+  const display = displayQualified(schema, name);
+  return nameRules(schema, name, ctx).map((x) => withSuggestion(x, name, ctx, display));
 }
 
 /** Replace a reason's default fix with a concrete one naming an allowed alternative when cheap. */

@@ -24,8 +24,11 @@
  *   a type the snapshot does not know accepts anything; named arguments disable the arity check;
  * - the exact-match shortcut is taken only when every argument has exactly one possible type
  *   (an unknown operand of a binary operator takes the other operand's type, as PostgreSQL does).
- * Does not: model PostgreSQL's later tie-breaks (preferred types, unknown-literal categories), so
- * a candidate it keeps may lose in PostgreSQL — that errs on refusing.
+ * - among several coercible candidates, PostgreSQL's tie-breaks (func_select_candidate: exact
+ *   matches, preferred types, the categories of unknown literals, unknown literals taking the one
+ *   known type) are replayed when every known argument's type is exactly known.
+ * Does not: replay the tie-breaks when an argument's type is only known as a set (a candidate it
+ * keeps may then lose in PostgreSQL — that errs on refusing).
  */
 import type { A_Expr_Kind, SQLValueFunctionOp, SubLinkType } from '@pgsql/types';
 import { newBudget } from './ast/budget.js';
@@ -205,27 +208,105 @@ export class Resolver {
     const exact = this.exactFunction(fits, hints);
     if (exact !== undefined) return [exact];
     const coercible = fits.filter((c) => c.args === undefined || hints.every((h, i) => this.fitsAt(c, i, h)));
-    return hints.length > 0 && hints.every((h) => h === 'unknown') ? this.unknownTieBreak(coercible, hints.length, (c, i) => paramType(c, i)) : coercible;
+    if (coercible.some((c) => c.args === undefined)) return coercible;
+    return this.selectCandidate(coercible, hints, (c, i) => this.expandedParam(c, i));
   }
 
   /**
-   * PostgreSQL's rule for arguments that are all unknown literals (func_select_candidate): at each
-   * position, if a candidate takes the string category, candidates that do not are dropped; then
-   * if a candidate takes a preferred type there, those taking a non-preferred one are dropped.
-   * A candidate without argument types is kept.
+   * PostgreSQL's choice among several candidates every argument can be coerced to
+   * (func_select_candidate, "Type Conversion: Functions" steps 4.c–4.f, also used for operators):
+   * (c) most exact matches at the known positions; (d) most known positions where the candidate
+   * takes the input's type or a preferred type of the input's category; (e) at the unknown-literal
+   * positions, the string category if any candidate takes it (else the one category all take, else
+   * no choice), and within it the preferred type if any candidate takes one; (f) with unknown and
+   * known arguments whose known types are all one type, the only candidate that takes that type
+   * everywhere. Applied only when every known argument's type is exactly known (otherwise the
+   * steps cannot be replayed and every coercible candidate is kept); when PostgreSQL could not
+   * choose (the call fails as ambiguous) every remaining candidate is kept (over-approximation).
    */
-  private unknownTieBreak<T>(cands: T[], n: number, param: (c: T, i: number) => number | undefined): T[] {
-    let out = cands;
-    for (let i = 0; i < n && out.length > 1; i++) {
-      const info = (c: T): CatalogType | undefined => {
-        const p = param(c, i);
-        return p === undefined ? undefined : this.info.types.get(p);
-      };
-      if (out.some((c) => info(c) === undefined)) continue;
-      if (out.some((c) => info(c)?.category === 'S')) out = out.filter((c) => info(c)?.category === 'S');
-      if (out.some((c) => info(c)?.preferred === true)) out = out.filter((c) => info(c)?.preferred === true);
+  private selectCandidate<T>(cands: T[], hints: readonly TypeHint[], param: (c: T, i: number) => number): T[] {
+    if (cands.length <= 1 || hints.length === 0) return cands;
+    const inputs: (number | 'unknown')[] = [];
+    for (const h of hints) {
+      if (h === 'unknown') inputs.push('unknown');
+      else if (h !== 'any' && h.size === 1) inputs.push(this.baseOf([...h][0] as number));
+      else return cands;
+    }
+    const type = (oid: number): CatalogType | undefined => this.info.types.get(oid);
+    const keepBest = (list: T[], score: (c: T) => number): T[] => {
+      const scores = list.map(score);
+      const best = Math.max(...scores);
+      return list.filter((_, i) => scores[i] === best);
+    };
+    // (c) exact matches at known positions
+    let out = keepBest(cands, (c) => inputs.reduce<number>((n, t, i) => (t !== 'unknown' && param(c, i) === t ? n + 1 : n), 0));
+    if (out.length === 1) return out;
+    // (d) exact or preferred-of-the-input's-category at known positions
+    out = keepBest(out, (c) =>
+      inputs.reduce<number>((n, t, i) => {
+        if (t === 'unknown') return n;
+        const p = type(param(c, i));
+        return param(c, i) === t || (p?.preferred === true && p.category === type(t)?.category) ? n + 1 : n;
+      }, 0),
+    );
+    if (out.length === 1) return out;
+    // (e) unknown positions: string category first, then a preferred type
+    const unknownAt = inputs.flatMap((t, i) => (t === 'unknown' ? [i] : []));
+    if (unknownAt.length > 0) {
+      let resolved = true;
+      const slot: { category: string; preferred: boolean }[] = [];
+      for (const i of unknownAt) {
+        let category: string | undefined;
+        let preferred = false;
+        let conflict = false;
+        for (const c of out) {
+          const p = type(param(c, i));
+          if (p === undefined) return out;
+          if (category === undefined) {
+            category = p.category;
+            preferred = p.preferred;
+          } else if (p.category === category) preferred ||= p.preferred;
+          else if (p.category === 'S') {
+            category = 'S';
+            preferred = p.preferred;
+          } else conflict = true;
+        }
+        if (category === undefined || (conflict && category !== 'S')) {
+          resolved = false;
+          break;
+        }
+        slot[i] = { category, preferred };
+      }
+      if (resolved) {
+        const kept = out.filter((c) =>
+          unknownAt.every((i) => {
+            const p = type(param(c, i));
+            const want = slot[i] as { category: string; preferred: boolean };
+            return p !== undefined && p.category === want.category && (!want.preferred || p.preferred);
+          }),
+        );
+        if (kept.length > 0) out = kept;
+        if (out.length === 1) return out;
+      }
+      // (f) unknown and known arguments, the known ones all of one type
+      const known = inputs.filter((t): t is number => t !== 'unknown');
+      if (known.length > 0 && known.every((t) => t === known[0])) {
+        const k = new Set([known[0] as number]);
+        const takes = out.filter((c) => inputs.every((_, i) => this.coercible(k, param(c, i))));
+        if (takes.length === 1) return takes;
+      }
     }
     return out;
+  }
+
+  /** A domain's base type (PostgreSQL resolves a domain argument as its base type). */
+  private baseOf(oid: number): number {
+    let t = this.info.types.get(oid);
+    for (let i = 0; t !== undefined && t.kind === 'd' && t.base !== 0 && i < 16; i++) {
+      oid = t.base;
+      t = this.info.types.get(oid);
+    }
+    return oid;
   }
 
   /**
@@ -318,10 +399,7 @@ export class Resolver {
       }
     }
     const coercible = fits.filter((o) => (prefix || this.coercible(l0, o.left)) && this.coercible(r0, o.right));
-    if (r0 === 'unknown' && (prefix || l0 === 'unknown')) {
-      return this.unknownTieBreak(coercible, prefix ? 1 : 2, (o, i) => (prefix ? o.right : i === 0 ? o.left : o.right));
-    }
-    return coercible;
+    return this.selectCandidate(coercible, prefix ? [r0] : [l0, r0], (o, i) => (prefix ? o.right : i === 0 ? o.left : o.right));
   }
 
   // ---------------------------------------------------------------- coercion

@@ -223,3 +223,54 @@ describe('shadowing built-ins stays refused', () => {
     expect(d.decision).toBe('block');
   });
 });
+
+describe("PostgreSQL's tie-breaks among coercible candidates (func_select_candidate, steps 4.c-4.f)", () => {
+  const withSplit = (): CatalogSnapshot =>
+    catalog({
+      functions: [
+        fn('pg_catalog', 'split_part', [T.text, T.text, T.int4], T.text),
+        fn('public', 'split_part', [T.citext, T.citext, T.int4], T.text),
+        fn('pg_catalog', 'upper', [T.text], T.text),
+        fn('public', 'upper', [T.citext], T.text),
+      ],
+    });
+
+  it.each([
+    // unknown literals with a typed argument: the string category's preferred type (text) wins (4.e)
+    "SELECT split_part('fz', 'search_path', o.id) FROM app.orders o",
+    "SELECT split_part('a', '', o.total_cents) = 'fz' FROM app.orders o",
+    "SELECT split_part('a,b', ',', 1)",
+    "SELECT upper('customers')",
+    "SELECT replace('a', 'b', 'c') FROM app.orders",
+    // more exact matches (4.c): the text column picks pg_catalog's
+    "SELECT split_part(status, ',', 1) FROM app.orders",
+    "SELECT strpos(status, 'a') FROM app.orders",
+  ])('pg_catalog is picked, as PostgreSQL does: %s', (sql) => {
+    expect(decide(sql, withSplit())).toMatchObject({ decision: 'allow' });
+  });
+
+  it.each([
+    // a citext argument makes the extension's candidate the better match (4.c): it counts
+    ["SELECT split_part(email, ',', 1) FROM app.tickets", 'public.split_part'],
+    ['SELECT upper(email) FROM app.tickets', 'public.upper'],
+    ["SELECT strpos(email, 'x') FROM app.tickets", 'public.strpos'],
+    // known types only as a set (the column name in two relations): no tie-break, every candidate counts
+    ["SELECT split_part('a', 'b', x.v) FROM (SELECT id AS v FROM app.orders UNION ALL SELECT email AS v FROM app.tickets) x", 'public.split_part'],
+  ])('the extension candidate still counts where PostgreSQL may pick it: %s', (sql, what) => {
+    const d = decide(sql, withSplit());
+    expect(d.codes).toContain('FUNCTION_NOT_ALLOWED');
+    expect(d.messages.join(' ')).toContain(what);
+  });
+
+  it('a user function with the only fitting signature is still picked (4.a before any tie-break)', () => {
+    const snap = catalog({ functions: [fn('pg_catalog', 'split_part', [T.text, T.text, T.int4], T.text), fn('public', 'split_part', [T.text, T.text, T.int8], T.text)] });
+    // int8 cannot go to int4 implicitly: only public.split_part(text, text, int8) fits
+    expect(decide("SELECT split_part('a', 'b', 10000000000)", snap).codes).toContain('FUNCTION_NOT_ALLOWED');
+  });
+
+  it('operators: an unknown literal against a typed operand takes its type; both unknown prefer text', () => {
+    expect(decide("SELECT 'a' = 'b'", withSplit())).toMatchObject({ decision: 'allow' });
+    expect(decide("SELECT id FROM app.orders WHERE 'x' = status", withSplit())).toMatchObject({ decision: 'allow' });
+    expect(decide("SELECT id FROM app.tickets WHERE 'x' = email", withSplit()).codes).toContain('FUNCTION_NOT_ALLOWED');
+  });
+});
