@@ -209,7 +209,39 @@ export class Resolver {
     if (exact !== undefined) return [exact];
     const coercible = fits.filter((c) => c.args === undefined || hints.every((h, i) => this.fitsAt(c, i, h)));
     if (coercible.some((c) => c.args === undefined)) return coercible;
-    return this.selectCandidate(coercible, hints, (c, i) => this.expandedParam(c, i));
+    return this.selectEach(coercible, hints, (c, i) => this.expandedParam(c, i), (c, i, h) => this.fitsAt(c, i, h), (combo) => this.exactFunction(fits, combo));
+  }
+
+  /**
+   * selectCandidate for every combination of the arguments' possible types (a column name two
+   * relations give different types: `t.id` int4 or int8): the union of PostgreSQL's picks over
+   * the combinations contains the real one. More than 64 combinations, or an argument of any
+   * type: every coercible candidate is kept.
+   */
+  private selectEach<T>(
+    cands: T[],
+    hints: readonly TypeHint[],
+    param: (c: T, i: number) => number,
+    fits: (c: T, i: number, h: TypeHint) => boolean,
+    exact?: (combo: readonly TypeHint[], fitting: readonly T[]) => T | undefined,
+  ): T[] {
+    if (cands.length <= 1) return cands;
+    let combos: TypeHint[][] = [[]];
+    for (const h of hints) {
+      if (h === 'any') return cands;
+      const options: TypeHint[] = h === 'unknown' ? ['unknown'] : [...h].map((t) => new Set([t]));
+      combos = combos.flatMap((c) => options.map((o) => [...c, o]));
+      if (combos.length > 64) return cands;
+    }
+    if (combos.length === 1) return this.selectCandidate(cands, hints, param);
+    const out = new Set<T>();
+    for (const combo of combos) {
+      const fitting = cands.filter((c) => combo.every((h, i) => fits(c, i, h)));
+      const hit = exact?.(combo, fitting);
+      if (hit !== undefined) out.add(hit);
+      else for (const c of this.selectCandidate(fitting, combo, param)) out.add(c);
+    }
+    return cands.filter((c) => out.has(c));
   }
 
   /**
@@ -399,7 +431,21 @@ export class Resolver {
       }
     }
     const coercible = fits.filter((o) => (prefix || this.coercible(l0, o.left)) && this.coercible(r0, o.right));
-    return this.selectCandidate(coercible, prefix ? [r0] : [l0, r0], (o, i) => (prefix ? o.right : i === 0 ? o.left : o.right));
+    const param = (o: CatalogOperator, i: number): number => (prefix || i === 1 ? o.right : o.left);
+    // per combination of operand types, PostgreSQL's exact match first (an unknown side takes the other's type)
+    const exactIn = (combo: readonly TypeHint[], list: readonly CatalogOperator[]): CatalogOperator | undefined => {
+      let c = combo;
+      if (!prefix && c[0] === 'unknown' && c[1] !== 'unknown') c = [c[1] as TypeHint, c[1] as TypeHint];
+      else if (!prefix && c[1] === 'unknown' && c[0] !== 'unknown') c = [c[0] as TypeHint, c[0] as TypeHint];
+      const types = singletons(c);
+      if (types === undefined) return undefined;
+      for (const s of this.path) {
+        const hit = list.find((o) => o.schema === s && (prefix ? o.right === types[0] : o.left === types[0] && o.right === types[1]));
+        if (hit !== undefined) return hit;
+      }
+      return undefined;
+    };
+    return this.selectEach(coercible, prefix ? [r0] : [l0, r0], param, (o, i, h) => this.coercible(h, param(o, i)), (combo) => exactIn(combo, fits));
   }
 
   // ---------------------------------------------------------------- coercion

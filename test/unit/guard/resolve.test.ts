@@ -254,8 +254,8 @@ describe("PostgreSQL's tie-breaks among coercible candidates (func_select_candid
     ["SELECT split_part(email, ',', 1) FROM app.tickets", 'public.split_part'],
     ['SELECT upper(email) FROM app.tickets', 'public.upper'],
     ["SELECT strpos(email, 'x') FROM app.tickets", 'public.strpos'],
-    // known types only as a set (the column name in two relations): no tie-break, every candidate counts
-    ["SELECT split_part('a', 'b', x.v) FROM (SELECT id AS v FROM app.orders UNION ALL SELECT email AS v FROM app.tickets) x", 'public.split_part'],
+    // a type known only as a set (text or citext): PostgreSQL may pick the extension's for citext
+    ["SELECT split_part(x.v, 'b', 1) FROM (SELECT status AS v FROM app.orders UNION ALL SELECT email AS v FROM app.tickets) x", 'public.split_part'],
   ])('the extension candidate still counts where PostgreSQL may pick it: %s', (sql, what) => {
     const d = decide(sql, withSplit());
     expect(d.codes).toContain('FUNCTION_NOT_ALLOWED');
@@ -272,5 +272,19 @@ describe("PostgreSQL's tie-breaks among coercible candidates (func_select_candid
     expect(decide("SELECT 'a' = 'b'", withSplit())).toMatchObject({ decision: 'allow' });
     expect(decide("SELECT id FROM app.orders WHERE 'x' = status", withSplit())).toMatchObject({ decision: 'allow' });
     expect(decide("SELECT id FROM app.tickets WHERE 'x' = email", withSplit()).codes).toContain('FUNCTION_NOT_ALLOWED');
+  });
+});
+
+describe('tie-breaks over every combination of possible argument types', () => {
+  it('a column name two relations type differently (int4 / int8): the union of the picks', () => {
+    const snap = catalog({ functions: [fn('pg_catalog', 'split_part', [T.text, T.text, T.int4], T.text), fn('public', 'split_part', [T.citext, T.citext, T.int4], T.text)] });
+    // `tags` is int4[] and `id` int4 in orders; in tickets `id` is int4 too: add a relation where id is int8
+    const withInt8 = { ...snap, relations: new Map(snap.relations) };
+    withInt8.relations.set('app.big', { schema: 'app', name: 'big', kind: 'table', columns: [{ name: 'id', type: 'bigint', typeOid: T.int8 }] });
+    expect(decide("SELECT split_part('a', 'b', o.id) FROM app.orders o JOIN app.big b ON true", withInt8)).toMatchObject({ decision: 'allow' });
+    // and a citext-or-text column still counts the extension's candidate
+    expect(decide("SELECT split_part(x.v, 'b', 1) FROM (SELECT status AS v FROM app.orders UNION ALL SELECT email AS v FROM app.tickets) x", snap).codes).toContain('FUNCTION_NOT_ALLOWED');
+    // an int4-or-citext third argument: citext cannot go to int4, only the int4 combination picks (pg_catalog)
+    expect(decide("SELECT split_part('a', 'b', x.v) FROM (SELECT id AS v FROM app.orders UNION ALL SELECT email AS v FROM app.tickets) x", snap)).toMatchObject({ decision: 'allow' });
   });
 });
