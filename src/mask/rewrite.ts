@@ -11,8 +11,10 @@
  *   as a stray, never silently left in place; every DML target (masked or not) is reported with
  *   its alias, so that whole-row references of it (`t`, `t.*`, `schema.t.*`) and its constraints
  *   can be judged (src/mask/writes.ts);
- * - relation names given as text (string literals cast to regclass, or passed to any function)
- *   that resolve to a masked relation are reported;
+ * - relation names given as text that resolve to a masked relation are reported: string literals
+ *   cast to a reg type, or passed to a function that may look them up as names (a built-in with a
+ *   name parameter, and any function off the reviewed list of built-ins that need no catalog
+ *   access); a literal given to upper(), md5(), jsonb_build_object() … is data, not a name;
  * - the walk is a visitor of the traversal core (src/guard/ast/traverse.ts, issue #15): a total
  *   table over NodeTag, every node visited (wrapped, inline-typed and plain arrays) iteratively,
  *   one Budget spent per node — running out throws TooComplexError (the Masker refuses
@@ -24,7 +26,8 @@
 import { MAX_AST_NODES_CAP, newBudget, type Budget } from '../guard/ast/budget.js';
 import { unwrapNode } from '../guard/ast/node.js';
 import { descendRaw, inScope, SKIP, THROW_ON_REFUSE, traverse, visitorTable, type NodeVisit, type Scope, type Visitor } from '../guard/ast/traverse.js';
-import { splitQualifiedName } from '../guard/names.js';
+import { builtinClass, NAME_LOOKUP_FUNCTIONS, REGCLASS_ARGS, REGPROC_ARGS, TYPENAME_ARGS } from '../guard/functions.js';
+import { nameList, splitQualifiedName } from '../guard/names.js';
 import { resolveRelation } from '../guard/relations.js';
 import type { CatalogSnapshot } from '../guard/types.js';
 import { literalString, REG_TYPES } from '../guard/walk.js';
@@ -287,8 +290,26 @@ function typeCast(n: Visit): void {
   }
 }
 
-/** A string passed to any function may be a relation name. */
+/**
+ * Whether a call may resolve a text argument as an object name: a built-in that takes names
+ * (regclass / type / function name parameters, the to_reg* and has_*_privilege families), and every
+ * function that is not on the reviewed list of built-ins that need no catalog access (user and
+ * extension functions, catalog functions: their parameters may be regclass, or run SQL).
+ */
+function looksUpNames(parts: readonly string[] | undefined): boolean {
+  const name = parts?.[parts.length - 1];
+  if (parts === undefined || name === undefined) return true;
+  if (parts.length >= 2 && parts[parts.length - 2] !== 'pg_catalog') return true;
+  if (REGCLASS_ARGS[name] !== undefined || TYPENAME_ARGS[name] !== undefined || REGPROC_ARGS[name] !== undefined || NAME_LOOKUP_FUNCTIONS.has(name)) return true;
+  return /privilege/.test(name) || builtinClass(name) !== 'allowed';
+}
+
+/**
+ * A string passed to a function that may look it up as a name (looksUpNames) may be a relation
+ * name; upper('customers'), md5('…') or a JSON key look nothing up.
+ */
 function funcCall(n: Visit): void {
+  if (!looksUpNames(nameList(n.body.funcname))) return;
   for (const arg of Array.isArray(n.body.args) ? n.body.args : []) {
     const text = literalString(arg);
     if (text !== undefined) textName(n.state, text);

@@ -93,13 +93,24 @@ async function runDirect(url: string, sql: string): Promise<Direct | { error: st
 /** Refusals docs/masking.md promises under masks (a view over a masked table): not false positives. */
 const DOCUMENTED_REFUSALS = new Set(['MASKED_VIEW']);
 
+/**
+ * Whether every reason of a refusal is one docs/masking.md promises: MASKED_VIEW, or a masked table
+ * named in a string that reaches a name lookup (a reg-type cast, to_regclass …: MASK_REWRITE_UNSUPPORTED
+ * "… is named in a string").
+ */
+function documentedRefusal(a: Observation): boolean {
+  const reasons = (a.raw.reasons ?? []) as { code?: string; message?: string }[];
+  if (a.codes.length === 0 || reasons.length === 0) return false;
+  return reasons.every((r) => DOCUMENTED_REFUSALS.has(r.code ?? '') || (r.code === 'MASK_REWRITE_UNSUPPORTED' && / is named in a string\b/.test(r.message ?? '')));
+}
+
 const multiset = (rows: unknown[][]): string => JSON.stringify(rows.map((r) => JSON.stringify(r)).sort());
 
 export async function fidelity(world: World, sql: string, a: Observation): Promise<{ verdict: Verdict; falsePositive: boolean }> {
   const direct = await runDirect(world.maskedGatewayUrl, sql);
   if ('error' in direct) return { verdict: SKIP, falsePositive: false }; // not valid SQL here: the generator's problem, not the gateway's
   if (a.isError) {
-    if (timingDependent(a) || (a.codes.length > 0 && a.codes.every((c) => DOCUMENTED_REFUSALS.has(c)))) return { verdict: SKIP, falsePositive: false };
+    if (timingDependent(a) || documentedRefusal(a)) return { verdict: SKIP, falsePositive: false };
     const first = ((a.raw.reasons ?? []) as { message?: string }[])[0]?.message ?? JSON.stringify(a.body).slice(0, 200);
     return { verdict: `refused good SQL (${[...new Set(a.codes)].join(', ')}): ${first}`, falsePositive: true };
   }
@@ -153,7 +164,7 @@ export async function corpusFidelity(world: World, sql: string): Promise<CorpusF
       return `the gateway says ${sqlstate ?? [...new Set(a.codes)].join(', ')} (${first}); directly on M it fails: ${direct.error.slice(0, 200)}`;
     }
     if (a.isError) {
-      if (sqlstate === undefined && a.codes.length > 0 && a.codes.every((c) => DOCUMENTED_REFUSALS.has(c))) return 'documented';
+      if (sqlstate === undefined && documentedRefusal(a)) return 'documented';
       return `${sqlstate !== undefined ? `fails with ${sqlstate}` : `refused (${[...new Set(a.codes)].join(', ')})`}: ${first}; directly on M it runs`;
     }
     const body = a.raw as { columns?: { name: string; type: string }[]; rows?: unknown[][]; truncated?: boolean };

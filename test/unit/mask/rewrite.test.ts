@@ -139,6 +139,19 @@ describe('mask plan: fail closed', () => {
   it('refuses masked relations named in strings', () => {
     expect(refusal("SELECT 'app.customers'::regclass")).toContain('MASK_REWRITE_UNSUPPORTED');
     expect(refusal("SELECT pg_relation_size('customers')")).toContain('MASK_REWRITE_UNSUPPORTED');
+    expect(refusal("SELECT to_regclass('app.customers')")).toContain('MASK_REWRITE_UNSUPPORTED');
+    expect(refusal("SELECT 'app.customers'::text::regclass")).toContain('MASK_REWRITE_UNSUPPORTED');
+  });
+
+  it('a literal that is data, not a name, does not count (upper, md5, JSON keys, concat …)', () => {
+    for (const sql of [
+      "SELECT upper('customers') FROM app.products",
+      "SELECT md5('customers'), length('app.customers'), concat('customers', 1)",
+      "SELECT jsonb_build_object('customers', count(*)) FROM app.orders",
+      "SELECT id FROM app.orders WHERE status <> 'customers'",
+    ]) {
+      expect(h.plan(sql).plan.ok, sql).toBe(true);
+    }
   });
 
   it('refuses EXPLAIN VERBOSE of hash-masked columns (the plan would print the key blocks)', () => {
