@@ -9,7 +9,7 @@
 import { pathToFileURL } from 'node:url';
 import { ALLOWED_BUILTINS } from './builtins.js';
 import { BUILTIN_DENIED_FUNCTIONS, SAFE_SETTINGS, SESSION_TEXT_FUNCTIONS } from './functions.js';
-import { REASONS, type ReasonCategory, type ReasonCode } from './reasons.js';
+import { REASONS, type ReasonCategory, type ReasonCode, type ReasonDefinition } from './reasons.js';
 import { SENSITIVE_CATALOG_RELATIONS } from './relations.js';
 
 const CATEGORY_TITLES: Record<ReasonCategory, string> = {
@@ -21,6 +21,7 @@ const CATEGORY_TITLES: Record<ReasonCategory, string> = {
   runtime: 'Runtime: while running an allowed statement',
   write: 'Guarded writes',
   gateway: 'The gateway itself',
+  http: 'HTTP: refused before the MCP exchange',
 };
 
 function cell(s: string): string {
@@ -39,6 +40,9 @@ export function renderReasonsDoc(): string {
     'renamed once released. The fixes below are the defaults; the guard often gives a more specific',
     'one (e.g. naming an allowed table to use instead).',
     '',
+    'Codes the HTTP layer answers with itself (before or outside an MCP exchange) show their HTTP status;',
+    'their JSON-RPC error body carries the code as `error.data.code` with the fix and the request id.',
+    '',
   ];
   const byCategory = new Map<ReasonCategory, ReasonCode[]>();
   for (const code of Object.keys(REASONS) as ReasonCode[]) {
@@ -51,7 +55,9 @@ export function renderReasonsDoc(): string {
     lines.push(`## ${CATEGORY_TITLES[cat]}`, '', '| code | meaning | fix |', '|---|---|---|');
     for (const code of codes) {
       const d = REASONS[code];
-      lines.push(`| \`${code}\` | ${cell(d.summary)} | ${cell(d.fix)} |`);
+      const def: ReasonDefinition = d;
+      const status = def.http ? ` (HTTP ${def.http.status})` : '';
+      lines.push(`| \`${code}\` | ${cell(d.summary)}${status} | ${cell(d.fix)} |`);
     }
     lines.push('');
   }

@@ -16,7 +16,25 @@ export type ReasonCategory =
   | 'access' // principal, database, tool
   | 'runtime' // what happened while running an allowed statement
   | 'write' // guarded writes (issue #5)
-  | 'gateway'; // the gateway itself: shutdown, audit, internal
+  | 'gateway' // the gateway itself: shutdown, audit, internal
+  | 'http'; // refusals of the HTTP layer before the MCP exchange (src/http/errors.ts)
+
+/** JSON-RPC 2.0 error codes of HTTP-level refusals; -32000…-32099 is the implementation-defined server range. */
+export const JSONRPC = {
+  PARSE_ERROR: -32700,
+  INVALID_REQUEST: -32600,
+  SERVER_ERROR: -32000,
+  UNAUTHORIZED: -32001,
+  INTERNAL_ERROR: -32603,
+} as const;
+
+/** How the HTTP layer answers a code it refuses a request with (src/http/errors.ts). */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly rpc: number;
+  /** The body's message when it differs from the summary. */
+  readonly message?: string;
+}
 
 export interface ReasonDefinition {
   readonly category: ReasonCategory;
@@ -24,6 +42,8 @@ export interface ReasonDefinition {
   readonly summary: string;
   /** The default fix an agent can act on; call sites may give a more specific one. */
   readonly fix: string;
+  /** Present for the codes the HTTP layer answers with itself: status and JSON-RPC code. */
+  readonly http?: HttpAnswer;
 }
 
 export const REASONS = {
@@ -432,11 +452,13 @@ export const REASONS = {
     category: 'gateway',
     summary: 'The gateway is shutting down and takes no new calls.',
     fix: 'Retry; another replica (or the restarted gateway) will answer.',
+    http: { status: 503, rpc: JSONRPC.SERVER_ERROR },
   },
   RATE_LIMITED: {
     category: 'gateway',
     summary: 'Too many calls in the window for this principal or address.',
     fix: 'Wait for the number of seconds in Retry-After, then retry.',
+    http: { status: 429, rpc: JSONRPC.SERVER_ERROR, message: 'Too many requests.' },
   },
   AUDIT_UNAVAILABLE: {
     category: 'gateway',
@@ -452,6 +474,69 @@ export const REASONS = {
     category: 'gateway',
     summary: 'The gateway hit an unexpected error; nothing was run or the statement was rolled back.',
     fix: 'Retry; if it persists, report the request id to the operator.',
+    http: { status: 500, rpc: JSONRPC.INTERNAL_ERROR, message: 'Internal error.' },
+  },
+
+  // http: refused by the HTTP layer before the MCP exchange (src/http/errors.ts answers them)
+  UNAUTHENTICATED: {
+    category: 'http',
+    summary: 'Authentication required.',
+    fix: 'Send "Authorization: Bearer <token>" with a token configured for your principal.',
+    http: { status: 401, rpc: JSONRPC.UNAUTHORIZED },
+  },
+  INVALID_TOKEN: {
+    category: 'http',
+    summary: 'The bearer token is not valid.',
+    fix: 'Check the token (or ask the operator for a new one) and send it as "Authorization: Bearer <token>".',
+    http: { status: 401, rpc: JSONRPC.UNAUTHORIZED },
+  },
+  FORBIDDEN_HOST: {
+    category: 'http',
+    summary: 'The Host header is not allowed.',
+    fix: 'Connect using a host name listed in server.allowed_hosts.',
+    http: { status: 403, rpc: JSONRPC.SERVER_ERROR },
+  },
+  FORBIDDEN_ORIGIN: {
+    category: 'http',
+    summary: 'The Origin header is not allowed.',
+    fix: 'Browser clients must run on an origin listed in server.allowed_origins.',
+    http: { status: 403, rpc: JSONRPC.SERVER_ERROR },
+  },
+  NOT_FOUND: {
+    category: 'http',
+    summary: 'Not found.',
+    fix: 'MCP is served with POST /mcp; probes are GET /health, /livez, /ready and /readyz.',
+    http: { status: 404, rpc: JSONRPC.INVALID_REQUEST },
+  },
+  METHOD_NOT_ALLOWED: {
+    category: 'http',
+    summary: 'Method not allowed.',
+    fix: 'This server is stateless: send every MCP message with POST /mcp.',
+    http: { status: 405, rpc: JSONRPC.SERVER_ERROR },
+  },
+  PAYLOAD_TOO_LARGE: {
+    category: 'http',
+    summary: 'The request body is larger than the server accepts.',
+    fix: 'Send a smaller request (see server.body_limit_bytes).',
+    http: { status: 413, rpc: JSONRPC.INVALID_REQUEST },
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    category: 'http',
+    summary: 'The request body must be application/json.',
+    fix: 'Send the JSON-RPC message with "Content-Type: application/json".',
+    http: { status: 415, rpc: JSONRPC.INVALID_REQUEST },
+  },
+  INVALID_JSON: {
+    category: 'http',
+    summary: 'Parse error: the body is not valid JSON.',
+    fix: 'Send one JSON-RPC 2.0 message (or batch) as valid JSON.',
+    http: { status: 400, rpc: JSONRPC.PARSE_ERROR },
+  },
+  INVALID_REQUEST: {
+    category: 'http',
+    summary: 'Invalid request.',
+    fix: 'Send one JSON-RPC 2.0 message as the POST body.',
+    http: { status: 400, rpc: JSONRPC.INVALID_REQUEST },
   },
 } as const satisfies Record<string, ReasonDefinition>;
 

@@ -5,19 +5,16 @@
  * Guarantees: every error body is `{ jsonrpc: "2.0", id: null, error: { code, message,
  * data: { code, fix, requestId } } }` with a stable UPPER_SNAKE `data.code`; an unexpected
  * error is answered as INTERNAL_ERROR without its message or stack (those go to the log only).
+ * The codes, messages, fixes, statuses and JSON-RPC codes live in the one catalogue
+ * (src/guard/reasons.ts, category `http` plus the gateway codes that carry an `http` answer);
+ * framework errors are mapped by their fastify code or type, never by their message text.
  * Does not: describe errors inside MCP exchanges (the SDK answers those, and tool refusals are
  * tool results, see src/guard/reasons.ts).
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { JSONRPC, REASONS, type HttpAnswer, type ReasonCode, type ReasonDefinition } from '../guard/reasons.js';
 
-/** JSON-RPC 2.0 error codes we use; -32000…-32099 is the implementation-defined server range. */
-export const JSONRPC = {
-  PARSE_ERROR: -32700,
-  INVALID_REQUEST: -32600,
-  SERVER_ERROR: -32000,
-  UNAUTHORIZED: -32001,
-  INTERNAL_ERROR: -32603,
-} as const;
+export { JSONRPC };
 
 interface HttpErrorDefinition {
   status: number;
@@ -26,88 +23,15 @@ interface HttpErrorDefinition {
   fix: string;
 }
 
-export const HTTP_ERRORS = {
-  UNAUTHENTICATED: {
-    status: 401,
-    rpc: JSONRPC.UNAUTHORIZED,
-    message: 'Authentication required.',
-    fix: 'Send "Authorization: Bearer <token>" with a token configured for your principal.',
-  },
-  INVALID_TOKEN: {
-    status: 401,
-    rpc: JSONRPC.UNAUTHORIZED,
-    message: 'The bearer token is not valid.',
-    fix: 'Check the token (or ask the operator for a new one) and send it as "Authorization: Bearer <token>".',
-  },
-  FORBIDDEN_HOST: {
-    status: 403,
-    rpc: JSONRPC.SERVER_ERROR,
-    message: 'The Host header is not allowed.',
-    fix: 'Connect using a host name listed in server.allowed_hosts.',
-  },
-  FORBIDDEN_ORIGIN: {
-    status: 403,
-    rpc: JSONRPC.SERVER_ERROR,
-    message: 'The Origin header is not allowed.',
-    fix: 'Browser clients must run on an origin listed in server.allowed_origins.',
-  },
-  NOT_FOUND: {
-    status: 404,
-    rpc: JSONRPC.INVALID_REQUEST,
-    message: 'Not found.',
-    fix: 'MCP is served with POST /mcp; probes are GET /health, /livez, /ready and /readyz.',
-  },
-  METHOD_NOT_ALLOWED: {
-    status: 405,
-    rpc: JSONRPC.SERVER_ERROR,
-    message: 'Method not allowed.',
-    fix: 'This server is stateless: send every MCP message with POST /mcp.',
-  },
-  PAYLOAD_TOO_LARGE: {
-    status: 413,
-    rpc: JSONRPC.INVALID_REQUEST,
-    message: 'The request body is larger than the server accepts.',
-    fix: 'Send a smaller request (see server.body_limit_bytes).',
-  },
-  UNSUPPORTED_MEDIA_TYPE: {
-    status: 415,
-    rpc: JSONRPC.INVALID_REQUEST,
-    message: 'The request body must be application/json.',
-    fix: 'Send the JSON-RPC message with "Content-Type: application/json".',
-  },
-  INVALID_JSON: {
-    status: 400,
-    rpc: JSONRPC.PARSE_ERROR,
-    message: 'Parse error: the body is not valid JSON.',
-    fix: 'Send one JSON-RPC 2.0 message (or batch) as valid JSON.',
-  },
-  INVALID_REQUEST: {
-    status: 400,
-    rpc: JSONRPC.INVALID_REQUEST,
-    message: 'Invalid request.',
-    fix: 'Send one JSON-RPC 2.0 message as the POST body.',
-  },
-  RATE_LIMITED: {
-    status: 429,
-    rpc: JSONRPC.SERVER_ERROR,
-    message: 'Too many requests.',
-    fix: 'Wait for the number of seconds in Retry-After, then retry.',
-  },
-  SHUTTING_DOWN: {
-    status: 503,
-    rpc: JSONRPC.SERVER_ERROR,
-    message: 'The gateway is shutting down and takes no new calls.',
-    fix: 'Retry; another replica (or the restarted gateway) will answer.',
-  },
-  INTERNAL_ERROR: {
-    status: 500,
-    rpc: JSONRPC.INTERNAL_ERROR,
-    message: 'Internal error.',
-    fix: 'Retry; if it persists, report the request id to the operator.',
-  },
-} as const satisfies Record<string, HttpErrorDefinition>;
+/** The codes of the one catalogue (src/guard/reasons.ts) that carry an HTTP answer. */
+export type HttpErrorCode = { [K in ReasonCode]: (typeof REASONS)[K] extends { http: HttpAnswer } ? K : never }[ReasonCode];
 
-export type HttpErrorCode = keyof typeof HTTP_ERRORS;
+/** The HTTP view of the catalogue: status, JSON-RPC code, body message and fix of every HttpErrorCode. */
+export const HTTP_ERRORS: Readonly<Record<HttpErrorCode, HttpErrorDefinition>> = Object.fromEntries(
+  Object.entries(REASONS as Record<string, ReasonDefinition>).flatMap(([code, def]) =>
+    def.http === undefined ? [] : [[code, { status: def.http.status, rpc: def.http.rpc, message: def.http.message ?? def.summary, fix: def.fix }]],
+  ),
+) as Record<HttpErrorCode, HttpErrorDefinition>;
 
 /** Thrown from hooks to refuse a request; rendered by the app's error handler. */
 export class HttpError extends Error {
@@ -184,10 +108,9 @@ export function classifyError(err: FastifyError | Error): HttpError {
       break;
   }
   const status = (err as FastifyError).statusCode;
-  // Prototype-poisoning refusals and other client-side JSON problems from fastify's parser.
-  if (err instanceof SyntaxError || (status === 400 && /JSON|__proto__|constructor/i.test(err.message))) {
-    return new HttpError('INVALID_JSON');
-  }
+  // fastify's JSON parser reports every parse failure, prototype and constructor poisoning
+  // included, as FST_ERR_CTP_INVALID_JSON_BODY (above); a SyntaxError is a JSON.parse elsewhere.
+  if (err instanceof SyntaxError) return new HttpError('INVALID_JSON');
   if (status === 413) return new HttpError('PAYLOAD_TOO_LARGE');
   if (status === 415) return new HttpError('UNSUPPORTED_MEDIA_TYPE');
   if (status === 404) return new HttpError('NOT_FOUND');
