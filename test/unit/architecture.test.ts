@@ -27,6 +27,7 @@ const LAYERS: LayerRules = {
   http: ['core', 'guard', 'config', 'telemetry', 'errors'],
   core: ['guard', 'mask', 'config', 'telemetry', 'audit', 'errors'],
   db: ['guard', 'config', 'errors'],
+  judge: ['guard', 'mask', 'config', 'errors'], // the judging pool: guard + masking plan on worker threads
   audit: ['config', 'errors'],
   telemetry: ['guard', 'config', 'log', 'errors'],
   mask: ['guard', 'config', 'errors'],
