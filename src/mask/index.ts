@@ -59,6 +59,7 @@ import { maskBudget, walkForMasks, type RangeSite, type WalkResult } from './rew
 import { TooComplexError } from '../guard/ast/budget.js';
 import { RefusedNodeError } from '../guard/ast/traverse.js';
 import { keepGroupingDependencies, type ProjectionSite } from './grouping.js';
+import { keepWholeRowTypes } from './wholerow.js';
 import { writeRefusals } from './writes.js';
 import { deparseStatement } from './deparse.js';
 
@@ -280,6 +281,8 @@ export class Masker {
     if (usesHash && walk.explainOptions.includes('verbose')) {
       return refuse('EXPLAIN VERBOSE is not available for statements that read hash-masked columns.', 'Use EXPLAIN without VERBOSE.');
     }
+    const system = systemColumnRefusal(walk);
+    if (system !== undefined) return { ok: false, reasons: [system] };
     const predicate = predicateRefusal(walk, rels);
     if (predicate !== undefined) return { ok: false, reasons: [predicate] };
     const tooBig = this.rewriteTooLarge(walk.sites, rels);
@@ -309,6 +312,7 @@ export class Masker {
     }
     unqualifyColumns(again.qualifiedColumns, unaliased);
     keepGroupingDependencies(copy, projected, budget);
+    keepWholeRowTypes(copy, projected, catalog, req.searchPath, budget);
     const sql = deparseStatement(copy);
     if (!verifyRoundTrip(sql, copy)) return refuse('The masking rewrite could not be verified for this statement.');
     const masked = new Set<string>();
@@ -485,6 +489,27 @@ function structuralRefusals(walk: WalkResult, index: MaskIndex, catalog: Catalog
   }
   out.push(...writeRefusals(walk, index, catalog));
   return out;
+}
+
+/**
+ * System columns (ctid, xmin, tableoid …) of a masked table: the masked projection is a sub-select,
+ * which has none, so PostgreSQL would fail with 42703 (issue #9 item 6). Refused with a reason
+ * instead: a reference qualified by the name of a masked range item, or unqualified (conservative:
+ * it may belong to another FROM item of the statement).
+ */
+function systemColumnRefusal(walk: WalkResult): Reason | undefined {
+  const names = new Set<string>();
+  for (const site of walk.sites) {
+    names.add(String((site.rangeVar.alias as { aliasname?: unknown } | undefined)?.aliasname ?? site.rangeVar.relname ?? ''));
+  }
+  const hit = walk.systemColumns.find((c) => c.qualifier === '' || names.has(c.qualifier));
+  if (hit === undefined) return undefined;
+  const site = walk.sites.find((s) => hit.qualifier === '' || String((s.rangeVar.alias as { aliasname?: unknown } | undefined)?.aliasname ?? s.rangeVar.relname) === hit.qualifier);
+  return reason(
+    'MASK_REWRITE_UNSUPPORTED',
+    `the system column ${hit.column}${hit.qualifier !== '' ? ` of ${hit.qualifier}` : ''} is not available: ${site?.key ?? 'a table read here'} has masked columns and is read through its masked projection, which has no system columns`,
+    'Leave out system columns (ctid, xmin, xmax, cmin, cmax, tableoid) of tables with masked columns, or qualify them with a table that has no masks.',
+  );
 }
 
 function predicateRefusal(walk: WalkResult, rels: ReadonlyMap<string, RelationMasks>): Reason | undefined {

@@ -76,7 +76,12 @@ export interface WalkResult {
   insertAllColumns: boolean;
   /** Column references (and `schema.table.*`) qualified with a schema: [schema, table, …]. */
   qualifiedColumns: Body[];
+  /** References to system columns (ctid, xmin, tableoid …): the name before it ('' unqualified) and the column. */
+  systemColumns: { qualifier: string; column: string }[];
 }
+
+/** PostgreSQL's system columns: a masked projection (a sub-select) has none of them. */
+export const SYSTEM_COLUMNS: ReadonlySet<string> = new Set(['ctid', 'xmin', 'xmax', 'cmin', 'cmax', 'tableoid']);
 
 /** `{ Type: body }` → [Type, body] (a node tag starts upper case); anything else → undefined. */
 function wrapped(v: unknown): [string, Body] | undefined {
@@ -273,6 +278,10 @@ function columnRef(n: Visit): void {
     const q = wrapped(fields[fields.length - 2]);
     if (q?.[0] === 'String' && typeof q[1].sval === 'string') out.starQualifiers.add(q[1].sval);
   }
+  if (name !== undefined && SYSTEM_COLUMNS.has(name)) {
+    const q = fields.length >= 2 ? wrapped(fields[fields.length - 2]) : undefined;
+    out.systemColumns.push({ qualifier: q?.[0] === 'String' ? String(q[1].sval) : '', column: name });
+  }
   if (name !== undefined) {
     out.allColumns.add(name);
     if (!n.state.bareOutputs.has(b)) out.nonProjectedColumns.add(name);
@@ -366,6 +375,7 @@ export function walkForMasks(root: unknown, ctx: WalkContext, budget: Budget = m
     assignedColumns: new Set(),
     insertAllColumns: false,
     qualifiedColumns: [],
+    systemColumns: [],
   };
   traverse(root, MASK_VISITOR, { out, ctx, bareOutputs: new Set() }, budget);
   return out;

@@ -75,6 +75,8 @@ async function runDirect(url: string, sql: string): Promise<Direct | { error: st
     try {
       const res = await c.query({ text: sql, rowMode: 'array', types: resultTypes });
       const oids = [...new Set(res.fields.map((f) => f.dataTypeID))];
+      // named as the gateway names them (src/db/pool.ts: format_type outside the statement's search_path, so types outside pg_catalog are schema-qualified)
+      await c.query('SET LOCAL search_path = pg_catalog');
       const names = await c.query<{ oid: number; name: string }>('SELECT oid::int AS oid, format_type(oid, NULL) AS name FROM pg_type WHERE oid = ANY($1)', [oids]);
       const byOid = new Map(names.rows.map((r) => [r.oid, r.name]));
       return {

@@ -402,3 +402,30 @@ describe('mask walk on the traversal core (issue #15): one budget, fail closed',
     expect(plan.ok ? 'rewritten' : plan.reasons.map((r) => r.code)).toEqual(['STATEMENT_TOO_COMPLEX']);
   });
 });
+
+describe('mask plan: query meaning across the projection (issue #9 item 6)', () => {
+  it('keeps the row type of whole-row values that are output columns or function arguments', () => {
+    const typed = 'CASE WHEN o IS DISTINCT FROM NULL THEN CAST(o AS app.orders) END';
+    expect(rewritten('SELECT o FROM app.orders o WHERE o.id = 1').sql).toMatch(new RegExp(`^SELECT ${typed.replace(/[()]/g, '\\$&')} AS o FROM`));
+    const agg = rewritten('SELECT pg_typeof(o)::text, array_agg(o), to_jsonb(o.*) FROM app.orders o GROUP BY 1').sql;
+    expect(agg.split(typed).length - 1).toBe(3);
+    expect(rewritten('SELECT orders FROM app.orders').sql).toContain('CAST(orders AS app.orders) END AS orders FROM');
+    // a visible FROM item whose columns are not known here, or a column of that name: left alone
+    expect(rewritten('SELECT o FROM app.orders o, generate_series(1, 2) g').sql).not.toContain('CAST(o AS');
+    expect(rewritten('SELECT status FROM app.orders status').sql).not.toContain('CAST(status AS');
+    expect(rewritten('SELECT (SELECT o FROM app.orders o LIMIT 1) FROM app.products p').sql).toContain('CAST(o AS app.orders)');
+    // a text mask on a non-text column changes its type: the cast could fail, so the value stays record
+    const policy = maskPolicy({ masks: { 'app.orders.total_cents': { mask: 'redact' } } });
+    const { plan } = h.plan('SELECT o FROM app.orders o', policy);
+    expect(plan.ok && plan.rewritten ? plan.sql : '').not.toContain('CAST(o AS');
+  });
+
+  it('refuses system columns of a masked table with a reason (the projection has none; PostgreSQL would fail with 42703)', () => {
+    for (const sql of ['SELECT o.ctid FROM app.orders o', 'SELECT count(*) FROM app.customers WHERE xmin IS NOT NULL', 'SELECT customers.tableoid FROM app.customers']) {
+      const { plan } = h.plan(sql);
+      expect(plan.ok ? 'ok' : `${plan.reasons[0]?.code} ${plan.reasons[0]?.message}`, sql).toMatch(/^MASK_REWRITE_UNSUPPORTED the system column (ctid|xmin|tableoid)/);
+    }
+    // another table's system column is fine
+    expect(rewritten('SELECT p.ctid, o.id FROM app.products p JOIN app.orders o ON o.id = p.id').sql).toContain('p.ctid');
+  });
+});
