@@ -94,6 +94,8 @@ export function renderReasonsDoc(): string {
     '  schema), `CURRENT_USER`/`SESSION_USER`/`USER`/`CURRENT_ROLE`/`SYSTEM_USER`/`CURRENT_CATALOG`/`CURRENT_SCHEMA`,',
     '  `EXPLAIN (SETTINGS)`, and `current_setting` of any setting outside the safe list',
     `  (${[...SAFE_SETTINGS].sort().map((n) => `\`${n}\``).join(', ')}) or named other than by a string literal.`,
+    '  Also `SYSTEM_CATALOG` under `catalogs: false`: outputting a column whose type is a reg type (or an array or',
+    '  domain over one; named, `*` or a whole-row reference), and `age()` of a transaction id (`age(xmin)`).',
     `- Even with \`catalogs: true\`, these stay hidden unless \`tables.allow\` names them exactly: ${[...SENSITIVE_CATALOG_RELATIONS].sort().map((n) => `\`${n}\``).join(', ')}.`,
     `- Other sessions' statement text stays hidden even with \`catalogs: true\` (every principal shares the gateway's login role): the functions ${[...SESSION_TEXT_FUNCTIONS].sort().map((n) => `\`${n}\``).join(', ')} open only when \`functions.allow\` names them.`,
     '- A view is checked against every relation it reads and every function it calls (transitively); a refusal',

@@ -30,6 +30,7 @@ import { allowedSchemas, DEFAULT_RESERVED_SCHEMAS, relationRules, resolveRelatio
 import type { CatalogRelation, Decision, GuardRequest, ParsedStatement, StatementKind, ToolName } from './types.js';
 import { newFacts, REG_TYPES, walkStatement, type Facts, type FunctionRef, type RelationRef, type WalkLimits } from './walk.js';
 import { judgeWrites } from './write/rules.js';
+import { columnUse, exposedRegColumns } from './regcolumns.js';
 import { functionHidden, hiddenNames, schemaHidden, type HiddenNames } from './visibility.js';
 
 /** Reasons that observe mode never waives. */
@@ -289,6 +290,15 @@ function objectRules(
       continue;
     }
     functions.add(v.resolved);
+    if (v.ok && !policy.catalogs && v.resolved === 'pg_catalog.age' && f.kind === 'call' && xidAge(f, facts, req, resolver)) {
+      out.add(
+        reason(
+          'SYSTEM_CATALOG',
+          `function pg_catalog.age of a transaction id reveals the server's transaction counter, hidden by policy '${req.policyName}'`,
+          'Use age() of timestamps or dates only; leave out xmin/xid values.',
+        ),
+      );
+    }
     if (!v.ok) {
       if (v.unknown) unknown = true;
       const label = f.kind === 'regproc' ? `function ${v.resolved} (named in a regproc literal)` : f.kind === 'tablesample' ? `TABLESAMPLE method ${v.resolved}` : `function ${v.resolved}`;
@@ -313,6 +323,12 @@ function objectRules(
   if (stop) {
     for (const r of hidden.reasons) out.add(r);
     for (const r of hidden.relations) relations.add(r);
+    // the visible relations it names are still listed (resolved among visible schemas only)
+    for (const ref of facts.relations) {
+      if (hidden.refs.has(ref) || ref.literal === true || ref.role === 'type' || ref.role === 'create') continue;
+      const r = resolveRelation(ref.parts, req.catalog, req.searchPath);
+      relations.add(r.schema === undefined ? ref.parts.join('.') : `${r.schema}.${r.name}`);
+    }
     return unknown;
   }
   for (const op of facts.operators) {
@@ -323,6 +339,7 @@ function objectRules(
     }
   }
 
+  let use: ReturnType<typeof columnUse> | undefined;
   for (const ref of refs) {
     const r = resolveRelation(ref.parts, req.catalog, req.searchPath);
     if (ref.role === 'type' && r.rel === undefined) {
@@ -357,6 +374,19 @@ function objectRules(
     const res = relationRules(r, ref, ctx);
     if (res.unknown) unknown = true;
     for (const x of res.reasons) out.add(x);
+    if (!policy.catalogs && r.rel !== undefined && res.reasons.length === 0 && (ref.role === 'read' || ref.role === 'write')) {
+      // a stored regclass/regrole … value prints a name from the system catalogs (regcolumns.ts)
+      use ??= columnUse(stmts);
+      for (const c of exposedRegColumns(r.rel, use, req.catalog)) {
+        out.add(
+          reason(
+            'SYSTEM_CATALOG',
+            `column ${displayIdent(c.column)} of ${r.display} has type ${c.type}, whose values print names from the system catalogs hidden by policy '${req.policyName}'`,
+            `Leave ${displayIdent(c.column)} out (name the columns you need instead of *), or ask an operator to enable catalogs.`,
+          ),
+        );
+      }
+    }
   }
   return unknown;
 }
@@ -406,6 +436,23 @@ function catalogFacts(facts: Facts, ctx: RelationContext, out: Reasons): void {
       );
     }
   }
+}
+
+/**
+ * Whether a call of pg_catalog.age may be age(xid) (the server's transaction counter minus the
+ * argument): by argument types when the snapshot has them (any picked candidate taking xid), else
+ * by spelling (xmin/xmax/cmin/cmax or a cast to xid/xid8 among the arguments).
+ */
+function xidAge(f: FunctionRef, facts: Facts, req: GuardRequest, resolver: () => Resolver | undefined): boolean {
+  const args = facts.callArgs.get(f) ?? [];
+  if (args.length !== 1) return false;
+  const r = req.catalog.typeInfo !== undefined ? resolver() : undefined;
+  if (r !== undefined) {
+    const candidates = (req.catalog.functions.get('age') ?? []).filter((c) => c.schema === 'pg_catalog');
+    if (candidates.some((c) => c.args === undefined)) return true;
+    return r.picks(candidates, args).some((c) => (c.args ?? []).some((a) => r.isType(a, 'xid') || r.isType(a, 'xid8')));
+  }
+  return /"sval":"(xmin|xmax|cmin|cmax|xid|xid8)"/.test(JSON.stringify(args));
 }
 
 /**

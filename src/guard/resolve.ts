@@ -199,6 +199,17 @@ export class Resolver {
     return new Set(this.pickFunctions(candidates, args, 0).filter((c) => c.schema !== 'pg_catalog'));
   }
 
+  /** The candidates PostgreSQL could pick among `candidates` for these argument nodes (over-approximated). */
+  picks(candidates: readonly CatalogFunction[], args: readonly unknown[]): CatalogFunction[] {
+    return this.pickFunctions(candidates, args, 0);
+  }
+
+  /** Whether a type OID is the pg_catalog type `name`. */
+  isType(oid: number, name: string): boolean {
+    const t = this.info.types.get(oid);
+    return t !== undefined && t.schema === 'pg_catalog' && t.name === name;
+  }
+
   /** The candidates PostgreSQL could pick for a call with these argument nodes (over-approximated). */
   private pickFunctions(candidates: readonly CatalogFunction[], args: readonly unknown[], depth: number): CatalogFunction[] {
     const named = args.some((a) => unwrap(a)?.[0] === 'NamedArgExpr');

@@ -32,6 +32,8 @@ export interface HiddenNames {
   reasons: Reason[];
   /** The hidden relations as named (for Decision.relations), `schema.name`. */
   relations: string[];
+  /** The relation references judged hidden (the others resolve among visible schemas only). */
+  refs: Set<RelationRef>;
 }
 
 /** A schema whose objects the principal may not see: not a catalog schema, not on the pinned search_path, not exposed (or reserved). */
@@ -133,11 +135,12 @@ function operatorHidden(parts: readonly string[], rules: FunctionRules, ctx: Rel
 
 /** The statement's names of hidden objects (see the module header). */
 export function hiddenNames(facts: Facts, ctx: RelationContext, rules: FunctionRules): HiddenNames {
-  const out: HiddenNames = { reasons: [], relations: [] };
+  const out: HiddenNames = { reasons: [], relations: [], refs: new Set() };
   for (const ref of facts.relations) {
     const h = relationHidden(ref, ctx);
     if (h === undefined) continue;
     out.reasons.push(...h.reasons);
+    out.refs.add(ref);
     if (ref.literal !== true) out.relations.push(`${h.schema}.${h.name}`);
   }
   for (const f of facts.functions) {

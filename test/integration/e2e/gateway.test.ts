@@ -325,6 +325,21 @@ describe('column masking at the source', () => {
     expect(d.text).not.toMatch(/\d{3}-\d{2}-\d{4}/);
   });
 
+  it('check reports a masking refusal as query does (same decision, codes and messages)', async () => {
+    const client = await gw.connect('modern', E2E_TOKENS.masked);
+    for (const sql of ["SELECT 'app.customers'::regclass", "SELECT pg_relation_size('app.customers')"]) {
+      const q = await callTool(client, 'query', { sql });
+      const c = await callTool(client, 'check', { sql });
+      expect(q.isError, sql).toBe(true);
+      expect(c.isError).toBe(false);
+      expect(c.structured.decision, sql).toBe('block');
+      const reasons = (x: { structured: Record<string, unknown> }): unknown => (x.structured.reasons as { code: string; message: string }[]).map((r) => [r.code, r.message]);
+      expect(reasons(c), sql).toEqual(reasons(q));
+    }
+    const fine = await callTool(client, 'check', { sql: "SELECT upper('customers'), count(*) FROM app.customers" });
+    expect(fine.structured.decision).toBe('allow');
+  });
+
   it('an error cannot echo a masked value', async () => {
     const client = await gw.connect('modern', E2E_TOKENS.masked);
     const out = await callTool(client, 'query', { sql: 'SELECT ssn::int FROM app.customers WHERE id = 3' });

@@ -168,6 +168,65 @@ const PAIRS: string[] = [
   "UPDATE app.orders SET status = vault.peek(1) WHERE id = 1",
 ];
 
+/** The red-team pass of session 4 (s4-leaks): more spellings of the same classes. */
+const RED_TEAM: string[] = [
+  'SELECT * FROM vault.tokens AS t(a, b, c)',
+  'SELECT vault.tokens.token FROM vault.tokens',
+  'SELECT (t).token FROM vault.tokens t',
+  'TABLE vault.tokens',
+  'SELECT * FROM ONLY vault.tokens',
+  'SELECT * FROM vault.tokens TABLESAMPLE vault.sampler (1)',
+  'WITH x AS (SELECT * FROM vault.tokens) SELECT 1',
+  "SELECT 1 WHERE EXISTS (SELECT 1 FROM vault.tokens WHERE token ~ 'a')",
+  "SELECT nextval('vault.coins')",
+  "SELECT pg_relation_size('vault.tokens')",
+  "SELECT 'vault.tokens'::regclass::oid",
+  'SELECT to_regclass(\'"vault"."tokens"\')',
+  "SELECT to_regclass('VAULT.TOKENS')",
+  "SELECT 'strongroom.tokens'::regclass",
+  "SELECT CAST(ROW(1, 'a') AS vault.tokens)",
+  "SELECT '(1,a)'::vault.tokens",
+  'SELECT vault.peek(id) FROM app.orders',
+  'SELECT id FROM app.orders WHERE id OPERATOR(vault.===) 1',
+  'SELECT * FROM app.orders o, LATERAL vault.peek(o.id) p',
+  'SELECT * FROM ROWS FROM (vault.peek(1))',
+  "SELECT to_regprocedure('vault.peek(integer)')",
+  "SELECT 'vault.peek'::regproc::oid",
+  "SELECT to_regtype('vault.mood[]')",
+  "SELECT '{}'::vault.mood[]",
+  "SELECT pg_input_is_valid('x', 'vault.mood')",
+  'SELECT \'x\'::"vault"."mood"',
+  'SELECT vault."peek"(1)',
+  'SELECT "vault".tokens.* FROM "vault".tokens',
+  'SELECT * FROM demo.vault.tokens',
+  'SELECT internal.only_in_a.x FROM internal.only_in_a',
+  'SELECT * FROM only_in_a',
+  'DELETE FROM vault.tokens WHERE vault.peek(id) IS NULL',
+  'UPDATE app.orders o SET status = t.token FROM vault.tokens t WHERE t.id = o.id',
+  'INSERT INTO app.orders (id, status) SELECT id, token FROM vault.tokens',
+  'MERGE INTO vault.tokens t USING app.orders o ON t.id = o.id WHEN MATCHED THEN DELETE',
+  'EXPLAIN SELECT * FROM vault.tokens',
+  "EXPLAIN ANALYZE SELECT token FROM vault.tokens WHERE token = 'x'",
+  'SELECT * FROM app.orders WHERE status = ANY (SELECT token FROM vault.tokens)',
+  'SELECT token COLLATE "C" FROM vault.tokens',
+  'SELECT * FROM vault.tokens t JOIN vault.token_view v USING (token)',
+  'SELECT * FROM vault.tokens NATURAL JOIN app.orders',
+  "SELECT count(*) FILTER (WHERE token LIKE 'a%') FROM vault.tokens",
+  'SELECT * FROM vault.tokens ORDER BY token USING <',
+  "SELECT CASE token WHEN 'a' THEN 1 END FROM vault.tokens",
+  "SELECT token IS DISTINCT FROM 'a' FROM vault.tokens",
+  "SELECT token BETWEEN 'a' AND 'b' FROM vault.tokens",
+  'SELECT upper(token), split_part(token, token, 1) FROM vault.tokens',
+  "SELECT 1 FROM app.orders WHERE status OPERATOR(strongroom.===) 'x'",
+  'SELECT strongroom.peek(1)',
+  'SELECT * FROM pgwarden.undo_log',
+  "SELECT NULL::internal.api_keys, 'x' % k.secret FROM internal.api_keys k",
+  'SELECT k.secret || k.secret FROM internal.api_keys k',
+  'SELECT max(k.secret) FROM internal.api_keys k',
+  "SELECT * FROM app.orders o WHERE o.status IN (SELECT k.secret FROM internal.api_keys k WHERE k.secret LIKE 'a%')",
+];
+
+
 describe('refusals do not depend on hidden objects (twin catalogs A/B)', () => {
   const a = twin('A');
   const b = twin('B');
@@ -179,6 +238,10 @@ describe('refusals do not depend on hidden objects (twin catalogs A/B)', () => {
       if (tool === 'query') expect(x.decision).toBe('block');
     });
   }
+  it.each(RED_TEAM)('red team, query and check: %s', (sql) => {
+    for (const tool of ['query', 'check'] as const) expect(judge(sql, b, tool)).toEqual(judge(sql, a, tool));
+    expect(judge(sql, a, 'query').decision).toBe('block');
+  });
   it.each(PAIRS)('catalogs: true, query: %s', (sql) => {
     // even when the policy opens pg_catalog, a hidden schema's objects stay hidden from the reasons
     expect(judge(sql, b, 'query', true)).toEqual(judge(sql, a, 'query', true));

@@ -10,7 +10,7 @@ import { buildCatalogSnapshot } from '../../../src/guard/snapshot.js';
 import type { CatalogFunction, CatalogOperator, CatalogSnapshot, CatalogType, CatalogTypeInfo } from '../../../src/guard/types.js';
 import { guardRequest, testGuard } from './fixtures/catalog.js';
 
-const T = { bool: 16, int8: 20, int4: 23, text: 25, numeric: 1700, date: 1082, timestamptz: 1184, interval: 1186, varchar: 1043, int4arr: 1007, textarr: 1009, anyelement: 2283, anyarray: 2277, citext: 90001, citextarr: 90002, hstore: 90003 };
+const T = { bool: 16, int8: 20, int4: 23, text: 25, numeric: 1700, date: 1082, timestamptz: 1184, interval: 1186, varchar: 1043, int4arr: 1007, textarr: 1009, anyelement: 2283, anyarray: 2277, citext: 90001, citextarr: 90002, hstore: 90003, xid: 28 };
 
 function type(oid: number, name: string, category: string, extra: Partial<CatalogType> = {}): CatalogType {
   return { oid, schema: 'pg_catalog', name, kind: 'b', category, preferred: false, base: 0, array: 0, ...extra };
@@ -33,6 +33,7 @@ const TYPES: CatalogType[] = [
   type(T.citext, 'citext', 'S', { schema: 'public', array: T.citextarr }),
   type(T.citextarr, '_citext', 'A', { schema: 'public', base: T.citext }),
   type(T.hstore, 'hstore', 'U', { schema: 'public' }),
+  type(T.xid, 'xid', 'U'),
 ];
 
 const op = (schema: string, name: string, left: number, right: number, result: number): CatalogOperator => ({ schema, name, left, right, result });
@@ -286,5 +287,16 @@ describe('tie-breaks over every combination of possible argument types', () => {
     expect(decide("SELECT split_part(x.v, 'b', 1) FROM (SELECT status AS v FROM app.orders UNION ALL SELECT email AS v FROM app.tickets) x", snap).codes).toContain('FUNCTION_NOT_ALLOWED');
     // an int4-or-citext third argument: citext cannot go to int4, only the int4 combination picks (pg_catalog)
     expect(decide("SELECT split_part('a', 'b', x.v) FROM (SELECT id AS v FROM app.orders UNION ALL SELECT email AS v FROM app.tickets) x", snap)).toMatchObject({ decision: 'allow' });
+  });
+});
+
+describe('age() of a transaction id is a server fact under catalogs: false', () => {
+  const withAge = (): CatalogSnapshot =>
+    catalog({ functions: [fn('pg_catalog', 'age', [T.xid], T.int4), fn('pg_catalog', 'age', [T.timestamptz], T.interval), fn('pg_catalog', 'age', [T.timestamptz, T.timestamptz], T.interval)] });
+  it.each(['SELECT age(xmin) FROM app.orders', "SELECT age('1234'::xid)", 'SELECT max(age(o.xmin)) FROM app.orders o'])('refused: %s', (sql) => {
+    expect(decide(sql, withAge()).codes).toContain('SYSTEM_CATALOG');
+  });
+  it.each(['SELECT age(placed_at) FROM app.orders', 'SELECT age(now(), placed_at) FROM app.orders', "SELECT age(timestamptz '2024-01-01')"])('allowed: %s', (sql) => {
+    expect(decide(sql, withAge())).toMatchObject({ decision: 'allow' });
   });
 });
