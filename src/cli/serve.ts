@@ -154,7 +154,8 @@ export function addLocalPrincipal(config: Config): void {
  * token is in PGWARDEN_TOKEN, or the only configured principal.
  */
 export function stdioPrincipal(config: Config, flag: string | undefined): string {
-  const named = flag ?? process.env.PGWARDEN_PRINCIPAL;
+  // empty is unset (a launcher that fills optional settings may pass PGWARDEN_PRINCIPAL='')
+  const named = flag || process.env.PGWARDEN_PRINCIPAL || undefined;
   if (named !== undefined) {
     if (!(named in config.principals)) throw new Error(`unknown principal "${named}"`);
     return named;

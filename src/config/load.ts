@@ -73,7 +73,8 @@ export function configVersion(config: Config): number {
 
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<Config> {
   const env = options.env ?? process.env;
-  const path = options.path ?? nonEmpty(env.PGWARDEN_CONFIG);
+  // an empty value is no file (a launcher that fills optional settings may pass PGWARDEN_CONFIG='')
+  const path = nonEmpty(options.path) ?? nonEmpty(env.PGWARDEN_CONFIG);
   const issues: string[] = [];
 
   let file: Raw = {};

@@ -218,6 +218,11 @@ policies:
     const config = await loadConfig({ env: { PGWARDEN_CONFIG: join(dir, 'c.yaml'), DB_URL: DSN, TOKEN: TOKEN_A } });
     expect(Object.keys(config.principals)).toEqual(['analyst']);
   });
+
+  it('an empty path or PGWARDEN_CONFIG is no file (launchers pass unset optional settings as empty strings)', async () => {
+    const config = await loadConfig({ path: '', env: { PGWARDEN_CONFIG: '', DATABASE_URL: DSN, PGWARDEN_TOKEN: TOKEN_A } });
+    expect(Object.keys(config.databases)).toHaveLength(1);
+  });
 });
 
 describe('loadConfig: schema errors', () => {
