@@ -57,7 +57,7 @@ export type Bound = { ok: true; values: unknown[]; names: string[] } | { ok: fal
 export function bindArguments(tool: PredefinedTool, schema: z.ZodObject, args: unknown): Bound {
   const parsed = schema.safeParse(args ?? {});
   if (!parsed.success) return { ok: false, reasons: argumentReasons(parsed.error, tool) };
-  const data = parsed.data as Record<string, unknown>;
+  const data: Record<string, unknown> = parsed.data;
   return { ok: true, values: tool.parameters.map((p) => data[p.name] ?? null), names: tool.parameters.map((p) => p.name) };
 }
 

@@ -29,7 +29,7 @@ import { clientCanConfirm, confirmationPrompt, readRedeem } from './confirm.js';
 import { sharedJsonSchemaValidator } from '../http/validator.js';
 import { registerResources } from './resources.js';
 import { registerPrompts } from './prompts.js';
-import { BUILTIN_TOOL_NAMES, argumentReasons, predefinedIsWrite, predefinedToolsFor } from '../core/predefined.js';
+import { argumentReasons, predefinedIsWrite, predefinedToolsFor } from '../core/predefined.js';
 import { argumentsSchema } from '../config/tool-parameters.js';
 import {
   advertised,
@@ -71,6 +71,15 @@ export function createServerFactory(gateway: Gateway, resolveCaller: CallerResol
   };
 }
 
+/** What a tool's handler answers: a tool result, or (execute) an input-required result. */
+type ToolResponse = CallToolResult | InputRequiredResult;
+
+/** The per-call facts a handler may need beyond its arguments (execute's in-client confirmation). */
+interface ToolCall {
+  server: McpServer;
+  c: ServerContext;
+}
+
 /** One tool as offered to one principal: its MCP definition and how it calls the core. */
 interface ToolDefinition {
   name: string;
@@ -83,7 +92,12 @@ interface ToolDefinition {
   };
   /** What the handler validates arguments with (the advertised input schema, as zod). */
   args: z.ZodType;
-  run: (ctx: CallContext, args: Record<string, unknown>) => Promise<Outcome<unknown>>;
+  /**
+   * Run the tool on the raw arguments: a built-in validates them with `args` and calls its typed
+   * handler (a refusal in the refusal shape when they do not fit); a predefined tool passes them
+   * to the core, which validates and audits them under the tool's name.
+   */
+  handle: (ctx: CallContext, raw: Record<string, unknown>, call: ToolCall) => Promise<ToolResponse>;
 }
 
 /**
@@ -109,18 +123,24 @@ export function toolDefinitions(gateway: Gateway, principal: string): ToolDefini
 
 const DESTRUCTIVE: ToolAnnotations = { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false };
 
-interface BuiltinSpec {
-  name: ToolName;
+/** What every tool declares: names, texts, schemas, annotations. */
+interface ToolSpec<S extends z.ZodObject> {
+  name: string;
   title: string;
   description: string;
-  input: z.ZodObject;
+  input: S;
   output: z.ZodType;
   annotations: ToolAnnotations;
-  run: ToolDefinition['run'];
+}
+
+/** A built-in tool: its handler gets the arguments as the input schema's inferred type (no casts). */
+interface BuiltinSpec<S extends z.ZodObject> extends ToolSpec<S> {
+  name: ToolName;
+  run: (ctx: CallContext, args: z.infer<S>, call: ToolCall) => Promise<ToolResponse>;
 }
 
 /** A definition with one title (tools/list `title` and annotations.title are the same text). */
-function definition(spec: Omit<BuiltinSpec, 'name'> & { name: string }): ToolDefinition {
+function definition<S extends z.ZodObject>(spec: ToolSpec<S>, handle: ToolDefinition['handle']): ToolDefinition {
   return {
     name: spec.name,
     config: {
@@ -131,8 +151,17 @@ function definition(spec: Omit<BuiltinSpec, 'name'> & { name: string }): ToolDef
       annotations: { title: spec.title, ...spec.annotations },
     },
     args: spec.input,
-    run: spec.run,
+    handle,
   };
+}
+
+/** A built-in: validate with its input schema, then call its handler with the parsed (typed) arguments. */
+function builtin<S extends z.ZodObject>(gateway: Gateway, spec: BuiltinSpec<S>): ToolDefinition {
+  return definition(spec, async (ctx, raw, call) => {
+    const parsed = spec.input.safeParse(raw ?? {});
+    if (!parsed.success) return toResult(gateway.refuseArguments(ctx, spec.name, argumentReasons(parsed.error)));
+    return spec.run(ctx, parsed.data, call);
+  });
 }
 
 function builtinDefinitions(gateway: Gateway, principal: string): ToolDefinition[] {
@@ -144,10 +173,8 @@ function builtinDefinitions(gateway: Gateway, principal: string): ToolDefinition
     .optional()
     .describe(`Database to use (default: ${databases[0]}).`);
   const limits = effectiveLimits(gateway.config, databases[0] as string, gateway.policyFor(principal, databases[0] as string));
-  const str = (v: unknown): string => v as string;
-  const opt = (v: unknown): string | undefined => v as string | undefined;
-  const specs: BuiltinSpec[] = [
-    {
+  const specs: ToolDefinition[] = [
+    builtin(gateway, {
       name: 'query',
       title: 'Query (read-only SQL)',
       description:
@@ -157,9 +184,9 @@ function builtinDefinitions(gateway: Gateway, principal: string): ToolDefinition
       input: z.object({ sql: z.string().describe('One PostgreSQL read statement.'), database: dbArg }),
       output: queryOutput,
       annotations: READ_ONLY,
-      run: (ctx, a) => gateway.query(ctx, { sql: str(a.sql), database: opt(a.database) }),
-    },
-    {
+      run: async (ctx, a) => toResult(await gateway.query(ctx, a)),
+    }),
+    builtin(gateway, {
       name: 'explain',
       title: 'Explain a statement',
       description:
@@ -172,9 +199,9 @@ function builtinDefinitions(gateway: Gateway, principal: string): ToolDefinition
       }),
       output: explainOutput,
       annotations: READ_ONLY,
-      run: (ctx, a) => gateway.explain(ctx, { sql: str(a.sql), analyze: a.analyze as boolean | undefined, database: opt(a.database) }),
-    },
-    {
+      run: async (ctx, a) => toResult(await gateway.explain(ctx, a)),
+    }),
+    builtin(gateway, {
       name: 'describe',
       title: 'Describe the database or one table',
       description:
@@ -183,9 +210,9 @@ function builtinDefinitions(gateway: Gateway, principal: string): ToolDefinition
       input: z.object({ table: z.string().optional().describe('A table or view, e.g. app.orders.'), database: dbArg }),
       output: describeOutput,
       annotations: READ_ONLY,
-      run: (ctx, a) => gateway.describe(ctx, { table: opt(a.table), database: opt(a.database) }),
-    },
-    {
+      run: async (ctx, a) => toResult(await gateway.describe(ctx, a)),
+    }),
+    builtin(gateway, {
       name: 'check',
       title: "Check: the guard's verdict without running",
       description:
@@ -193,9 +220,9 @@ function builtinDefinitions(gateway: Gateway, principal: string): ToolDefinition
       input: z.object({ sql: z.string().describe('The statement to judge.'), database: dbArg }),
       output: checkOutput,
       annotations: READ_ONLY,
-      run: (ctx, a) => gateway.check(ctx, { sql: str(a.sql), database: opt(a.database) }),
-    },
-    {
+      run: async (ctx, a) => toResult(await gateway.check(ctx, a)),
+    }),
+    builtin(gateway, {
       name: 'execute',
       title: 'Execute one guarded write',
       description:
@@ -205,9 +232,9 @@ function builtinDefinitions(gateway: Gateway, principal: string): ToolDefinition
       input: z.object({ sql: z.string().describe('One INSERT, UPDATE or DELETE statement.'), database: dbArg }),
       output: executeOutput,
       annotations: DESTRUCTIVE,
-      run: (ctx, a) => gateway.execute(ctx, { sql: str(a.sql), database: opt(a.database) }),
-    },
-    {
+      run: (ctx, a, call) => executeTool(gateway, call.server, ctx, a, call.c),
+    }),
+    builtin(gateway, {
       name: 'revert',
       title: 'Revert one of your writes',
       description:
@@ -216,34 +243,28 @@ function builtinDefinitions(gateway: Gateway, principal: string): ToolDefinition
       input: z.object({ undoId: z.string().describe('The undoId returned by execute.'), database: dbArg }),
       output: revertOutput,
       annotations: DESTRUCTIVE,
-      run: (ctx, a) => gateway.revert(ctx, { undoId: str(a.undoId), database: opt(a.database) }),
-    },
-    {
+      run: async (ctx, a) => toResult(await gateway.revert(ctx, a)),
+    }),
+    builtin(gateway, {
       name: 'status',
       title: 'Status: who am I and what may I do',
       description: 'Your principal, the databases you can reach with their mode, tools and limits, pending approvals, and gateway health.',
       input: z.object({}),
       output: statusOutput,
       annotations: READ_ONLY,
-      run: (ctx) => gateway.status(ctx),
-    },
+      run: async (ctx) => toResult(await gateway.status(ctx)),
+    }),
   ];
-  return specs.filter((d) => d.name === 'status' || tools.has(d.name)).map(definition);
+  return specs.filter((d) => d.name === 'status' || tools.has(d.name as ToolName));
 }
 
 /** The predefined tools (config `tools`) given to this principal. */
 function predefinedDefinitions(gateway: Gateway, principal: string): ToolDefinition[] {
   return predefinedToolsFor(gateway.config, principal).map(([name, tool]) => {
     const write = predefinedIsWrite(tool.sql);
-    return definition({
-      name,
-      title: tool.title ?? name,
-      description: tool.description,
-      input: argumentsSchema(tool),
-      output: predefinedOutput(write),
-      annotations: write ? DESTRUCTIVE : READ_ONLY,
-      run: (ctx, a) => gateway.predefined(ctx, name, a),
-    });
+    const spec = { name, title: tool.title ?? name, description: tool.description, input: argumentsSchema(tool), output: predefinedOutput(write), annotations: write ? DESTRUCTIVE : READ_ONLY };
+    // validated in the core (audited with the tool's name)
+    return definition(spec, async (ctx, raw) => toResult(await gateway.predefined(ctx, name, raw)));
   });
 }
 
@@ -265,18 +286,7 @@ export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): M
     return fn(ctx);
   };
   for (const def of toolDefinitions(gateway, caller.principal)) {
-    const predefined = !BUILTIN_TOOL_NAMES.has(def.name);
-    server.registerTool(def.name, def.config, async (raw: Record<string, unknown>, c) =>
-      withContext(c, async (ctx) => {
-        // Predefined tools validate in the core (audited with the tool's name); built-ins here.
-        if (predefined) return toResult(await def.run(ctx, raw));
-        const parsed = def.args.safeParse(raw ?? {});
-        if (!parsed.success) return toResult(gateway.refuseArguments(ctx, def.name, argumentReasons(parsed.error)));
-        const args = parsed.data as Record<string, unknown>;
-        if (def.name === 'execute') return executeTool(gateway, server, ctx, args, c);
-        return toResult(await def.run(ctx, args));
-      }),
-    );
+    server.registerTool(def.name, def.config, async (raw: Record<string, unknown>, c) => withContext(c, (ctx) => def.handle(ctx, raw, { server, c })));
   }
   // Resources and prompts (always registered for a caller: the capabilities above promise them).
   const run = <R>(fn: (ctx: CallContext) => Promise<R>): Promise<R> => {
@@ -319,9 +329,8 @@ function protocolVersionOf(c: ServerContext): string | undefined {
  * redeems a confirmation; a first call from a client that can elicit may get an input-required
  * result instead of a hold. Everything else is the plain execute.
  */
-async function executeTool(gateway: Gateway, server: McpServer, ctx: CallContext, args: Record<string, unknown>, c: ServerContext): Promise<CallToolResult | InputRequiredResult> {
-  const sql = args.sql as string;
-  const database = args.database as string | undefined;
+async function executeTool(gateway: Gateway, server: McpServer, ctx: CallContext, args: { sql: string; database?: string | undefined }, c: ServerContext): Promise<ToolResponse> {
+  const { sql, database } = args;
   const target = database ?? gateway.principal(ctx.principal)?.databases[0];
   const inClient = target === undefined ? undefined : gateway.policyFor(ctx.principal, target)?.writes.confirm_in_client;
   const stateKey = gateway.config.server.state_key;
