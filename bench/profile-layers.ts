@@ -118,5 +118,23 @@ if (inclusive.size > 0) {
   console.log('\ninclusive (samples with a matching frame on the stack)');
   console.log(formatTable(['frame regex', 'µs/call', '% of busy'], [...inclusive].map(([k, us]) => [k, us / calls, (100 * us) / busy]), [0, 1, 1]));
 }
+/** Layers of a call, from the "by calling layer" sums. */
+const GROUPS: [string, RegExp][] = [
+  ['MCP SDK (JSON-RPC, transports, Node <-> Web Request/Response)', /^@modelcontextprotocol\//],
+  ['zod (message, argument and result schemas)', /^zod$/],
+  ['HTTP server (fastify, rate limits, src/http, node:http)', /^(fastify|find-my-way|@fastify\/|secure-json-parse|avvio|light-my-request|fast-json-stringify|toad-cache|src\/http|node:_http|node:net)/],
+  ['database path (src/db, pg)', /^(src\/db|pg|pg-pool|pg-protocol|pg-types|pg-cursor|postgres-)/],
+  ['audit writer (src/audit)', /^src\/audit$/],
+  ['gateway core, guard, masking, tools (src/core, guard, mask, mcp, auth, telemetry)', /^src\/(core|guard|mask|mcp|auth|telemetry|app|config)$|^wasm|^libpg-query/],
+  ['logging (pino)', /^(pino|@pinojs|sonic-boom)/],
+  ['garbage collector', /^\(garbage collector\)$/],
+];
+const groups = new Map<string, number>();
+for (const [c, us] of calling) {
+  const g = GROUPS.find(([, re]) => re.test(c))?.[0] ?? 'other (Node internals, microtasks, stdio)';
+  groups.set(g, (groups.get(g) ?? 0) + us);
+}
+console.log('\nby layer of the call (from the calling-layer sums)');
+console.log(formatTable(['layer', 'µs/call', '% of busy'], [...groups].sort((a, b) => b[1] - a[1]).map(([k, us]) => [k, us / calls, (100 * us) / busy]), [0, 1, 1]));
 console.log('\ntop functions (self)');
 console.log(formatTable(['function', 'µs/call', '% of busy'], rows(fns), [0, 1, 1]));

@@ -80,9 +80,22 @@ export interface FileTargetOptions {
 }
 
 /**
- * The file sink. Every append takes the inter-process lock (lock.ts), re-reads the chain position
+ * While appends follow each other, the lock is kept between them (a lease) instead of being
+ * created and removed for every batch — three metadata syscalls each time, the largest item of
+ * the audit writer's CPU at one call at a time (docs/benchmarks.md). The lease ends HOLD_MS after
+ * the last append, and after MAX_HOLD_MS of holding it is released and not taken again for
+ * YIELD_MS — longer than a waiter's longest poll interval (lock.ts: ≤ 40 ms) — so another process
+ * waits at most about MAX_HOLD_MS + YIELD_MS plus one write, far below the lock's timeout.
+ */
+const HOLD_MS = 20;
+const MAX_HOLD_MS = 250;
+const YIELD_MS = 50;
+
+/**
+ * The file sink. Every append holds the inter-process lock (lock.ts), re-reads the chain position
  * at the end of the file when the file changed since this process last wrote (another process
- * appended or rotated), writes with O_APPEND and releases: any number of processes keep one chain.
+ * appended or rotated), writes with O_APPEND, and keeps the lock for a short lease (above): any
+ * number of processes keep one chain.
  */
 export class FileTarget implements Target {
   private fh: FileHandle | null = null;
@@ -93,6 +106,11 @@ export class FileTarget implements Target {
   private knownSize: number | null = null;
   private knownState: ChainState | null = null;
   private readonly lock: FileLock;
+  /** When this process took the lock it holds (null: not held). */
+  private heldSince: number | null = null;
+  private releaseTimer: NodeJS.Timeout | null = null;
+  /** After a long hold: the lock is not taken again before this time (Date.now() ms). */
+  private yieldUntil = 0;
 
   constructor(private readonly opts: FileTargetOptions) {
     this.lock = new FileLock({ target: opts.path, ...opts.lock });
@@ -105,7 +123,7 @@ export class FileTarget implements Target {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw Object.assign(new AuditTargetError('ENOTDIR'), { syscall: 'mkdir' });
       throw err;
     });
-    await this.lock.acquire();
+    await this.take();
     try {
       await this.openCurrent();
       return await this.position();
@@ -113,25 +131,67 @@ export class FileTarget implements Target {
       await this.closeQuietly();
       throw err;
     } finally {
-      await this.lock.release();
+      await this.give(false);
     }
   }
 
   async append(build: (position: DiskPosition | undefined) => readonly string[]): Promise<void> {
     if (!this.fh) throw new AuditTargetError('ENOTOPEN');
-    await this.lock.acquire();
+    await this.take();
+    let ok = false;
     try {
       await this.ensureCurrent();
       const lines = build(await this.position());
       await this.writeLines(lines);
       const last = lines.length > 0 ? chainStateOf(lines[lines.length - 1] as string) : undefined;
       if (last) this.knownState = last;
+      ok = true;
     } catch (err) {
       await this.closeQuietly();
       throw err;
     } finally {
-      await this.lock.release();
+      // a failed append gives the lock back at once
+      await this.give(ok);
     }
+  }
+
+  /** Hold the lock: still held from the last append (lease), or acquired (after a yield, if due). */
+  private async take(): Promise<void> {
+    if (this.releaseTimer) {
+      clearTimeout(this.releaseTimer);
+      this.releaseTimer = null;
+    }
+    if (this.heldSince !== null) return;
+    const wait = this.yieldUntil - Date.now();
+    if (wait > 0) await sleep(wait);
+    await this.lock.acquire();
+    this.heldSince = Date.now();
+  }
+
+  /** `keep`: keep the lock for HOLD_MS in case another append follows (unless held MAX_HOLD_MS already). */
+  private async give(keep: boolean): Promise<void> {
+    if (this.heldSince === null) return;
+    if (keep && Date.now() - this.heldSince < MAX_HOLD_MS) {
+      this.releaseTimer = setTimeout(() => {
+        this.releaseTimer = null;
+        void this.releaseNow();
+      }, HOLD_MS);
+      // an exiting process does not wait for it (a lock left by a dead process is broken: lock.ts)
+      this.releaseTimer.unref();
+      return;
+    }
+    if (keep) this.yieldUntil = Date.now() + YIELD_MS;
+    await this.releaseNow();
+  }
+
+  private async releaseNow(): Promise<void> {
+    if (this.releaseTimer) {
+      clearTimeout(this.releaseTimer);
+      this.releaseTimer = null;
+    }
+    if (this.heldSince === null) return;
+    this.heldSince = null;
+    await this.lock.release();
   }
 
   /** (Re)open the active file for appending. */
@@ -282,15 +342,25 @@ export class FileTarget implements Target {
     if (this.fh) await this.fh.datasync();
   }
 
+  /** Close the file and give up the lock if this process still holds it (lease). */
   async close(): Promise<void> {
+    try {
+      await this.closeFile();
+    } finally {
+      await this.releaseNow();
+    }
+  }
+
+  private async closeFile(): Promise<void> {
     const fh = this.fh;
     this.fh = null;
     this.knownSize = null;
     if (fh) await fh.close();
   }
 
+  /** The file only: callers that hold the lock keep holding it. */
   private async closeQuietly(): Promise<void> {
-    await this.close().catch(() => undefined);
+    await this.closeFile().catch(() => undefined);
   }
 }
 

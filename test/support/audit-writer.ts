@@ -32,7 +32,9 @@ writeFileSync(`${path}.ready-${id}`, '');
 while (!existsSync(`${path}.go`)) await new Promise((r) => setTimeout(r, 5));
 for (let i = 0; i < count; i++) {
   sink.record({ decision: 'allowed', request_id: `${id}-${i}`, principal: id, tool: 'query', database: 'demo', kind: 'read', normalized_sql: 'SELECT $1' });
-  if (i % 5 === 4) await new Promise((r) => setTimeout(r, 2 + Math.random() * 4));
+  // ~0.75 s in all: longer than the file target's lock lease (250 ms), so the writers take turns
+  // several times and their records interleave in the file
+  if (i % 5 === 4) await new Promise((r) => setTimeout(r, 10 + Math.random() * 10));
 }
 const flushed = await sink.flush(30_000);
 await sink.close();
