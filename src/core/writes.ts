@@ -12,6 +12,11 @@
  * for writes within its max_rows, is consumed exactly once before anything runs, and the write is
  * re-measured and refused if it grew past the confirmed count. Does not: judge the statement (the guard did) or authenticate
  * operators (the admin API and CLI do).
+ *
+ * Size: runGuardedWrite (~70 lines, the one function in core/ over 60) is kept whole on purpose:
+ * its order — consume a confirmation before anything, measure, thresholds, re-check a confirmed
+ * count, hold or confirm, durable intent, execute within the measured rows — is the guarantee
+ * above, and it is reviewed by reading it top to bottom; split, the order would live in no one place.
  */
 import type { DatabasePolicy } from '../config/schema.js';
 import { reason } from '../guard/reasons.js';
