@@ -2,12 +2,14 @@
  * Issue #10 item 2, end to end: while statements at max_statement_bytes built to be slow (one
  * table named ~8,000 times, a new alias prefix per call so the decision cache never helps) are
  * judged continuously for a masked and an unmasked principal, a real `pgwarden serve` process
- * keeps answering /livez: its 90th percentile stays under 150 ms (generous: the target measured
- * by `npm run bench:livez` is p99 < 100 ms on a quiet machine), and every call is answered.
+ * keeps answering /livez: fewer than a quarter of the probes take over 100 ms and the median
+ * stays under 100 ms (generous, so that a loaded CI machine passes: the target measured by
+ * `npm run bench:livez` is p99 < 100 ms on a quiet machine), and every call is answered.
  *
  * On 344cc74 (and with guard.judging.workers: 0, the same inline path) each statement held the
  * event loop 0.2–0.5 s on an idle machine (0.7–1.8 s loaded), so with four clients /livez waited
- * behind one statement after another: p50 155–350 ms, p90 above 500 ms in the bench's inline row.
+ * behind one statement after another: in the bench's inline row p50 155–350 ms and 73–100 % of
+ * the probes over 100 ms (the workers row: p50 4–9 ms, 2–6 % over 100 ms, at load 18).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServeProcess, type ServeProcess } from '../../support/serve-process.js';
@@ -69,7 +71,7 @@ async function call(token: string, sql: string): Promise<string> {
 }
 
 describe('the event loop while 100 KB statements are judged', () => {
-  it(`/livez p90 < 150 ms over ${SECONDS} s of slow statements, masked and unmasked; every call answered`, async () => {
+  it(`/livez stays responsive over ${SECONDS} s of slow statements, masked and unmasked; every call answered`, async () => {
     // warm up (parser, catalog, the workers' start), not measured
     await Promise.all([call(MASKED, slowStatement('w0')), call(PLAIN, slowStatement('w1'))]);
     let stop = false;
@@ -103,6 +105,7 @@ describe('the event loop while 100 KB statements are judged', () => {
     expect(outcomes.filter((o) => o.startsWith('masked:')).length).toBeGreaterThan(2);
     expect(outcomes.filter((o) => o.startsWith('plain:')).length).toBeGreaterThan(2);
     expect(sorted.length).toBeGreaterThan(SECONDS * 4);
-    expect(p(0.9)).toBeLessThan(150);
+    expect(sorted.filter((x) => x > 100).length / sorted.length).toBeLessThan(0.25);
+    expect(p(0.5)).toBeLessThan(100);
   }, 90_000);
 });
