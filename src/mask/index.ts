@@ -55,7 +55,7 @@ import {
   type MaskIndex,
   type RelationMasks,
 } from './masks.js';
-import { maskBudget, walkForMasks, type RangeSite, type WalkResult } from './rewrite.js';
+import { maskBudget, SYSTEM_COLUMNS, walkForMasks, type RangeSite, type WalkResult } from './rewrite.js';
 import { TooComplexError } from '../guard/ast/budget.js';
 import { RefusedNodeError } from '../guard/ast/traverse.js';
 import { keepGroupingDependencies, type ProjectionSite } from './grouping.js';
@@ -281,8 +281,8 @@ export class Masker {
     if (usesHash && walk.explainOptions.includes('verbose')) {
       return refuse('EXPLAIN VERBOSE is not available for statements that read hash-masked columns.', 'Use EXPLAIN without VERBOSE.');
     }
-    const system = systemColumnRefusal(walk);
-    if (system !== undefined) return { ok: false, reasons: [system] };
+    const system = systemColumnPlan(walk);
+    if (!(system instanceof Map)) return { ok: false, reasons: [system] };
     const predicate = predicateRefusal(walk, rels);
     if (predicate !== undefined) return { ok: false, reasons: [predicate] };
     const tooBig = this.rewriteTooLarge(walk.sites, rels);
@@ -307,7 +307,7 @@ export class Masker {
       const rm = rels.get(site.key);
       if (rm === undefined) continue;
       if (site.rangeVar.alias === undefined) unaliased.add(`${rm.schema}.${rm.name}`);
-      const created = this.replace(site, rm, refs);
+      const created = this.replace(site, rm, refs, system.get(siteName(site)) ?? []);
       projected.push({ ...created, rm, primaryKey: catalog.relations.get(site.key)?.write?.primaryKey ?? [] });
     }
     unqualifyColumns(again.qualifiedColumns, unaliased);
@@ -399,10 +399,10 @@ export class Masker {
     return out;
   }
 
-  private replace(site: RangeSite, rm: RelationMasks, refs: KeyRefs | undefined): { node: Record<string, unknown>; alias: string } {
+  private replace(site: RangeSite, rm: RelationMasks, refs: KeyRefs | undefined, system: readonly string[]): { node: Record<string, unknown>; alias: string } {
     const inh = site.rangeVar.inh === true; // libpg-query omits inh for ONLY (false is the protobuf default)
     // shared with the cache: the deparser only reads it; a sampled copy gets its own FROM list
-    let projection = this.projection(rm, inh, refs);
+    let projection = this.projection(rm, inh, refs, system);
     if (site.sample !== undefined) {
       projection = { ...projection, fromClause: [...(projection.fromClause as unknown[])] };
       const from = projection.fromClause as unknown[];
@@ -416,8 +416,8 @@ export class Masker {
   }
 
   /** The parsed masked projection (cached by its text, which includes everything it depends on). */
-  private projection(rm: RelationMasks, inh: boolean, refs: KeyRefs | undefined): Record<string, unknown> {
-    const sql = projectionSql(rm, inh, refs);
+  private projection(rm: RelationMasks, inh: boolean, refs: KeyRefs | undefined, system: readonly string[]): Record<string, unknown> {
+    const sql = projectionSql(rm, inh, refs, system);
     const hit = this.projections.get(sql);
     if (hit !== undefined) return hit;
     const first = selectBody(sql);
@@ -491,24 +491,53 @@ function structuralRefusals(walk: WalkResult, index: MaskIndex, catalog: Catalog
   return out;
 }
 
+/** The name a range site is referenced by: its alias, or the relation name. */
+function siteName(site: RangeSite): string {
+  return String((site.rangeVar.alias as { aliasname?: unknown } | undefined)?.aliasname ?? site.rangeVar.relname ?? '');
+}
+
 /**
- * System columns (ctid, xmin, tableoid …) of a masked table: the masked projection is a sub-select,
- * which has none, so PostgreSQL would fail with 42703 (issue #9 item 6). Refused with a reason
- * instead: a reference qualified by the name of a masked range item, or unqualified (conservative:
- * it may belong to another FROM item of the statement).
+ * System columns (ctid, xmin, tableoid …) of a masked table (issue #9 item 6): the masked projection
+ * is a sub-select, which has none (PostgreSQL failed with 42703). `tableoid` qualified by the name
+ * of a masked range item (or unqualified: then every masked item) is added to the projection under
+ * its own name — which `*`, a whole-row value (`o`, `o.*`) or a NATURAL join would then see as a
+ * column, so with any of those, or in a write, the statement is refused with a reason. `ctid`,
+ * `xmin`, `xmax`, `cmin`, `cmax` are refused: a row's place on disk follows the raw row's size and
+ * its update history (noninterference over masked values).
+ * Returns, per site name, the system columns its projection carries (in SYSTEM_COLUMNS order).
  */
-function systemColumnRefusal(walk: WalkResult): Reason | undefined {
-  const names = new Set<string>();
-  for (const site of walk.sites) {
-    names.add(String((site.rangeVar.alias as { aliasname?: unknown } | undefined)?.aliasname ?? site.rangeVar.relname ?? ''));
+function systemColumnPlan(walk: WalkResult): Map<string, string[]> | Reason {
+  const plan = new Map<string, string[]>();
+  const names = new Set(walk.sites.map(siteName));
+  const refs = walk.systemColumns.filter((c) => c.qualifier === '' || names.has(c.qualifier));
+  if (refs.length === 0) return plan;
+  for (const name of names) {
+    const cols = [...SYSTEM_COLUMNS].filter((col) => refs.some((r) => r.column === col && (r.qualifier === '' || r.qualifier === name)));
+    if (cols.length > 0) plan.set(name, cols);
   }
-  const hit = walk.systemColumns.find((c) => c.qualifier === '' || names.has(c.qualifier));
-  if (hit === undefined) return undefined;
-  const site = walk.sites.find((s) => hit.qualifier === '' || String((s.rangeVar.alias as { aliasname?: unknown } | undefined)?.aliasname ?? s.rangeVar.relname) === hit.qualifier);
+  const layout = refs.find((r) => r.column !== 'tableoid');
+  if (layout !== undefined) {
+    const at = walk.sites.find((s) => layout.qualifier === '' || siteName(s) === layout.qualifier);
+    return reason(
+      'MASK_REWRITE_UNSUPPORTED',
+      `the system column ${layout.column}${layout.qualifier !== '' ? ` of ${layout.qualifier}` : ''} is not available: ${at?.key ?? 'a table read here'} has masked columns, and where its rows sit and which transactions wrote them depend on the raw values (row sizes, updates)`,
+      'Leave out ctid, xmin, xmax, cmin and cmax of tables with masked columns (tableoid is available).',
+    );
+  }
+  const first = refs[0] as { qualifier: string; column: string };
+  const blocker =
+    walk.targets.length > 0 ? 'in a write'
+    : walk.natural ? 'with a NATURAL join'
+    : walk.bareStar ? 'with * in the statement'
+    : [...walk.usingColumns].some((c) => SYSTEM_COLUMNS.has(c)) ? 'in USING'
+    : [...plan.keys()].some((n) => walk.starQualifiers.has(n) || walk.singleNames.has(n)) ? 'with a whole-row reference of the same table'
+    : undefined;
+  if (blocker === undefined) return plan;
+  const site = walk.sites.find((s) => first.qualifier === '' || siteName(s) === first.qualifier);
   return reason(
     'MASK_REWRITE_UNSUPPORTED',
-    `the system column ${hit.column}${hit.qualifier !== '' ? ` of ${hit.qualifier}` : ''} is not available: ${site?.key ?? 'a table read here'} has masked columns and is read through its masked projection, which has no system columns`,
-    'Leave out system columns (ctid, xmin, xmax, cmin, cmax, tableoid) of tables with masked columns, or qualify them with a table that has no masks.',
+    `the system column ${first.column}${first.qualifier !== '' ? ` of ${first.qualifier}` : ''} is not available ${blocker}: ${site?.key ?? 'a table read here'} has masked columns and is read through its masked projection, which carries system columns only where no *, whole-row value or NATURAL join could see them`,
+    'Name the columns instead of * or the whole row, or read the system columns in a separate statement.',
   );
 }
 

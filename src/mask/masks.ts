@@ -218,12 +218,16 @@ export function maskExpression(mask: ColumnMask, key: MaskKey | KeyRefs | undefi
   return cast !== undefined && cast !== 'text' ? `CAST(${expr} AS ${cast})` : expr;
 }
 
-/** The masked projection of a relation: every column in order, masked ones replaced. */
-export function projectionSql(rm: RelationMasks, inh: boolean, key: MaskKey | KeyRefs | undefined): string {
+/**
+ * The masked projection of a relation: every column in order, masked ones replaced, then the
+ * system columns in `system` (ctid, tableoid …) under their own names, when the statement reads them.
+ */
+export function projectionSql(rm: RelationMasks, inh: boolean, key: MaskKey | KeyRefs | undefined, system: readonly string[] = []): string {
   const cols = rm.columns.map((c) => {
     const m = rm.masks.get(c.name);
     return m === undefined ? quoteIdent(c.name) : `${maskExpression(m, key)} AS ${quoteIdent(c.name)}`;
   });
+  for (const c of system) cols.push(quoteIdent(c));
   return `SELECT ${cols.join(', ')} FROM ${inh ? '' : 'ONLY '}${quoteIdent(rm.schema)}.${quoteIdent(rm.name)}`;
 }
 

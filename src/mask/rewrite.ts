@@ -78,6 +78,8 @@ export interface WalkResult {
   qualifiedColumns: Body[];
   /** References to system columns (ctid, xmin, tableoid …): the name before it ('' unqualified) and the column. */
   systemColumns: { qualifier: string; column: string }[];
+  /** Whether an unqualified `*` occurs (it expands every FROM item's columns). */
+  bareStar: boolean;
 }
 
 /** PostgreSQL's system columns: a masked projection (a sub-select) has none of them. */
@@ -274,6 +276,7 @@ function columnRef(n: Visit): void {
   const last = wrapped(fields[fields.length - 1]);
   const name = last?.[0] === 'String' ? (last[1].sval as string | undefined) : undefined;
   if (fields.length >= 3) out.qualifiedColumns.push(b);
+  if (fields.length === 1 && last?.[0] === 'A_Star') out.bareStar = true;
   if (fields.length >= 2 && last?.[0] === 'A_Star') {
     const q = wrapped(fields[fields.length - 2]);
     if (q?.[0] === 'String' && typeof q[1].sval === 'string') out.starQualifiers.add(q[1].sval);
@@ -376,6 +379,7 @@ export function walkForMasks(root: unknown, ctx: WalkContext, budget: Budget = m
     insertAllColumns: false,
     qualifiedColumns: [],
     systemColumns: [],
+    bareStar: false,
   };
   traverse(root, MASK_VISITOR, { out, ctx, bareOutputs: new Set() }, budget);
   return out;

@@ -420,12 +420,22 @@ describe('mask plan: query meaning across the projection (issue #9 item 6)', () 
     expect(plan.ok && plan.rewritten ? plan.sql : '').not.toContain('CAST(o AS');
   });
 
-  it('refuses system columns of a masked table with a reason (the projection has none; PostgreSQL would fail with 42703)', () => {
-    for (const sql of ['SELECT o.ctid FROM app.orders o', 'SELECT count(*) FROM app.customers WHERE xmin IS NOT NULL', 'SELECT customers.tableoid FROM app.customers']) {
+  it('reads tableoid of a masked table through its projection; refuses ctid/xmin/… (layout follows raw values) and tableoid where *, a whole row or NATURAL would see it', () => {
+    expect(rewritten('SELECT o.tableoid, o.id FROM app.orders o WHERE o.id = 1').sql).toMatch(/ AS shipping_address, tableoid FROM app\.orders \) AS o WHERE/);
+    expect(rewritten('SELECT count(*) FROM app.customers WHERE tableoid <> 0').sql).toMatch(/ AS ssn, country, city, signed_up, marketing_opt_in, profile, tableoid FROM app\.customers \) AS customers/);
+    // only the items they name
+    const two = rewritten('SELECT o.tableoid, c.id FROM app.orders o JOIN app.customers c ON c.id = o.customer_id').sql;
+    expect(two).toMatch(/ AS shipping_address, tableoid FROM app\.orders \) AS o/);
+    expect(two).toMatch(/ marketing_opt_in, profile FROM app\.customers \) AS c/);
+    for (const sql of ['SELECT o.ctid FROM app.orders o', 'SELECT count(*) FROM app.customers WHERE xmin IS NOT NULL', 'SELECT c.xmax, c.cmin, c.cmax FROM app.customers c']) {
       const { plan } = h.plan(sql);
-      expect(plan.ok ? 'ok' : `${plan.reasons[0]?.code} ${plan.reasons[0]?.message}`, sql).toMatch(/^MASK_REWRITE_UNSUPPORTED the system column (ctid|xmin|tableoid)/);
+      expect(plan.ok ? 'ok' : `${plan.reasons[0]?.code} ${plan.reasons[0]?.message}`, sql).toMatch(/^MASK_REWRITE_UNSUPPORTED the system column (ctid|xmin|xmax) .* depend on the raw values/);
     }
-    // another table's system column is fine
-    expect(rewritten('SELECT p.ctid, o.id FROM app.products p JOIN app.orders o ON o.id = p.id').sql).toContain('p.ctid');
+    for (const sql of ['SELECT *, o.tableoid FROM app.orders o', 'SELECT o.tableoid, row_to_json(o) FROM app.orders o', 'SELECT o.tableoid, to_jsonb(o.*) FROM app.orders o', 'SELECT tableoid FROM app.orders NATURAL JOIN app.order_items']) {
+      const { plan } = h.plan(sql);
+      expect(plan.ok ? 'ok' : `${plan.reasons[0]?.code} ${plan.reasons[0]?.message}`, sql).toMatch(/^MASK_REWRITE_UNSUPPORTED the system column tableoid/);
+    }
+    // another table's system columns are untouched
+    expect(rewritten('SELECT p.ctid, o.id FROM app.products p JOIN app.orders o ON o.id = p.id').sql).toContain('total_cents, NULL::text AS shipping_address FROM app.orders');
   });
 });
