@@ -16,7 +16,7 @@
  *
  * Per server and transport: start-up to first answered call, p50 at 1 client, calls/s and p50
  * at N clients (HTTP: N MCP clients; stdio: N requests in flight on one connection), server CPU
- * per call (utime+stime from /proc/<pid>/stat over the measured window), RSS idle (after start)
+ * per call at 1 client and at N (utime+stime from /proc/<pid>/stat over each window), RSS idle (after start)
  * and after load (/proc/<pid>/status). Every answer is checked: not an error, and it names the
  * id asked for. Figures are medians over rounds.
  *
@@ -74,6 +74,8 @@ interface Figures {
   p50Many: number;
   callsPerSec: number;
   cpuUsPerCall: number;
+  /** Server CPU per call in the 1-client window. */
+  cpuUsPerCallOne: number;
   rssIdleMiB: number;
   rssAfterMiB: number;
   errors: number;
@@ -376,6 +378,7 @@ async function scenario(peer: Peer, t: Transport, round: number): Promise<Figure
       p50Many: many.p50,
       callsPerSec: many.perSec,
       cpuUsPerCall: many.cpuUsPerCall,
+      cpuUsPerCallOne: one.cpuUsPerCall,
       rssIdleMiB,
       rssAfterMiB: rssMiB(r.pid),
       errors: one.errors + many.errors,
@@ -396,6 +399,8 @@ function table(t: Transport, names: string[], results: Map<string, Figures[]>): 
     n,
     med(n, (x) => x.p50One),
     med(n, (x) => x.p50One) / med(base, (x) => x.p50One),
+    med(n, (x) => x.cpuUsPerCallOne),
+    med(n, (x) => x.cpuUsPerCallOne) / med(base, (x) => x.cpuUsPerCallOne),
     med(n, (x) => x.callsPerSec),
     med(n, (x) => x.callsPerSec) / med(base, (x) => x.callsPerSec),
     med(n, (x) => x.cpuUsPerCall),
@@ -407,9 +412,9 @@ function table(t: Transport, names: string[], results: Map<string, Figures[]>): 
     (results.get(`${n}/${t}`) ?? []).reduce((s, x) => s + x.errors, 0),
   ]);
   return formatTable(
-    ['server', 'p50 1 client ms', `× ${base}`, `calls/s ${CLIENTS}`, `× ${base}`, 'server CPU µs/call', `× ${base}`, `p50 ${CLIENTS} ms`, 'RSS idle MiB', 'RSS after MiB', 'start-up ms', 'errors'],
+    ['server', 'p50 1 client ms', `× ${base}`, 'CPU µs/call 1 client', `× ${base}`, `calls/s ${CLIENTS}`, `× ${base}`, `CPU µs/call ${CLIENTS}`, `× ${base}`, `p50 ${CLIENTS} ms`, 'RSS idle MiB', 'RSS after MiB', 'start-up ms', 'errors'],
     rows,
-    [0, 2, 2, 0, 2, 0, 2, 2, 0, 0, 0, 0],
+    [0, 2, 2, 0, 2, 0, 2, 0, 2, 2, 0, 0, 0, 0],
   );
 }
 
