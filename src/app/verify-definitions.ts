@@ -57,7 +57,11 @@ export function staticToolIssues(config: Config): string[] {
     const refs = parameterReferences(resource.sql);
     if (refs === undefined) out.push(`resources.${name}.sql: does not parse (PARSE_ERROR)`);
     else if (refs.statements !== 1) out.push(`resources.${name}.sql: must be exactly one statement (found ${refs.statements})`);
-    else if (refs.numbers.size > 0) out.push(`resources.${name}.sql: a resource takes no parameters ($n)`);
+    else {
+      const n = resource.parameters.length;
+      for (const k of refs.numbers) if (k < 1 || k > n) out.push(`resources.${name}.sql: references $${k} but the resource has ${n} parameter(s)`);
+      for (let k = 1; k <= n; k++) if (!refs.numbers.has(k)) out.push(`resources.${name}.parameters[${k - 1}]: $${k} (${resource.parameters[k - 1]?.name ?? '?'}) is not used by the statement`);
+    }
   }
   return out;
 }

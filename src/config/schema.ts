@@ -458,13 +458,16 @@ export const predefinedToolSchema = z.strictObject({
 export const predefinedResourceSchema = z.strictObject({
   /**
    * The URI it is listed and read under (an absolute URI in canonical form, any scheme but
-   * `pgwarden:`); default `pgwarden://resource/<name>`.
+   * `pgwarden:`); default `pgwarden://resource/<name>`. With `parameters`, a URI template whose
+   * `{name}` variables are the parameters.
    */
   uri: z.string().min(1).max(2000).optional(),
+  /** Template variables of `uri` (string or enum), bound as `$1…$n` in list order, never spliced. */
+  parameters: z.array(toolParameterSchema).max(20).default([]),
   title: z.string().min(1).max(200).optional(),
   description: z.string().min(1).max(4000).optional(),
   database: name,
-  /** One read statement without parameters, judged like `query` for each reader. */
+  /** One read statement (with `$n` for the parameters, if any), judged like `query` for each reader. */
   sql: z.string().min(1).max(100_000),
   ...grantees,
 });

@@ -46,23 +46,47 @@ function checkGrantees(config: Config, section: string, name: string, entry: Gra
   }
 }
 
+const TEMPLATE_VARIABLE = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** The `{name}` variables of a URI template, in order. */
+export function templateVariables(uri: string): string[] {
+  return [...uri.matchAll(TEMPLATE_VARIABLE)].map((m) => m[1] as string);
+}
+
 /**
  * Why an operator resource's own URI cannot be served, if it cannot: it must be absolute, in the
  * canonical form clients send back (what WHATWG URL parsing yields, so listing and reading agree),
  * without template braces, and outside the `pgwarden:` scheme (the gateway's own resources).
  */
-export function uriProblem(uri: string): string | undefined {
+export function uriProblem(uri: string, template = false): string | undefined {
   if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(uri)) return 'must be an absolute URI with a scheme, e.g. reports://daily_summary';
-  if (/[{}]/.test(uri)) return 'must be a plain URI: templates ({name}) are not supported for operator resources';
+  const plain = template ? uri.replace(TEMPLATE_VARIABLE, 'x') : uri;
+  if (/[{}]/.test(plain)) return template ? 'template variables are {name} (letters, digits, _)' : 'has {…} but the resource declares no parameters: a template needs `parameters`';
   let href: string;
   try {
-    href = new URL(uri).href;
+    href = new URL(plain).href;
   } catch {
     return 'is not a valid URI';
   }
-  if (href !== uri) return `must be written in canonical form: ${href}`;
+  if (href !== plain) return `must be written in canonical form: ${href}`;
   if (href.toLowerCase().startsWith('pgwarden:')) return 'the pgwarden: scheme is reserved for the gateway\'s own resources; use another scheme';
   return undefined;
+}
+
+function templateIssues(name: string, uri: string | undefined, parameters: Config['resources'][string]['parameters'], at: At): void {
+  if (uri === undefined) {
+    at(['resources', name, 'uri'], 'a resource with parameters needs a URI template naming them, e.g. orders://order/{id}');
+    return;
+  }
+  const vars = templateVariables(uri);
+  const names = parameters.map((p) => p.name);
+  for (const v of vars) if (!names.includes(v)) at(['resources', name, 'uri'], `{${v}} is not a declared parameter`);
+  if (new Set(vars).size !== vars.length) at(['resources', name, 'uri'], 'names a variable twice');
+  parameters.forEach((p, i) => {
+    if (!vars.includes(p.name)) at(['resources', name, 'parameters', i], `"${p.name}" does not appear in the URI template`);
+    if (p.type !== 'string' && p.type !== 'enum') at(['resources', name, 'parameters', i, 'type'], 'a URI variable is text: use string or enum (cast in the statement, e.g. $1::bigint)');
+  });
+  for (const issue of parameterIssues({ parameters } as Parameters<typeof parameterIssues>[0])) at(['resources', name, ...issue.path], issue.message);
 }
 
 export function validateDefinitions(config: Config, at: At): void {
@@ -76,10 +100,12 @@ export function validateDefinitions(config: Config, at: At): void {
     if (!/^[a-z0-9_.-]+$/i.test(name)) at(['resources', name], 'must be a name usable in a URI');
     checkGrantees(config, 'resources', name, resource, at);
     const uri = resource.uri ?? `pgwarden://resource/${encodeURIComponent(name)}`;
+    const template = resource.parameters.length > 0;
     if (resource.uri !== undefined) {
-      const problem = uriProblem(resource.uri);
+      const problem = uriProblem(resource.uri, template);
       if (problem !== undefined) at(['resources', name, 'uri'], problem);
     }
+    if (template) templateIssues(name, resource.uri, resource.parameters, at);
     const other = uris.get(uri);
     if (other !== undefined) at(['resources', name, 'uri'], `resource "${other}" is already served under this URI`);
     uris.set(uri, name);

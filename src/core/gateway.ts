@@ -149,8 +149,8 @@ export class Gateway {
   }
 
   /** An operator-defined resource (config `resources`), audited as `resource:<name>`. */
-  predefinedResource(ctx: CallContext, name: string): Promise<Outcome<QueryPayload>> {
-    return predefinedResource(this.p, ctx, name);
+  predefinedResource(ctx: CallContext, name: string, args: Record<string, string> = {}): Promise<Outcome<QueryPayload>> {
+    return predefinedResource(this.p, ctx, name, args);
   }
 
   /**

@@ -7,6 +7,7 @@
  *   pgwarden://db/{database}/{schema}/{table}   describe's payload for one table (columns, keys, masked sample)
  *   pgwarden://resource/{name}                  an operator-defined resource (config `resources`): its rows,
  *                                               or the resource's own `uri` when the operator gives one
+ *                                               (a URI template when it has `parameters`)
  * Names are percent-encoded (RFC 3986) in URIs.
  *
  * Guarantees: listing and reading go through the gateway's describe (and the read path for
@@ -22,6 +23,7 @@ import type { CallContext, Gateway } from '../core/gateway.js';
 import type { Outcome, Refusal } from '../core/results.js';
 import { toolEnabled } from '../core/principals.js';
 import { grantedTo } from '../core/predefined.js';
+import type { PredefinedResource } from '../config/schema.js';
 
 export const MAX_LISTED = 1000;
 const MIME = 'application/json';
@@ -85,6 +87,33 @@ async function visible(gateway: Gateway, ctx: CallContext, database: string): Pr
   return out.ok ? (out.value as unknown as Visible) : undefined;
 }
 
+/**
+ * An operator resource template (config `resources` with `parameters`): each URI variable is an
+ * argument, validated and bound like a predefined tool's; enum variables complete to their values.
+ */
+function registerOperatorTemplate(server: McpServer, gateway: Gateway, name: string, res: PredefinedResource, uri: string, run: Run): void {
+  const complete: Record<string, (value: string) => string[]> = {};
+  for (const p of res.parameters) {
+    const values = p.values;
+    if (values !== undefined) complete[p.name] = (value) => values.map(String).filter((v) => v.startsWith(value)).slice(0, 100);
+  }
+  server.registerResource(
+    name,
+    new ResourceTemplate(uri, { list: undefined, complete }),
+    { title: res.title ?? name, ...(res.description ? { description: res.description } : {}), mimeType: MIME },
+    async (href, vars) =>
+      run(async (ctx) => {
+        const args: Record<string, string> = {};
+        for (const p of res.parameters) {
+          const v = decode(vars[p.name]);
+          if (v === undefined) throw notFound(href.href);
+          args[p.name] = v;
+        }
+        return json(href.href, unwrap(href.href, await gateway.predefinedResource(ctx, name, args)));
+      }),
+  );
+}
+
 /** Register the resources and templates one principal may use on a per-request server. */
 export function registerResources(server: McpServer, gateway: Gateway, principal: string, run: Run): void {
   const databases = describable(gateway, principal);
@@ -92,6 +121,10 @@ export function registerResources(server: McpServer, gateway: Gateway, principal
   for (const [name, res] of Object.entries(config.resources)) {
     if (!grantedTo(config, res, principal)) continue;
     const uri = res.uri ?? operatorResourceUri(name);
+    if (res.parameters.length > 0) {
+      registerOperatorTemplate(server, gateway, name, res, uri, run);
+      continue;
+    }
     server.registerResource(name, uri, { title: res.title ?? name, ...(res.description ? { description: res.description } : {}), mimeType: MIME }, async () =>
       run(async (ctx) => json(uri, unwrap(uri, await gateway.predefinedResource(ctx, name)))),
     );

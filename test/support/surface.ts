@@ -66,6 +66,14 @@ export function surfaceConfig(databaseUrl: string, auditPath: string, tokens: { 
     resources: {
       order_counts: { title: 'Orders per status', description: 'How many orders are in each status.', database: 'shop', sql: 'SELECT status, count(*) AS n FROM app.orders GROUP BY status ORDER BY status', policies: ['analyst', 'narrow'] },
       daily_summary: { uri: 'finance://daily_summary', description: 'Orders per day.', database: 'shop', sql: 'SELECT count(*) AS orders FROM app.orders', policies: ['analyst'] },
+      order: {
+        uri: 'orders://order/{id}',
+        description: 'One order by id.',
+        database: 'shop',
+        sql: 'SELECT id, status FROM app.orders WHERE id = $1::bigint',
+        parameters: [{ name: 'id', type: 'string', pattern: '^[0-9]{1,18}$', description: 'Order id.' }],
+        policies: ['analyst'],
+      },
     },
     prompts: {
       triage: {

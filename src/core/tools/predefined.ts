@@ -12,7 +12,7 @@
  */
 import { reason, type Reason } from '../../guard/reasons.js';
 import { argumentsSchema } from '../../config/tool-parameters.js';
-import type { PredefinedTool } from '../../config/schema.js';
+import type { PredefinedResource, PredefinedTool } from '../../config/schema.js';
 import type { CallContext, Judged } from '../call/context.js';
 import { judgePredefined } from '../call/judge.js';
 import type { CallPlumbing } from '../call/plumbing.js';
@@ -51,9 +51,10 @@ export function predefined(p: CallPlumbing, ctx: CallContext, name: string, args
 /**
  * An operator-defined resource (config `resources`): its fixed statement judged like a predefined
  * read tool for this principal on every read (a write is refused), run through the read path.
- * Audited under the tool name `resource:<name>`.
+ * A resource template's URI variables (`args`) are validated like a tool's arguments and bound as
+ * $1…$n. Audited under the tool name `resource:<name>` with the parameter names.
  */
-export function predefinedResource(p: CallPlumbing, ctx: CallContext, name: string): Promise<Outcome<QueryPayload>> {
+export function predefinedResource(p: CallPlumbing, ctx: CallContext, name: string, args: Record<string, string> = {}): Promise<Outcome<QueryPayload>> {
   const config = p.deps.config;
   const resource = config.resources[name];
   const granted = resource !== undefined && grantedTo(config, resource, ctx.principal);
@@ -64,6 +65,15 @@ export function predefinedResource(p: CallPlumbing, ctx: CallContext, name: stri
       event.reasons = reasons.map((x) => x.code);
       return refused({ decision: 'block', reasons });
     }
+    const asTool = resourceAsTool(resource);
+    if (resource.parameters.length > 0) event.parameters = resource.parameters.map((x) => x.name);
+    const bound = bindArguments(asTool, predefinedArguments(asTool), args);
+    if (!bound.ok) {
+      event.decision = 'blocked';
+      event.reasons = bound.reasons.map((x) => x.code);
+      return refused({ decision: 'block', reasons: bound.reasons });
+    }
+    if (resource.parameters.length > 0 && p.deps.config.audit.include_raw_sql) event.parameter_values = bound.values;
     const judged = await judgePredefined(p, ctx, r, resource.sql);
     if (judged.decision.kind === 'write') {
       const reasons = [reason('WRITE_NOT_ALLOWED', 'A resource is a read; this statement writes.')];
@@ -71,7 +81,7 @@ export function predefinedResource(p: CallPlumbing, ctx: CallContext, name: stri
       event.reasons = reasons.map((x) => x.code);
       return refused({ decision: 'block', reasons });
     }
-    return readJudged(p, ctx, r, started, event, judged, resource.sql, false);
+    return readJudged(p, ctx, r, started, event, judged, resource.sql, false, resource.parameters.length > 0 ? bound.values : undefined);
   }, { predefined: granted });
 }
 
@@ -98,6 +108,17 @@ export async function judgeDefinition(p: CallPlumbing, principal: string, name: 
 
 /** The arguments schema of a predefined tool, built once per tool definition (a reload makes new ones). */
 const argumentSchemas = new WeakMap<PredefinedTool, ReturnType<typeof argumentsSchema>>();
+/** A resource seen as a parameterized read (for binding its template variables); one per resource. */
+const resourceTools = new WeakMap<PredefinedResource, PredefinedTool>();
+function resourceAsTool(resource: PredefinedResource): PredefinedTool {
+  let tool = resourceTools.get(resource);
+  if (tool === undefined) {
+    tool = { description: resource.description ?? 'resource', database: resource.database, sql: resource.sql, parameters: resource.parameters, principals: resource.principals, policies: resource.policies };
+    resourceTools.set(resource, tool);
+  }
+  return tool;
+}
+
 function predefinedArguments(tool: PredefinedTool): ReturnType<typeof argumentsSchema> {
   let schema = argumentSchemas.get(tool);
   if (schema === undefined) {

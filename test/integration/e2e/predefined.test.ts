@@ -224,7 +224,7 @@ describe.each<Era>(['legacy', 'modern'])('resources, prompts and completions (%s
     expect(uris).toContain('pgwarden://resource/order_counts');
     expect(uris.some((u) => u.includes('internal'))).toBe(false);
     const templates = (await analyst.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate);
-    expect(templates).toEqual(['pgwarden://db/{database}/{schema}/{table}', 'pgwarden://db/{database}/{schema}', 'pgwarden://db/{database}']);
+    expect(templates).toEqual(['orders://order/{id}', 'pgwarden://db/{database}/{schema}/{table}', 'pgwarden://db/{database}/{schema}', 'pgwarden://db/{database}']);
     // describe switched off: only the operator resource it was given
     const narrow = await gw.connect(era, NARROW);
     expect((await narrow.listResources()).resources.map((r) => r.uri)).toEqual(['pgwarden://resource/order_counts']);
@@ -273,6 +273,26 @@ describe.each<Era>(['legacy', 'modern'])('resources, prompts and completions (%s
     const narrow = await gw.connect(era, NARROW);
     expect((await narrow.listResources()).resources.map((r) => r.uri)).not.toContain('finance://daily_summary');
     await expect(narrow.readResource({ uri: 'finance://daily_summary' })).rejects.toMatchObject({ code: -32602, data: { uri: 'finance://daily_summary' } });
+  });
+
+  it('reads an operator resource template: URI variables validated and bound, never spliced', async () => {
+    const analyst = await gw.connect(era, ANALYST);
+    const id = Number((await w.admin<{ id: string }>('SELECT min(id)::text AS id FROM app.orders'))[0]?.id);
+    const res = await analyst.readResource({ uri: `orders://order/${id}` });
+    expect(res.contents[0]).toMatchObject({ uri: `orders://order/${id}`, mimeType: 'application/json' });
+    const payload = JSON.parse(String((res.contents[0] as { text: string }).text)) as { rows: unknown[][] };
+    expect(payload.rows.map((r) => Number(r[0]))).toEqual([id]);
+    // a value outside the parameter's pattern is refused before anything runs, as resource-not-found
+    await expect(analyst.readResource({ uri: `orders://order/1%20OR%201=1` })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('INVALID_ARGUMENTS') as unknown });
+    const orderRecords = (): Record<string, unknown>[] => gw.auditRecords().filter((r) => r.tool === 'resource:order');
+    // records are written a moment after the call (the sink's queue)
+    for (let i = 0; i < 50 && !orderRecords().some((r) => r.decision === 'blocked'); i++) await new Promise((r) => setTimeout(r, 100));
+    const records = orderRecords();
+    expect(records.map((r) => r.decision)).toEqual(expect.arrayContaining(['allowed', 'blocked']));
+    expect(records.every((r) => JSON.stringify(r.parameters) === '["id"]')).toBe(true);
+    // not given to narrow: nothing served
+    const narrow = await gw.connect(era, NARROW);
+    await expect(narrow.readResource({ uri: `orders://order/${id}` })).rejects.toMatchObject({ code: -32602 });
   });
 
   it('reads an operator resource through the read path', async () => {

@@ -111,13 +111,31 @@ describe('resources: own URIs', () => {
       }),
     ).toEqual([
       'resources.r1.uri: must be an absolute URI with a scheme, e.g. reports://daily_summary',
-      'resources.r2.uri: must be a plain URI: templates ({name}) are not supported for operator resources',
+      'resources.r2.uri: has {…} but the resource declares no parameters: a template needs `parameters`',
       'resources.r3.uri: must be written in canonical form: finance://Daily',
       "resources.r4.uri: the pgwarden: scheme is reserved for the gateway's own resources; use another scheme",
       'resources.r6.uri: resource "r5" is already served under this URI',
       "resources.r7.uri: the pgwarden: scheme is reserved for the gateway's own resources; use another scheme",
       'resources.r8.uri: resource "r7" is already served under this URI',
       'resources.r9.uri: must be an absolute URI with a scheme, e.g. reports://daily_summary',
+    ]);
+  });
+
+  it('a URI template names exactly its parameters, which are text', () => {
+    const id = { name: 'id', type: 'string', pattern: '^[0-9]+$' };
+    expect(checkResources({ t: res({ uri: 'orders://order/{id}', parameters: [id], sql: 'SELECT $1::bigint' }) })).toEqual([]);
+    expect(
+      checkResources({
+        t1: res({ parameters: [id] }),
+        t2: res({ uri: 'orders://order/{id}/{other}', parameters: [id] }),
+        t3: res({ uri: 'orders://order', parameters: [id] }),
+        t4: res({ uri: 'orders://order/{n}', parameters: [{ name: 'n', type: 'integer' }] }),
+      }),
+    ).toEqual([
+      'resources.t1.uri: a resource with parameters needs a URI template naming them, e.g. orders://order/{id}',
+      'resources.t2.uri: {other} is not a declared parameter',
+      'resources.t3.parameters[0]: "id" does not appear in the URI template',
+      'resources.t4.parameters[0].type: a URI variable is text: use string or enum (cast in the statement, e.g. $1::bigint)',
     ]);
   });
 });
