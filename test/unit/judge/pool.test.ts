@@ -139,8 +139,10 @@ describe('judging pool', () => {
       await new Promise((r) => setTimeout(r, 20));
       (await testGuard()).decide(request(`${sql} `));
     });
-    // generous bounds: the inline judging of this statement takes ~0.2 s on an idle machine
+    // generous bounds: the inline judging of this statement takes ~0.2 s on an idle machine. Under
+    // load (other test files on the same 2 cores) every gap grows, so the bound on the offloaded gap
+    // is relative to the blocked one, never below 100 ms: the old inline path fails it (gap ≈ blocked).
     expect(blocked).toBeGreaterThan(offloaded);
-    expect(offloaded).toBeLessThan(100);
+    expect(offloaded).toBeLessThan(Math.max(100, blocked / 2));
   }, 60_000);
 });
