@@ -217,9 +217,11 @@ export async function startBaseline(options: { config: Config; databaseUrl: stri
 
 /** Wrap the runtime's stages with timers (bench-only; private fields reached through a cast). Returns its components. */
 function instrument(runtime: { gateway: object; httpFactory: McpServerFactory }, stages: StageRecorder): () => Component[] {
-  const gateway = runtime.gateway as { query: (...args: never[]) => Promise<unknown> } & { deps: GatewayDeps };
+  const gateway = runtime.gateway as { query: (...args: never[]) => Promise<unknown> } & { deps?: GatewayDeps; p?: { deps: GatewayDeps } };
   gateway.query = stages.timeAsync('gateway.query (core total)', gateway.query.bind(gateway));
-  const deps = gateway.deps;
+  // since the gateway split (src/core/call/plumbing.ts) the deps live on the call plumbing; older checkouts keep them on the gateway
+  const deps = gateway.p?.deps ?? gateway.deps;
+  if (deps === undefined) throw new Error('bench: the gateway exposes no deps (neither .p.deps nor .deps)');
   const guard = deps.guard;
   const decide = guard.decide.bind(guard);
   let guardRequest: GuardRequest | undefined;
