@@ -30,14 +30,16 @@ await sink.ready();
 // start barrier: say we are ready, wait for the test's go (so the processes really overlap)
 writeFileSync(`${path}.ready-${id}`, '');
 while (!existsSync(`${path}.go`)) await new Promise((r) => setTimeout(r, 5));
+const started = Date.now();
 for (let i = 0; i < count; i++) {
   sink.record({ decision: 'allowed', request_id: `${id}-${i}`, principal: id, tool: 'query', database: 'demo', kind: 'read', normalized_sql: 'SELECT $1' });
-  // ~0.75 s in all: longer than the file target's lock lease (250 ms), so the writers take turns
-  // several times and their records interleave in the file
-  if (i % 5 === 4) await new Promise((r) => setTimeout(r, 10 + Math.random() * 10));
+  // ~1 s in all, pauses longer than the lease's idle hold (20 ms): the writers give the lock up
+  // and take turns many times, so their records usually interleave in the file
+  if (i % 10 === 9) await new Promise((r) => setTimeout(r, 30 + Math.random() * 20));
 }
 const flushed = await sink.flush(30_000);
+const ended = Date.now();
 await sink.close();
 const s = sink.stats();
-process.stdout.write(`${JSON.stringify({ flushed, written: s.written, dropped: s.dropped })}\n`);
+process.stdout.write(`${JSON.stringify({ flushed, written: s.written, dropped: s.dropped, started, ended })}\n`);
 process.exitCode = flushed && s.written === count && s.dropped === 0 ? 0 : 1;

@@ -27,6 +27,9 @@ afterEach(async () => cleanup());
 const PROCESSES = 4;
 const EACH = 250;
 
+/** Each writer's [first record, flushed] window, in epoch ms. */
+type Window = { started: number; ended: number };
+
 async function writers(path: string, env: NodeJS.ProcessEnv, maxBytes?: number): Promise<void> {
   const base = { PATH: process.env.PATH, HOME: process.env.HOME };
   const extra = maxBytes === undefined ? [] : [String(maxBytes)];
@@ -39,9 +42,19 @@ async function writers(path: string, env: NodeJS.ProcessEnv, maxBytes?: number):
   await writeFile(`${path}.go`, '');
   const results = await Promise.allSettled(runs);
   for (const n of await readdir(dir)) if (n.includes('.ready-') || n.endsWith('.go')) await rm(join(dir, n));
+  const windows: Window[] = [];
   for (const r of results) {
     if (r.status === 'rejected') throw r.reason as Error;
+    windows.push(JSON.parse(r.value.stdout.trim().split('\n').at(-1) ?? '{}') as Window);
   }
+  // the writers really ran at the same time (so they contended for the lock): every window
+  // overlaps every other. Whether their records also interleave in the file depends on the
+  // scheduler (one writer may hold the lock lease through another's whole run on a loaded
+  // machine), so that is not asserted; the chain and every-record-once checks are.
+  const lastStart = Math.max(...windows.map((w) => w.started));
+  const firstEnd = Math.min(...windows.map((w) => w.ended));
+  expect(windows).toHaveLength(PROCESSES);
+  expect(lastStart).toBeLessThan(firstEnd);
 }
 
 async function allRecords(files: string[]): Promise<Record<string, unknown>[]> {
@@ -52,19 +65,18 @@ async function allRecords(files: string[]): Promise<Record<string, unknown>[]> {
   return out;
 }
 
-function expectEveryRecordOnce(records: Record<string, unknown>[]): void {
+function expectEveryRecordOnce(records: Record<string, unknown>[], inFileOrder = true): void {
   const ids = records.filter((r) => r.decision === 'allowed').map((r) => r.request_id as string);
   expect(ids.length).toBe(PROCESSES * EACH);
   expect(new Set(ids).size).toBe(PROCESSES * EACH);
   for (let p = 0; p < PROCESSES; p++) for (let i = 0; i < EACH; i += 49) expect(ids).toContain(`p${p}-${i}`);
   // no gap or torn-record markers: nothing was lost or cut
   expect(records.filter((r) => r.decision === 'audit_gap')).toEqual([]);
-  // records of different processes really interleaved in the file
-  const owners = records.map((r) => r.principal);
-  let switches = 0;
-  for (let i = 1; i < owners.length; i++) if (owners[i] !== owners[i - 1]) switches += 1;
-  // sequential runs would switch owners PROCESSES - 1 times: more means they interleaved
-  expect(switches).toBeGreaterThan(PROCESSES - 1);
+  // one file: every process's own records appear in the order it recorded them
+  for (let p = 0; inFileOrder && p < PROCESSES; p++) {
+    const own = ids.filter((id) => id.startsWith(`p${p}-`)).map((id) => Number(id.slice(id.indexOf('-') + 1)));
+    expect(own).toEqual([...own].sort((a, b) => a - b));
+  }
 }
 
 describe('audit file shared by several processes', () => {
@@ -94,7 +106,7 @@ describe('audit file shared by several processes', () => {
     const files = (await readdir(dir)).filter((n) => n.startsWith('audit.ndjson')).map((n) => join(dir, n));
     expect(files.length).toBeGreaterThan(3);
     const records = await allRecords(files);
-    expectEveryRecordOnce(records);
+    expectEveryRecordOnce(records, false);
     const v = await auditVerify(files);
     expect(v.firstBroken).toBeUndefined();
     expect(v).toMatchObject({ ok: true, records: PROCESSES * EACH, chains: 1, firstSeq: 1, lastSeq: PROCESSES * EACH });
