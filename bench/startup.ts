@@ -1,0 +1,184 @@
+/**
+ * Start-up and memory of the built server (`npm run bench:startup`; issue #13).
+ *
+ * For each target (this checkout's dist/, plus BENCH_STARTUP_REF=<dir of an older built checkout>
+ * as the row `ref`, plus BENCH_STARTUP_NODE=<another node binary> as rows `… node<major>`) and
+ * transport (stdio, HTTP), in interleaved rounds (BENCH_ROUNDS, default 7): spawn
+ * `node dist/cli/main.js serve` with the file audit sink on, send the first `tools/call` (a point
+ * lookup; HTTP: polled every 5 ms until answered, 2025-era stateless; stdio: initialize,
+ * initialized and the call written at once) and time spawn → answer. Then RSS 1 s after the
+ * answer ("idle"), then BENCH_CALLS more calls (default 0; e.g. 100000) 16 in flight over stdio /
+ * 16 keep-alive lanes over HTTP and RSS after them, and the server's CPU (/proc) per call.
+ * BENCH_NODE_ARGS adds node flags to every pgwarden process; BENCH_STARTUP_VARIANT="<flags>" adds
+ * this checkout run with those flags as one more row (e.g. --max-semi-space-size=2).
+ * Options: --pg-bin DIR (the machine's PostgreSQL binaries), --transports stdio,http.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { generateToken } from '../src/auth/tokens.js';
+import { formatTable, heading, median, startBenchDatabase, type Cell } from './support.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
+const CALLS = Number(process.env['BENCH_CALLS'] ?? 0);
+const NODE_ARGS = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+const { values: opts } = parseArgs({ options: { 'pg-bin': { type: 'string' }, transports: { type: 'string', default: 'stdio,http' } } });
+const TRANSPORTS = (opts.transports ?? 'stdio,http').split(',') as ('stdio' | 'http')[];
+
+interface Target {
+  name: string;
+  root: string;
+  node: string;
+  args?: string[];
+}
+interface Sample {
+  startupMs: number;
+  rssIdleMiB: number;
+  rssAfterMiB?: number;
+  cpuUsPerCall?: number;
+}
+
+const targets: Target[] = [{ name: 'pgwarden', root: ROOT, node: process.execPath }];
+if (process.env['BENCH_STARTUP_REF']) targets.push({ name: 'ref', root: resolve(process.env['BENCH_STARTUP_REF']), node: process.execPath });
+const variant = (process.env['BENCH_STARTUP_VARIANT'] ?? '').split(' ').filter((a) => a !== '');
+if (variant.length > 0) targets.push({ name: `pgwarden ${variant.join(' ')}`, root: ROOT, node: process.execPath, args: variant });
+const otherNode = process.env['BENCH_STARTUP_NODE'];
+if (otherNode) for (const t of [...targets]) targets.push({ ...t, name: `${t.name} (${otherNode.split('/').slice(-1)[0]} ${nodeMajor(otherNode)})`, node: otherNode });
+
+function nodeMajor(bin: string): string {
+  return spawnSync(bin, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout.trim();
+}
+
+const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+const cpuMs = (pid: number): number => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+};
+/** Debugging aid (BENCH_SMAPS=1): thread count and the largest mappings by RSS. */
+function topMappings(pid: number): string {
+  const threads = /Threads:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  const maps: [string, number][] = [];
+  let head = '';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) head = line.split(/\s+/).slice(5).join(' ') || `[anon ${line.split(' ')[0]}]`;
+    const m = /^Rss:\s+(\d+) kB/.exec(line);
+    if (m) maps.push([head, Number(m[1]) / 1024]);
+  }
+  maps.sort((a, b) => b[1] - a[1]);
+  return `threads ${threads}\n${maps.slice(0, 12).map(([h, mb]) => `${mb.toFixed(1)} MiB ${h}`).join('\n')}\n`;
+}
+const sql = (id: number): string => `SELECT * FROM app.orders WHERE id = ${id}`;
+const callMsg = (id: number): string => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'query', arguments: { sql: sql((id % 50) + 1) } } });
+
+async function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+/** stdio: newline-delimited JSON-RPC; resolves answers by id. */
+function stdioChannel(child: ChildProcess): (msg: string, id: number) => Promise<string> {
+  const waiting = new Map<number, (line: string) => void>();
+  let buf = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    buf += d.toString();
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      const id = (JSON.parse(line) as { id?: number }).id;
+      if (id !== undefined) waiting.get(id)?.(line);
+    }
+  });
+  return (msg, id) => new Promise((res) => (waiting.set(id, res), child.stdin?.write(msg + '\n')));
+}
+
+async function run(target: Target, transport: 'stdio' | 'http', config: string, token: string): Promise<Sample> {
+  const port = await freePort();
+  const args = [...NODE_ARGS, ...(target.args ?? []), join(target.root, 'dist/cli/main.js'), 'serve', '--config', config, '--transport', transport];
+  args.push(...(transport === 'http' ? ['--port', String(port)] : ['--principal', 'bench']));
+  const t0 = performance.now();
+  const child = spawn(target.node, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PGWARDEN_LOG_LEVEL: 'warn' } });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => void (stderr = (stderr + d.toString()).slice(-2000)));
+  const exited = new Promise((r) => child.once('exit', r));
+  let call: (id: number) => Promise<string>;
+  if (transport === 'stdio') {
+    const send = stdioChannel(child);
+    const init = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench-startup', version: '0' } } };
+    child.stdin?.write(JSON.stringify(init) + '\n' + JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) + '\n');
+    call = (id) => send(callMsg(id), id);
+  } else {
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
+    call = async (id) => (await fetch(`http://127.0.0.1:${port}/mcp`, { method: 'POST', headers, body: callMsg(id) })).text();
+  }
+  let first: string | undefined;
+  while (first === undefined) {
+    if (child.exitCode !== null) throw new Error(`${target.name} ${transport} exited: ${stderr}`);
+    first = await call(1).catch(async () => (await new Promise((r) => setTimeout(r, 5)), undefined));
+  }
+  const startupMs = performance.now() - t0;
+  if (!first.includes('rowCount')) throw new Error(`${target.name} ${transport}: unexpected first answer ${first.slice(0, 300)}`);
+  await new Promise((r) => setTimeout(r, 1000));
+  const sample: Sample = { startupMs, rssIdleMiB: rssMiB(child.pid as number) };
+  if (process.env['BENCH_SMAPS']) process.stderr.write(topMappings(child.pid as number));
+  if (CALLS > 0) {
+    const cpu0 = cpuMs(child.pid as number);
+    let next = 2;
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (next < CALLS + 2) await call(next++);
+    }));
+    sample.cpuUsPerCall = ((cpuMs(child.pid as number) - cpu0) * 1000) / CALLS;
+    await new Promise((r) => setTimeout(r, 1000));
+    sample.rssAfterMiB = rssMiB(child.pid as number);
+  }
+  child.stdin?.end();
+  child.kill('SIGTERM');
+  await exited;
+  if (process.env['BENCH_SHOW_STDERR']) process.stderr.write(`--- ${target.name} ${transport} stderr (last 2000 chars)\n${stderr}\n`);
+  return sample;
+}
+
+const db = await startBenchDatabase({ binDir: opts['pg-bin'] });
+const dir = mkdtempSync(join(tmpdir(), 'pgwarden-startup-'));
+try {
+  const token = generateToken();
+  const config = join(dir, 'pgwarden.yaml');
+  writeFileSync(config, [
+    'log: { level: warn }',
+    `audit: { sink: file, path: ${JSON.stringify(join(dir, 'audit.ndjson'))} }`,
+    'server: { rate_limit: { per_principal: 1000000, per_ip: 1000000 } }',
+    `databases: { main: { url: ${JSON.stringify(db.seeded.databaseUrl)}, search_path: [app], pool: { max: 10 } } }`,
+    `principals: { bench: { policy: bench, tokens: [{ token: ${JSON.stringify(token)} }] } }`,
+    'policies: { bench: { databases: { main: { schemas: [app], tables: { deny: [internal.*] } } } } }',
+    '',
+  ].join('\n'));
+  const samples = new Map<string, Sample[]>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const transport of TRANSPORTS) for (const t of targets) {
+      const key = `${t.name}\t${transport}`;
+      const s = await run(t, transport, config, token);
+      samples.set(key, [...(samples.get(key) ?? []), s]);
+    }
+  }
+  console.log(heading(`start-up and RSS, medians of ${ROUNDS} rounds (PostgreSQL ${db.version}, ${process.version}${NODE_ARGS.length ? `, ${NODE_ARGS.join(' ')}` : ''})`));
+  const rows: Cell[][] = [...samples].map(([key, ss]) => {
+    const [name, transport] = key.split('\t');
+    const m = (f: (s: Sample) => number | undefined): number | undefined => {
+      const v = ss.map(f).filter((x): x is number => x !== undefined);
+      return v.length ? median(v) : undefined;
+    };
+    return [name, transport, m((s) => s.startupMs), Math.min(...ss.map((s) => s.startupMs)), m((s) => s.rssIdleMiB), m((s) => s.rssAfterMiB), m((s) => s.cpuUsPerCall)];
+  });
+  console.log(formatTable(['server', 'transport', 'start-up ms', 'min ms', 'RSS idle MiB', `RSS after ${CALLS} calls MiB`, 'CPU µs/call'], rows, [0, 0, 0, 0, 1, 1, 0]));
+} finally {
+  await db.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
