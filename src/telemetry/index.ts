@@ -3,17 +3,21 @@
  *
  * `startTelemetry(config, logger)` returns NOOP_TELEMETRY unless an OTLP endpoint (config or
  * OTEL_* environment) or Prometheus is configured; only then are the SDK (sdk.ts) and the API
- * implementation (otel.ts) imported. What is emitted, and the no-literals guarantee: docs/telemetry.md.
+ * implementation (otel.ts) imported. The SDK packages are optional (packages.ts): configured but not
+ * installed is a ConfigError naming what to install. What is emitted, and the no-literals
+ * guarantee: docs/telemetry.md.
  */
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { NOOP_TELEMETRY } from './noop.js';
-import { describePlan, telemetryPlan } from './plan.js';
+import { missingTelemetryPackages } from './packages.js';
+import { describePlan, telemetryPlan, type TelemetryPlan } from './plan.js';
 import type { Telemetry } from './types.js';
 
 export { NOOP_TELEMETRY, NOOP_SPAN } from './noop.js';
 export { dbOperationInfo } from './info.js';
 export { describePlan, telemetryPlan, type TelemetryPlan } from './plan.js';
+export { TELEMETRY_PACKAGES, telemetryInstallCommand } from './packages.js';
 export { startMetricsServer, type MetricsServer } from './prometheus.js';
 export { codeLabel, decisionLabel, errorInfo, operationName, querySummary, redactLiterals } from './sanitize.js';
 export type * from './types.js';
@@ -30,8 +34,12 @@ export async function startTelemetry(config: Pick<Config, 'telemetry'>, logger: 
   const plan = telemetryPlan(config.telemetry, options.env ?? process.env);
   for (const w of plan.warnings) logger.warn({ component: 'telemetry' }, w);
   if (!plan.enabled) return NOOP_TELEMETRY;
-  const [{ startSdk }, { OtelTelemetry }] = await Promise.all([import('./sdk.js'), import('./otel.js')]);
-  const sdk = await startSdk(plan, logger, options.version);
+  // The SDK packages are optional peer dependencies (packages.ts): a missing one is a start-up error that says what to install.
+  const notInstalled = (err: unknown): never => {
+    throw missingTelemetryPackages(err, configuredBy(plan)) ?? err;
+  };
+  const [{ startSdk }, { OtelTelemetry }] = await Promise.all([import('./sdk.js'), import('./otel.js')]).catch(notInstalled);
+  const sdk = await startSdk(plan, logger, options.version).catch(notInstalled);
   let description = describePlan(plan, config.telemetry.otlp_endpoint);
   if (sdk.metricsServer) description = description.replace(/Prometheus http:\/\/\S+/, `Prometheus http://${sdk.metricsServer.host}:${sdk.metricsServer.port}/metrics`);
   logger.info({ component: 'telemetry' }, `telemetry: ${description}`);
@@ -42,4 +50,10 @@ export async function startTelemetry(config: Pick<Config, 'telemetry'>, logger: 
     ...(sdk.metricsServer ? { metricsServer: { host: sdk.metricsServer.host, port: sdk.metricsServer.port } } : {}),
     onShutdown: () => sdk.shutdown(),
   });
+}
+
+/** Which setting turned telemetry on, for the not-installed error (names, never values). */
+function configuredBy(plan: TelemetryPlan): string {
+  const what = [plan.traces || plan.otlpMetrics ? 'an OTLP endpoint (telemetry.otlp_endpoint or OTEL_EXPORTER_OTLP_*ENDPOINT)' : '', plan.prometheus ? 'telemetry.prometheus.enabled' : ''];
+  return what.filter(Boolean).join(' and ');
 }
