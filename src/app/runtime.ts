@@ -24,7 +24,7 @@ import { Gateway, VERSION } from '../core/gateway.js';
 import { verifyPredefinedTools } from './verify-definitions.js';
 import { auditedReject, auditedRevert } from '../core/operator-actions.js';
 import { NOOP_TELEMETRY, startTelemetry, type Telemetry } from '../telemetry/index.js';
-import { NO_AUDIT, type AuditEventInput, type AuditPort, type DatabasePort, type ReadRequest, type ReadResult, type RelationDetail } from '../core/ports.js';
+import { NO_AUDIT, type AuditEventInput, type AuditPort, type DatabasePort, type ReadRequest, type ReadResult, type RelationDetail, type WritesPort } from '../core/ports.js';
 
 export interface Runtime {
   gateway: Gateway;
@@ -264,7 +264,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     masker,
     logger,
     ...(judging ? { judging } : {}),
-    ...(writeSetup ? { writes: writeSetup.writes, writesReady: writeSetup.ready } : {}),
+    // the core's WritesPort (src/core/ports.ts) is the WriteState itself: writer(), approvals, end()
+    ...(writeSetup ? { writes: writeSetup.writes satisfies WritesPort, writesReady: writeSetup.ready } : {}),
   });
   if (options.verifyTools !== false && Object.keys(config.tools).length + Object.keys(config.resources).length > 0) {
     try {

@@ -17,9 +17,8 @@
  * statement.
  */
 import { randomUUID } from 'node:crypto';
-import type { Approval } from '../db/writes/approvals.js';
 import { isGatewayError } from './errors.js';
-import type { AuditEventInput, AuditPort } from './ports.js';
+import type { Approval, AuditEventInput, AuditPort } from './ports.js';
 
 export interface OperatorWrites {
   revert(undoId: string, options: { by: string }): Promise<{ database: string; rowCount: number }>;

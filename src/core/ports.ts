@@ -1,14 +1,51 @@
 /**
  * Ports: what the gateway core needs from the database layer, the guard and the audit sink.
- * The core depends on these interfaces only; src/app/runtime.ts binds the real implementations.
+ * The core depends on these interfaces only; src/app/runtime.ts binds the real implementations
+ * (db never imports core: the request/result types both sides use live in src/shared/).
  */
 import type { DatabaseConfig } from '../config/schema.js';
 import type { CatalogSnapshot, Decision, GuardRequest } from '../guard/types.js';
+import type { WritePlan } from '../guard/write-plan.js';
 import type { MaskPlan, MaskRequest } from '../mask/index.js';
+import type { ReadOptions as ReadRequest, ReadResult } from '../shared/reads.js';
+import type {
+  Approval,
+  BlastRadius,
+  Confirmation,
+  ConfirmationRedeem,
+  ExecuteWriteOptions,
+  ExecuteWriteResult,
+  MeasureOptions,
+  NewApproval,
+  NewConfirmation,
+  RevertOptions,
+  RevertResult,
+} from '../shared/writes.js';
 
-/** The hardened read path's request and result (src/db/pool.ts owns them). */
-export type { ReadOptions as ReadRequest, ReadResult } from '../db/pool.js';
-import type { ReadOptions as ReadRequest, ReadResult } from '../db/pool.js';
+/** The hardened read path's request and result (src/shared/reads.ts; src/db/pool.ts implements the read). */
+export type { ColumnInfo, ReadOptions as ReadRequest, ReadResult } from '../shared/reads.js';
+/** The guarded-write types (src/shared/writes.ts; src/db/writes implements them). */
+export {
+  UndoConflictError,
+  type Approval,
+  type ApprovalBlastRadius,
+  type ApprovalFilter,
+  type ApprovalHooks,
+  type ApprovalStatus,
+  type ApproveOutcome,
+  type BlastRadius,
+  type Confirmation,
+  type ConfirmationRedeem,
+  type ExecuteWriteOptions,
+  type ExecuteWriteResult,
+  type MeasureOptions,
+  type NewApproval,
+  type NewConfirmation,
+  type RevertOptions,
+  type RevertResult,
+  type RevertWrite,
+  type WriteSessionOptions,
+} from '../shared/writes.js';
 
 export interface RelationSummary {
   schema: string;
@@ -53,6 +90,42 @@ export interface DatabasePort {
   describeRelation(schema: string, name: string): Promise<RelationDetail | undefined>;
   /** Cancel every in-flight statement (shutdown). */
   cancelAll(): Promise<void>;
+  end(): Promise<void>;
+}
+
+/**
+ * The write side of one writable database (src/db/writes/writer.ts implements it). Every write
+ * the core runs goes through here, after the guard allowed it and src/core/writes.ts planned it.
+ */
+export interface DatabaseWriterPort {
+  readonly name: string;
+  /** The blast radius, measured without side effects (read-only count or execute-and-roll-back). */
+  measure(plan: WritePlan, options: MeasureOptions): Promise<BlastRadius>;
+  /** Execute with before-images and undo journal in one transaction; rolls back past allowedRows. */
+  execute(plan: WritePlan, options: ExecuteWriteOptions): Promise<ExecuteWriteResult>;
+  /** Undo a journaled write, conflict-checked (throws UndoConflictError with the changed keys). */
+  revert(undoId: string, options: RevertOptions): Promise<RevertResult>;
+  /** Issue a single-use in-client confirmation instead of an operator hold. */
+  createConfirmation(input: NewConfirmation): Promise<Confirmation>;
+  /** Consume a confirmation (at most once); false when it is unknown, expired, used or not this caller's. */
+  consumeConfirmation(input: ConfirmationRedeem): Promise<boolean>;
+}
+
+/**
+ * Guarded writes (src/db/writes WriteState implements it): present when some policy is
+ * read-write. State lives in PostgreSQL (journal, approvals, confirmations), so replicas agree.
+ */
+export interface WritesPort {
+  /** The write side of `database`; undefined when no policy may write to it. */
+  writer(database: string): DatabaseWriterPort | undefined;
+  /** The durable approval queue, as far as the core uses it (operators approve through ApprovalHooks). */
+  readonly approvals: {
+    /** Hold a write for an operator (refused past the principal's pending limits). */
+    create(database: string, approval: NewApproval): Promise<Approval>;
+    /** The principal's pending holds (status). */
+    pendingFor(principal: string): Promise<Approval[]>;
+  };
+  /** Stop maintenance and close the write pools (shutdown). */
   end(): Promise<void>;
 }
 

@@ -22,15 +22,7 @@ import type { DatabasePolicy } from '../config/schema.js';
 import { reason } from '../guard/reasons.js';
 import type { CatalogSnapshot, Decision } from '../guard/types.js';
 import { applyThresholds, isWritePlan, planWrite, type WritePlan } from '../guard/write/index.js';
-import {
-  executeWrite,
-  measureBlastRadius,
-  type BlastRadius,
-  type WriteDatabase,
-  type WriteSessionOptions,
-  type WriteState,
-} from '../db/writes/index.js';
-import { consumeConfirmation, createConfirmation } from '../db/writes/confirmations.js';
+import type { BlastRadius, DatabaseWriterPort, WriteSessionOptions, WritesPort } from './ports.js';
 import { ok, refused, type Outcome } from './results.js';
 
 export interface ExecutePayload {
@@ -92,7 +84,7 @@ export function planAllowedWrite(input: Pick<WriteInput, 'decision' | 'planStmt'
 }
 
 /** Measure, apply thresholds, then hold, block or execute with undo. */
-export async function runGuardedWrite(writes: WriteState, wdb: WriteDatabase, input: WriteInput): Promise<Outcome<ExecutePayload>> {
+export async function runGuardedWrite(writes: WritesPort, writer: DatabaseWriterPort, input: WriteInput): Promise<Outcome<ExecutePayload>> {
   const started = Date.now();
   const planned = planAllowedWrite(input);
   if (!planned.ok) return planned;
@@ -102,12 +94,12 @@ export async function runGuardedWrite(writes: WriteState, wdb: WriteDatabase, in
   if (redeem) {
     // Consume first (exactly once, bound to principal + statement digest), whatever the answer:
     // a declined or replayed confirmation can never be used again.
-    const consumed = await consumeConfirmation(wdb, { confirmationId: redeem.confirmationId, principal: input.principal, sql: input.sql });
+    const consumed = await writer.consumeConfirmation({ confirmationId: redeem.confirmationId, principal: input.principal, sql: input.sql });
     if (!consumed) return refused({ decision: 'block', reasons: [reason('CONFIRMATION_INVALID')] });
     if (!redeem.accepted) return refused({ decision: 'block', reasons: [reason('CONFIRMATION_INVALID', 'The write was declined at the client; nothing ran.')] });
   }
   const runParams = input.keyParams?.length ? [...(input.params ?? []), ...input.keyParams] : input.params;
-  const radius = await measureBlastRadius(wdb, plan, { session: input.session, method: rules.measure, ...(runParams ? { params: runParams } : {}) });
+  const radius = await writer.measure(plan, { session: input.session, method: rules.measure, ...(runParams ? { params: runParams } : {}) });
   const verdict = applyThresholds(radius.rows ?? undefined, rules, plan.uncountableReason);
   const reasons = verdict.reason ? [verdict.reason] : [];
   if (verdict.action === 'block') return refused({ decision: 'block', reasons, blastRadius: radius });
@@ -118,7 +110,7 @@ export async function runGuardedWrite(writes: WriteState, wdb: WriteDatabase, in
       return refused({ decision: 'block', reasons: [reason('CONFIRMATION_INVALID', 'The write would now change more rows than were confirmed; nothing ran.')], blastRadius: radius });
     }
   } else if (verdict.action === 'hold' && input.confirm && inClient.enabled && radius.rows !== null && radius.rows <= inClient.max_rows) {
-    const c = await createConfirmation(wdb, { principal: input.principal, sql: input.sql, ttlMs: inClient.ttl_ms });
+    const c = await writer.createConfirmation({ principal: input.principal, sql: input.sql, ttlMs: inClient.ttl_ms });
     return refused({
       decision: 'hold',
       reasons,
@@ -141,7 +133,7 @@ export async function runGuardedWrite(writes: WriteState, wdb: WriteDatabase, in
     return refused({ decision: 'hold', reasons, approvalId: approval.approvalId, expiresAt: approval.expiresAt, blastRadius: radius });
   }
   await input.beforeExecute?.(radius);
-  const result = await executeWrite(wdb, plan, {
+  const result = await writer.execute(plan, {
     session: input.session,
     principal: input.principal,
     sql: input.sql,

@@ -29,42 +29,17 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
-import type { DatabaseConfig, ResolvedLimits } from '../config/schema.js';
+import type { DatabaseConfig } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { cancelTargetOf, sendCancelRequest } from './cancel.js';
 import { toGatewayError, unavailableReason } from './errors.js';
-import { capRows, readHardeningSteps, type ColumnInfo } from './read.js';
+import { capRows, readHardeningSteps } from './read.js';
+import type { ColumnInfo, ReadOptions, ReadResult } from '../shared/reads.js';
 import { resultBudget, type ResultBudget } from './budget.js';
 import { CappedQuery, MAX_OTHER_MESSAGE_BYTES } from './capped-query.js';
 import { BUILTIN_TYPE_NAMES, resultTypes } from './values.js';
 
-export interface ReadOptions {
-  /** One statement, already judged by the guard. Sent over the extended protocol only. */
-  sql: string;
-  /** Bind values for $n (predefined tools only). */
-  params?: readonly unknown[];
-  limits: ResolvedLimits;
-  searchPath: readonly string[];
-  /** SET LOCAL ROLE for this statement. */
-  role?: string;
-  /** SELECT set_config(setting, value, true), e.g. pgwarden.principal = alice. */
-  principal?: { setting: string; value: string };
-  /** Abort: cancel the backend query and destroy the connection; rejects with QUERY_CANCELED. */
-  signal?: AbortSignal;
-  /** Run EXPLAIN (FORMAT JSON[, ANALYZE true]) of `sql` instead; the plan is in `plan`. */
-  explain?: { analyze: boolean };
-}
-
-export interface ReadResult {
-  columns: ColumnInfo[];
-  rows: unknown[][];
-  rowCount: number;
-  truncated: boolean;
-  truncatedBy?: 'rows' | 'bytes';
-  elapsedMs: number;
-  /** EXPLAIN only: the JSON plan (the array PostgreSQL returns). */
-  plan?: unknown;
-}
+export type { ReadOptions, ReadResult } from '../shared/reads.js';
 
 export interface DatabasePoolOptions {
   /** The configured database name (for diagnostics). */

@@ -110,10 +110,7 @@ export function readHardeningSteps(options: HardeningOptions, mode: { prepared: 
   return ['BEGIN READ ONLY', { name: mode.prepared ? statement.name : '', text: statement.text, values: settings.flat() }];
 }
 
-export interface ColumnInfo {
-  name: string;
-  type: string;
-}
+export type { ColumnInfo } from '../shared/reads.js';
 
 export interface FetchResult {
   fields: { name: string; dataTypeID: number }[];

@@ -23,7 +23,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { GatewayError, isGatewayError } from '../errors/gateway-error.js';
-import type { ApprovalFilter, ApproveOutcome, ApprovalStatus } from '../db/writes/approvals.js';
+import type { ApprovalFilter, ApproveOutcome, ApprovalStatus } from '../core/ports.js';
 import { REASONS } from '../guard/reasons.js';
 import { authorizationHeader, wwwAuthenticate } from './auth.js';
 import { requestState } from './context.js';

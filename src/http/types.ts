@@ -7,7 +7,7 @@
 import type { McpServerFactory } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/schema.js';
-import type { Approval, ApprovalFilter, ApproveOutcome } from '../db/writes/approvals.js';
+import type { Approval, ApprovalFilter, ApproveOutcome } from '../core/ports.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Telemetry } from '../telemetry/types.js';
 

@@ -18,6 +18,12 @@ const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
  * Which layers each layer may import (besides itself). Read top-down: adapters and the
  * composition root over the core, the core over the pure layers and its ports, db implementing
  * the ports. `errors` (GatewayError, redaction) is the leaf every layer may import.
+ *
+ * `shared` holds what two layers that must not import each other both need, and nothing that
+ * belongs to either: the request/result types of the core's read and write ports (core defines
+ * the ports in core/ports.ts, db implements them; with the types in core, db would import core,
+ * with them in db, core would import db). It sits beside the pure layers: it may import only
+ * guard, config and errors, and nothing but the composition root decides which layers use it.
  */
 const LAYERS: LayerRules = {
   app: ['*'], // the composition root: wires everything
@@ -25,13 +31,14 @@ const LAYERS: LayerRules = {
   demo: ['errors'],
   mcp: ['core', 'guard', 'config', 'errors'],
   http: ['core', 'guard', 'config', 'telemetry', 'errors'],
-  core: ['guard', 'mask', 'config', 'telemetry', 'audit', 'errors'],
-  db: ['guard', 'config', 'errors'],
+  core: ['guard', 'mask', 'config', 'telemetry', 'audit', 'shared', 'errors'],
+  db: ['guard', 'config', 'shared', 'errors'],
   judge: ['guard', 'mask', 'config', 'errors'], // the judging pool: guard + masking plan on worker threads
   audit: ['config', 'errors'],
   telemetry: ['guard', 'config', 'log', 'errors'],
   mask: ['guard', 'config', 'errors'],
   auth: ['config', 'errors'],
+  shared: ['guard', 'config', 'errors'], // port contracts core and db share (see above)
   guard: ['config', 'errors'],
   config: ['errors'],
   log: [],
@@ -43,23 +50,9 @@ const KNOWN_DEPARTURES: readonly string[] = [
   // config validates token strength and hashes with the auth module's helpers
   'config/load.ts -> auth/tokens.ts',
   'config/validate.ts -> auth/tokens.ts',
-  // core -> db: writes have no port yet (issue #15 item 4: a WritesPort like DatabasePort),
-  // and ports.ts re-exports the read request/result types db/pool.ts defines
-  'core/call/context.ts -> db/writes/index.ts',
-  'core/call/write.ts -> db/writes/index.ts',
-  'core/gateway.ts -> db/writes/index.ts',
-  'core/operator-actions.ts -> db/writes/approvals.ts',
-  'core/ports.ts -> db/pool.ts',
-  'core/tools/approvals.ts -> db/writes/index.ts',
-  'core/tools/revert.ts -> db/writes/index.ts',
-  'core/writes.ts -> db/writes/confirmations.ts',
-  'core/writes.ts -> db/writes/index.ts',
-  // the admin API types the approval queue with db's row types; the HTTP answer is charged to
-  // the gateway-wide result budget that db/read.ts also charges
-  'http/admin.ts -> db/writes/approvals.ts',
+  // the HTTP answer is charged to the gateway-wide result budget that db/read.ts also charges
   'http/app.ts -> db/budget.ts',
   'http/mcp-route.ts -> db/budget.ts',
-  'http/types.ts -> db/writes/approvals.ts',
   // the MCP layer reuses the HTTP layer's JSON-RPC shape validator
   'mcp/server.ts -> http/validator.ts',
 ];

@@ -6,10 +6,9 @@
 import type { Config, DatabasePolicy } from '../../config/schema.js';
 import type { CatalogSnapshot, Decision } from '../../guard/types.js';
 import type { Masker } from '../../mask/index.js';
-import type { WriteState } from '../../db/writes/index.js';
 import type { Telemetry } from '../../telemetry/index.js';
 import type { PrincipalView } from '../principals.js';
-import type { AuditPort, DatabasePort, GuardPort, JudgingPort } from '../ports.js';
+import type { AuditPort, DatabasePort, GuardPort, JudgingPort, WritesPort } from '../ports.js';
 
 export interface CallContext {
   principal: string;
@@ -37,8 +36,8 @@ export interface GatewayDeps {
   telemetry?: Telemetry;
   /** Column masking at the source (src/mask); without it, policies with masks are refused. */
   masker?: Masker;
-  /** Guarded writes (src/db/writes): present when some policy is read-write. */
-  writes?: WriteState;
+  /** Guarded writes (the WritesPort; src/db/writes implements it): present when some policy is read-write. */
+  writes?: WritesPort;
   /** Resolves once the gateway's journal/approval schema exists (idempotent, retried on failure). */
   writesReady?: () => Promise<void>;
   /** Judges long statements on worker threads (src/judge); without it, every statement inline. */

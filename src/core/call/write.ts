@@ -9,10 +9,9 @@
  * so the next call judges the new definitions.
  * Does not: judge (call/judge.ts) or authenticate operators.
  */
-import type { WriteSessionOptions } from '../../db/writes/index.js';
 import { GatewayError, isGatewayError } from '../errors.js';
 import { effectiveLimits } from '../principals.js';
-import type { AuditEventInput } from '../ports.js';
+import type { AuditEventInput, WriteSessionOptions } from '../ports.js';
 import { refused, type Outcome } from '../results.js';
 import { runGuardedWrite, type ExecutePayload, type InClientConfirm } from '../writes.js';
 import type { Judged, Resolved } from './context.js';
@@ -38,10 +37,10 @@ export async function writeJudged(
   const masking = maskPlan(p, r, judged, event);
   if (!masking.ok) return refused({ decision: 'block', reasons: masking.reasons });
   const writes = p.deps.writes;
-  const wdb = writes?.database(r.database);
-  if (!writes || !wdb) throw new GatewayError('INTERNAL_ERROR', 'Writes are not set up for this database.');
+  const writer = writes?.writer(r.database);
+  if (!writes || !writer) throw new GatewayError('INTERNAL_ERROR', 'Writes are not set up for this database.');
   await p.deps.writesReady?.();
-  const out = await refreshOnCatalogChange(r, () => runGuardedWrite(writes, wdb, {
+  const out = await refreshOnCatalogChange(r, () => runGuardedWrite(writes, writer, {
     database: r.database,
     decision: judged.decision,
     // masked relations the write reads are replaced by their masked projections (src/mask/writes.ts)

@@ -12,14 +12,13 @@
  */
 import { reason, type Reason } from '../../guard/reasons.js';
 import { applyThresholds, type WritePlan } from '../../guard/write/index.js';
-import { executeWrite, measureBlastRadius, type Approval, type ApprovalHooks } from '../../db/writes/index.js';
 import type { CallContext, Judged, Resolved } from '../call/context.js';
 import { judge, judgePredefined } from '../call/judge.js';
 import type { CallPlumbing } from '../call/plumbing.js';
 import { maskPlan, withKeyParams } from '../call/read.js';
 import { writeIntent, writeSession } from '../call/write.js';
 import { GatewayError } from '../errors.js';
-import type { AuditEventInput } from '../ports.js';
+import type { Approval, ApprovalHooks, AuditEventInput } from '../ports.js';
 import { grantedTo } from '../predefined.js';
 import { planAllowedWrite } from '../writes.js';
 
@@ -29,9 +28,9 @@ export function approvalHooks(p: CallPlumbing): ApprovalHooks {
   const must = async (a: Approval) => {
     const pre = await prepare(p, a);
     if ('reasons' in pre) throw new GatewayError(pre.reasons[0]?.code ?? 'APPROVAL_RECHECK_FAILED', pre.reasons[0]?.message, { decision: 'block' });
-    const wdb = p.deps.writes?.database(a.database);
-    if (!wdb) throw new GatewayError('INTERNAL_ERROR', 'Writes are not set up for this database.');
-    return { ...pre, wdb };
+    const writer = p.deps.writes?.writer(a.database);
+    if (!writer) throw new GatewayError('INTERNAL_ERROR', 'Writes are not set up for this database.');
+    return { ...pre, writer };
   };
   return {
     revalidate: async (a) => {
@@ -40,7 +39,7 @@ export function approvalHooks(p: CallPlumbing): ApprovalHooks {
     },
     measure: async (a) => {
       const w = await must(a);
-      const radius = await measureBlastRadius(w.wdb, w.plan, { session: writeSession(p, w.r, a.principal), method: w.r.policy.writes.measure, ...(w.params ? { params: w.params } : {}) });
+      const radius = await w.writer.measure(w.plan, { session: writeSession(p, w.r, a.principal), method: w.r.policy.writes.measure, ...(w.params ? { params: w.params } : {}) });
       // The thresholds in force now, not those of the hold: a lowered block_above_rows refuses.
       const verdict = applyThresholds(radius.rows ?? undefined, w.r.policy.writes, w.plan.uncountableReason);
       if (verdict.action === 'block') return { rows: radius.rows, reasons: verdict.reason ? [verdict.reason] : [reason('BLAST_RADIUS_EXCEEDED')] };
@@ -50,7 +49,7 @@ export function approvalHooks(p: CallPlumbing): ApprovalHooks {
       const w = await must(a);
       const intent: AuditEventInput = { request_id: w.ctx.requestId, principal: a.principal, tool: 'execute', database: a.database, decision: 'allowed', approval_id: a.approvalId, normalized_sql: a.normalizedSql };
       await p.deps.audit.durable(writeIntent(intent, o.allowedRows ?? null));
-      const res = await executeWrite(w.wdb, w.plan, {
+      const res = await w.writer.execute(w.plan, {
         session: writeSession(p, w.r, a.principal),
         principal: a.principal,
         sql: a.sql,

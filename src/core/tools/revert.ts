@@ -9,25 +9,25 @@
  */
 import { reason, type Reason } from '../../guard/reasons.js';
 import { applyThresholds } from '../../guard/write/index.js';
-import { revertWrite, UndoConflictError, type RevertWrite } from '../../db/writes/index.js';
 import type { CallContext, Resolved } from '../call/context.js';
 import { judge } from '../call/judge.js';
 import type { CallPlumbing } from '../call/plumbing.js';
 import { writeIntent, writeSession } from '../call/write.js';
 import { GatewayError } from '../errors.js';
+import { UndoConflictError, type RevertWrite } from '../ports.js';
 import { quoteIdent } from '../names.js';
 import { ok, refused, type Outcome } from '../results.js';
 import { planAllowedWrite } from '../writes.js';
 
 export function revert(p: CallPlumbing, ctx: CallContext, args: { undoId: string; database?: string | undefined }): Promise<Outcome<Record<string, unknown>>> {
   return p.call(ctx, 'revert', args.database, async (r, _started, event) => {
-    const wdb = p.deps.writes?.database(r.database);
-    if (!wdb) throw new GatewayError('INTERNAL_ERROR', 'Writes are not set up for this database.');
+    const writer = p.deps.writes?.writer(r.database);
+    if (!writer) throw new GatewayError('INTERNAL_ERROR', 'Writes are not set up for this database.');
     await p.deps.writesReady?.();
     event.undo_id = args.undoId;
     try {
       await p.deps.audit.durable(writeIntent(event, null));
-      const res = await revertWrite(wdb, args.undoId, {
+      const res = await writer.revert(args.undoId, {
         by: ctx.principal,
         principal: ctx.principal,
         session: writeSession(p, r, ctx.principal),

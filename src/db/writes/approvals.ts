@@ -28,64 +28,18 @@ import { GatewayError, isGatewayError } from '../../errors/gateway-error.js';
 import { reason, type Reason } from '../../guard/reasons.js';
 import { statementDigest } from './execute.js';
 import type { WriteDatabase } from './session.js';
+import type { Approval, ApprovalBlastRadius, ApprovalFilter, ApprovalHooks, ApprovalStatus, ApproveOutcome, NewApproval } from '../../shared/writes.js';
 
-export type ApprovalStatus = 'pending' | 'executing' | 'executed' | 'rejected' | 'expired' | 'failed' | 'refused';
-export const APPROVAL_STATUSES: readonly ApprovalStatus[] = ['pending', 'executing', 'executed', 'rejected', 'expired', 'failed', 'refused'];
-
-/** The blast radius shown for approval (measure.ts BlastRadius, or any superset). */
-export interface ApprovalBlastRadius {
-  rows: number | null;
-  tableEstimate?: number | null;
-  share?: number | null;
-  method?: string;
-  elapsedMs?: number;
-  uncountableReason?: string;
-}
-
-export interface Approval {
-  approvalId: string;
-  principal: string;
-  database: string;
-  /** The exact statement (with literals): what runs when approved. Show it to operators only. */
-  sql: string;
-  normalizedSql: string;
-  /** SHA-256 of `sql`. */
-  digest: string;
-  parameters: unknown[] | null;
-  blastRadius: ApprovalBlastRadius;
-  reasons: Reason[];
-  status: ApprovalStatus;
-  createdAt: string;
-  expiresAt: string;
-  decidedBy: string | null;
-  decidedAt: string | null;
-  /** The operator's reason for a rejection. */
-  note: string | null;
-  finishedAt: string | null;
-  /** executed: { undoId, rowCount }; refused/failed: { reasons }. */
-  result: Record<string, unknown> | null;
-}
-
-export interface NewApproval {
-  principal: string;
-  sql: string;
-  normalizedSql: string;
-  parameters?: readonly unknown[];
-  blastRadius: ApprovalBlastRadius;
-  reasons: readonly Reason[];
-  /** writes.approval_ttl_ms */
-  ttlMs: number;
-  /** writes.max_pending_approvals / max_pending_bytes: the principal's pending holds in this database. */
-  limits?: { maxPending: number; maxPendingBytes: number };
-}
-
-export interface ApprovalFilter {
-  status?: ApprovalStatus;
-  principal?: string;
-  database?: string;
-  /** Default 100, at most 1000. */
-  limit?: number;
-}
+export {
+  APPROVAL_STATUSES,
+  type Approval,
+  type ApprovalBlastRadius,
+  type ApprovalFilter,
+  type ApprovalHooks,
+  type ApprovalStatus,
+  type ApproveOutcome,
+  type NewApproval,
+} from '../../shared/writes.js';
 
 interface ApprovalRow {
   approval_id: string;
@@ -293,26 +247,6 @@ export async function sweepApprovals(db: WriteDatabase, staleExecutingMs: number
 
 // ---------------------------------------------------------------------------------------------
 // The service the gateway, the admin API and the CLI share
-
-/** What approval needs from the gateway (wired by the integrator). */
-export interface ApprovalHooks {
-  /** Re-judge the held statement with the CURRENT policy (guard + planner) for approval.principal on approval.database. */
-  revalidate(approval: Approval): Promise<{ ok: true } | { ok: false; reasons: Reason[] }>;
-  /**
-   * Re-measure the blast radius now (rows null: uncountable) and apply the thresholds IN FORCE
-   * now: `reasons` (non-empty) when they refuse the write (e.g. block_above_rows lowered since).
-   */
-  measure(approval: Approval): Promise<{ rows: number | null; reasons?: Reason[] }>;
-  /**
-   * Execute with undo. MUST pass `approvalId` to executeWrite (ExecuteWriteOptions.approvalId) so
-   * the approval turns executed in the write's own transaction, and `allowedRows` as allowedRows.
-   */
-  execute(approval: Approval, options: { approvalId: string; allowedRows?: number }): Promise<{ rowCount: number; undoId: string | null }>;
-}
-
-export type ApproveOutcome =
-  | { status: 'executed'; approval: Approval; rowCount: number; undoId: string | null }
-  | { status: 'refused' | 'failed'; approval: Approval; reasons: Reason[] };
 
 export interface ApprovalServiceOptions {
   /** `executing` rows older than this are considered interrupted by sweep(). Default 15 minutes. */

@@ -11,11 +11,12 @@
 import { randomUUID } from 'node:crypto';
 import { statementDigest } from './execute.js';
 import type { WriteDatabase } from './session.js';
+import type { Confirmation, ConfirmationRedeem, NewConfirmation } from '../../shared/writes.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Issue a confirmation for `sql` (exact text); returns its id and expiry. */
-export async function createConfirmation(db: WriteDatabase, input: { principal: string; sql: string; ttlMs: number }): Promise<{ confirmationId: string; expiresAt: string }> {
+export async function createConfirmation(db: WriteDatabase, input: NewConfirmation): Promise<Confirmation> {
   const id = randomUUID();
   return await db.trusted(async (c) => {
     const r = await c.query<{ expires_at: Date }>(
@@ -28,7 +29,7 @@ export async function createConfirmation(db: WriteDatabase, input: { principal: 
 }
 
 /** Use a confirmation: true exactly once, for the same principal, database and statement, before expiry. */
-export async function consumeConfirmation(db: WriteDatabase, input: { confirmationId: string; principal: string; sql: string }): Promise<boolean> {
+export async function consumeConfirmation(db: WriteDatabase, input: ConfirmationRedeem): Promise<boolean> {
   if (!UUID.test(input.confirmationId)) return false;
   return await db.trusted(async (c) => {
     const r = await c.query(

@@ -37,36 +37,10 @@ import { GatewayError } from '../../errors/gateway-error.js';
 import type { WritePlan } from '../../guard/write-plan.js';
 import { definitionsDigest } from '../../guard/write/reach.js';
 import { readWriteFacts } from '../catalog-writes.js';
-import { extendedQuery, TRUSTED_SESSION_SQL, writeHardeningSql, type WriteDatabase, type WriteSessionOptions } from './session.js';
+import { extendedQuery, TRUSTED_SESSION_SQL, writeHardeningSql, type WriteDatabase } from './session.js';
+import type { ExecuteWriteOptions, ExecuteWriteResult } from '../../shared/writes.js';
 
-export interface ExecuteWriteOptions {
-  /** The principal's session: limits (statement_timeout bounds the write), search_path, role. */
-  session: WriteSessionOptions;
-  /** Recorded in the journal: who wrote (the principal). */
-  principal: string;
-  /** The exact statement the agent sent: its SHA-256 is the journal's statement digest. */
-  sql: string;
-  /** Normalized statement (no literals), recorded in the journal. */
-  normalizedSql: string;
-  /** Bind values for $n (predefined tools); bound to captureSql and executeSql alike. */
-  params?: readonly unknown[];
-  /** Refuse (roll back) when the write changes more rows than this: the measured or approved radius. */
-  allowedRows?: number;
-  /** writes.max_capture_rows / max_capture_bytes. */
-  maxCaptureRows: number;
-  maxCaptureBytes: number;
-  /** Record an undo entry. Default: plan.reversible. false only when the policy allows irreversible writes. */
-  journal?: boolean;
-  /** An approval claimed by ApprovalService (status executing): marked executed in the same transaction. */
-  approvalId?: string;
-}
-
-export interface ExecuteWriteResult {
-  rowCount: number;
-  /** null when no journal entry was written (journal: false). */
-  undoId: string | null;
-  elapsedMs: number;
-}
+export type { ExecuteWriteOptions, ExecuteWriteResult } from '../../shared/writes.js';
 
 /** SHA-256 (hex) of the exact statement text. */
 export function statementDigest(sql: string): string {

@@ -5,7 +5,8 @@
  *
  * WriteState bundles one WriteDatabase per writable database with the ApprovalService and the
  * cross-database lookups the admin API and the CLI need (an undo id or approval id does not say
- * which database holds it).
+ * which database holds it). It is also what the gateway core gets as its WritesPort
+ * (src/core/ports.ts: writer(), approvals.create/pendingFor, end), wired in src/app/runtime.ts.
  */
 import type { Config } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
@@ -14,6 +15,7 @@ import { getJournalEntry, purgeJournal } from './journal.js';
 import { revertWrite, type RevertOptions, type RevertResult } from './revert.js';
 import { ensureWriteSchema } from './schema.js';
 import { WriteDatabase } from './session.js';
+import { DatabaseWriter } from './writer.js';
 
 export * from './approvals.js';
 export * from './confirmations.js';
@@ -23,6 +25,7 @@ export * from './measure.js';
 export * from './revert.js';
 export * from './schema.js';
 export * from './session.js';
+export * from './writer.js';
 
 /** Databases some policy may write to (mode read-write). */
 export function writableDatabases(config: Pick<Config, 'policies'>): string[] {
@@ -42,11 +45,13 @@ export interface WriteStateOptions extends ApprovalServiceOptions {
 export class WriteState {
   readonly databases: ReadonlyMap<string, WriteDatabase>;
   readonly approvals: ApprovalService;
+  private readonly writers: ReadonlyMap<string, DatabaseWriter>;
   readonly retentionDays: number;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(databases: readonly WriteDatabase[], options: WriteStateOptions & { retentionDays?: number } = {}) {
     this.databases = new Map(databases.map((d) => [d.name, d]));
+    this.writers = new Map(databases.map((d) => [d.name, new DatabaseWriter(d)]));
     this.approvals = new ApprovalService(this.databases, options.hooks, options);
     this.retentionDays = options.retentionDays ?? 30;
   }
@@ -65,6 +70,11 @@ export class WriteState {
 
   database(name: string): WriteDatabase | undefined {
     return this.databases.get(name);
+  }
+
+  /** The write side of one database as the gateway core drives it (its WritesPort). */
+  writer(name: string): DatabaseWriter | undefined {
+    return this.writers.get(name);
   }
 
   /** ensureWriteSchema in every database (idempotent; run at start-up). */

@@ -22,28 +22,10 @@ import { GatewayError } from '../../errors/gateway-error.js';
 import type { WritePlan } from '../../guard/write-plan.js';
 import { hardeningSql } from '../read.js';
 import { toGatewayError } from '../errors.js';
-import { extendedQuery, writeHardeningSql, type WriteDatabase, type WriteSessionOptions } from './session.js';
+import { extendedQuery, writeHardeningSql, type WriteDatabase } from './session.js';
+import type { BlastRadius, MeasureOptions } from '../../shared/writes.js';
 
-export interface BlastRadius {
-  /** Rows the write will change; null when it could not be counted (plan.uncountableReason). */
-  rows: number | null;
-  /** pg_class.reltuples of the target table; null when unknown (never analyzed). */
-  tableEstimate: number | null;
-  /** rows / max(tableEstimate, rows), 0..1; null when either is unknown. */
-  share: number | null;
-  method: 'count' | 'ast' | 'execute-rollback' | 'uncountable';
-  elapsedMs: number;
-  uncountableReason?: string;
-}
-
-export interface MeasureOptions {
-  /** The principal's session (role, search_path, limits: statement_timeout is the time box). */
-  session: WriteSessionOptions;
-  /** The policy's writes.measure. Default `count`. */
-  method?: 'count' | 'execute-rollback';
-  /** Bind values for $n (predefined tools). */
-  params?: readonly unknown[];
-}
+export type { BlastRadius, MeasureOptions } from '../../shared/writes.js';
 
 const ESTIMATE_SQL =
   'SELECT c.reltuples::float8 AS n FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = $1 AND c.relname = $2';

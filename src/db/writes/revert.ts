@@ -31,64 +31,9 @@ import { GatewayError } from '../../errors/gateway-error.js';
 import type { Reason } from '../../guard/reasons.js';
 import { statementDigest } from './execute.js';
 import { writeHardeningSql, type WriteDatabase, type WriteSessionOptions } from './session.js';
+import { UndoConflictError, type RevertOptions, type RevertResult } from '../../shared/writes.js';
 
-export interface RevertOptions {
-  /** Who reverts, recorded as reverted_by and as the revert entry's principal (e.g. `alice` or `operator:bob`). */
-  by: string;
-  /** Only entries written by this principal (the agent-facing revert tool). */
-  principal?: string;
-  /**
-   * Session for the restore statements: role and principal setting apply to them (grants and
-   * RLS), limits bound them. Default: the gateway's login role with the default limits.
-   */
-  session?: WriteSessionOptions;
-  /**
-   * Judge the revert as the write it is, under the policy in force (the agent-facing tool):
-   * called after the journal entry is locked and before any row of the table is read, with
-   * the inverse write; non-empty reasons refuse it (nothing is read, checked or changed).
-   */
-  authorize?: (write: RevertWrite) => Promise<Reason[]>;
-}
-
-/** The write a revert performs: the inverse of the recorded one, on ONLY the recorded table. */
-export interface RevertWrite {
-  schema: string;
-  name: string;
-  /** insert (undo a DELETE), update (undo an UPDATE), delete (undo an INSERT). */
-  kind: 'insert' | 'update' | 'delete';
-  rowCount: number;
-  primaryKey: string[];
-  /** Columns the revert writes (no generated columns; no identity-always or key columns for update). */
-  columns: string[];
-}
-
-export interface RevertResult {
-  undoId: string;
-  /** Undo id of the revert's own journal entry. */
-  revertUndoId: string;
-  table: string;
-  /** Kind of the reverted write. */
-  kind: 'insert' | 'update' | 'delete';
-  rowCount: number;
-}
-
-/** UNDO_CONFLICT with the primary keys of the rows that changed since the write. */
-export class UndoConflictError extends GatewayError {
-  /** Primary keys of the changed rows, values as text, at most MAX_LISTED. */
-  readonly conflicts: Record<string, string>[];
-  readonly conflictCount: number;
-
-  constructor(table: string, conflicts: Record<string, string>[], total: number, why?: string) {
-    const listed = conflicts.map((k) => Object.entries(k).map(([c, v]) => `${c}=${v}`).join(',')).join('; ');
-    super(
-      'UNDO_CONFLICT',
-      why ?? `${total} row${total === 1 ? '' : 's'} of ${table} changed since the write (primary key ${listed}${total > conflicts.length ? '; …' : ''}); nothing was reverted.`,
-      { decision: 'block' },
-    );
-    this.conflicts = conflicts;
-    this.conflictCount = total;
-  }
-}
+export { UndoConflictError, type RevertOptions, type RevertResult, type RevertWrite } from '../../shared/writes.js';
 
 const MAX_LISTED = 50;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

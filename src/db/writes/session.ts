@@ -18,20 +18,14 @@
  * array, never inside these trusted strings).
  */
 import pg from 'pg';
-import type { DatabaseConfig, ResolvedLimits } from '../../config/schema.js';
+import type { DatabaseConfig } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { toGatewayError, unavailableReason } from '../errors.js';
 import { connectionConfig } from '../pool.js';
 import { hardeningSql } from '../read.js';
+import type { WriteSessionOptions } from '../../shared/writes.js';
 
-export interface WriteSessionOptions {
-  limits: ResolvedLimits;
-  searchPath: readonly string[];
-  /** SET LOCAL ROLE for the agent's statement (grants and row-level security apply). */
-  role?: string;
-  /** SELECT set_config(setting, value, true), e.g. pgwarden.principal = alice. */
-  principal?: { setting: string; value: string };
-}
+export type { WriteSessionOptions } from '../../shared/writes.js';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]*$/;
 

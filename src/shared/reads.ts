@@ -1,0 +1,39 @@
+/**
+ * The hardened read path's request and result: the contract between the gateway core's
+ * DatabasePort (src/core/ports.ts) and the database layer that implements it (src/db/pool.ts).
+ * Pure types, in the shared layer so that neither side imports the other.
+ */
+import type { ResolvedLimits } from '../config/schema.js';
+
+export interface ColumnInfo {
+  name: string;
+  type: string;
+}
+
+export interface ReadOptions {
+  /** One statement, already judged by the guard. Sent over the extended protocol only. */
+  sql: string;
+  /** Bind values for $n (predefined tools only). */
+  params?: readonly unknown[];
+  limits: ResolvedLimits;
+  searchPath: readonly string[];
+  /** SET LOCAL ROLE for this statement. */
+  role?: string;
+  /** SELECT set_config(setting, value, true), e.g. pgwarden.principal = alice. */
+  principal?: { setting: string; value: string };
+  /** Abort: cancel the backend query and destroy the connection; rejects with QUERY_CANCELED. */
+  signal?: AbortSignal;
+  /** Run EXPLAIN (FORMAT JSON[, ANALYZE true]) of `sql` instead; the plan is in `plan`. */
+  explain?: { analyze: boolean };
+}
+
+export interface ReadResult {
+  columns: ColumnInfo[];
+  rows: unknown[][];
+  rowCount: number;
+  truncated: boolean;
+  truncatedBy?: 'rows' | 'bytes';
+  elapsedMs: number;
+  /** EXPLAIN only: the JSON plan (the array PostgreSQL returns). */
+  plan?: unknown;
+}
