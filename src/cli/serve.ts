@@ -10,7 +10,7 @@ import { ENV_POLICY, ENV_PRINCIPAL } from '../config/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createRuntime, type Runtime } from '../app/runtime.js';
 import { TokenStore } from '../auth/tokens.js';
-import { resultBudget } from '../db/budget.js';
+import { resultBudget } from '../shared/budget.js';
 
 export interface ServeOptions {
   config?: string | undefined;

@@ -35,7 +35,7 @@ import { cancelTargetOf, sendCancelRequest } from './cancel.js';
 import { toGatewayError, unavailableReason } from './errors.js';
 import { capRows, readHardeningSteps } from './read.js';
 import type { ColumnInfo, ReadOptions, ReadResult } from '../shared/reads.js';
-import { resultBudget, type ResultBudget } from './budget.js';
+import { resultBudget, type ResultBudget } from '../shared/budget.js';
 import { CappedQuery, MAX_OTHER_MESSAGE_BYTES } from './capped-query.js';
 import { BUILTIN_TYPE_NAMES, resultTypes } from './values.js';
 

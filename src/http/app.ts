@@ -18,7 +18,7 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { resultBudget } from '../db/budget.js';
+import { resultBudget } from '../shared/budget.js';
 import { registerAdminRoutes, sendAdminHttpError } from './admin.js';
 import { authHook } from './auth.js';
 import { errorHandler, HttpError, refusalOf, sendError } from './errors.js';

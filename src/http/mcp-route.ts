@@ -35,7 +35,7 @@ import {
 } from '@modelcontextprotocol/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { ServerConfig } from '../config/schema.js';
-import { resultBudget } from '../db/budget.js';
+import { resultBudget } from '../shared/budget.js';
 import { buildAuthInfo, requestState, type HttpRequestContext } from './context.js';
 import { errorBody, HttpError } from './errors.js';
 import { RequestCancelledError, type Lifecycle } from './lifecycle.js';

@@ -22,15 +22,16 @@ const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
  * `shared` holds what two layers that must not import each other both need, and nothing that
  * belongs to either: the request/result types of the core's read and write ports (core defines
  * the ports in core/ports.ts, db implements them; with the types in core, db would import core,
- * with them in db, core would import db). It sits beside the pure layers: it may import only
- * guard, config and errors, and nothing but the composition root decides which layers use it.
+ * with them in db, core would import db), and the gateway-wide result byte budget (db charges
+ * each result row to it, http scopes the leases to the response that carries the rows). It sits
+ * beside the pure layers: it may import only guard, config and errors.
  */
 const LAYERS: LayerRules = {
   app: ['*'], // the composition root: wires everything
   cli: ['*'], // commands: start the app, talk to the journal and audit files
   demo: ['errors'],
   mcp: ['core', 'guard', 'config', 'errors'],
-  http: ['core', 'guard', 'config', 'telemetry', 'errors'],
+  http: ['core', 'guard', 'config', 'telemetry', 'shared', 'errors'],
   core: ['guard', 'mask', 'config', 'telemetry', 'audit', 'shared', 'errors'],
   db: ['guard', 'config', 'shared', 'errors'],
   judge: ['guard', 'mask', 'config', 'errors'], // the judging pool: guard + masking plan on worker threads
@@ -50,9 +51,6 @@ const KNOWN_DEPARTURES: readonly string[] = [
   // config validates token strength and hashes with the auth module's helpers
   'config/load.ts -> auth/tokens.ts',
   'config/validate.ts -> auth/tokens.ts',
-  // the HTTP answer is charged to the gateway-wide result budget that db/read.ts also charges
-  'http/app.ts -> db/budget.ts',
-  'http/mcp-route.ts -> db/budget.ts',
   // the MCP layer reuses the HTTP layer's JSON-RPC shape validator
   'mcp/server.ts -> http/validator.ts',
 ];

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../../src/core/errors.js';
-import { ResultBudget } from '../../../src/db/budget.js';
+import { ResultBudget } from '../../../src/shared/budget.js';
 import type { DatabasePool } from '../../../src/db/pool.js';
 import { testDatabase } from '../../support/pg.js';
 import { adminQuery, eventually, limits, poolFor, rejection } from './helpers.js';

@@ -2,7 +2,7 @@
  * ResultBudget: a gateway-wide bound on the bytes of result rows held by all calls at once.
  *
  * Every read takes a lease; each DataRow is charged to the lease (its size on the wire) before
- * the row is read off the socket (capped-query.ts). A charge that does not fit waits (the read
+ * the row is read off the socket (src/db/capped-query.ts). A charge that does not fit waits (the read
  * stops reading its socket, so PostgreSQL blocks on send) until other calls release theirs, for
  * at most `waitMs`; then the read is stopped and refused RESULT_BUDGET_EXHAUSTED (retryable).
  * A lease's first FLOOR_BYTES are always granted, so small reads never wait or fail on the
@@ -15,6 +15,9 @@
  *
  * Guarantees: `used` never exceeds `capacity` + FLOOR_BYTES × (leases holding ≤ FLOOR_BYTES);
  * waiters are served first come, first served; release() is idempotent.
+ * Lives in src/shared/ (not db/ or http/): db charges the leases and http scopes them to a
+ * response, and neither layer may import the other.
+ *
  * Does not: measure heap (it counts wire bytes; docs/deployment.md states the heap that covers
  * a budget), or bound memory outside result rows (requests are bounded by the body limit).
  */

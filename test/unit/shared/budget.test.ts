@@ -1,6 +1,6 @@
 /** ResultBudget (gateway-wide result bytes) and WireMeter (protocol framing), without a database. */
 import { describe, expect, it } from 'vitest';
-import { FLOOR_BYTES, ResultBudget } from '../../../src/db/budget.js';
+import { FLOOR_BYTES, ResultBudget } from '../../../src/shared/budget.js';
 import { WireMeter } from '../../../src/db/wire-meter.js';
 
 const MB = 1024 * 1024;
