@@ -3,7 +3,6 @@ export { buildHttpApp } from './app.js';
 export { startHttpServer, stopHttpServer, exposureWarnings, type HttpServerHandle, type StopOptions, type StopReport } from './server.js';
 export { Lifecycle, RequestCancelledError, type CancelReason } from './lifecycle.js';
 export { httpRequestContext, callSignal, type HttpRequestContext } from './context.js';
-export { sharedJsonSchemaValidator } from './validator.js';
 export { HTTP_ERRORS, type HttpErrorCode } from './errors.js';
 export { LOG_REDACT_PATHS } from './logging.js';
 export type { Authenticator, AuthResult, AuthFailureInfo, AuthFailureReason, BuildHttpAppOptions } from './types.js';

@@ -26,7 +26,7 @@ import type { Outcome } from '../core/results.js';
 import type { InClientConfirm } from '../core/writes.js';
 import type { ToolName } from '../guard/types.js';
 import { clientCanConfirm, confirmationPrompt, readRedeem } from './confirm.js';
-import { sharedJsonSchemaValidator } from '../http/validator.js';
+import { sharedJsonSchemaValidator } from './validator.js';
 import { registerResources } from './resources.js';
 import { registerPrompts } from './prompts.js';
 import { argumentReasons, predefinedIsWrite, predefinedToolsFor } from '../core/predefined.js';

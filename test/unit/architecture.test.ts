@@ -51,8 +51,6 @@ const KNOWN_DEPARTURES: readonly string[] = [
   // config validates token strength and hashes with the auth module's helpers
   'config/load.ts -> auth/tokens.ts',
   'config/validate.ts -> auth/tokens.ts',
-  // the MCP layer reuses the HTTP layer's JSON-RPC shape validator
-  'mcp/server.ts -> http/validator.ts',
 ];
 
 const edges = importGraph(SRC);

@@ -14,7 +14,7 @@ import { buildHttpApp } from '../../../src/http/app.js';
 import { httpRequestContext, callSignal } from '../../../src/http/context.js';
 import { startHttpServer, type HttpServerHandle } from '../../../src/http/server.js';
 import type { AuthFailureInfo, BuildHttpAppOptions } from '../../../src/http/types.js';
-import { sharedJsonSchemaValidator } from '../../../src/http/validator.js';
+import { sharedJsonSchemaValidator } from '../../../src/mcp/validator.js';
 
 export const TOKENS = {
   alice: 'pgw_alice_0123456789abcdefghijklmnopqrstuvwxyz',
