@@ -13,11 +13,9 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/schema.js';
+import { defaultTokenId, digestToken } from '../config/token-digest.js';
 
-/** Hex SHA-256 of a token (the form stored in configs as `sha256:`). */
-export function digestToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
-}
+export { defaultTokenId, digestToken } from '../config/token-digest.js';
 
 /** Prefix of generated tokens, so secret scanners and humans can recognise a leaked one. */
 export const TOKEN_PREFIX = 'pgw_';
@@ -131,11 +129,6 @@ export function parseBearer(header: string): string | undefined {
   if (scheme.toLowerCase() !== 'bearer') return undefined;
   if (credential.length > MAX_CREDENTIAL_LENGTH || !CREDENTIAL_RE.test(credential)) return undefined;
   return credential;
-}
-
-/** The label of a token without an explicit `id`: `principal#index`. */
-export function defaultTokenId(principal: string, index: number): string {
-  return `${principal}#${index}`;
 }
 
 export interface TokenCommandOptions {

@@ -18,7 +18,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { digestToken, defaultTokenId } from '../auth/tokens.js';
+import { digestToken, defaultTokenId } from './token-digest.js';
 import { normalizeDsn } from './dsn.js';
 import { ConfigError } from './errors.js';
 import { closestKey, formatPath, objectKeysAt } from './introspect.js';

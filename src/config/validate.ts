@@ -12,7 +12,7 @@
  * Does not: check that schemas, tables, roles or functions exist in the database (that needs
  * a connection; the db layer does it at start-up).
  */
-import { digestToken } from '../auth/tokens.js';
+import { digestToken } from './token-digest.js';
 import { normalizeDsn } from './dsn.js';
 import { tokenWeakness } from './token-strength.js';
 import { formatPath } from './introspect.js';
