@@ -9,8 +9,11 @@
  * OFFSET … ROWS, FETCH FIRST (n) ROWS WITH TIES, locking) itself, in PostgreSQL's grammar order,
  * and leaves every other node to the library.
  *
- * Guarantees: only SELECTs with `groupDistinct` or `LIMIT_OPTION_WITH_TIES` print differently
- * from pgsql-deparser; the caller still verifies the printed text parses back to the tree.
+ * It also parenthesizes a CASE expression that is the argument of a field selection
+ * (`(CASE … END).status`, which the library prints without parentheses).
+ *
+ * Guarantees: only SELECTs with `groupDistinct` or `LIMIT_OPTION_WITH_TIES`, and field selections
+ * from a CASE expression, print differently from pgsql-deparser; the caller still verifies the printed text parses back to the tree.
  * Does not: print pretty (non-pretty mode only), or fix the library's other gaps (JSON_TABLE, the
  * SQL/JSON query functions, `SELECT … INTO`): the round-trip check refuses those.
  */
@@ -27,7 +30,23 @@ function list(v: unknown): AnyNode[] {
   return (Array.isArray(v) ? v : []) as AnyNode[];
 }
 
+/** Stands for a parenthesized argument while the library prints an indirection (never a real name: verified by the round trip). */
+const ARG = 'pgwarden_indirection_arg';
+
 class MaskDeparser extends Deparser {
+  /**
+   * `(CASE … END).field`: the library prints a CASE argument of an indirection without parentheses
+   * (`CASE … END.field`, which does not parse); the whole-row pass (src/mask/wholerow.ts) makes such
+   * arguments out of `(o).field`.
+   */
+  override A_Indirection(node: Parameters<Deparser['A_Indirection']>[0], context: Parameters<Deparser['A_Indirection']>[1]): string {
+    const arg = (node as unknown as Body).arg as Body | undefined;
+    if (arg === undefined || !('CaseExpr' in arg)) return super.A_Indirection(node, context);
+    const placeholder = { ...(node as unknown as Body), arg: { ColumnRef: { fields: [{ String: { sval: ARG } }] } } };
+    const printed = super.A_Indirection(placeholder as unknown as Parameters<Deparser['A_Indirection']>[0], context);
+    return printed.replace(`(${ARG})`, () => `(${this.visit(arg as AnyNode, context)})`);
+  }
+
   override SelectStmt(node: SelectNode, context: Context): string {
     const b = node as unknown as Body;
     const ties = b.limitOption === 'LIMIT_OPTION_WITH_TIES';

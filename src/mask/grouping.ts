@@ -5,12 +5,24 @@
  * the base table c (functional dependency). Once c is the masked projection (a sub-select), that
  * dependency is gone and the statement fails with 42803. Grouping by the primary key puts exactly
  * one row of c in each group, so grouping additionally by c's other columns forms the same groups:
- * this module appends them (qualified by the sub-select's alias) to such GROUP BY lists.
+ * this module appends them (qualified by the sub-select's alias) to such GROUP BY clauses.
  *
- * Guarantees: only plain GROUP BY lists (no GROUPING SETS / ROLLUP / CUBE, no GROUP BY DISTINCT)
- * that name every primary-key column of a masked projection — as `alias.col`, or as `col` when the
- * projection is the query's only FROM item — are extended, and only with columns whose type has a
- * built-in equality (others stay out: referencing them ungrouped still fails, as before).
+ * PostgreSQL's rule (parse_agg.c, parseCheckAggregates → check_functional_grouping; measured the
+ * same on 15 and 18): the dependency counts when every primary-key column is a plain column
+ * reference among the grouping items common to EVERY grouping set of the expanded clause (the
+ * intersection; ROLLUP and CUBE always include the empty set). `GROUP BY c.id, ROLLUP(x)`,
+ * `GROUPING SETS ((c.id), (c.id, x))` and `GROUP BY DISTINCT …` keep it, `ROLLUP(c.id)` does not.
+ * Appended columns become plain items, so they are in every set: never nulled by a set, as an
+ * ungrouped functionally dependent column is not on M.
+ *
+ * Guarantees: a GROUP BY is extended only when every primary-key column of a masked projection is
+ * common to all grouping sets — named `alias.col` (the alias's column names count), `col` when the
+ * projection is the query's only FROM item, or an ordinal naming such a target (no `*` before it);
+ * only with columns whose type has a built-in equality. With grouping sets, a column that is
+ * itself a grouping item of some set (by its name, conservative) is never appended (appending
+ * would stop it being nulled in the sets without it). Returns, per SELECT, the projections all of
+ * whose columns are now grouped (src/mask/wholerow.ts builds their whole-row values from the
+ * grouped columns).
  * The pass is a visitor of the traversal core (one budget with the rest of the rewrite).
  * Does not: change anything else; run anything.
  */
@@ -29,6 +41,9 @@ export interface ProjectionSite {
   primaryKey: readonly string[];
 }
 
+/** SELECT bodies → the projections whose every column is grouped there (by this pass or the query). */
+export type FullyGrouped = Map<Body, Set<Body>>;
+
 /** Built-in types with a default btree/hash equality (format_type spelling, typmods stripped). */
 const GROUPABLE = new Set([
   'smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision', 'money', 'text', 'character varying', 'character', 'name',
@@ -42,6 +57,16 @@ function groupable(type: string): boolean {
 }
 
 const wrapped = unwrapNode;
+
+/** The column names of a projection as the query sees them (an alias column list renames the first ones). */
+export function visibleColumns(site: ProjectionSite): string[] {
+  const alias = site.node.alias as { colnames?: unknown[] } | undefined;
+  const renamed = (Array.isArray(alias?.colnames) ? alias.colnames : []).map((c) => {
+    const w = wrapped(c);
+    return w?.[0] === 'String' && typeof w[1].sval === 'string' ? w[1].sval : undefined;
+  });
+  return site.rm.columns.map((c, i) => (i < renamed.length ? (renamed[i] ?? `\u0000${c.name}`) : c.name));
+}
 
 function names(ref: Body): string[] | undefined {
   const fields = Array.isArray(ref.fields) ? ref.fields : [];
@@ -64,9 +89,67 @@ function rangeItems(from: unknown, into: Body[]): void {
   }
 }
 
+const isImplicitRow = (w: [string, Body] | undefined): boolean => w?.[0] === 'RowExpr' && w[1].row_format === 'COERCE_IMPLICIT_CAST';
+
+/**
+ * The keys of the grouping items common to every grouping set of `items` (PostgreSQL's
+ * flatten_grouping_sets and expand_grouping_sets, intersected): plain items and the members of
+ * implicit row constructors count, ROLLUP / CUBE / () contribute nothing, GROUPING SETS the
+ * intersection of their members. `key` names an item (the same column → the same key).
+ */
+function commonItems(items: readonly unknown[], key: (item: unknown) => string): Set<string> {
+  const out = new Set<string>();
+  for (const item of items) for (const x of commonOf(item, key)) out.add(x);
+  return out;
+}
+
+function commonOf(item: unknown, key: (item: unknown) => string): Set<string> {
+  const w = wrapped(item);
+  if (isImplicitRow(w)) return commonItems(Array.isArray(w?.[1].args) ? w[1].args : [], key);
+  if (w?.[0] !== 'GroupingSet') return new Set([key(item)]);
+  if (w[1].kind !== 'GROUPING_SET_SETS') return new Set();
+  const content = Array.isArray(w[1].content) ? w[1].content : [];
+  let acc: Set<string> | undefined;
+  for (const member of content) {
+    const m = commonOf(member, key);
+    acc = acc === undefined ? m : new Set([...acc].filter((x) => m.has(x)));
+  }
+  return acc ?? new Set();
+}
+
+/** Every grouping item of any set (members of grouping sets and implicit rows, flattened). */
+function allItems(items: readonly unknown[], into: unknown[]): void {
+  for (const item of items) {
+    const w = wrapped(item);
+    if (isImplicitRow(w)) allItems(Array.isArray(w?.[1].args) ? w[1].args : [], into);
+    else if (w?.[0] === 'GroupingSet') allItems(Array.isArray(w[1].content) ? w[1].content : [], into);
+    else into.push(item);
+  }
+}
+
+/** The ColumnRef an item names: itself, or the target an ordinal points at (undefined: none, or unsure). */
+function itemRef(item: unknown, targets: readonly unknown[]): string[] | undefined | 'unsure' {
+  const w = wrapped(item);
+  if (w?.[0] === 'ColumnRef') return names(w[1]);
+  if (w?.[0] !== 'A_Const' || w[1].ival === undefined) return undefined;
+  const k = Number((w[1].ival as { ival?: unknown }).ival ?? 0);
+  if (!Number.isInteger(k) || k < 1 || k > targets.length) return undefined;
+  for (let i = 0; i < k; i++) {
+    const v = wrapped((wrapped(targets[i])?.[1] as Body | undefined)?.val);
+    if (v?.[0] === 'ColumnRef' && JSON.stringify(v[1].fields).includes('A_Star')) return 'unsure';
+  }
+  const v = wrapped((wrapped(targets[k - 1])?.[1] as Body | undefined)?.val);
+  return v?.[0] === 'ColumnRef' ? names(v[1]) : undefined;
+}
+
+interface Ctx {
+  byNode: ReadonlyMap<Body, ProjectionSite>;
+  full: FullyGrouped;
+}
+
 /** The GROUP BY pass: every SELECT of the rewritten tree (projections included) is looked at. */
-const GROUPING_VISITOR: Visitor<ReadonlyMap<Body, ProjectionSite>> = {
-  table: visitorTable<ReadonlyMap<Body, ProjectionSite>>(descendRaw(), {
+const GROUPING_VISITOR: Visitor<Ctx> = {
+  table: visitorTable<Ctx>(descendRaw(), {
     SelectStmt: (n) => extend(n.body, n.state),
   }),
   inherit: 0,
@@ -75,37 +158,71 @@ const GROUPING_VISITOR: Visitor<ReadonlyMap<Body, ProjectionSite>> = {
 };
 
 /**
- * Extend GROUP BY lists over masked projections (see the module header). Mutates `tree` (appends
- * to GROUP BY lists only). Spends `budget`.
+ * Extend GROUP BY clauses over masked projections (see the module header). Mutates `tree` (appends
+ * to GROUP BY lists only). Spends `budget`. Returns the projections fully grouped per SELECT.
  */
-export function keepGroupingDependencies(tree: unknown, sites: readonly ProjectionSite[], budget: Budget): void {
-  if (sites.length === 0) return;
-  traverse(tree, GROUPING_VISITOR, new Map<Body, ProjectionSite>(sites.map((s) => [s.node, s])), budget);
+export function keepGroupingDependencies(tree: unknown, sites: readonly ProjectionSite[], budget: Budget): FullyGrouped {
+  const full: FullyGrouped = new Map();
+  if (sites.length === 0) return full;
+  traverse(tree, GROUPING_VISITOR, { byNode: new Map<Body, ProjectionSite>(sites.map((s) => [s.node, s])), full }, budget);
+  return full;
 }
 
-function extend(select: Body, byNode: ReadonlyMap<Body, ProjectionSite>): void {
+function extend(select: Body, ctx: Ctx): void {
   const group = select.groupClause;
-  if (!Array.isArray(group) || group.length === 0 || select.groupDistinct === true) return;
-  const refs: string[][] = [];
-  for (const g of group) {
-    const w = wrapped(g);
-    if (w === undefined || w[0] === 'GroupingSet') return;
-    if (w[0] === 'ColumnRef') {
-      const n = names(w[1]);
-      if (n !== undefined) refs.push(n);
-    }
-  }
+  if (!Array.isArray(group) || group.length === 0) return;
+  const targets = Array.isArray(select.targetList) ? select.targetList : [];
   const items: Body[] = [];
   rangeItems(select.fromClause, items);
-  for (const item of items) {
-    const site = byNode.get(item);
-    if (site === undefined || site.primaryKey.length === 0) continue;
-    const only = items.length === 1;
-    const grouped = (col: string): boolean => refs.some((r) => (r.length === 2 && r[0] === site.alias && r[1] === col) || (only && r.length === 1 && r[0] === col));
-    if (!site.primaryKey.every(grouped)) continue;
-    for (const c of site.rm.columns) {
-      if (grouped(c.name) || !groupable(site.rm.masks.has(c.name) && site.rm.masks.get(c.name)?.spec.mask !== 'null' ? 'text' : c.type)) continue;
-      group.push({ ColumnRef: { fields: [{ String: { sval: site.alias } }, { String: { sval: c.name } }] } });
+  const onlyAlias = items.length === 1 ? ctx.byNode.get(items[0] as Body)?.alias : undefined;
+  let unsure = false;
+  let unique = 0;
+  const key = (item: unknown): string => {
+    const r = itemRef(item, targets);
+    if (r === 'unsure') unsure = true;
+    if (r === 'unsure' || r === undefined) return `#${unique++}`;
+    return (r.length === 1 && onlyAlias !== undefined ? [onlyAlias, ...r] : r).join('\u0000');
+  };
+  const common = commonItems(group, key);
+  const every: unknown[] = [];
+  allItems(group, every);
+  const sets = JSON.stringify(group).includes('"GroupingSet"');
+  // with grouping sets: the names of every column that is a grouping item of some set (output names followed)
+  const inSomeSet = new Set<string>();
+  for (const item of every) {
+    const r = itemRef(item, targets);
+    if (r === 'unsure') unsure = true;
+    if (r === 'unsure' || r === undefined) continue;
+    inSomeSet.add(r[r.length - 1] ?? '');
+    if (r.length !== 1) continue;
+    for (const t of targets) {
+      const rt = wrapped(t)?.[1] as Body | undefined;
+      const v = wrapped(rt?.val);
+      if (rt?.name === r[0] && v?.[0] === 'ColumnRef') inSomeSet.add(names(v[1])?.at(-1) ?? '');
     }
+  }
+  if (unsure) return;
+  for (const item of items) {
+    const site = ctx.byNode.get(item);
+    if (site === undefined || site.primaryKey.length === 0) continue;
+    const visible = visibleColumns(site);
+    const grouped = (col: string): boolean => common.has(`${site.alias}\u0000${col}`);
+    const byName = new Map(site.rm.columns.map((c, i) => [c.name, visible[i] ?? c.name]));
+    if (!site.primaryKey.every((pk) => grouped(byName.get(pk) ?? `\u0000${pk}`))) continue;
+    let complete = true;
+    site.rm.columns.forEach((c, i) => {
+      const name = visible[i] ?? c.name;
+      if (grouped(name)) return;
+      const type = site.rm.masks.has(c.name) && site.rm.masks.get(c.name)?.spec.mask !== 'null' ? 'text' : c.type;
+      if (name.startsWith('\u0000') || !groupable(type) || (sets && inSomeSet.has(name))) {
+        complete = false;
+        return;
+      }
+      group.push({ ColumnRef: { fields: [{ String: { sval: site.alias } }, { String: { sval: name } }] } });
+    });
+    if (!complete) continue;
+    const set = ctx.full.get(select) ?? new Set<Body>();
+    set.add(site.node);
+    ctx.full.set(select, set);
   }
 }

@@ -311,8 +311,8 @@ export class Masker {
       projected.push({ ...created, rm, primaryKey: catalog.relations.get(site.key)?.write?.primaryKey ?? [] });
     }
     unqualifyColumns(again.qualifiedColumns, unaliased);
-    keepGroupingDependencies(copy, projected, budget);
-    keepWholeRowTypes(copy, projected, catalog, req.searchPath, budget);
+    const fullyGrouped = keepGroupingDependencies(copy, projected, budget);
+    keepWholeRowTypes(copy, projected, fullyGrouped, catalog, req.searchPath, budget);
     const sql = deparseStatement(copy);
     if (!verifyRoundTrip(sql, copy)) return refuse('The masking rewrite could not be verified for this statement.');
     const masked = new Set<string>();

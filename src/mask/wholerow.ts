@@ -1,28 +1,41 @@
 /**
  * Keep the row type of whole-row values across the masked projection (issue #9 item 6).
  *
- * A whole-row reference to a table (`SELECT o FROM app.orders o`, `array_agg(o)`, `pg_typeof(o)`)
- * has the table's composite type; once `o` is the masked projection (a sub-select) it is `record`.
- * Where such a value is an output column or a function argument, this pass replaces the reference
- * by `CASE WHEN o IS DISTINCT FROM NULL THEN CAST(o AS schema.table) END` (a null-extended `o` of
- * an outer join stays NULL, a row of NULLs stays a row), and names the output column `o` as before.
+ * A whole-row reference to a table (`SELECT o FROM app.orders o`, `array_agg(o)`, `COALESCE(o, …)`,
+ * `CASE … THEN o END`, `o IS DISTINCT FROM x`) has the table's composite type; once `o` is the
+ * masked projection (a sub-select) it is `record`. This pass replaces such a reference, in every
+ * expression position, by `CASE WHEN o IS DISTINCT FROM NULL THEN CAST(o AS schema.table) END` (a
+ * null-extended `o` of an outer join stays NULL, a row of NULLs stays a row), and names an output
+ * column `o` as before. Where the SELECT that owns `o` groups by the table's primary key and every
+ * other column of `o` is grouped (src/mask/grouping.ts), the reference is built from the grouped
+ * columns instead — `CASE WHEN o.pk IS NOT NULL THEN CAST(ROW(o.c1, …) AS schema.table) END` —
+ * since PostgreSQL accepts a whole-row value there on the base table (functional dependency) but
+ * not on a sub-select; a primary-key column is never NULL in a real row, and no mask but `null`
+ * makes a non-NULL value NULL (the form is used only when the key's first column is not
+ * `null`-masked).
  *
- * Guarantees: only a single-name reference (`o`, or `o.*` as a function argument) that PostgreSQL
- * resolves to a masked projection is replaced: the name is a range alias of that projection, no
- * visible FROM item at this or an outer level has a column of that name, and every visible FROM
- * item's columns are known (a sub-select, function, CTE, join alias or column alias list in scope
- * leaves the reference alone); and only when every mask of the table keeps its column's type
- * (`null`, or a text mask on a text/varchar/char column), so the cast cannot fail.
- * Does not: change whole-row values elsewhere (inside CASE, COALESCE, casts: they stay `record`,
- * with the same text and JSON forms), or anything in a write statement.
+ * Guarantees: only a single-name reference (`o`, and `o.*` as a function argument) that
+ * PostgreSQL resolves to a masked projection is replaced, modelling its name lookup: a column of
+ * that name at any visible level wins; then the nearest visible range alias. Visible: the SELECT's
+ * FROM items for its target list, WHERE, GROUP BY, HAVING, ORDER BY and sub-selects; a JOIN's own
+ * inputs for its ON clause; only the outer levels for a CTE body and for a non-LATERAL sub-select
+ * in FROM. Every visible FROM item's columns must be known (a sub-select, function, CTE or join
+ * alias in scope leaves the reference alone; a LATERAL item or a function in FROM leaves the whole
+ * level alone). Not replaced: a reference that is a whole grouping item, ORDER BY / DISTINCT ON /
+ * window item or GROUPING() argument (there a single name may be an output column, and grouping
+ * or sorting by `record` and by the row type agree), anything inside a write statement, and any
+ * reference when a mask changes a column's type (a text mask on a non-text column: the cast could
+ * fail; the value stays `record`, with the masked text in that field).
+ * Does not: change the text or JSON form of any value (they are the same for `record` and the
+ * row type), or anything but the replaced references.
  */
 import { parseSync } from 'libpg-query';
 import type { Budget } from '../guard/ast/budget.js';
 import { unwrapNode } from '../guard/ast/node.js';
-import { descendRaw, THROW_ON_REFUSE, traverse, visitorTable, type NodeVisit, type Scope, type Visitor } from '../guard/ast/traverse.js';
+import { DESCEND, REFUSE, SKIP, THROW_ON_REFUSE, traverse, visitorTable, type HandlerResult, type NodeVisit, type Scope, type Visitor } from '../guard/ast/traverse.js';
 import { resolveRelation } from '../guard/relations.js';
 import type { CatalogSnapshot } from '../guard/types.js';
-import type { ProjectionSite } from './grouping.js';
+import { visibleColumns, type FullyGrouped, type ProjectionSite } from './grouping.js';
 import { quoteIdent, stringTypeCast } from './masks.js';
 
 type Body = Record<string, unknown>;
@@ -32,18 +45,29 @@ interface Entry {
   /** Column names; undefined: not known here (the reference is then left alone). */
   columns: ReadonlySet<string> | undefined;
   site?: ProjectionSite;
+  /** The owning SELECT groups by the site's key with every column grouped. */
+  grouped?: boolean;
 }
 
 interface WholeRowPass {
   catalog: CatalogSnapshot;
   searchPath: readonly string[];
   byNode: ReadonlyMap<Body, ProjectionSite>;
+  full: FullyGrouped;
   cteNames: ReadonlySet<string>;
   /** FROM entries of each query level (the Scope objects this pass creates). */
   levels: WeakMap<Scope, readonly Entry[]>;
+  /** Bodies this pass created (never visited again). */
+  made: WeakSet<object>;
 }
 
 type Visit = NodeVisit<WholeRowPass>;
+
+/** Children of a node in a GROUP BY clause (grouping sets, implicit rows) are grouping items. */
+const GROUPING = 1;
+
+/** FROM items that may see the FROM items before them (and not themselves). */
+const DIRECT_LATERAL: ReadonlySet<string> = new Set(['RangeFunction', 'RangeTableFunc', 'JsonTable', 'RangeSubselect']);
 
 /** Whether a whole-row value of the projection can be cast to the table's row type. */
 function typePreserved(site: ProjectionSite): boolean {
@@ -60,22 +84,23 @@ function aliasOf(b: Body): { name: string | undefined; renamed: boolean } {
 }
 
 /** The FROM entries of one range item (through JOIN trees). */
-function entries(p: WholeRowPass, item: unknown, into: Entry[]): void {
+function entries(p: WholeRowPass, item: unknown, into: Entry[], owner: Body | undefined): void {
   const w = unwrapNode(item);
   if (w === undefined) return;
   const [t, b] = w;
-  const { name, renamed } = aliasOf(b);
+  const { name } = aliasOf(b);
   if (t === 'JoinExpr') {
     if (name !== undefined) into.push({ alias: name, columns: undefined });
     else {
-      entries(p, b.larg, into);
-      entries(p, b.rarg, into);
+      entries(p, b.larg, into, owner);
+      entries(p, b.rarg, into, owner);
     }
     return;
   }
   const site = t === 'RangeSubselect' ? p.byNode.get(b) : undefined;
   if (site !== undefined) {
-    into.push({ alias: site.alias, columns: renamed ? undefined : new Set(site.rm.columns.map((c) => c.name)), site });
+    const grouped = owner !== undefined && p.full.get(owner)?.has(b) === true;
+    into.push({ alias: site.alias, columns: new Set(visibleColumns(site)), site, grouped });
     return;
   }
   if (t === 'RangeVar') {
@@ -84,33 +109,80 @@ function entries(p: WholeRowPass, item: unknown, into: Entry[]): void {
     const cte = schema === undefined && p.cteNames.has(relname);
     const r = cte ? undefined : resolveRelation(schema !== undefined ? [schema, relname] : [relname], p.catalog, p.searchPath);
     const cols = r?.schema !== undefined ? p.catalog.relations.get(`${r.schema}.${r.name}`)?.columns : undefined;
-    into.push({ alias: name ?? relname, columns: cols === undefined || renamed ? undefined : new Set(cols.map((c) => c.name)) });
+    into.push({ alias: name ?? relname, columns: cols === undefined ? undefined : renamedColumns(b, cols.map((c) => c.name)) });
     return;
   }
-  // a sub-select, function, table function, sample, JSON_TABLE: columns not known here
+  if (t === 'RangeSubselect' && name !== undefined) {
+    const cols = subselectColumns(b.subquery);
+    into.push({ alias: name, columns: cols === undefined ? undefined : renamedColumns(b, cols) });
+    return;
+  }
+  // a function, table function, sample, JSON_TABLE, a sub-select of unknown columns: columns not known here
   into.push({ alias: name ?? '', columns: undefined });
 }
 
+/** Column names under an alias column list (`t(a, b)` renames the first ones); undefined: unsure. */
+function renamedColumns(b: Body, names: readonly string[]): ReadonlySet<string> | undefined {
+  if (!aliasOf(b).renamed) return new Set(names);
+  const list = ((b.alias as { colnames?: unknown[] }).colnames ?? []).map((c) => unwrapNode(c));
+  if (list.some((w) => w?.[0] !== 'String' || typeof w[1].sval !== 'string')) return undefined;
+  const renamed = list.map((w) => w?.[1].sval as string);
+  return new Set([...renamed, ...names.slice(renamed.length)]);
+}
+
+/**
+ * The output column names of a plain sub-select whose every target is named (`AS x`) or a column
+ * reference without `*` (named after its last part, as PostgreSQL names it); undefined otherwise.
+ */
+function subselectColumns(subquery: unknown): string[] | undefined {
+  const w = unwrapNode(subquery);
+  if (w?.[0] !== 'SelectStmt' || (w[1].op !== undefined && w[1].op !== 'SETOP_NONE') || !Array.isArray(w[1].targetList)) return undefined;
+  const out: string[] = [];
+  for (const t of w[1].targetList) {
+    const rt = unwrapNode(t)?.[1];
+    if (typeof rt?.name === 'string') {
+      out.push(rt.name);
+      continue;
+    }
+    const ref = unwrapNode(rt?.val);
+    const last = ref?.[0] === 'ColumnRef' && Array.isArray(ref[1].fields) ? unwrapNode(ref[1].fields.at(-1)) : undefined;
+    if (last?.[0] !== 'String' || typeof last[1].sval !== 'string') return undefined;
+    out.push(last[1].sval);
+  }
+  return out;
+}
+
 /** The masked projection a single name refers to as a whole row, when that is certain. */
-function wholeRowSite(p: WholeRowPass, scope: Scope | undefined, name: string): ProjectionSite | undefined {
+function wholeRow(p: WholeRowPass, scope: Scope | undefined, name: string): Entry | undefined {
   // PostgreSQL: a column of that name at any visible level wins over a relation of that name
   for (let s = scope; s; s = s.parent) {
     for (const e of p.levels.get(s) ?? []) if (e.columns === undefined || e.columns.has(name)) return undefined;
   }
   for (let s = scope; s; s = s.parent) {
     const hit = (p.levels.get(s) ?? []).find((e) => e.alias === name);
-    if (hit !== undefined) return hit.site !== undefined && typePreserved(hit.site) ? hit.site : undefined;
+    if (hit !== undefined) return hit.site !== undefined && typePreserved(hit.site) ? hit : undefined;
   }
   return undefined;
 }
 
-/** `CASE WHEN o IS DISTINCT FROM NULL THEN CAST(o AS schema.table) END` as a parse node. */
-function typedRow(site: ProjectionSite): unknown {
+/** The typed whole-row expression for `entry` (see the module header) as a parse node. */
+function typedRow(p: WholeRowPass, entry: Entry): unknown {
+  const site = entry.site as ProjectionSite;
   const a = quoteIdent(site.alias);
-  const sql = `SELECT CASE WHEN ${a} IS DISTINCT FROM NULL THEN CAST(${a} AS ${quoteIdent(site.rm.schema)}.${quoteIdent(site.rm.name)}) END`;
-  const parsed = parseSync(sql) as { stmts: { stmt: { SelectStmt: { targetList: { ResTarget: { val: unknown } }[] } } }[] };
+  const type = `${quoteIdent(site.rm.schema)}.${quoteIdent(site.rm.name)}`;
+  const visible = visibleColumns(site);
+  const pk = site.primaryKey[0];
+  const pkIndex = site.rm.columns.findIndex((c) => c.name === pk);
+  const pkName = visible[pkIndex];
+  let expr = `CASE WHEN ${a} IS DISTINCT FROM NULL THEN CAST(${a} AS ${type}) END`;
+  if (entry.grouped === true && pkName !== undefined && pk !== undefined && site.rm.masks.get(pk)?.spec.mask !== 'null') {
+    expr = `CASE WHEN ${a}.${quoteIdent(pkName)} IS NOT NULL THEN CAST(ROW(${visible.map((c) => `${a}.${quoteIdent(c)}`).join(', ')}) AS ${type}) END`;
+  }
+  const parsed = parseSync(`SELECT ${expr}`) as { stmts: { stmt: { SelectStmt: { targetList: { ResTarget: { val: unknown } }[] } } }[] };
   const val = parsed.stmts[0]?.stmt.SelectStmt.targetList[0]?.ResTarget.val;
   if (val === undefined) throw new Error('whole-row cast did not parse');
+  const w = unwrapNode(val);
+  if (w !== undefined) p.made.add(w[1]);
   return val;
 }
 
@@ -126,68 +198,152 @@ function candidate(node: unknown, star: boolean): string | undefined {
   return undefined;
 }
 
+/** `node` replaced when it is a whole-row reference of a masked projection, else itself. */
+function replaced(n: Visit, node: unknown, star: boolean): unknown {
+  const name = candidate(node, star);
+  const entry = name === undefined ? undefined : wholeRow(n.state, n.scope, name);
+  return entry === undefined ? node : typedRow(n.state, entry);
+}
+
+/** Replace whole-row references among the direct children of an expression node (any field, lists too). */
+function expression(n: Visit): HandlerResult {
+  if (n.state.made.has(n.body)) return SKIP;
+  for (const k of Object.keys(n.body)) {
+    const v = n.body[k];
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const r = replaced(n, v[i], false);
+        if (r !== v[i]) v[i] = r;
+      }
+    } else if (v !== null && typeof v === 'object') {
+      const r = replaced(n, v, false);
+      if (r !== v) n.body[k] = r;
+    }
+  }
+  return undefined;
+}
+
+function pushLevel(n: Visit, level: Entry[], parent: Scope | undefined): Scope {
+  const scope: Scope = { names: level.map((e) => e.alias), parent };
+  n.state.levels.set(scope, level);
+  return scope;
+}
+
 function selectStmt(n: Visit): void {
   const b = n.body;
   const from = Array.isArray(b.fromClause) ? b.fromClause : [];
   const level: Entry[] = [];
-  for (const item of from) entries(n.state, item, level);
+  for (const item of from) entries(n.state, item, level, b);
   const outer = n.scope;
-  const scope: Scope = { names: level.map((e) => e.alias), parent: outer };
-  n.state.levels.set(scope, level);
-  n.scope = scope;
-  // FROM items see the outer levels only, unless one is LATERAL (then they see this level: safe side)
-  if (!JSON.stringify(from).includes('"lateral":true')) {
-    n.push(from, '', outer, n.flags);
-    n.skip1 = 'fromClause';
+  n.scope = pushLevel(n, level, outer);
+  // CTE bodies see the outer levels only
+  if (b.withClause !== undefined) {
+    n.push(b.withClause, 'WithClause', outer, 0);
+    n.skip2 = 'withClause';
+  }
+  // FROM items see the outer levels only; a LATERAL item or a function also sees the items before it
+  from.forEach((item, i) => {
+    const text = JSON.stringify(item);
+    if (!text.includes('"lateral":true') && !/"(RangeFunction|RangeTableFunc|JsonTable)"/.test(text)) n.push(item, '', outer, 0);
+    else if (DIRECT_LATERAL.has(unwrapNode(item)?.[0] ?? '')) {
+      const before: Entry[] = [];
+      for (const prev of from.slice(0, i)) entries(n.state, prev, before, undefined);
+      n.push(item, '', pushLevel(n, before, outer), 0);
+    } else n.push(item, '', n.scope, 0);
+  });
+  n.skip1 = 'fromClause';
+  // GROUP BY items (through grouping sets and implicit rows) are grouping items: see groupingContainer
+  n.flags = GROUPING;
+}
+
+/** A JOIN's ON clause sees the join's own inputs (and the outer levels). */
+function joinExpr(n: Visit): void {
+  const level: Entry[] = [];
+  entries(n.state, n.body.larg, level, undefined);
+  entries(n.state, n.body.rarg, level, undefined);
+  if (n.body.quals !== undefined) {
+    n.push(n.body.quals, '', pushLevel(n, level, n.scope), 0);
+    n.skip1 = 'quals';
   }
 }
 
 /** A write: its levels are not modelled, so nothing below it is replaced. */
 function dmlStmt(n: Visit): void {
-  const scope: Scope = { names: [], parent: n.scope };
-  n.state.levels.set(scope, [{ alias: '', columns: undefined }]);
-  n.scope = scope;
+  n.scope = pushLevel(n, [{ alias: '', columns: undefined }], n.scope);
 }
 
 function resTarget(n: Visit): void {
   const name = candidate(n.body.val, false);
   if (name === undefined) return;
-  const site = wholeRowSite(n.state, n.scope, name);
-  if (site === undefined) return;
-  n.body.val = typedRow(site);
+  const entry = wholeRow(n.state, n.scope, name);
+  if (entry === undefined) return;
+  n.body.val = typedRow(n.state, entry);
   if (n.body.name === undefined) n.body.name = name;
 }
 
-function funcCall(n: Visit): void {
+function funcCall(n: Visit): HandlerResult {
   const args = n.body.args;
-  if (!Array.isArray(args)) return;
+  if (!Array.isArray(args)) return undefined;
   for (let i = 0; i < args.length; i++) {
-    const name = candidate(args[i], true);
-    const site = name === undefined ? undefined : wholeRowSite(n.state, n.scope, name);
-    if (site !== undefined) args[i] = typedRow(site);
+    const r = replaced(n, args[i], true);
+    if (r !== args[i]) args[i] = r;
   }
+  return undefined;
 }
 
+/** Grouping sets and implicit rows inside GROUP BY: their items are grouping items too. */
+function groupingContainer(n: Visit): HandlerResult {
+  if ((n.frameFlags & GROUPING) !== 0 && (n.tag === 'GroupingSet' || n.body.row_format === 'COERCE_IMPLICIT_CAST')) {
+    n.flags = GROUPING;
+    return undefined;
+  }
+  return expression(n);
+}
+
+/** A node whose direct references are not replaced (sort and window items, GROUPING() arguments). */
+const LEAVE_DIRECT: typeof DESCEND = DESCEND;
+
 const WHOLE_ROW_VISITOR: Visitor<WholeRowPass> = {
-  table: visitorTable<WholeRowPass>(descendRaw(), {
-    SelectStmt: selectStmt,
-    InsertStmt: dmlStmt,
-    UpdateStmt: dmlStmt,
-    DeleteStmt: dmlStmt,
-    MergeStmt: dmlStmt,
-    ResTarget: resTarget,
-    FuncCall: funcCall,
-  }),
+  table: visitorTable<WholeRowPass>(
+    { statement: DESCEND, raw: expression, 'post-analysis': REFUSE, 'result-wrapper': REFUSE },
+    {
+      SelectStmt: selectStmt,
+      JoinExpr: joinExpr,
+      RangeSubselect: (n) => (n.state.byNode.has(n.body) ? SKIP : undefined),
+      InsertStmt: dmlStmt,
+      UpdateStmt: dmlStmt,
+      DeleteStmt: dmlStmt,
+      MergeStmt: dmlStmt,
+      ResTarget: resTarget,
+      FuncCall: funcCall,
+      GroupingSet: groupingContainer,
+      RowExpr: groupingContainer,
+      SortBy: LEAVE_DIRECT,
+      WindowDef: LEAVE_DIRECT,
+      GroupingFunc: LEAVE_DIRECT,
+      ColumnRef: () => SKIP,
+    },
+  ),
   inherit: 0,
-  listInherit: 0,
+  listInherit: GROUPING,
   ...THROW_ON_REFUSE,
 };
 
-/** Replace whole-row references of masked projections (see the module header). Mutates `tree`. */
-export function keepWholeRowTypes(tree: unknown, sites: readonly ProjectionSite[], catalog: CatalogSnapshot, searchPath: readonly string[], budget: Budget): void {
+/**
+ * Replace whole-row references of masked projections (see the module header). Mutates `tree`.
+ * `full`: the projections each SELECT groups completely (keepGroupingDependencies).
+ */
+export function keepWholeRowTypes(
+  tree: unknown,
+  sites: readonly ProjectionSite[],
+  full: FullyGrouped,
+  catalog: CatalogSnapshot,
+  searchPath: readonly string[],
+  budget: Budget,
+): void {
   if (sites.length === 0) return;
   const text = JSON.stringify(tree);
   const cteNames = new Set([...text.matchAll(/"ctename":"((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1] as string}"`) as string));
-  const pass: WholeRowPass = { catalog, searchPath, byNode: new Map(sites.map((s) => [s.node, s])), cteNames, levels: new WeakMap() };
+  const pass: WholeRowPass = { catalog, searchPath, byNode: new Map(sites.map((s) => [s.node, s])), full, cteNames, levels: new WeakMap(), made: new WeakSet() };
   traverse(tree, WHOLE_ROW_VISITOR, pass, budget);
 }

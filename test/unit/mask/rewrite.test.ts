@@ -361,6 +361,124 @@ describe('mask plan: GROUP BY a masked table primary key keeps its functional de
   });
 });
 
+describe('mask plan: grouping sets keep the key\'s functional dependency as PostgreSQL does (issue #9 item 6)', () => {
+  const ALL_BUT_ID = ['full_name', 'email', 'phone', 'ssn', 'country', 'city', 'signed_up', 'marketing_opt_in', 'profile'];
+  const appended = (sql: string): string[] => {
+    const out = rewritten(sql).sql;
+    return ALL_BUT_ID.filter((c) => new RegExp(`, c\\.${c}(,| ORDER| HAVING|$)`).test(out.slice(out.lastIndexOf('GROUP BY'))));
+  };
+
+  it('extends a GROUP BY whose every grouping set contains the key (PostgreSQL intersects the expanded sets)', () => {
+    // ROLLUP / CUBE of another column next to the key: the rolled-up column stays out (it is nulled in some sets)
+    expect(appended('SELECT c.id, c.full_name, count(*) FROM app.customers c GROUP BY c.id, ROLLUP (c.country)')).toEqual(ALL_BUT_ID.filter((c) => c !== 'country'));
+    expect(appended('SELECT c.id, c.email FROM app.customers c GROUP BY c.id, CUBE (c.city, c.country)')).toEqual(ALL_BUT_ID.filter((c) => c !== 'country' && c !== 'city'));
+    expect(appended('SELECT c.id, c.email FROM app.customers c GROUP BY GROUPING SETS ((c.id), (c.id, c.city))')).toEqual(ALL_BUT_ID.filter((c) => c !== 'city'));
+    expect(rewritten('SELECT c.id, c.email FROM app.customers c GROUP BY GROUPING SETS ((c.id, c.city), (c.id, c.city, c.country))').sql).toMatch(
+      /GROUPING SETS \(\(c\.id, c\.city\), \(c\.id, c\.city, c\.country\)\), c\.full_name, c\.email, c\.phone, c\.ssn, c\.signed_up, c\.marketing_opt_in, c\.profile$/,
+    );
+    // the same column spelled two ways in two sets is one grouping item
+    expect(rewritten('SELECT id, email FROM app.customers GROUP BY GROUPING SETS ((customers.id), (id, city))').sql).toMatch(/, customers\.email,/);
+    // GROUP BY DISTINCT, an ordinal, a parenthesized list
+    expect(appended('SELECT c.id, c.email FROM app.customers c GROUP BY DISTINCT c.id, ROLLUP (c.city, c.city)')).toEqual(ALL_BUT_ID.filter((c) => c !== 'city'));
+    expect(appended('SELECT c.id, c.email FROM app.customers c GROUP BY DISTINCT c.id')).toEqual(ALL_BUT_ID);
+    expect(appended('SELECT c.id, c.email, count(*) FROM app.customers c GROUP BY 1')).toEqual(ALL_BUT_ID);
+    expect(appended('SELECT c.id, c.email FROM app.customers c GROUP BY (c.id, c.city)')).toEqual(ALL_BUT_ID.filter((c) => c !== 'city'));
+    // an output name of a set's column counts as that column
+    expect(appended('SELECT c.id, c.city AS town FROM app.customers c GROUP BY c.id, ROLLUP (town)')).toEqual(ALL_BUT_ID.filter((c) => c !== 'city'));
+  });
+
+  it('leaves it alone where PostgreSQL finds no dependency either (the key is not in every set), or where unsure', () => {
+    for (const sql of [
+      'SELECT c.id, count(*) FROM app.customers c GROUP BY ROLLUP (c.id)',
+      'SELECT c.id, count(*) FROM app.customers c GROUP BY CUBE (c.id, c.city)',
+      'SELECT c.id, count(*) FROM app.customers c GROUP BY GROUPING SETS ((c.id), ())',
+      'SELECT c.id, count(*) FROM app.customers c GROUP BY GROUPING SETS ((c.id), (c.city))',
+      'SELECT c.id, count(*) FROM app.customers c GROUP BY ROLLUP (1)',
+      'SELECT c.*, count(*) FROM app.customers c GROUP BY 1',
+    ]) {
+      expect(appended(sql), sql).toEqual([]);
+    }
+  });
+
+  it('appends the columns under the names an alias column list gives them', () => {
+    expect(rewritten('SELECT c.k, c.n FROM app.customers c(k, n) GROUP BY c.k').sql).toMatch(/GROUP BY c\.k, c\.n, c\.email, c\.phone,/);
+  });
+
+  it('builds a whole-row value from the grouped columns where the key groups every column (PostgreSQL accepts it on the table)', () => {
+    const sql = rewritten('SELECT o, count(*) FROM app.orders o GROUP BY o.id').sql;
+    expect(sql).toMatch(/^SELECT CASE WHEN o\.id IS NOT NULL THEN CAST\(ROW\(o\.id, o\.customer_id, o\.status, o\.placed_at, o\.shipped_at, o\.total_cents, o\.shipping_address\) AS app\.orders\) END AS o, count\(\*\)/);
+    // a column nulled by some grouping set: the whole row cannot be built from it (it stays CAST(o …): 42803, as before)
+    expect(rewritten('SELECT o FROM app.orders o GROUP BY o.id, ROLLUP (o.status)').sql).toMatch(/^SELECT CASE WHEN o IS DISTINCT FROM NULL THEN CAST\(o AS app\.orders\) END AS o/);
+    // a null-masked key column: no ROW form
+    const policy = maskPolicy({ masks: { 'app.orders.id': { mask: 'null' } } });
+    const { plan } = h.plan('SELECT o, count(*) FROM app.orders o GROUP BY o.id', policy);
+    expect(plan.ok && plan.rewritten ? plan.sql : '').not.toContain('ROW(');
+  });
+});
+
+describe('mask plan: whole-row values keep the row type in every expression (issue #9 item 6)', () => {
+  const typed = (a: string, t: string): string => `CASE WHEN ${a} IS DISTINCT FROM NULL THEN CAST(${a} AS app.${t}) END`;
+
+  it('in CASE, COALESCE, IS DISTINCT FROM, comparisons, casts, field selection, FILTER and sub-selects', () => {
+    const o = typed('o', 'orders');
+    const cases: [string, string][] = [
+      ['SELECT CASE WHEN o.id > 1 THEN o END FROM app.orders o', `SELECT CASE WHEN o.id > 1 THEN ${o} END FROM`],
+      ['SELECT COALESCE(o, NULL) FROM app.orders o', `SELECT COALESCE(${o}, NULL) FROM`],
+      ['SELECT o IS DISTINCT FROM NULL FROM app.orders o', `SELECT (${o}) IS DISTINCT FROM NULL FROM`],
+      ['SELECT o::text FROM app.orders o', `SELECT CAST(${o} AS text) FROM`],
+      ['SELECT (o).status FROM app.orders o', `SELECT (${o}).status FROM`],
+      ['SELECT count(*) FILTER (WHERE o IS NOT NULL) FROM app.orders o', `SELECT count(*) FILTER (WHERE ${o} IS NOT NULL) FROM`],
+      ['SELECT (SELECT o) FROM app.orders o', `SELECT (SELECT ${o} AS o) FROM`],
+      ['SELECT ARRAY[o] FROM app.orders o', `SELECT ARRAY[${o}] FROM`],
+    ];
+    for (const [sql, want] of cases) expect(rewritten(sql).sql, sql).toContain(want);
+    const eq = rewritten('SELECT a.id FROM app.orders a, app.orders b WHERE a = b').sql;
+    expect(eq).toContain(`(${typed('a', 'orders')}) = (${typed('b', 'orders')})`);
+  });
+
+  it('leaves whole grouping, ordering, DISTINCT ON and window items alone (a single name there may be an output column)', () => {
+    for (const sql of [
+      'SELECT count(*) FROM app.orders o GROUP BY o',
+      'SELECT o.id FROM app.orders o ORDER BY o',
+      'SELECT DISTINCT ON (o) o.id FROM app.orders o',
+      'SELECT count(*) OVER (PARTITION BY o) FROM app.orders o',
+      'SELECT count(*) FROM app.orders o GROUP BY ROLLUP (o)',
+      'SELECT count(*) FROM app.orders o GROUP BY (o, o.id)',
+    ]) {
+      expect(rewritten(sql).sql, sql).not.toContain('CAST(o AS');
+    }
+    // inside an expression they are whole-row values
+    expect(rewritten('SELECT o.id FROM app.orders o ORDER BY o IS NULL').sql).toContain(`ORDER BY ${typed('o', 'orders')} IS NULL`);
+  });
+
+  it('follows PostgreSQL\'s scopes: a JOIN\'s ON clause sees its inputs, a CTE body and a FROM sub-select the outer levels, a FROM function the items before it', () => {
+    // the inner o (orders) shadows the outer o (customers) in the ON clause
+    const on = rewritten('SELECT (SELECT 1 FROM app.orders o JOIN app.products p ON to_jsonb(o) IS NOT NULL LIMIT 1) FROM app.customers o').sql;
+    expect(on).toContain(`to_jsonb(${typed('o', 'orders')})`);
+    expect(on).not.toContain('CAST(o AS app.customers)');
+    // a CTE body sees the outer levels, not the FROM items of the SELECT that owns it
+    const cte = rewritten('SELECT (WITH w AS (SELECT to_jsonb(o) AS j FROM app.products q) SELECT 1 FROM app.customers o, w LIMIT 1) FROM app.orders o').sql;
+    expect(cte).toContain(`to_jsonb(${typed('o', 'orders')}) AS j`);
+    expect(cte).not.toContain('CAST(o AS app.customers)');
+    // a function in FROM sees the items before it
+    expect(rewritten('SELECT k FROM app.orders o, jsonb_object_keys(to_jsonb(o)) k').sql).toContain(`jsonb_object_keys(to_jsonb(${typed('o', 'orders')}))`);
+  });
+
+  it('knows the columns of plain sub-selects and alias column lists (a column of that name wins over the whole row)', () => {
+    expect(rewritten('SELECT COALESCE(o, NULL) FROM app.orders o, (SELECT id AS k, sku FROM app.products) s').sql).toContain('CAST(o AS app.orders)');
+    expect(rewritten('SELECT COALESCE(o, NULL) FROM app.orders o, (SELECT 1 AS o) s').sql).not.toContain('CAST(o AS');
+    expect(rewritten('SELECT COALESCE(o, NULL) FROM app.orders o, app.products p(o)').sql).not.toContain('CAST(o AS');
+    expect(rewritten('SELECT COALESCE(o, NULL) FROM app.orders o, app.products p(k)').sql).toContain('CAST(o AS app.orders)');
+    expect(rewritten('SELECT COALESCE(o, NULL) FROM app.orders o, (SELECT * FROM app.products) s').sql).not.toContain('CAST(o AS');
+  });
+
+  it('leaves writes and type-changing masks alone', () => {
+    const policy = maskPolicy({ masks: { 'app.orders.total_cents': { mask: 'redact' } } });
+    const { plan } = h.plan('SELECT COALESCE(o, NULL), o IS NULL FROM app.orders o', policy);
+    expect(plan.ok && plan.rewritten ? plan.sql : '').not.toContain('CAST(o AS');
+  });
+});
+
 describe('mask walk on the traversal core (issue #15): one budget, fail closed', () => {
   const plainSelect = (target: unknown): unknown => ({
     SelectStmt: {
