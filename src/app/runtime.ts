@@ -16,9 +16,10 @@ import { CatalogCache } from '../db/catalog.js';
 import { describeRelation, listRelations } from '../db/describe.js';
 import { Guard, loadParser, type GuardOptions } from '../guard/index.js';
 import { JudgingPool } from '../judge/pool.js';
-import { Lifecycle, httpRequestContext, callSignal, type AuthFailureInfo, type Authenticator } from '../http/index.js';
+import { Lifecycle, httpRequestContext, callSignal, type AuthFailureInfo, type Authenticator, type FastToolCall } from '../http/index.js';
 import type { Logger } from '../log/logger.js';
 import { buildServer, createServerFactory } from '../mcp/server.js';
+import { directToolCaller } from '../mcp/tool-call.js';
 import { isGatewayError } from '../errors/gateway-error.js';
 import { Gateway, VERSION } from '../core/gateway.js';
 import { verifyPredefinedTools } from './verify-definitions.js';
@@ -46,6 +47,8 @@ export interface Runtime {
   verify: (config: Config) => Promise<void>;
   lifecycle: Lifecycle;
   httpFactory: McpServerFactory;
+  /** The HTTP tools/call fast path (src/http/mcp-route.ts, src/mcp/tool-call.ts). */
+  httpToolCall: FastToolCall;
   stdioFactory: (principal: string) => McpServerFactory;
   onAuthFailure: (info: AuthFailureInfo) => void;
 }
@@ -314,6 +317,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       ...(signal ? { signal } : {}),
     };
   });
+  const httpToolCall: FastToolCall = directToolCaller(gateway);
   const stdioFactory = (principal: string): McpServerFactory => () => buildServer(gateway, { principal, clientAddress: 'stdio' });
   const onAuthFailure = (info: AuthFailureInfo): void => {
     try {
@@ -333,6 +337,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     verify,
     lifecycle,
     httpFactory,
+    httpToolCall,
     stdioFactory,
     onAuthFailure,
     approvalHooks,

@@ -61,6 +61,7 @@ export async function startHttp(runtime: Runtime, config: Config, logger: Logger
     server: config.server,
     authenticator: runtime.tokens,
     mcpFactory: runtime.httpFactory,
+    toolCall: runtime.httpToolCall,
     readiness: () => runtime.gateway.ready(),
     logger,
     lifecycle: runtime.lifecycle,

@@ -122,6 +122,7 @@ export async function buildHttpApp(opts: BuildHttpAppOptions): Promise<FastifyIn
   registerMcpRoute(app, {
     server,
     mcpFactory: opts.mcpFactory,
+    ...(opts.toolCall ? { toolCall: opts.toolCall } : {}),
     lifecycle,
     preAuth: [limits.perIp],
     auth: [authHook(opts.authenticator, opts.onAuthFailure), limits.perPrincipal],

@@ -5,4 +5,4 @@ export { Lifecycle, RequestCancelledError, type CancelReason } from './lifecycle
 export { httpRequestContext, callSignal, type HttpRequestContext } from './context.js';
 export { HTTP_ERRORS, type HttpErrorCode } from './errors.js';
 export { LOG_REDACT_PATHS } from './logging.js';
-export type { Authenticator, AuthResult, AuthFailureInfo, AuthFailureReason, BuildHttpAppOptions } from './types.js';
+export type { Authenticator, AuthResult, AuthFailureInfo, AuthFailureReason, BuildHttpAppOptions, FastToolCall, FastToolCallRequest } from './types.js';

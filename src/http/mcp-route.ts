@@ -20,6 +20,17 @@
  * A request sent with `Connection: close` gets `Connection: close` and a closed socket, whatever
  * the SDK's response headers say.
  * GET and DELETE /mcp (2025 session operations) are 405 — this server is stateless.
+ *
+ * The tools/call fast path (issue #13, when `toolCall` is given): a single 2025-era tools/call
+ * that the SDK's JSON leg would hand to McpServer unchanged (fast-call.ts decides, conservatively)
+ * is served by `toolCall` (src/mcp/tool-call.ts: the same tool definitions and handlers) and
+ * answered on the hijacked reply with the status, headers and body the SDK writes
+ * (`{"result":…,"jsonrpc":"2.0","id":…}`, content-type application/json; a content-length
+ * instead of chunks) — without a per-request McpServer, transport, web Request/Response and the
+ * SDK's zod passes over our own message. Everything around it is the same: lifecycle tracking,
+ * signal, deadline, byte budget scope, the HTTP span (the tool's spans inside it), Connection:
+ * close. A tool the principal does not have, and every other request, goes to the SDK as before.
+ * test/integration/e2e/fast-path.test.ts compares both routes byte for byte.
  * Does not: force-close a response whose handler ignores its signal.
  */
 import type { Telemetry } from '../telemetry/types.js';
@@ -38,7 +49,9 @@ import type { ServerConfig } from '../config/schema.js';
 import { resultBudget } from '../shared/budget.js';
 import { buildAuthInfo, requestState, type HttpRequestContext } from './context.js';
 import { errorBody, HttpError } from './errors.js';
+import { fastToolCallOf } from './fast-call.js';
 import { RequestCancelledError, type Lifecycle } from './lifecycle.js';
+import type { FastToolCall } from './types.js';
 
 export interface McpRouteOptions {
   server: ServerConfig;
@@ -50,6 +63,8 @@ export interface McpRouteOptions {
   auth: onRequestHookHandler[];
   /** Tracing of the HTTP request (no-op unless telemetry is configured). */
   telemetry?: Pick<Telemetry, 'httpRequest'>;
+  /** The tools/call fast path (see the header); absent: the SDK serves every request. */
+  toolCall?: FastToolCall;
 }
 
 /** JSON-RPC method (and tool name) of a single message, for logs. */
@@ -123,28 +138,37 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
     };
     (request.raw as IncomingMessage & { auth?: AuthInfo }).auth = buildAuthInfo(ctx);
 
-    // Headers set by hooks (rate limit, request id) live on the fastify reply until it sends;
-    // a hijacked reply never sends, so copy them to the raw response first.
-    for (const [name, value] of Object.entries(reply.getHeaders())) {
-      if (value !== undefined) raw.setHeader(name, value);
-    }
     if (wantsClose(request.raw)) honourConnectionClose(raw);
     // Result rows read for this request stay charged to the byte budget until its response is
     // over (written or abandoned): the serialized answer is part of what the budget bounds.
     const budgetScope = resultBudget.scope();
     raw.once('close', () => budgetScope.end());
+    const fast = opts.toolCall === undefined ? undefined : fastToolCallOf(request.headers, request.body);
+    const caller = { principal: ctx.principal, requestId: ctx.requestId, clientAddress: ctx.clientAddress, signal: ctx.signal };
+    // Headers set by hooks (rate limit, request id) live on the fastify reply until it sends;
+    // a hijacked reply never sends, so copy them to the raw response first.
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      if (value !== undefined) raw.setHeader(name, value);
+    }
     reply.hijack();
+    /** The fast path when it takes the call, else the SDK; the status written. */
+    const serve = async (): Promise<number> => {
+      // Started inside the budget scope (leases taken by the call belong to this response).
+      const answer = fast === undefined ? undefined : budgetScope.run(() => opts.toolCall?.(caller, fast));
+      if (fast !== undefined && answer !== undefined) return writeFast(raw, fast.id, answer);
+      await budgetScope.run(() => nodeHandler(request.raw, raw, request.body));
+      return raw.statusCode;
+    };
     try {
       if (opts.telemetry) {
         await opts.telemetry.httpRequest(
           { method: request.method, route: '/mcp', headers: request.headers, scheme: request.protocol, clientAddress: request.ip },
           async (span) => {
-            await budgetScope.run(() => nodeHandler(request.raw, raw, request.body));
-            span.setStatusCode(raw.statusCode);
+            span.setStatusCode(await serve());
           },
         );
       } else {
-        await budgetScope.run(() => nodeHandler(request.raw, raw, request.body));
+        await serve();
       }
     } catch (err) {
       request.log.error({ err }, 'mcp request failed');
@@ -160,6 +184,23 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
       release();
     }
   }
+}
+
+/**
+ * Write a fast-path result as the SDK's JSON leg writes it: status 200, content-type
+ * application/json and the body `{"result":…,"jsonrpc":"2.0","id":…}` (the SDK's key order), on
+ * the raw response of the hijacked reply (hook headers already copied) — with a content-length
+ * instead of chunks. A failure to serialize propagates (the route answers 500 as for the SDK).
+ */
+async function writeFast(raw: ServerResponse, id: string | number, answer: Promise<Record<string, unknown>>): Promise<number> {
+  const body = JSON.stringify({ result: await answer, jsonrpc: '2.0', id });
+  if (raw.destroyed) return 200; // the client went away; nobody reads an answer
+  // A Buffer, not the string: Node would prepend the header block to a string body (one more copy
+  // of a result that can be megabytes).
+  const bytes = Buffer.from(body, 'utf8');
+  raw.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length });
+  raw.end(bytes);
+  return 200;
 }
 
 /**

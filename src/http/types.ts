@@ -50,11 +50,34 @@ export interface AdminOptions {
   revert: (undoId: string, operator: string) => Promise<unknown>;
 }
 
+/** A single 2025-era tools/call as the fast path read it (fast-call.ts). */
+export interface FastToolCallRequest {
+  id: string | number;
+  name: string;
+  arguments: Record<string, unknown> | undefined;
+  /** The MCP-Protocol-Version header, if sent (one of the SDK's supported versions). */
+  protocolVersionHeader: string | undefined;
+}
+
+/**
+ * Serves a tools/call without the SDK (src/mcp/tool-call.ts directToolCaller): the tool result,
+ * or undefined when the principal has no such tool (the SDK then answers, as before).
+ */
+export type FastToolCall = (
+  caller: { principal: string; requestId: string; clientAddress: string; signal: AbortSignal },
+  call: FastToolCallRequest,
+) => Promise<Record<string, unknown>> | undefined;
+
 export interface BuildHttpAppOptions {
   server: ServerConfig;
   authenticator: Authenticator;
   /** Called once per MCP request (per HTTP POST) by the SDK's createMcpHandler. */
   mcpFactory: McpServerFactory;
+  /**
+   * The tools/call fast path (mcp-route.ts): a single 2025-era tools/call is served by this
+   * function instead of a per-request McpServer. Absent: every request goes to the SDK.
+   */
+  toolCall?: FastToolCall;
   /** Whether the gateway can serve (databases reachable…). Must not throw; a throw counts as not ready. */
   readiness: () => Promise<boolean>;
   logger: Logger;

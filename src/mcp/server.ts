@@ -74,8 +74,13 @@ export function createServerFactory(gateway: Gateway, resolveCaller: CallerResol
 /** What a tool's handler answers: a tool result, or (execute) an input-required result. */
 type ToolResponse = CallToolResult | InputRequiredResult;
 
-/** The per-call facts a handler may need beyond its arguments (execute's in-client confirmation). */
-interface ToolCall {
+/**
+ * The per-call facts a handler may need beyond its arguments (execute's in-client confirmation).
+ * Absent on the HTTP fast path (tool-call.ts), which serves only 2025-era requests: there the
+ * SDK's context has no request state and no client capabilities either (stateless, no
+ * initialize on the request), so execute offers and redeems nothing on both paths.
+ */
+export interface ToolCall {
   server: McpServer;
   c: ServerContext;
 }
@@ -97,7 +102,7 @@ interface ToolDefinition {
    * handler (a refusal in the refusal shape when they do not fit); a predefined tool passes them
    * to the core, which validates and audits them under the tool's name.
    */
-  handle: (ctx: CallContext, raw: Record<string, unknown>, call: ToolCall) => Promise<ToolResponse>;
+  handle: (ctx: CallContext, raw: Record<string, unknown>, call?: ToolCall) => Promise<ToolResponse>;
 }
 
 /**
@@ -136,7 +141,7 @@ interface ToolSpec<S extends z.ZodObject> {
 /** A built-in tool: its handler gets the arguments as the input schema's inferred type (no casts). */
 interface BuiltinSpec<S extends z.ZodObject> extends ToolSpec<S> {
   name: ToolName;
-  run: (ctx: CallContext, args: z.infer<S>, call: ToolCall) => Promise<ToolResponse>;
+  run: (ctx: CallContext, args: z.infer<S>, call?: ToolCall) => Promise<ToolResponse>;
 }
 
 /** A definition with one title (tools/list `title` and annotations.title are the same text). */
@@ -232,7 +237,7 @@ function builtinDefinitions(gateway: Gateway, principal: string): ToolDefinition
       input: z.object({ sql: z.string().describe('One INSERT, UPDATE or DELETE statement.'), database: dbArg }),
       output: executeOutput,
       annotations: DESTRUCTIVE,
-      run: (ctx, a, call) => executeTool(gateway, call.server, ctx, a, call.c),
+      run: (ctx, a, call) => executeTool(gateway, ctx, a, call),
     }),
     builtin(gateway, {
       name: 'revert',
@@ -276,17 +281,10 @@ export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): M
     : { tools: { listChanged: false } };
   const server = new McpServer({ name: 'pgwarden', version: VERSION }, { capabilities, instructions: INSTRUCTIONS, jsonSchemaValidator: sharedJsonSchemaValidator });
   if (!caller) return server; // unauthenticated: nothing to offer (HTTP refuses before reaching here)
-  /** Run a tool with a CallContext cancelled by the HTTP request's signal and the SDK's (MCP-level) one. */
-  const withContext = <R>(c: ServerContext, fn: (ctx: CallContext) => Promise<R>): Promise<R> => {
-    const ctx: CallContext = { principal: caller.principal, requestId: caller.requestId ?? randomUUID(), signal: c.mcpReq.signal, jsonrpcId: c.mcpReq.id };
-    const version = protocolVersionOf(c);
-    if (version !== undefined) ctx.protocolVersion = version;
-    if (caller.clientAddress) ctx.clientAddress = caller.clientAddress;
-    if (caller.signal) ctx.alsoCancelledBy = [caller.signal];
-    return fn(ctx);
-  };
   for (const def of toolDefinitions(gateway, caller.principal)) {
-    server.registerTool(def.name, def.config, async (raw: Record<string, unknown>, c) => withContext(c, (ctx) => def.handle(ctx, raw, { server, c })));
+    server.registerTool(def.name, def.config, async (raw: Record<string, unknown>, c) =>
+      def.handle(toolCallContext(caller, { signal: c.mcpReq.signal, jsonrpcId: c.mcpReq.id, protocolVersion: protocolVersionOf(c) }), raw, { server, c }),
+    );
   }
   // Resources and prompts (always registered for a caller: the capabilities above promise them).
   const run = <R>(fn: (ctx: CallContext) => Promise<R>): Promise<R> => {
@@ -299,6 +297,26 @@ export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): M
   registerPrompts(server, gateway, caller.principal);
   ensureHandlers(server);
   return server;
+}
+
+/**
+ * The CallContext of one tools/call: cancelled by the MCP-level signal (the SDK's, or on the fast
+ * path the HTTP request's) and by the caller's (HTTP disconnect, timeout, shutdown).
+ */
+export function toolCallContext(
+  caller: CallerInfo,
+  call: { signal: AbortSignal; jsonrpcId: string | number; protocolVersion: string | undefined },
+): CallContext {
+  const ctx: CallContext = { principal: caller.principal, requestId: caller.requestId ?? randomUUID(), signal: call.signal, jsonrpcId: call.jsonrpcId };
+  if (call.protocolVersion !== undefined) ctx.protocolVersion = call.protocolVersion;
+  if (caller.clientAddress) ctx.clientAddress = caller.clientAddress;
+  if (caller.signal && caller.signal !== call.signal) ctx.alsoCancelledBy = [caller.signal];
+  return ctx;
+}
+
+/** A protocol version fit for spans and audit (bounded, a plain token), else undefined. */
+export function boundedProtocolVersion(value: string | null | undefined): string | undefined {
+  return typeof value === 'string' && /^[0-9A-Za-z._-]{1,32}$/.test(value) ? value : undefined;
 }
 
 /**
@@ -320,8 +338,7 @@ function ensureHandlers(server: McpServer): void {
 function protocolVersionOf(c: ServerContext): string | undefined {
   const envelope = c.mcpReq.envelope as Record<string, unknown> | undefined;
   const fromEnvelope = envelope?.['io.modelcontextprotocol/protocolVersion'];
-  const value = typeof fromEnvelope === 'string' ? fromEnvelope : (c.http?.req?.headers.get('mcp-protocol-version') ?? undefined);
-  return value !== undefined && /^[0-9A-Za-z._-]{1,32}$/.test(value) ? value : undefined;
+  return boundedProtocolVersion(typeof fromEnvelope === 'string' ? fromEnvelope : c.http?.req?.headers.get('mcp-protocol-version'));
 }
 
 /**
@@ -329,13 +346,13 @@ function protocolVersionOf(c: ServerContext): string | undefined {
  * redeems a confirmation; a first call from a client that can elicit may get an input-required
  * result instead of a hold. Everything else is the plain execute.
  */
-async function executeTool(gateway: Gateway, server: McpServer, ctx: CallContext, args: { sql: string; database?: string | undefined }, c: ServerContext): Promise<ToolResponse> {
+async function executeTool(gateway: Gateway, ctx: CallContext, args: { sql: string; database?: string | undefined }, call: ToolCall | undefined): Promise<ToolResponse> {
   const { sql, database } = args;
   const target = database ?? gateway.principal(ctx.principal)?.databases[0];
   const inClient = target === undefined ? undefined : gateway.policyFor(ctx.principal, target)?.writes.confirm_in_client;
   const stateKey = gateway.config.server.state_key;
-  const redeem = await readRedeem(c, { sql, database: target, stateKey });
-  const confirm: InClientConfirm | undefined = redeem ?? (inClient?.enabled && clientCanConfirm(server, c) ? { offer: true } : undefined);
+  const redeem = call === undefined ? undefined : await readRedeem(call.c, { sql, database: target, stateKey });
+  const confirm: InClientConfirm | undefined = redeem ?? (inClient?.enabled && call !== undefined && clientCanConfirm(call.server, call.c) ? { offer: true } : undefined);
   const out = await gateway.execute(ctx, { sql, database, ...(confirm ? { confirm } : {}) });
   if (!out.ok && out.refusal.confirmation) {
     const { confirmation } = out.refusal;
