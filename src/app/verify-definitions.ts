@@ -8,7 +8,7 @@
  * Does not: replace the per-call judgement (every call is judged again), or verify a tool whose
  * database cannot be reached now (logged; its calls are judged when they come).
  */
-import { parseSync } from 'libpg-query';
+import { parseSync } from '../guard/pgquery.js';
 import { ConfigError } from '../config/index.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';

@@ -12,7 +12,7 @@
  * Does not: judge the SQL (the gateway runs the guard on every call) or run anything.
  */
 import type { z } from 'zod';
-import { parseSync } from 'libpg-query';
+import { parseSync } from '../guard/pgquery.js';
 import type { Config, PredefinedTool } from '../config/schema.js';
 import { isRequired } from '../config/tool-parameters.js';
 import { reason, type Reason } from '../guard/reasons.js';

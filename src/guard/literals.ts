@@ -17,7 +17,7 @@
  * Does not: make the values of literals setting-independent (`'a\nb'` still means two different
  * strings); the gateway's session should pin standard_conforming_strings = on as well.
  */
-import { scanSync } from 'libpg-query';
+import { scanSync } from './pgquery.js';
 
 interface ScanToken {
   text?: string;

@@ -15,7 +15,7 @@
  * Does not: judge statements (walk/classify/policy do).
  */
 import { createHash } from 'node:crypto';
-import { fingerprintSync, loadModule, normalizeSync, parseSync, type Node } from 'libpg-query';
+import { fingerprintSync, loadModule, normalizeSync, parseSync, type Node } from './pgquery.js';
 import { lexStats } from './lex.js';
 import { reason, type Reason } from './reasons.js';
 import type { ParsedStatement, StatementIdentity } from './types.js';

@@ -35,7 +35,7 @@
  * and the catalog snapshot's column lists (a stale list fails safe: a new column is simply not
  * readable through the projection; a dropped one makes the statement fail).
  */
-import { loadModule, parseSync } from 'libpg-query';
+import { loadModule, parseSync } from '../guard/pgquery.js';
 import type { Config, DatabasePolicy, MaskSpec } from '../config/schema.js';
 import { reason, type Reason } from '../guard/reasons.js';
 import type { CatalogSnapshot, Decision } from '../guard/types.js';

@@ -29,7 +29,7 @@
  * Does not: change the text or JSON form of any value (they are the same for `record` and the
  * row type), or anything but the replaced references.
  */
-import { parseSync } from 'libpg-query';
+import { parseSync } from '../guard/pgquery.js';
 import type { Budget } from '../guard/ast/budget.js';
 import { unwrapNode } from '../guard/ast/node.js';
 import { DESCEND, REFUSE, SKIP, THROW_ON_REFUSE, traverse, visitorTable, type HandlerResult, type NodeVisit, type Scope, type Visitor } from '../guard/ast/traverse.js';

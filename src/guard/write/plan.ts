@@ -22,7 +22,7 @@
  * Does not: run anything, apply thresholds, or decide whether the policy allows the write
  * (the guard's rules.ts does; planWrite refuses only what it cannot plan).
  */
-import { parseSync } from 'libpg-query';
+import { parseSync } from '../pgquery.js';
 import { deparseSync } from 'pgsql-deparser';
 import { reason, type Reason } from '../reasons.js';
 import type { CatalogSnapshot, Decision } from '../types.js';
