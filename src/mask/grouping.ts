@@ -16,7 +16,7 @@
  * ungrouped functionally dependent column is not on M.
  *
  * Guarantees: a GROUP BY is extended only when every primary-key column of a masked projection is
- * common to all grouping sets — named `alias.col` (the alias's column names count), `col` when the
+ * unmasked (a masked key value no longer identifies a row) and common to all grouping sets — named `alias.col` (the alias's column names count), `col` when the
  * projection is the query's only FROM item, or an ordinal naming such a target (no `*` before it);
  * only with columns whose type has a built-in equality. With grouping sets, a column that is
  * itself a grouping item of some set (by its name, conservative) is never appended (appending
@@ -204,7 +204,8 @@ function extend(select: Body, ctx: Ctx): void {
   if (unsure) return;
   for (const item of items) {
     const site = ctx.byNode.get(item);
-    if (site === undefined || site.primaryKey.length === 0) continue;
+    // a masked key column no longer tells rows apart (redact, partial … map many keys to one value)
+    if (site === undefined || site.primaryKey.length === 0 || site.primaryKey.some((pk) => site.rm.masks.has(pk))) continue;
     const visible = visibleColumns(site);
     const grouped = (col: string): boolean => common.has(`${site.alias}\u0000${col}`);
     const byName = new Map(site.rm.columns.map((c, i) => [c.name, visible[i] ?? c.name]));

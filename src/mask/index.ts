@@ -59,7 +59,7 @@ import { maskBudget, SYSTEM_COLUMNS, walkForMasks, type RangeSite, type WalkResu
 import { TooComplexError } from '../guard/ast/budget.js';
 import { RefusedNodeError } from '../guard/ast/traverse.js';
 import { keepGroupingDependencies, type ProjectionSite } from './grouping.js';
-import { keepWholeRowTypes } from './wholerow.js';
+import { keepWholeRowTypes, WholeRowTooLargeError } from './wholerow.js';
 import { writeRefusals } from './writes.js';
 import { deparseStatement } from './deparse.js';
 
@@ -179,7 +179,18 @@ export class Masker {
       plan = this.compute(req, stmt);
     } catch (err) {
       if (err instanceof TooComplexError) plan = { ok: false, reasons: [reason('STATEMENT_TOO_COMPLEX', `Masking: ${err.message}.`)] };
-      else if (err instanceof RefusedNodeError) plan = { ok: false, reasons: [reason('UNKNOWN_STATEMENT', `Masking: ${err.message}.`)] };
+      else if (err instanceof WholeRowTooLargeError) {
+        plan = {
+          ok: false,
+          reasons: [
+            reason(
+              'STATEMENT_TOO_COMPLEX',
+              `Masking: ${err.message}; the gateway does not rewrite that much.`,
+              'Name whole rows of tables with masked columns fewer times (or name their columns), or split the statement.',
+            ),
+          ],
+        };
+      } else if (err instanceof RefusedNodeError) plan = { ok: false, reasons: [reason('UNKNOWN_STATEMENT', `Masking: ${err.message}.`)] };
       else plan = refuse('The masking rewrite failed for this statement.');
     }
     const entry: CachedPlan = { policy: req.policy, version: req.catalog.version, searchPath: path, plan };
@@ -312,7 +323,7 @@ export class Masker {
     }
     unqualifyColumns(again.qualifiedColumns, unaliased);
     const fullyGrouped = keepGroupingDependencies(copy, projected, budget);
-    keepWholeRowTypes(copy, projected, fullyGrouped, catalog, req.searchPath, budget);
+    keepWholeRowTypes(copy, projected, fullyGrouped, { catalog, searchPath: req.searchPath, maxAdded: MAX_REWRITE_BYTES }, budget);
     const sql = deparseStatement(copy);
     if (!verifyRoundTrip(sql, copy)) return refuse('The masking rewrite could not be verified for this statement.');
     const masked = new Set<string>();

@@ -59,6 +59,22 @@ interface WholeRowPass {
   levels: WeakMap<Scope, readonly Entry[]>;
   /** Bodies this pass created (never visited again). */
   made: WeakSet<object>;
+  /** Parsed typed expressions by their text (each use gets its own copy). */
+  parsed: Map<string, string>;
+  /** Bytes of statement text the replacements add so far, and the most they may add. */
+  added: number;
+  maxAdded: number;
+}
+
+/**
+ * The replacements would add more than the rewrite's work bound of text (each is a CASE over a
+ * cast, or a ROW of every column): the Masker refuses STATEMENT_TOO_COMPLEX.
+ */
+export class WholeRowTooLargeError extends Error {
+  constructor(readonly max: number) {
+    super(`typed whole-row values would add more than ${max} bytes to the statement`);
+    this.name = 'WholeRowTooLargeError';
+  }
 }
 
 type Visit = NodeVisit<WholeRowPass>;
@@ -178,9 +194,17 @@ function typedRow(p: WholeRowPass, entry: Entry): unknown {
   if (entry.grouped === true && pkName !== undefined && pk !== undefined && site.rm.masks.get(pk)?.spec.mask !== 'null') {
     expr = `CASE WHEN ${a}.${quoteIdent(pkName)} IS NOT NULL THEN CAST(ROW(${visible.map((c) => `${a}.${quoteIdent(c)}`).join(', ')}) AS ${type}) END`;
   }
-  const parsed = parseSync(`SELECT ${expr}`) as { stmts: { stmt: { SelectStmt: { targetList: { ResTarget: { val: unknown } }[] } } }[] };
-  const val = parsed.stmts[0]?.stmt.SelectStmt.targetList[0]?.ResTarget.val;
-  if (val === undefined) throw new Error('whole-row cast did not parse');
+  p.added += expr.length;
+  if (p.added > p.maxAdded) throw new WholeRowTooLargeError(p.maxAdded);
+  let json = p.parsed.get(expr);
+  if (json === undefined) {
+    const parsed = parseSync(`SELECT ${expr}`) as { stmts: { stmt: { SelectStmt: { targetList: { ResTarget: { val: unknown } }[] } } }[] };
+    const node = parsed.stmts[0]?.stmt.SelectStmt.targetList[0]?.ResTarget.val;
+    if (node === undefined) throw new Error('whole-row cast did not parse');
+    json = JSON.stringify(node);
+    p.parsed.set(expr, json);
+  }
+  const val = JSON.parse(json) as unknown;
   const w = unwrapNode(val);
   if (w !== undefined) p.made.add(w[1]);
   return val;
@@ -331,19 +355,20 @@ const WHOLE_ROW_VISITOR: Visitor<WholeRowPass> = {
 
 /**
  * Replace whole-row references of masked projections (see the module header). Mutates `tree`.
- * `full`: the projections each SELECT groups completely (keepGroupingDependencies).
+ * `full`: the projections each SELECT groups completely (keepGroupingDependencies). Throws
+ * WholeRowTooLargeError when the replacements would add more than `maxAdded` bytes of text.
  */
 export function keepWholeRowTypes(
   tree: unknown,
   sites: readonly ProjectionSite[],
   full: FullyGrouped,
-  catalog: CatalogSnapshot,
-  searchPath: readonly string[],
+  scope: { catalog: CatalogSnapshot; searchPath: readonly string[]; maxAdded: number },
   budget: Budget,
 ): void {
+  const { catalog, searchPath, maxAdded } = scope;
   if (sites.length === 0) return;
   const text = JSON.stringify(tree);
   const cteNames = new Set([...text.matchAll(/"ctename":"((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1] as string}"`) as string));
-  const pass: WholeRowPass = { catalog, searchPath, byNode: new Map(sites.map((s) => [s.node, s])), full, cteNames, levels: new WeakMap(), made: new WeakSet() };
+  const pass: WholeRowPass = { catalog, searchPath, byNode: new Map(sites.map((s) => [s.node, s])), full, cteNames, levels: new WeakMap(), made: new WeakSet(), parsed: new Map(), added: 0, maxAdded };
   traverse(tree, WHOLE_ROW_VISITOR, pass, budget);
 }

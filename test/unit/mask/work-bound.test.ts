@@ -47,4 +47,17 @@ describe('masking rewrite work bound', () => {
     expect(many.ok).toBe(false);
     if (!many.ok) expect(many.reasons[0]?.message).toContain(String(MAX_REWRITE_BYTES));
   });
+
+  it('typed whole-row values are bounded too: 2,000 `o` references are refused STATEMENT_TOO_COMPLEX, quickly', () => {
+    // each reference becomes a CASE over a cast (~65 bytes): 2,000 of them would add ~130 KB
+    const sql = `SELECT COALESCE(o${', o'.repeat(1999)}) FROM app.orders o`;
+    const started = performance.now();
+    const { plan } = h.plan(sql);
+    const ms = performance.now() - started;
+    expect(plan.ok ? 'ok' : plan.reasons.map((r) => `${r.code} ${r.message}`).join('; ')).toMatch(/^STATEMENT_TOO_COMPLEX Masking: typed whole-row values would add more than 65536 bytes/);
+    expect(ms).toBeLessThan(3_000);
+    // a realistic number of whole rows is typed
+    const few = h.plan(`SELECT COALESCE(o${', o'.repeat(200)}) FROM app.orders o`).plan;
+    expect(few.ok && few.rewritten && few.sql.includes('CAST(o AS app.orders)')).toBe(true);
+  });
 });
