@@ -11,21 +11,22 @@
  */
 import type { ObjectType } from '@pgsql/types';
 import { unwrapNode } from './ast/node.js';
+import type { NodeTag } from './ast/tags.js';
 import { CREATE_TABLE_AS_OBJECT, DML_STATEMENTS, STATEMENT_CLASS, type DmlTag } from './nodes.js';
 import type { ExplainInfo, StatementKind, WriteKind } from './types.js';
 import type { Facts } from './walk.js';
 
 export interface Classification {
   kind: StatementKind;
-  /** Node type of the statement (e.g. SelectStmt, ExplainStmt). */
-  type: string;
+  /** Node type of the statement (e.g. SelectStmt, ExplainStmt); '<malformed>' when it is not a node of the installed parser. */
+  type: NodeTag | '<malformed>';
   writeKind?: WriteKind;
   explain?: ExplainInfo;
   /** The write comes from a data-modifying WITH (the top statement is a SELECT). */
   dataModifyingCte?: boolean;
 }
 
-function nodeType(node: unknown): [string, Record<string, unknown>] {
+function nodeType(node: unknown): [NodeTag | '<malformed>', Record<string, unknown>] {
   return unwrapNode(node) ?? ['<malformed>', {}];
 }
 
@@ -55,7 +56,8 @@ function defBoolean(arg: Record<string, Record<string, unknown>> | undefined): b
 
 export function classify(stmt: unknown, facts: Facts): Classification {
   const [type, body] = nodeType(stmt);
-  const cls = STATEMENT_CLASS[type];
+  const cls = type === '<malformed>' ? undefined : STATEMENT_CLASS[type];
+  // not a statement node of the installed parser (or malformed): unknown, refused (UNKNOWN_STATEMENT)
   if (cls === undefined) return { kind: 'unknown', type };
   switch (type) {
     case 'SelectStmt': {
@@ -76,6 +78,8 @@ export function classify(stmt: unknown, facts: Facts): Classification {
       return out;
     }
     default: {
+      // every other statement kind: a DML statement is a write of its kind, any other takes its
+      // class from STATEMENT_CLASS (total over the statement tags: kinds.test.ts)
       const dml = DML_STATEMENTS[type as DmlTag] as WriteKind | undefined;
       if (dml) return { kind: 'write', type, writeKind: dml };
       return { kind: cls, type };

@@ -12,8 +12,11 @@ import type { ObjectType } from '@pgsql/types';
 import { tagsWithRole, type NodeTag } from './ast/tags.js';
 import type { StatementKind, WriteKind } from './types.js';
 
-/** Class of each statement node type. */
-export const STATEMENT_CLASS: Readonly<Record<string, StatementKind>> = {
+/**
+ * Class of each statement node type (keys are NodeTags: a misspelt or removed tag does not
+ * compile; kinds.test.ts checks the keys are exactly the tags of role 'statement').
+ */
+export const STATEMENT_CLASS: Readonly<Partial<Record<NodeTag, StatementKind>>> = {
   // reads / writes / explain
   SelectStmt: 'read',
   InsertStmt: 'write',

@@ -84,7 +84,11 @@ function walkAll(stmts: readonly unknown[], limits: WalkLimits): Facts {
   return facts;
 }
 
-function kindReason(c: Classification, facts: Facts): Reason | undefined {
+/** What a kind refusal names: a statement's classification, or the label of an EXPLAINed statement's kind. */
+type KindSubject = { kind: StatementKind; type: Classification['type'] | InnerLabel };
+type InnerLabel = StatementKind | 'EXECUTE/DECLARE';
+
+function kindReason(c: KindSubject, facts: Facts): Reason | undefined {
   switch (c.kind) {
     case 'ddl':
       return reason('DDL_NOT_ALLOWED', `${stmtLabel(c.type)} changes the schema`);
@@ -210,7 +214,7 @@ function explainRules(
   if (k) out.add(k);
 }
 
-function innerType(c: Classification): string {
+function innerType(c: Classification): InnerLabel {
   switch (c.explain?.inner) {
     case 'utility':
       return 'EXECUTE/DECLARE';

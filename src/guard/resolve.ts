@@ -33,6 +33,7 @@
 import type { A_Expr_Kind, SQLValueFunctionOp, SubLinkType } from '@pgsql/types';
 import { newBudget } from './ast/budget.js';
 import { unwrapNode } from './ast/node.js';
+import type { NodeTag } from './ast/tags.js';
 import { descendRaw, traverse, visitorTable, type NodeVisit, type Visitor } from './ast/traverse.js';
 import { effectiveSearchPath } from './functions.js';
 import { nameList } from './names.js';
@@ -114,26 +115,30 @@ interface ScanWalk {
   names: Set<string>;
 }
 
+/** The kinds the scan reads (Resolver.scanNode has one case for each: its switch is exhaustive). */
+const SCANNED_KINDS = [
+  'ResTarget',
+  'RangeSubselect',
+  'CommonTableExpr',
+  'JoinExpr',
+  'ColumnDef',
+  'RangeTableFuncCol',
+  'JsonTableColumn',
+  'RangeTableFunc',
+  'JsonTable',
+  'RangeFunction',
+  'SelectStmt',
+  'TypeName',
+] as const satisfies readonly NodeTag[];
+type ScannedKind = (typeof SCANNED_KINDS)[number];
+
 function scanHandler(n: NodeVisit<ScanWalk>): void {
-  n.state.resolver.scanNode(n.tag, n.body, n.state.names);
+  n.state.resolver.scanNode(n.tag as ScannedKind, n.body, n.state.names); // the table below calls it for SCANNED_KINDS only
 }
 
 /** Resolver.scan as a visitor: the kinds that name outputs or types are read, every raw kind descended into. */
 export const RESOLVER_SCAN: Visitor<ScanWalk> = {
-  table: visitorTable<ScanWalk>(descendRaw(), {
-    ResTarget: scanHandler,
-    RangeSubselect: scanHandler,
-    CommonTableExpr: scanHandler,
-    JoinExpr: scanHandler,
-    ColumnDef: scanHandler,
-    RangeTableFuncCol: scanHandler,
-    JsonTableColumn: scanHandler,
-    RangeTableFunc: scanHandler,
-    JsonTable: scanHandler,
-    RangeFunction: scanHandler,
-    SelectStmt: scanHandler,
-    TypeName: scanHandler,
-  }),
+  table: visitorTable<ScanWalk>(descendRaw(), Object.fromEntries(SCANNED_KINDS.map((t) => [t, scanHandler]))),
   inherit: 0,
   listInherit: 0,
   refuse: (state) => state.resolver.scanRefused(),
@@ -588,6 +593,8 @@ export class Resolver {
         return this.union(results.map((r) => (r === null ? 'unknown' : this.hint(r, depth + 1))));
       }
       default:
+        // every other kind: any type the statement can produce (the over-approximation keeps
+        // every candidate PostgreSQL might pick, so an unlisted kind errs on refusing)
         return 'any';
     }
   }
@@ -834,7 +841,7 @@ export class Resolver {
   }
 
   /** @internal (the RESOLVER_SCAN visitor's handler) */
-  scanNode(t: string, b: Record<string, unknown>, names: Set<string>): void {
+  scanNode(t: ScannedKind, b: Record<string, unknown>, names: Set<string>): void {
     switch (t) {
       case 'ResTarget': {
         const explicit = b.name as string | undefined;
@@ -900,6 +907,10 @@ export class Resolver {
         return;
       }
       default:
+        // exhaustive over SCANNED_KINDS (a kind added there without a case does not compile);
+        // reached only by a call outside the scan: any column may then have any type (fail closed)
+        t satisfies never;
+        this.scanRefused();
     }
   }
 
@@ -994,6 +1005,8 @@ export class Resolver {
         return;
       }
       default:
+      // every other kind: no name of its own here. PostgreSQL names it '?column?' or by a keyword
+      // (KEYWORD_OUTPUTS), which every scan produces already
     }
   }
 }

@@ -25,9 +25,11 @@
  */
 import { MAX_AST_NODES_CAP, newBudget, type Budget } from '../guard/ast/budget.js';
 import { unwrapNode } from '../guard/ast/node.js';
+import type { NodeTag } from '../guard/ast/tags.js';
 import { descendRaw, inScope, SKIP, THROW_ON_REFUSE, traverse, visitorTable, type NodeVisit, type Scope, type Visitor } from '../guard/ast/traverse.js';
 import { builtinClass, NAME_LOOKUP_FUNCTIONS, REGCLASS_ARGS, REGPROC_ARGS, TYPENAME_ARGS } from '../guard/functions.js';
 import { nameList, splitQualifiedName } from '../guard/names.js';
+import { DML_STATEMENTS, type DmlTag } from '../guard/nodes.js';
 import { resolveRelation } from '../guard/relations.js';
 import type { CatalogSnapshot } from '../guard/types.js';
 import { literalString, REG_TYPES } from '../guard/walk.js';
@@ -85,13 +87,8 @@ export interface WalkResult {
 /** PostgreSQL's system columns: a masked projection (a sub-select) has none of them. */
 export const SYSTEM_COLUMNS: ReadonlySet<string> = new Set(['ctid', 'xmin', 'xmax', 'cmin', 'cmax', 'tableoid']);
 
-/** `{ Type: body }` → [Type, body] (a node tag starts upper case); anything else → undefined. */
-function wrapped(v: unknown): [string, Body] | undefined {
-  const w = unwrapNode(v);
-  if (w === undefined) return undefined;
-  const c = w[0].charCodeAt(0);
-  return c >= 65 && c <= 90 ? w : undefined;
-}
+/** `{ Type: body }` with Type a NodeTag → [Type, body]; anything else → undefined (guard/ast/node.ts). */
+const wrapped: (v: unknown) => [NodeTag, Body] | undefined = unwrapNode;
 
 export interface WalkContext {
   catalog: CatalogSnapshot;
@@ -220,12 +217,10 @@ function joinExpr(n: Visit): void {
   }
 }
 
-const DML_KIND = { InsertStmt: 'insert', UpdateStmt: 'update', DeleteStmt: 'delete', MergeStmt: 'merge' } as const;
-
 /** INSERT / UPDATE / DELETE / MERGE: the target (never a site), the relations it reads, what it sets and returns. */
 function dmlStmt(n: Visit): void {
   withScope(n);
-  const t = n.tag as keyof typeof DML_KIND;
+  const t = n.tag as DmlTag; // dmlStmt handles exactly the DML_STATEMENTS tags
   const b = n.body;
   const out = n.state.out;
   const rel = b.relation as Body | undefined;
@@ -235,7 +230,7 @@ function dmlStmt(n: Visit): void {
     if (key !== undefined) {
       const relname = (rel.relname as string | undefined) ?? '';
       const alias = (rel.alias as { aliasname?: string } | undefined)?.aliasname ?? relname;
-      out.targets.push({ key, alias, relname, kind: DML_KIND[t], onConflictUpdate: (b.onConflictClause as { OnConflictClause?: Body } | Body | undefined) !== undefined && onConflictAction(b) === 'ONCONFLICT_UPDATE' });
+      out.targets.push({ key, alias, relname, kind: DML_STATEMENTS[t], onConflictUpdate: (b.onConflictClause as { OnConflictClause?: Body } | Body | undefined) !== undefined && onConflictAction(b) === 'ONCONFLICT_UPDATE' });
     }
     n.skip1 = 'relation';
   }
@@ -404,7 +399,7 @@ function onConflictAction(b: Body): string {
 }
 
 /** Columns a DML statement sets. */
-function assigned(t: string, b: Body, out: WalkResult): void {
+function assigned(t: NodeTag, b: Body, out: WalkResult): void {
   if (t === 'InsertStmt') {
     const cols = resTargetNames(b.cols);
     if (cols.length === 0) out.insertAllColumns = true;

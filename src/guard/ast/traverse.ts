@@ -57,7 +57,8 @@ interface Frame {
  * handler must not keep it. `scope`, `flags`, `skip1` and `skip2` are what the children get.
  */
 export class NodeVisit<S> {
-  tag = '';
+  /** A NodeTag: handlers run only for the table's keys (any other tag is refused before). */
+  tag: NodeTag = 'A_Const';
   body: Body = {};
   depth = 0;
   /** Flags of the frame the node came from (set by the parent that pushed it). */
@@ -218,7 +219,7 @@ export function traverse<S>(
     let skip1: string | undefined;
     let skip2: string | undefined;
     if (action !== DESCEND) {
-      n.tag = t;
+      n.tag = t as NodeTag; // table.get(t) found a handler: t is one of the table's NodeTag keys
       n.body = body;
       n.depth = depth;
       n.frameFlags = fr.f;

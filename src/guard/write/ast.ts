@@ -16,6 +16,7 @@
  */
 import { spend, writeAnalysisBudget, type Budget } from '../ast/budget.js';
 import { unwrapNode } from '../ast/node.js';
+import type { NodeTag } from '../ast/tags.js';
 import { DML_STATEMENTS, type DmlKind, type DmlTag } from '../nodes.js';
 import { descendRaw, THROW_ON_REFUSE, traverse, visitorTable, type NodeVisit, type Visitor } from '../ast/traverse.js';
 
@@ -26,8 +27,8 @@ export function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** `{ Type: body }` → [Type, body]; anything else → ['', {}] (ast/node.ts unwrapNode). */
-export function unwrap(node: unknown): [string, Obj] {
+/** `{ Type: body }` → [Type, body]; anything else (not a node of the installed parser) → ['', {}] (ast/node.ts unwrapNode). */
+export function unwrap(node: unknown): [NodeTag | '', Obj] {
   return unwrapNode(node) ?? ['', {}];
 }
 

@@ -174,6 +174,10 @@ function evalBool(node: unknown, ctx: PredicateContext, depth: number): number {
       return only === undefined ? ANY : evalBool(only, ctx, depth + 1);
     }
     default:
+      // Every other kind, and '' (not a node of the installed parser): truth set unknown. ANY is
+      // the evaluator's sound answer (it never claims fewer truth values than an expression can
+      // take), so an unlisted kind can never make a predicate read as a tautology; such writes are
+      // bounded by the blast-radius thresholds instead (module header: Does not).
       return ANY;
   }
 }
@@ -526,7 +530,7 @@ function compareConst(op: string, a: string | number | boolean | null, b: string
     case '>=':
       return fromBool(x >= y);
     default:
-      return ANY;
+      return ANY; // any other operator: not folded (its result is unknown)
   }
 }
 
@@ -586,6 +590,7 @@ function evalScalar(node: unknown, ctx: PredicateContext, depth: number): Scalar
           case '*':
             return { c: true, v: l.v * r.v };
           default:
+          // any other operator: not folded; read as a boolean below
         }
       }
       break;
@@ -600,6 +605,8 @@ function evalScalar(node: unknown, ctx: PredicateContext, depth: number): Scalar
       break;
     }
     default:
+    // every other kind, and '' (not a node): no constant of its own; read as a boolean below,
+    // else unknown (UNKNOWN_SCALAR: may be NULL, so never taken for NOT NULL)
   }
   const s = evalBool(node, ctx, depth + 1);
   if (s === T || s === F) return { c: true, v: s === T };
