@@ -48,6 +48,31 @@ const MAX_SCAN_NODES = 200_000;
 /** Names PostgreSQL gives outputs that carry no column name of their own (FigureColname). */
 const KEYWORD_OUTPUTS = ['?column?', 'case', 'array', 'row', 'coalesce', 'greatest', 'least', 'nullif', 'exists', 'ordinality', 'xmlconcat', 'xmlelement', 'xmlforest', 'xmlparse', 'xmlpi', 'xmlroot', 'xmlserialize', 'xmlexists', 'json_object', 'json_array', 'json', 'json_scalar', 'json_serialize', 'json_query', 'json_value', 'json_exists', 'current_date', 'current_time', 'current_timestamp', 'localtime', 'localtimestamp', 'current_role', 'current_user', 'session_user', 'user', 'current_catalog', 'current_schema', 'system_user'];
 
+/**
+ * The name PostgreSQL gives an unnamed output of these kinds whatever their arguments
+ * (FigureColnameInternal, checked against PostgreSQL 18); several names: one of them.
+ */
+const KEYWORD_NAMES: Readonly<Partial<Record<NodeTag, readonly string[]>>> = {
+  GroupingFunc: ['grouping'],
+  MergeSupportFunc: ['merge_action'],
+  A_ArrayExpr: ['array'],
+  RowExpr: ['row'],
+  CoalesceExpr: ['coalesce'],
+  MinMaxExpr: ['greatest', 'least'],
+  SQLValueFunction: ['current_date', 'current_time', 'current_timestamp', 'localtime', 'localtimestamp', 'current_role', 'current_user', 'session_user', 'user', 'current_catalog', 'current_schema'],
+  XmlExpr: ['xmlconcat', 'xmlelement', 'xmlforest', 'xmlparse', 'xmlpi', 'xmlroot', '?column?'],
+  XmlSerialize: ['xmlserialize'],
+  JsonParseExpr: ['json'],
+  JsonScalarExpr: ['json_scalar'],
+  JsonSerializeExpr: ['json_serialize'],
+  JsonObjectConstructor: ['json_object'],
+  JsonArrayConstructor: ['json_array'],
+  JsonArrayQueryConstructor: ['json_array'],
+  JsonObjectAgg: ['json_objectagg'],
+  JsonArrayAgg: ['json_arrayagg'],
+  JsonFuncExpr: ['json_query', 'json_value', 'json_exists'],
+};
+
 /** The result type of each SQLValueFunction (the session/catalog names are of type name). */
 export const SVF_TYPES: Readonly<Record<SQLValueFunctionOp, string>> = {
   SVFOP_CURRENT_ROLE: 'name',
@@ -101,6 +126,18 @@ export const SUBLINK_RESULT: Readonly<Record<SubLinkType, 'value' | 'bool'>> = {
   ANY_SUBLINK: 'bool',
   ROWCOMPARE_SUBLINK: 'bool',
   CTE_SUBLINK: 'bool',
+};
+
+/** The name PostgreSQL gives an unnamed sub-select output of each form (EXPR: its own output's name, figured apart). */
+export const SUBLINK_NAME: Readonly<Record<SubLinkType, string>> = {
+  EXISTS_SUBLINK: 'exists',
+  ARRAY_SUBLINK: 'array',
+  EXPR_SUBLINK: '?column?',
+  MULTIEXPR_SUBLINK: '?column?',
+  ALL_SUBLINK: '?column?',
+  ANY_SUBLINK: '?column?',
+  ROWCOMPARE_SUBLINK: '?column?',
+  CTE_SUBLINK: '?column?',
 };
 
 const unwrap = unwrapNode;
@@ -959,10 +996,21 @@ export class Resolver {
     }
   }
 
-  /** PostgreSQL's FigureColname, over-approximated: names an unnamed output may get. */
+  /**
+   * PostgreSQL's FigureColname, over-approximated: names an unnamed output may get. Every kind
+   * gets at least one name (`?column?` by default), so an output's name is never missed; past
+   * the depth bound any column may have any type (fail closed).
+   */
   private figureName(node: unknown, names: Set<string>, depth = 0): void {
+    if (depth > 8) {
+      this.derivedAll = true;
+      return;
+    }
     const u = unwrap(node);
-    if (u === undefined || depth > 8) return;
+    if (u === undefined) {
+      names.add('?column?');
+      return;
+    }
     const [t, b] = u;
     switch (t) {
       case 'ColumnRef': {
@@ -987,6 +1035,14 @@ export class Resolver {
       case 'CollateClause':
         this.figureName(b.arg, names, depth + 1);
         return;
+      case 'CaseExpr':
+        // a CASE takes the name of its ELSE result when that has one (`ELSE status` → status), else `case`
+        names.add('case');
+        if (b.defresult !== undefined) this.figureName(b.defresult, names, depth + 1);
+        return;
+      case 'A_Expr':
+        names.add(A_EXPR_RESULT[b.kind as A_Expr_Kind] === 'nullif' ? 'nullif' : '?column?');
+        return;
       case 'A_Indirection': {
         const ind = Array.isArray(b.indirection) ? b.indirection : [];
         const n = sval(ind[ind.length - 1]);
@@ -995,6 +1051,7 @@ export class Resolver {
         return;
       }
       case 'SubLink': {
+        names.add((SUBLINK_NAME[b.subLinkType as SubLinkType] as string | undefined) ?? '?column?');
         const sel = unwrap(b.subselect)?.[1];
         const first = (sel?.targetList as unknown[] | undefined)?.[0];
         const rt = unwrap(first)?.[1];
@@ -1005,8 +1062,8 @@ export class Resolver {
         return;
       }
       default:
-      // every other kind: no name of its own here. PostgreSQL names it '?column?' or by a keyword
-      // (KEYWORD_OUTPUTS), which every scan produces already
+        // every other kind: its keyword name (KEYWORD_NAMES), else `?column?`
+        for (const n of KEYWORD_NAMES[t] ?? ['?column?']) names.add(n);
     }
   }
 }

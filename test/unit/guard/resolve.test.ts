@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Guard } from '../../../src/guard/index.js';
 import { buildCatalogSnapshot } from '../../../src/guard/snapshot.js';
-import type { CatalogFunction, CatalogOperator, CatalogSnapshot, CatalogType, CatalogTypeInfo } from '../../../src/guard/types.js';
+import type { CatalogFunction, CatalogOperator, CatalogRelation, CatalogSnapshot, CatalogType, CatalogTypeInfo } from '../../../src/guard/types.js';
 import { guardRequest, testGuard } from './fixtures/catalog.js';
 
 const T = { bool: 16, int8: 20, int4: 23, text: 25, numeric: 1700, date: 1082, timestamptz: 1184, interval: 1186, varchar: 1043, int4arr: 1007, textarr: 1009, anyelement: 2283, anyarray: 2277, citext: 90001, citextarr: 90002, hstore: 90003, xid: 28 };
@@ -78,7 +78,7 @@ const FUNCTIONS: CatalogFunction[] = [
 let version = 100;
 
 /** A fresh snapshot (a new version each time: decisions are cached per catalog version). */
-function catalog(extra: { functions?: CatalogFunction[]; operators?: CatalogOperator[] } = {}): CatalogSnapshot {
+function catalog(extra: { functions?: CatalogFunction[]; operators?: CatalogOperator[]; relations?: CatalogRelation[] } = {}): CatalogSnapshot {
   const snap = buildCatalogSnapshot({
     version: ++version,
     relations: [
@@ -94,6 +94,7 @@ function catalog(extra: { functions?: CatalogFunction[]; operators?: CatalogOper
         ],
       },
       { schema: 'app', name: 'tickets', kind: 'table', columns: [{ name: 'id', type: 'integer', typeOid: T.int4 }, { name: 'email', type: 'public.citext', typeOid: T.citext }] },
+      ...(extra.relations ?? []),
     ],
     functions: [...FUNCTIONS, ...(extra.functions ?? [])],
     schemas: ['app', 'public'],
@@ -162,6 +163,11 @@ describe('extension candidates count only where their types are used', () => {
     ["SELECT strpos(y, 'a') FROM (SELECT (ARRAY['a'::public.citext])[1] AS y) s", 'public.strpos'],
     ['SELECT max((ARRAY[status::public.citext])[1]) FROM app.orders', 'public.max'],
     ['SELECT similarity(status, status) FROM app.orders', 'public.similarity'],
+    // a CASE output is named after its ELSE result (PostgreSQL's FigureColname): the sub-select's
+    // `status` is citext, not the text of app.orders.status (the resolver did not know the name
+    // and allowed this; PostgreSQL 18 runs public.strpos)
+    ["SELECT strpos(status, 'a') FROM (SELECT CASE WHEN false THEN NULL ELSE status::public.citext END FROM app.orders) s", 'public.strpos'],
+    ["SELECT strpos(s.status, 'a') FROM (SELECT CASE WHEN id > 0 THEN 'x' ELSE status::public.citext END FROM app.orders) s", 'public.strpos'],
     ["SELECT '' || ''", undefined],
   ])('refused where the extension is picked: %s', (sql, what) => {
     const d = decide(sql);
@@ -217,6 +223,17 @@ describe('shadowing built-ins stays refused', () => {
     const withDefault = catalog({ functions: [fn('public', 'lower', [T.text, T.int4], T.text, { defaults: 1 })] });
     const d = guard.decide(guardRequest('SELECT lower(status) FROM app.orders', { catalog: withDefault, searchPath: ['public', 'pg_catalog', 'app'] }));
     expect(d.reasons.map((r) => r.code)).toContain('FUNCTION_NOT_ALLOWED');
+  });
+
+  it('keyword-named outputs (grouping, merge_action, json_objectagg, json_arrayagg) count as any type', () => {
+    // an output named `grouping` (int4) beside a text column of that name: public.lower(int4) may be picked
+    const snap = catalog({
+      functions: [fn('public', 'lower', [T.int4], T.text)],
+      relations: [{ schema: 'app', name: 'events', kind: 'table', columns: [{ name: 'grouping', type: 'text', typeOid: T.text }] }],
+    });
+    const sql = 'SELECT lower(g.grouping) FROM (SELECT grouping(status) FROM app.orders GROUP BY status) g, app.events e';
+    expect(decide(sql, snap).codes).toContain('FUNCTION_NOT_ALLOWED');
+    expect(decide('SELECT lower(e.grouping) FROM app.events e', snap)).toMatchObject({ decision: 'allow' });
   });
 
   it('a derived column of unknown type counts as any type the statement can produce', () => {

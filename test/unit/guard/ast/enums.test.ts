@@ -17,7 +17,7 @@ import { NODE_ROLE } from '../../../../src/guard/ast/tags.js';
 import { A_EXPR_OPERANDS, A_EXPR_OPERATORS, SUBLINK_OPERATORS } from '../../../../src/guard/facts/operators.js';
 import { SESSION_VALUE_OPS } from '../../../../src/guard/facts/statements.js';
 import { CREATE_TABLE_AS_OBJECT } from '../../../../src/guard/nodes.js';
-import { A_EXPR_RESULT, SUBLINK_RESULT, SVF_TYPES } from '../../../../src/guard/resolve.js';
+import { A_EXPR_RESULT, SUBLINK_NAME, SUBLINK_RESULT, SVF_TYPES } from '../../../../src/guard/resolve.js';
 import { ON_CONFLICT_UNDO } from '../../../../src/guard/write/reversible.js';
 import { TAUTOLOGY_ENUM_TABLES } from '../../../../src/guard/write/tautology.js';
 
@@ -31,6 +31,7 @@ const TABLES: readonly [enumName: string, tableName: string, table: object][] = 
   ['A_Expr_Kind', 'write/tautology A_EXPR_TRUTH', TAUTOLOGY_ENUM_TABLES.A_Expr_Kind],
   ['SubLinkType', 'facts/operators SUBLINK_OPERATORS', SUBLINK_OPERATORS],
   ['SubLinkType', 'resolve SUBLINK_RESULT', SUBLINK_RESULT],
+  ['SubLinkType', 'resolve SUBLINK_NAME', SUBLINK_NAME],
   ['SubLinkType', 'write/tautology SUBLINK_FORM', TAUTOLOGY_ENUM_TABLES.SubLinkType],
   ['BoolExprType', 'write/tautology BOOL_EXPR', TAUTOLOGY_ENUM_TABLES.BoolExprType],
   ['NullTestType', 'write/tautology NULL_TEST', TAUTOLOGY_ENUM_TABLES.NullTestType],
