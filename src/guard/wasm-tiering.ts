@@ -12,7 +12,7 @@
  * gateway peaked at 790–890 MB under the memory test; on Node 20 (TurboFan) the same compilation
  * costs ≈ 100–150 MB. The memory is outside the V8 heap and outside Buffers, and lasts only while
  * the compilation runs, which is why it looked like a per-call cost of the response path.
- * With tier-up off the same test peaks at 328–353 MB (Node 24) and 275–314 MB (Node 20).
+ * With tier-up off the same test peaks at 279–353 MB (Node 24) and 275–314 MB (Node 20).
  * Cost: Liftoff code parses roughly as fast as optimized code for short statements and up to ≈ 2×
  * slower for 60 KB ones (docs/benchmarks.md) — milliseconds against a judging budget of seconds.
  *

@@ -23,7 +23,7 @@ const TOKEN = 'pgw_memory_e2e_0123456789abcdefghijklmnopqrstuv';
 /**
  * The RSS the process must stay under, on Node 20 and Node 24: the 256 MB heap limit plus what
  * lives outside the V8 heap (code, the tsx loader, socket and response buffers). Measured here
- * (2 loaded cores, 2026-12-07): idle 119–142 MB, peak 275–314 MB on Node 20 and 328–353 MB on
+ * (2 loaded cores, 2026-12-07): idle 119–142 MB, peak 275–314 MB on Node 20 and 279–353 MB on
  * Node 24. Before src/guard/wasm-tiering.ts: 354–434 MB on Node 20, 775–890 MB on Node 24; on
  * 344cc74 the process died at ≈ 435 MB.
  */
