@@ -3,7 +3,7 @@
  * → a real PostgreSQL. Pins the agent-facing contract of query, explain, describe, check, status.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { callTool, codes, E2E_TOKENS, startE2eGateway, type E2eGateway, type Era } from '../../support/gateway.js';
 import { testDatabase } from '../../support/pg.js';
 
@@ -284,10 +284,11 @@ describe('audit', () => {
     const before = gw.auditRecords().length;
     await callTool(client, 'query', { sql: "SELECT id FROM app.customers WHERE email = 'customer0001@mail.test'" });
     await callTool(client, 'query', { sql: "SELECT secret FROM internal.api_keys WHERE service = 'payments'" });
-    await new Promise((r) => setTimeout(r, 300));
+    // reads and refusals are recorded in coalesced batches, after the answer: wait for both
+    const mineOf = (rs: Record<string, unknown>[]) => rs.filter((r) => r.principal === 'analyst' && r.tool === 'query');
+    await vi.waitFor(() => expect(mineOf(gw.auditRecords().slice(before)).length).toBeGreaterThanOrEqual(2), { timeout: 10_000, interval: 20 });
     const records = gw.auditRecords().slice(before);
-    const mine = records.filter((r) => r.principal === 'analyst' && r.tool === 'query');
-    expect(mine.length).toBeGreaterThanOrEqual(2);
+    const mine = mineOf(records);
     const raw = JSON.stringify(records);
     expect(raw).not.toContain('customer0001@mail.test');
     expect(raw).not.toContain('payments');

@@ -3,7 +3,7 @@
  * the audit log as `sql_raw` for query, check, explain and a refused statement, still scrubbed of
  * secrets; with it off (the default, every other e2e gateway) no record carries `sql_raw`.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { callTool, E2E_TOKENS, e2eConfigInput, startE2eGateway, type E2eGateway } from '../../support/gateway.js';
 import { testDatabase } from '../../support/pg.js';
 
@@ -35,6 +35,10 @@ async function run(gw: E2eGateway): Promise<Record<string, unknown>[]> {
   await callTool(client, 'check', { sql: CHECK });
   expect((await callTool(client, 'query', { sql: REFUSED })).isError).toBe(true);
   await callTool(client, 'query', { sql: SECRET });
+  // reads and refusals are recorded asynchronously (coalesced batches): the answer can come before
+  // the record is in the file, so wait for the four calls' records
+  const calls = (): Record<string, unknown>[] => gw.auditRecords().filter((r) => r.tool === 'query' || r.tool === 'check');
+  await vi.waitFor(() => expect(calls().length).toBeGreaterThanOrEqual(4), { timeout: 10_000, interval: 20 });
   return gw.auditRecords();
 }
 
