@@ -25,25 +25,24 @@
  * fetch and to close the portal).
  *
  * pg's `Submittable` interface (submit + handle* callbacks) is the supported extension point
- * used by pg-cursor and pg-query-stream; Result and prepareValue are pg's own helpers.
+ * used by pg-cursor and pg-query-stream; prepareValue is pg's own helper. Rows are parsed here
+ * (one type parser per column, picked once per RowDescription), not through pg's Result, which
+ * builds a keyed row template per read that an array-mode result never uses.
  */
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
-import type pg from 'pg';
+import pg from 'pg';
 import { WireMeter } from './wire-meter.js';
 
 const require = createRequire(import.meta.url);
-
-interface PgResult {
-  fields: { name: string; dataTypeID: number }[];
-  addFields(fields: unknown[]): void;
-  parseRow(fields: unknown[]): unknown[];
-  _getTypeParser?: unknown;
-}
-type ResultCtor = new (rowMode: string, types?: unknown) => PgResult;
-// Deep requires of pg internals (as pg-cursor does); typed locally.
-const Result = require('pg/lib/result.js') as ResultCtor;
+// A deep require of pg internals (as pg-cursor does); typed locally.
 const { prepareValue } = require('pg/lib/utils.js') as { prepareValue: (v: unknown) => unknown };
+
+type TypeParser = (value: string) => unknown;
+/** pg's `types` option: the parser of a type OID in a format. */
+interface TypeParsers { getTypeParser(oid: number, format?: 'text' | 'binary'): TypeParser }
+/** What pg-protocol hands us per column of a RowDescription. */
+type FieldDescription = { name: string; dataTypeID: number };
 
 /** The protocol-level subset of pg's Connection that a submittable drives. */
 interface Connection {
@@ -115,8 +114,8 @@ export interface CappedQueryOptions {
   before?: readonly TrustedStep[];
   /** Trusted statements executed after it (skipped by the server if anything failed). */
   after?: readonly TrustedStep[];
-  /** pg type parsers (e.g. results as JSON-safe text). */
-  types?: unknown;
+  /** pg type parsers (e.g. results as JSON-safe text); pg's global ones by default. */
+  types?: TypeParsers;
   /**
    * Bytes of DataRow messages (their size on the wire) read at most. A row whose header says it
    * would go past this is never read: the query stops ('bytes').
@@ -141,7 +140,10 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
   readonly text: string;
   private readonly values: unknown[] | null;
   private readonly limit: number;
-  private readonly result: PgResult;
+  private readonly types: TypeParsers;
+  /** The described portal's columns and one value parser per column (no pg Result object per read). */
+  private fields: FieldDescription[] = [];
+  private parsers: TypeParser[] = [];
   private readonly rows: unknown[][] = [];
   private suspended = false;
   private error: Error | undefined;
@@ -180,8 +182,7 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
     this.maxRowBytes = options.maxRowBytes ?? Number.POSITIVE_INFINITY;
     this.lease = options.lease;
     this.onStop = options.onStop;
-    this.result = new Result('array', types);
-    if (types !== undefined) this.result._getTypeParser = (types as { getTypeParser: unknown }).getTypeParser;
+    this.types = (types as TypeParsers | undefined) ?? (pg.types as unknown as TypeParsers);
     this.done = new Promise<CappedQueryResult>((resolve, reject) => {
       this.settle = { resolve, reject };
     });
@@ -295,7 +296,7 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
   }
 
   private fieldsOut(): CappedQueryResult['fields'] {
-    return this.result.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID }));
+    return this.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID }));
   }
 
   /** After the pipeline: record which named statements now exist on the connection. */
@@ -324,19 +325,32 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
     return this.completed === this.statementIndex ? 'statement' : 'after';
   }
 
-  handleRowDescription(msg: { fields: unknown[] }): void {
+  handleRowDescription(msg: { fields: FieldDescription[] }): void {
     this.receivedAny = true;
-    // Only the agent's portal is described.
-    this.result.addFields(msg.fields);
+    // Only the agent's portal is described; its Bind asks for text results (no result formats).
+    this.fields = msg.fields;
+    this.parsers = msg.fields.map((f) => this.types.getTypeParser(f.dataTypeID, 'text'));
   }
 
-  handleDataRow(msg: { fields: unknown[] }): void {
+  /** One DataRow's values (text, or null for SQL NULL), parsed per column. */
+  private parseRow(values: readonly (string | null)[]): unknown[] {
+    const row = new Array<unknown>(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const raw = values[i];
+      const parse = this.parsers[i];
+      if (parse === undefined) throw new Error('A row has more values than its description has columns.');
+      row[i] = raw === null || raw === undefined ? null : parse(raw);
+    }
+    return row;
+  }
+
+  handleDataRow(msg: { fields: (string | null)[] }): void {
     this.receivedAny = true;
     this.rowsParsed += 1;
     // After a stop, only rows the meter let through before it (same chunk) are kept.
     if (this.stopped !== undefined && this.rowsParsed > this.rowsMetered) return;
     // Rows of trusted statements (set_config) are not the agent's result.
-    if (this.part() === 'statement') this.rows.push(this.result.parseRow(msg.fields));
+    if (this.part() === 'statement') this.rows.push(this.parseRow(msg.fields));
   }
 
   handlePortalSuspended(): void {

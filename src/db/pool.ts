@@ -4,9 +4,11 @@
  * Guarantees:
  * - Every agent statement runs on one pooled connection inside `BEGIN READ ONLY` with
  *   statement/lock/idle timeouts, a pinned search_path and optionally a local role and a
- *   principal setting (applied by one prepared set_config statement, read.ts; unnamed and parsed
- *   every call once the server lost a prepared one, e.g. behind a transaction-pooling proxy: the
- *   read that found it missing never ran its statement and is retried once). Hardening, the
+ *   principal setting (applied by one prepared set_config statement, read.ts; BEGIN READ ONLY and
+ *   ROLLBACK are prepared too, so a warm connection parses only the agent's statement; all
+ *   unnamed and parsed every call once the server lost a prepared one, e.g. behind a
+ *   transaction-pooling proxy: a read that found BEGIN or the settings missing never ran its
+ *   statement and is retried once; one that found ROLLBACK missing fails, its connection dropped). Hardening, the
  *   agent's statement and ROLLBACK travel as ONE extended-protocol pipeline before one Sync
  *   (CappedQuery), written in one socket write: one round trip. Each statement is
  *   its own Parse, so a second statement in the agent's text cannot run; after any error the
@@ -33,7 +35,7 @@ import type { DatabaseConfig } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { cancelTargetOf, sendCancelRequest } from './cancel.js';
 import { toGatewayError, unavailableReason } from './errors.js';
-import { capRows, readHardeningSteps } from './read.js';
+import { capRows, readClosingSteps, readHardeningSteps } from './read.js';
 import type { ColumnInfo, ReadOptions, ReadResult } from '../shared/reads.js';
 import { resultBudget, type ResultBudget } from '../shared/budget.js';
 import { CappedQuery, MAX_OTHER_MESSAGE_BYTES } from './capped-query.js';
@@ -178,7 +180,7 @@ export class DatabasePool {
   private readonly typeNames = new Map<number, string>(BUILTIN_TYPE_NAMES);
   private closing = false;
   private ended = false;
-  /** Hardening settings as a named prepared statement; false after the server lost one (see readOnce). */
+  /** The pipeline's trusted statements as named prepared ones; false after the server lost one (see readOnce). */
   private preparedHardening = true;
   private readyCache: { at: number; value: boolean } | undefined;
   private readyInFlight: Promise<boolean> | undefined;
@@ -408,7 +410,7 @@ export class DatabasePool {
     // pipeline (see capped-query.ts for why a failed hardening step can never let it run).
     const query = new CappedQuery(prefix + options.sql, options.params, limits.max_rows + 1, {
       before: readHardeningSteps(options, { prepared: this.preparedHardening }),
-      after: ['ROLLBACK'],
+      after: readClosingSteps({ prepared: this.preparedHardening }),
       types: resultTypes,
       maxRowBytes: limits.max_bytes,
       lease,
@@ -462,6 +464,11 @@ export class DatabasePool {
         }
       } else {
         await this.rollbackOrDestroy(client, () => released, (v) => (released = v));
+      }
+      if (query.failedAt === 'after' && sqlstateIs(err, '26000')) {
+        // The prepared ROLLBACK was missing (the connection is destroyed above): the statement ran,
+        // so no retry; parse the trusted statements every time from now on.
+        this.preparedHardening = false;
       }
       if (query.failedAt === 'before' && !aborted && sqlstateIs(err, '26000') && this.preparedHardening) {
         // The prepared settings statement was missing on the server connection: something between

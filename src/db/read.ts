@@ -6,7 +6,8 @@
  * - hardeningStatements() (and hardeningSql(), the same joined into one simple-protocol string)
  *   are built from configuration values only: integers are checked, identifiers go through
  *   escapeIdentifier, literals through escapeLiteral. Agent text never enters them.
- * - readHardeningSteps() is the same hardening for the read pipeline: `BEGIN READ ONLY` and ONE
+ * - readHardeningSteps() is the same hardening for the read pipeline: `BEGIN READ ONLY` (prepared,
+ *   like readClosingSteps()' ROLLBACK) and ONE
  *   prepared `SELECT pg_catalog.set_config(name, value, true), …` (set_config with is_local is
  *   SET LOCAL's function form; `role` is SET LOCAL ROLE's), with the names and values as bind
  *   parameters: the same checks, the same settings, the principal setting name still limited to
@@ -107,7 +108,20 @@ function settingsStatement(pairs: number): PreparedStep {
 export function readHardeningSteps(options: HardeningOptions, mode: { prepared: boolean } = { prepared: true }): TrustedStep[] {
   const settings = hardeningSettings(options);
   const statement = settingsStatement(settings.length);
-  return ['BEGIN READ ONLY', { name: mode.prepared ? statement.name : '', text: statement.text, values: settings.flat() }];
+  return [mode.prepared ? BEGIN_READ_ONLY : BEGIN_READ_ONLY.text, { name: mode.prepared ? statement.name : '', text: statement.text, values: settings.flat() }];
+}
+
+/** `BEGIN READ ONLY` kept prepared per connection: bound and executed, never parsed again. */
+const BEGIN_READ_ONLY: PreparedStep = { name: 'pgwarden_begin_read_only', text: 'BEGIN READ ONLY', values: [] };
+/** `ROLLBACK` kept prepared per connection, likewise. */
+const ROLLBACK: PreparedStep = { name: 'pgwarden_rollback', text: 'ROLLBACK', values: [] };
+
+/**
+ * What ends the read pipeline: ROLLBACK, prepared like the hardening (`prepared: false`: plain
+ * text, parsed every time).
+ */
+export function readClosingSteps(mode: { prepared: boolean } = { prepared: true }): TrustedStep[] {
+  return [mode.prepared ? ROLLBACK : ROLLBACK.text];
 }
 
 export type { ColumnInfo } from '../shared/reads.js';

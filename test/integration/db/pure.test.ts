@@ -4,7 +4,7 @@ import { databaseSchema, DEFAULT_LIMITS } from '../../../src/config/schema.js';
 import { GatewayError } from '../../../src/core/errors.js';
 import { sanitizeDbError, toGatewayError } from '../../../src/db/errors.js';
 import { connectionConfig } from '../../../src/db/pool.js';
-import { hardeningSql, readHardeningSteps } from '../../../src/db/read.js';
+import { hardeningSql, readClosingSteps, readHardeningSteps } from '../../../src/db/read.js';
 import { toJsonValue } from '../../../src/db/values.js';
 import { sampleSql } from '../../../src/db/describe.js';
 import { testDatabase } from '../../support/pg.js';
@@ -43,7 +43,10 @@ describe('readHardeningSteps', () => {
       role: 'read"er',
       principal: { setting: 'pgwarden.principal', value: "x'); DROP TABLE t; --" },
     });
-    expect(steps[0]).toBe('BEGIN READ ONLY');
+    expect(steps[0]).toEqual({ name: 'pgwarden_begin_read_only', text: 'BEGIN READ ONLY', values: [] });
+    expect(readHardeningSteps({ limits: { ...DEFAULT_LIMITS }, searchPath: [] }, { prepared: false })[0]).toBe('BEGIN READ ONLY');
+    expect(readClosingSteps()).toEqual([{ name: 'pgwarden_rollback', text: 'ROLLBACK', values: [] }]);
+    expect(readClosingSteps({ prepared: false })).toEqual(['ROLLBACK']);
     const settings = steps[1];
     if (typeof settings !== 'object') throw new Error('expected a prepared step');
     expect(settings.text).toBe(

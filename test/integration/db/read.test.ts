@@ -1,7 +1,9 @@
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { CappedQuery } from '../../../src/db/capped-query.js';
 import { hardeningStatements, readHardeningSteps } from '../../../src/db/read.js';
+import { WireMeter } from '../../../src/db/wire-meter.js';
 import { GatewayError } from '../../../src/core/errors.js';
 import type { DatabasePool } from '../../../src/db/pool.js';
 import { testDatabase } from '../../support/pg.js';
@@ -299,7 +301,7 @@ describe('read hardening as one prepared set_config statement', () => {
       expect(after.rows[0]?.[2]).toBe('5s');
       // The settings statement was prepared once on this connection and reused.
       const prepared = await one.runRead({ ...base(), sql: "SELECT name FROM pg_prepared_statements WHERE name LIKE 'pgwarden_%' ORDER BY name" });
-      expect(prepared.rows).toEqual([['pgwarden_read_hardening_4'], ['pgwarden_read_hardening_6']]);
+      expect(prepared.rows).toEqual([['pgwarden_begin_read_only'], ['pgwarden_read_hardening_4'], ['pgwarden_read_hardening_6'], ['pgwarden_rollback']]);
     } finally {
       await one.end();
     }
@@ -313,13 +315,41 @@ describe('read hardening as one prepared set_config statement', () => {
       await one.runRead({ ...base(), sql: 'DEALLOCATE pgwarden_read_hardening_4' });
       const r = await one.runRead({ ...base(), sql: "SELECT current_setting('statement_timeout'), current_setting('transaction_read_only')" });
       expect(r.rows).toEqual([['5s', 'on']]);
-      // From now on the settings statement is unnamed: nothing is prepared on the connection any more.
-      const prepared = await one.runRead({ ...base(), sql: "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'pgwarden_%'" });
+      // From now on the trusted statements are unnamed: the read needs nothing prepared on the connection.
+      const prepared = await one.runRead({ ...base(), sql: "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'pgwarden_read_hardening_%'" });
       expect(prepared.rows).toEqual([[0]]);
+      await one.runRead({ ...base(), sql: 'DEALLOCATE ALL' });
+      expect((await one.runRead({ ...base(), sql: 'SELECT 2' })).rows).toEqual([[2]]);
       const role = await one.runRead({ ...base(), role: t.readerRole, sql: 'SELECT current_user::text' });
       expect(role.rows).toEqual([[t.readerRole]]);
     } finally {
       await one.end();
+    }
+  });
+
+  it('a vanished prepared BEGIN is retried like the settings; a vanished ROLLBACK fails that read and drops its connection', async () => {
+    const one = poolFor(t.gatewayUrl, { pool: { max: 1 } });
+    try {
+      let connects = 0;
+      (one as unknown as { pool: pg.Pool }).pool.on('connect', () => (connects += 1));
+      expect((await one.runRead({ ...base(), sql: 'SELECT 1' })).rows).toEqual([[1]]);
+      await one.runRead({ ...base(), sql: 'DEALLOCATE pgwarden_begin_read_only' });
+      expect((await one.runRead({ ...base(), sql: "SELECT current_setting('transaction_read_only')" })).rows).toEqual([['on']]);
+      expect(connects).toBe(1);
+    } finally {
+      await one.end();
+    }
+    const two = poolFor(t.gatewayUrl, { pool: { max: 1 } });
+    try {
+      expect((await two.runRead({ ...base(), sql: 'SELECT 1' })).rows).toEqual([[1]]);
+      // The statement runs, then the pipeline's prepared ROLLBACK is missing: its transaction could
+      // not be ended as planned, so no result and the connection is destroyed.
+      await gatewayError(two.runRead({ ...base(), sql: 'DEALLOCATE pgwarden_rollback' }));
+      expect(two.stats().total).toBe(0);
+      const r = await two.runRead({ ...base(), sql: "SELECT current_setting('transaction_read_only'), count(*) FROM pg_prepared_statements WHERE name LIKE 'pgwarden_%'" });
+      expect(r.rows).toEqual([['on', 0]]);
+    } finally {
+      await two.end();
     }
   });
 
@@ -351,6 +381,87 @@ describe('read hardening as one prepared set_config statement', () => {
       expect(again.rows).toEqual([['5s']]);
     } finally {
       await client.end().catch(() => undefined);
+    }
+  });
+});
+
+/**
+ * Every protocol message a pooled connection sends and receives, by type letter (frontend
+ * messages are framed like backend ones once the connection is up: a type byte and a length).
+ */
+function tapPool(db: DatabasePool): { sent: Map<string, number>; received: Map<string, number>; connects: () => number; reset(): void } {
+  const sent = new Map<string, number>();
+  const received = new Map<string, number>();
+  let connects = 0;
+  const count = (into: Map<string, number>) => (type: number): boolean => {
+    const letter = String.fromCharCode(type);
+    into.set(letter, (into.get(letter) ?? 0) + 1);
+    return true;
+  };
+  (db as unknown as { pool: pg.Pool }).pool.on('connect', (client) => {
+    connects += 1;
+    const stream = (client as unknown as { connection: { stream: Socket } }).connection.stream;
+    const out = new WireMeter(count(sent));
+    const write = stream.write.bind(stream) as (chunk: Buffer, ...rest: unknown[]) => boolean;
+    // Installed after the startup exchange ('connect' fires once the connection is ready).
+    stream.write = ((chunk: Buffer, ...rest: unknown[]) => {
+      out.feed(Buffer.from(chunk));
+      return write(chunk, ...rest);
+    }) as typeof stream.write;
+    const inbound = new WireMeter(count(received));
+    stream.prependListener('data', (chunk: Buffer) => inbound.feed(chunk));
+  });
+  return {
+    sent,
+    received,
+    connects: () => connects,
+    reset() {
+      sent.clear();
+      received.clear();
+    },
+  };
+}
+
+describe('what a read costs on the wire', () => {
+  it('a read on a warm connection is ONE round trip whose only parsed statement is the agent\'s', async () => {
+    const one = poolFor(t.gatewayUrl, { pool: { max: 1 } });
+    const tap = tapPool(one);
+    try {
+      // First read on the connection: the trusted statements are parsed (and kept prepared).
+      await one.runRead({ ...base(), sql: 'SELECT 1' });
+      for (const id of [1, 2, 3]) {
+        tap.reset();
+        const r = await one.runRead({ ...base(), sql: `SELECT id FROM orders WHERE id = ${id}` });
+        expect(r.rows).toEqual([[id]]);
+        // One Sync sent and one ReadyForQuery back: one round trip.
+        expect(tap.sent.get('S')).toBe(1);
+        expect(tap.received.get('Z')).toBe(1);
+        // BEGIN READ ONLY, the settings, the statement, ROLLBACK: four statements, and only the
+        // agent's is parsed (the trusted ones are bound and executed prepared statements).
+        expect(tap.sent.get('B')).toBe(4);
+        expect(tap.sent.get('E')).toBe(4);
+        expect(tap.sent.get('P')).toBe(1);
+        expect(tap.received.get('1')).toBe(1); // ParseComplete
+        expect(tap.sent.get('Q')).toBeUndefined(); // no simple-protocol message
+      }
+      expect(tap.connects()).toBe(1);
+    } finally {
+      await one.end();
+    }
+  });
+
+  it('failing, timed-out and refused statements keep their connection (no reconnects)', async () => {
+    const two = poolFor(t.gatewayUrl, { pool: { max: 2 } });
+    const tap = tapPool(two);
+    try {
+      const bad = ['SELECT 1/0', 'SELEC 1', 'SELECT nope FROM orders', 'CREATE TABLE x_pgwarden (a int)', 'SELECT pg_sleep(1)'];
+      for (let i = 0; i < 3; i++) {
+        await Promise.all(bad.map((sql) => rejection(two.runRead({ limits: limits({ statement_timeout_ms: 100 }), searchPath: ['app'], sql }))));
+        expect((await two.runRead({ ...base(), sql: 'SELECT 1' })).rows).toEqual([[1]]);
+      }
+      expect(tap.connects()).toBe(2);
+    } finally {
+      await two.end();
     }
   });
 });
