@@ -9,8 +9,8 @@
  * initialized and the call written at once) and time spawn → answer. Then RSS 1 s after the
  * answer ("idle"), then BENCH_CALLS more calls (default 0; e.g. 100000) 16 in flight over stdio /
  * 16 keep-alive lanes over HTTP and RSS after them, and the server's CPU (/proc) per call.
- * BENCH_NODE_ARGS adds node flags to every pgwarden process; BENCH_STARTUP_VARIANT="<flags>" adds
- * this checkout run with those flags as one more row (e.g. --max-semi-space-size=2).
+ * BENCH_NODE_ARGS adds node flags to every pgwarden process; BENCH_STARTUP_VARIANT="<flags>;<flags>"
+ * adds this checkout run with those flags as more rows (e.g. --max-semi-space-size=2).
  * Options: --pg-bin DIR (the machine's PostgreSQL binaries), --transports stdio,http.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -45,8 +45,10 @@ interface Sample {
 
 const targets: Target[] = [{ name: 'pgwarden', root: ROOT, node: process.execPath }];
 if (process.env['BENCH_STARTUP_REF']) targets.push({ name: 'ref', root: resolve(process.env['BENCH_STARTUP_REF']), node: process.execPath });
-const variant = (process.env['BENCH_STARTUP_VARIANT'] ?? '').split(' ').filter((a) => a !== '');
-if (variant.length > 0) targets.push({ name: `pgwarden ${variant.join(' ')}`, root: ROOT, node: process.execPath, args: variant });
+for (const v of (process.env['BENCH_STARTUP_VARIANT'] ?? '').split(';')) {
+  const variant = v.split(' ').filter((a) => a !== '');
+  if (variant.length > 0) targets.push({ name: `pgwarden ${variant.join(' ')}`, root: ROOT, node: process.execPath, args: variant });
+}
 const otherNode = process.env['BENCH_STARTUP_NODE'];
 if (otherNode) for (const t of [...targets]) targets.push({ ...t, name: `${t.name} (${otherNode.split('/').slice(-1)[0]} ${nodeMajor(otherNode)})`, node: otherNode });
 

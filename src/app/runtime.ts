@@ -16,7 +16,10 @@ import { CatalogCache } from '../db/catalog.js';
 import { describeRelation, listRelations } from '../db/describe.js';
 import { Guard, loadParser, type GuardOptions } from '../guard/index.js';
 import { JudgingPool } from '../judge/pool.js';
-import { Lifecycle, httpRequestContext, callSignal, type AuthFailureInfo, type Authenticator, type FastToolCall } from '../http/index.js';
+// the HTTP layer's parts the runtime needs, not its index: stdio must not load fastify and the Node adapter
+import { Lifecycle } from '../http/lifecycle.js';
+import { httpRequestContext, callSignal } from '../http/context.js';
+import type { AuthFailureInfo, Authenticator, FastToolCall } from '../http/types.js';
 import type { Logger } from '../log/logger.js';
 import { buildServer, createServerFactory } from '../mcp/server.js';
 import { directToolCaller } from '../mcp/tool-call.js';
