@@ -3,7 +3,8 @@
  * any other module is evaluated and before libpg-query compiles its WebAssembly. Figures:
  * docs/benchmarks.md ("Memory and start-up").
  *
- * - `--liftoff-only`: the SQL parser (libpg-query) is WebAssembly. V8 compiles it with its baseline
+ * - `--liftoff-only` (Node 20; Node ≥ 22 freezes V8 flags at start and ignores it here, so the
+ *   image and the .mcpb bundle pass it to node): the SQL parser (libpg-query) is WebAssembly. V8 compiles it with its baseline
  *   compiler (Liftoff) and, by default, compiles hot functions again with TurboFan on background
  *   threads. For the PostgreSQL grammar that tier-up costs about 100 MiB of RSS that stays after it
  *   finished (the compiler threads' malloc arenas) and CPU in the first seconds; baseline code
