@@ -93,7 +93,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8420/livez',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
 # node is PID 1 (no npm or shell wrapper), so SIGTERM reaches pgwarden's drain handler directly.
-# --liftoff-only: the SQL parser's WebAssembly stays on V8's baseline compiler, ≈ 100 MiB less RSS
-# (src/cli/boot.ts sets it at run time too, but Node ≥ 22 ignores V8 flags set after start).
-ENTRYPOINT ["node", "--liftoff-only", "/app/dist/cli/main.js"]
+ENTRYPOINT ["node", "/app/dist/cli/main.js"]
 CMD ["serve", "--config", "/etc/pgwarden/pgwarden.yaml"]

@@ -5,7 +5,7 @@
 # pinned, installed from npm into a folder outside the project, like the conformance suite).
 # Checks (exit 1 on any): the manifest validates against the tooling's schema and carries
 # package.json's version; the packed bundle unpacks; its server, started as the manifest says
-# (node --liftoff-only server/dist/cli/main.js serve --transport stdio, DATABASE_URL only), answers initialize and
+# (node server/dist/cli/main.js serve --transport stdio, DATABASE_URL only), answers initialize and
 # tools/list over stdio with pgwarden's tools (no database needs to be up for that).
 # Output: pgwarden-<version>.mcpb in the project folder, or OUT. Cost: ~1-2 min.
 set -euo pipefail
@@ -44,7 +44,7 @@ rm -f "$WORK/bundle/server/package-lock.json"
 mkdir -p "$WORK/state"
 mkfifo "$WORK/in"
 (cd "$WORK" && XDG_STATE_HOME="$WORK/state" DATABASE_URL='postgres://bundle_check@127.0.0.1:1/none' PGWARDEN_CONFIG='' PGWARDEN_PRINCIPAL='' \
-  exec timeout 120 node --liftoff-only "$WORK/unpacked/server/dist/cli/main.js" serve --transport stdio <"$WORK/in" >"$WORK/out" 2>"$WORK/server.err") &
+  exec timeout 120 node "$WORK/unpacked/server/dist/cli/main.js" serve --transport stdio <"$WORK/in" >"$WORK/out" 2>"$WORK/server.err") &
 SERVER_PID=$!
 exec 3>"$WORK/in"
 printf '%s\n' \

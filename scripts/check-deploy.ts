@@ -189,7 +189,6 @@ async function checkDockerfile(): Promise<void> {
   check('node is PID 1 (argv starts with node, no npm/sh)', argv[0] === 'node' && !argv.some((a) => /^(npm|sh|bash|\/bin\/sh)$/.test(a)), argv.join(' '));
   const main = argv.findIndex((a) => /dist\/cli\/main\.js$/.test(a));
   check('runs [node flags] dist/cli/main.js serve --config /etc/pgwarden/pgwarden.yaml', main >= 1 && argv.slice(1, main).every((a) => a.startsWith('--')) && argv[main + 1] === 'serve' && argv.includes('--config') && argv.includes('/etc/pgwarden/pgwarden.yaml'), argv.join(' '));
-  check('node runs with --liftoff-only (the parser on V8 baseline code: ≈ 100 MiB less RSS; Node ≥ 22 ignores it set at run time)', argv.slice(1, main).includes('--liftoff-only'), argv.join(' '));
   const hc = last('HEALTHCHECK')?.args ?? '';
   check('HEALTHCHECK runs node against /livez on 8420', /CMD\s+\[\s*"node"/.test(hc) && hc.includes('127.0.0.1:8420/livez'));
 

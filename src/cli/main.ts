@@ -5,7 +5,7 @@
  * Output for humans goes to stdout except under `serve --transport stdio`, where stdout is the
  * MCP channel and everything else goes to stderr.
  */
-import './boot.js'; // first: V8 flags and the compile cache before any other module is evaluated
+import './boot.js'; // first: the compile cache before any other module is loaded
 import { parseArgs } from 'node:util';
 import { VERSION } from '../core/gateway.js';
 
