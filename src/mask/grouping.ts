@@ -16,9 +16,11 @@
  * ungrouped functionally dependent column is not on M.
  *
  * Guarantees: a GROUP BY is extended only when every primary-key column of a masked projection is
- * unmasked (a masked key value no longer identifies a row) and common to all grouping sets — named `alias.col` (the alias's column names count), `col` when the
- * projection is the query's only FROM item, or an ordinal naming such a target (no `*` before it);
- * only with columns whose type has a built-in equality. With grouping sets, a column that is
+ * unmasked (a masked key value no longer identifies a row) and common to all grouping sets — named
+ * `alias.col` (the alias's column names count), a bare `col` that PostgreSQL resolves to it (a FROM
+ * column of this level first, only when exactly one FROM column has that name and every FROM item's
+ * columns are known; then an output name whose target is such a column), or an ordinal naming such
+ * a target, `*` expanded (src/mask/fromcols.ts); only with columns whose type has a built-in equality. With grouping sets, a column that is
  * itself a grouping item of some set (by its name, conservative) is never appended (appending
  * would stop it being nulled in the sets without it). Returns, per SELECT, the projections all of
  * whose columns are now grouped (src/mask/wholerow.ts builds their whole-row values from the
@@ -29,17 +31,11 @@
 import type { Budget } from '../guard/ast/budget.js';
 import { unwrapNode } from '../guard/ast/node.js';
 import { descendRaw, THROW_ON_REFUSE, traverse, visitorTable, type Visitor } from '../guard/ast/traverse.js';
-import type { RelationMasks } from './masks.js';
+import { fromScope, inputColumn, visibleColumns, type FromScope, type NameContext, type ProjectionSite } from './fromcols.js';
+
+export { visibleColumns, type ProjectionSite } from './fromcols.js';
 
 type Body = Record<string, unknown>;
-
-export interface ProjectionSite {
-  /** The RangeSubselect body the rewrite created. */
-  node: Body;
-  alias: string;
-  rm: RelationMasks;
-  primaryKey: readonly string[];
-}
 
 /** SELECT bodies → the projections whose every column is grouped there (by this pass or the query). */
 export type FullyGrouped = Map<Body, Set<Body>>;
@@ -57,16 +53,6 @@ function groupable(type: string): boolean {
 }
 
 const wrapped = unwrapNode;
-
-/** The column names of a projection as the query sees them (an alias column list renames the first ones). */
-export function visibleColumns(site: ProjectionSite): string[] {
-  const alias = site.node.alias as { colnames?: unknown[] } | undefined;
-  const renamed = (Array.isArray(alias?.colnames) ? alias.colnames : []).map((c) => {
-    const w = wrapped(c);
-    return w?.[0] === 'String' && typeof w[1].sval === 'string' ? w[1].sval : undefined;
-  });
-  return site.rm.columns.map((c, i) => (i < renamed.length ? (renamed[i] ?? `\u0000${c.name}`) : c.name));
-}
 
 function names(ref: Body): string[] | undefined {
   const fields = Array.isArray(ref.fields) ? ref.fields : [];
@@ -127,22 +113,91 @@ function allItems(items: readonly unknown[], into: unknown[]): void {
   }
 }
 
-/** The ColumnRef an item names: itself, or the target an ordinal points at (undefined: none, or unsure). */
-function itemRef(item: unknown, targets: readonly unknown[]): string[] | undefined | 'unsure' {
-  const w = wrapped(item);
-  if (w?.[0] === 'ColumnRef') return names(w[1]);
-  if (w?.[0] !== 'A_Const' || w[1].ival === undefined) return undefined;
-  const k = Number((w[1].ival as { ival?: unknown }).ival ?? 0);
-  if (!Number.isInteger(k) || k < 1 || k > targets.length) return undefined;
-  for (let i = 0; i < k; i++) {
-    const v = wrapped((wrapped(targets[i])?.[1] as Body | undefined)?.val);
-    if (v?.[0] === 'ColumnRef' && JSON.stringify(v[1].fields).includes('A_Star')) return 'unsure';
+/** What a grouping item names: a key (`alias\0col` for a masked projection's column), and the column names it may be (conservative). */
+interface Named {
+  key: string | undefined;
+  names: string[];
+}
+
+const OPAQUE: Named = { key: undefined, names: [] };
+
+/** A column reference in this SELECT's expressions (a bare name is an input column only). */
+function refNamed(fields: string[], scope: FromScope): Named {
+  const last = fields.at(-1) ?? '';
+  if (fields.length !== 1) return { key: fields.join('\u0000'), names: [last] };
+  const c = inputColumn(scope, last);
+  return { key: typeof c === 'object' && c.site !== undefined ? `${c.site.alias}\u0000${c.name}` : undefined, names: [last] };
+}
+
+function fromColumnNamed(c: { name: string; site?: ProjectionSite }): Named {
+  return { key: c.site !== undefined ? `${c.site.alias}\u0000${c.name}` : undefined, names: [c.name] };
+}
+
+/** The target an ordinal points at, `*` expanded against the FROM scope; 'unsure' where that is not known. */
+function ordinalNamed(k: number, targets: readonly unknown[], scope: FromScope): Named | 'unsure' {
+  let pos = 0;
+  for (const t of targets) {
+    const v = wrapped((wrapped(t)?.[1] as Body | undefined)?.val);
+    const fields = v?.[0] === 'ColumnRef' && Array.isArray(v[1].fields) ? v[1].fields : [];
+    if (wrapped(fields.at(-1))?.[0] === 'A_Star') {
+      const qual = fields.length === 2 ? names({ fields: fields.slice(0, 1) }) : fields.length === 1 ? [] : undefined;
+      const cols = qual === undefined ? undefined : qual.length === 0 ? scope.all : scope.byAlias.get(qual[0] as string);
+      if (cols === undefined) return 'unsure';
+      if (k - pos <= cols.length) return fromColumnNamed(cols[k - pos - 1] as { name: string });
+      pos += cols.length;
+      continue;
+    }
+    pos += 1;
+    if (pos < k) continue;
+    const ref = v?.[0] === 'ColumnRef' ? names(v[1]) : undefined;
+    return ref === undefined ? OPAQUE : refNamed(ref, scope);
   }
-  const v = wrapped((wrapped(targets[k - 1])?.[1] as Body | undefined)?.val);
-  return v?.[0] === 'ColumnRef' ? names(v[1]) : undefined;
+  return OPAQUE; // out of range: fails on M as well
+}
+
+/**
+ * What a GROUP BY item names, as PostgreSQL resolves it (parse_clause.c findTargetlistEntrySQL92):
+ * an ordinal is a target (after `*` expansion); a bare name is a FROM column of this level first,
+ * then an output name (an ambiguous one fails on M as well); anything else is an expression.
+ */
+function itemNamed(item: unknown, targets: readonly unknown[], scope: FromScope): Named | 'unsure' {
+  const w = wrapped(item);
+  if (w?.[0] === 'A_Const' && w[1].ival !== undefined) {
+    const k = Number((w[1].ival as { ival?: unknown }).ival ?? 0);
+    return Number.isInteger(k) && k >= 1 ? ordinalNamed(k, targets, scope) : OPAQUE;
+  }
+  if (w?.[0] !== 'ColumnRef') return OPAQUE;
+  const fields = names(w[1]);
+  if (fields === undefined) return OPAQUE;
+  if (fields.length !== 1) return refNamed(fields, scope);
+  const name = fields[0] as string;
+  const input = inputColumn(scope, name);
+  if (input !== 'none') return typeof input === 'object' ? fromColumnNamed(input) : { key: undefined, names: [name, ...outputNames(name, targets)] };
+  for (const t of targets) {
+    const rt = wrapped(t)?.[1] as Body | undefined;
+    const v = wrapped(rt?.val);
+    const ref = v?.[0] === 'ColumnRef' ? names(v[1]) : undefined;
+    if (rt?.name !== name && (rt?.name !== undefined || ref?.at(-1) !== name)) continue;
+    if (ref === undefined) return { key: undefined, names: [name] };
+    const r = refNamed(ref, scope);
+    return { key: r.key, names: [name, ...r.names] };
+  }
+  return { key: undefined, names: [name] };
+}
+
+/** The last names of the column references among the targets named `name` (conservative). */
+function outputNames(name: string, targets: readonly unknown[]): string[] {
+  const out: string[] = [];
+  for (const t of targets) {
+    const rt = wrapped(t)?.[1] as Body | undefined;
+    const v = wrapped(rt?.val);
+    if (rt?.name === name && v?.[0] === 'ColumnRef') out.push(names(v[1])?.at(-1) ?? '');
+  }
+  return out;
 }
 
 interface Ctx {
+  names: NameContext;
   byNode: ReadonlyMap<Body, ProjectionSite>;
   full: FullyGrouped;
 }
@@ -161,10 +216,18 @@ const GROUPING_VISITOR: Visitor<Ctx> = {
  * Extend GROUP BY clauses over masked projections (see the module header). Mutates `tree` (appends
  * to GROUP BY lists only). Spends `budget`. Returns the projections fully grouped per SELECT.
  */
-export function keepGroupingDependencies(tree: unknown, sites: readonly ProjectionSite[], budget: Budget): FullyGrouped {
+export function keepGroupingDependencies(
+  tree: unknown,
+  sites: readonly ProjectionSite[],
+  names: Pick<NameContext, 'catalog' | 'searchPath'>,
+  budget: Budget,
+): FullyGrouped {
   const full: FullyGrouped = new Map();
   if (sites.length === 0) return full;
-  traverse(tree, GROUPING_VISITOR, { byNode: new Map<Body, ProjectionSite>(sites.map((s) => [s.node, s])), full }, budget);
+  const byNode = new Map<Body, ProjectionSite>(sites.map((s) => [s.node, s]));
+  const text = JSON.stringify(tree);
+  const cteNames = new Set([...text.matchAll(/"ctename":"((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1] as string}"`) as string));
+  traverse(tree, GROUPING_VISITOR, { names: { ...names, cteNames, byNode }, byNode, full }, budget);
   return full;
 }
 
@@ -174,33 +237,21 @@ function extend(select: Body, ctx: Ctx): void {
   const targets = Array.isArray(select.targetList) ? select.targetList : [];
   const items: Body[] = [];
   rangeItems(select.fromClause, items);
-  const onlyAlias = items.length === 1 ? ctx.byNode.get(items[0] as Body)?.alias : undefined;
+  const scope = fromScope(ctx.names, select);
   let unsure = false;
   let unique = 0;
-  const key = (item: unknown): string => {
-    const r = itemRef(item, targets);
+  const named = (item: unknown): Named | undefined => {
+    const r = itemNamed(item, targets, scope);
     if (r === 'unsure') unsure = true;
-    if (r === 'unsure' || r === undefined) return `#${unique++}`;
-    return (r.length === 1 && onlyAlias !== undefined ? [onlyAlias, ...r] : r).join('\u0000');
+    return r === 'unsure' ? undefined : r;
   };
-  const common = commonItems(group, key);
+  const common = commonItems(group, (item) => named(item)?.key ?? `#${unique++}`);
   const every: unknown[] = [];
   allItems(group, every);
   const sets = JSON.stringify(group).includes('"GroupingSet"');
-  // with grouping sets: the names of every column that is a grouping item of some set (output names followed)
+  // with grouping sets: the names of every column that may be a grouping item of some set
   const inSomeSet = new Set<string>();
-  for (const item of every) {
-    const r = itemRef(item, targets);
-    if (r === 'unsure') unsure = true;
-    if (r === 'unsure' || r === undefined) continue;
-    inSomeSet.add(r[r.length - 1] ?? '');
-    if (r.length !== 1) continue;
-    for (const t of targets) {
-      const rt = wrapped(t)?.[1] as Body | undefined;
-      const v = wrapped(rt?.val);
-      if (rt?.name === r[0] && v?.[0] === 'ColumnRef') inSomeSet.add(names(v[1])?.at(-1) ?? '');
-    }
-  }
+  for (const item of every) for (const n of named(item)?.names ?? []) inSomeSet.add(n);
   if (unsure) return;
   for (const item of items) {
     const site = ctx.byNode.get(item);

@@ -322,7 +322,7 @@ export class Masker {
       projected.push({ ...created, rm, primaryKey: catalog.relations.get(site.key)?.write?.primaryKey ?? [] });
     }
     unqualifyColumns(again.qualifiedColumns, unaliased);
-    const fullyGrouped = keepGroupingDependencies(copy, projected, budget);
+    const fullyGrouped = keepGroupingDependencies(copy, projected, { catalog, searchPath: req.searchPath }, budget);
     keepWholeRowTypes(copy, projected, fullyGrouped, { catalog, searchPath: req.searchPath, maxAdded: MAX_REWRITE_BYTES }, budget);
     const sql = deparseStatement(copy);
     if (!verifyRoundTrip(sql, copy)) return refuse('The masking rewrite could not be verified for this statement.');

@@ -35,6 +35,7 @@ import { unwrapNode } from '../guard/ast/node.js';
 import { DESCEND, REFUSE, SKIP, THROW_ON_REFUSE, traverse, visitorTable, type HandlerResult, type NodeVisit, type Scope, type Visitor } from '../guard/ast/traverse.js';
 import { resolveRelation } from '../guard/relations.js';
 import type { CatalogSnapshot } from '../guard/types.js';
+import { subselectColumns } from './fromcols.js';
 import { visibleColumns, type FullyGrouped, type ProjectionSite } from './grouping.js';
 import { quoteIdent, stringTypeCast } from './masks.js';
 
@@ -144,28 +145,6 @@ function renamedColumns(b: Body, names: readonly string[]): ReadonlySet<string> 
   if (list.some((w) => w?.[0] !== 'String' || typeof w[1].sval !== 'string')) return undefined;
   const renamed = list.map((w) => w?.[1].sval as string);
   return new Set([...renamed, ...names.slice(renamed.length)]);
-}
-
-/**
- * The output column names of a plain sub-select whose every target is named (`AS x`) or a column
- * reference without `*` (named after its last part, as PostgreSQL names it); undefined otherwise.
- */
-function subselectColumns(subquery: unknown): string[] | undefined {
-  const w = unwrapNode(subquery);
-  if (w?.[0] !== 'SelectStmt' || (w[1].op !== undefined && w[1].op !== 'SETOP_NONE') || !Array.isArray(w[1].targetList)) return undefined;
-  const out: string[] = [];
-  for (const t of w[1].targetList) {
-    const rt = unwrapNode(t)?.[1];
-    if (typeof rt?.name === 'string') {
-      out.push(rt.name);
-      continue;
-    }
-    const ref = unwrapNode(rt?.val);
-    const last = ref?.[0] === 'ColumnRef' && Array.isArray(ref[1].fields) ? unwrapNode(ref[1].fields.at(-1)) : undefined;
-    if (last?.[0] !== 'String' || typeof last[1].sval !== 'string') return undefined;
-    out.push(last[1].sval);
-  }
-  return out;
 }
 
 /** The masked projection a single name refers to as a whole row, when that is certain. */

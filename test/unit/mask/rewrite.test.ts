@@ -394,10 +394,33 @@ describe('mask plan: grouping sets keep the key\'s functional dependency as Post
       'SELECT c.id, count(*) FROM app.customers c GROUP BY GROUPING SETS ((c.id), ())',
       'SELECT c.id, count(*) FROM app.customers c GROUP BY GROUPING SETS ((c.id), (c.city))',
       'SELECT c.id, count(*) FROM app.customers c GROUP BY ROLLUP (1)',
-      'SELECT c.*, count(*) FROM app.customers c GROUP BY 1',
+      // an output name that is also an input column is the input column (o.status), not c.id
+      'SELECT c.id AS status, c.full_name, count(*) FROM app.customers c JOIN app.orders o ON o.customer_id = c.id GROUP BY status',
+      // a bare name in two FROM items is ambiguous (42702 on M too); a merged USING column is not c's
+      'SELECT c.full_name, count(*) FROM app.customers c JOIN app.orders o ON o.customer_id = c.id GROUP BY id',
+      'SELECT full_name, count(*) FROM app.customers c JOIN (SELECT customer_id AS id FROM app.orders) o USING (id) GROUP BY id',
+      // a bare name next to a FROM item of unknown columns (a function), a JOIN alias hiding c
+      'SELECT full_name, count(*) FROM app.customers c, generate_series(1, 2) g GROUP BY id',
+      'SELECT j.full_name FROM (app.customers c JOIN app.orders o ON o.customer_id = c.id) j GROUP BY j.customer_id',
+      // an ordinal after a * of unknown columns
+      'SELECT g.*, c.id, count(*) FROM app.customers c, generate_series(1, 2) g GROUP BY 2',
     ]) {
       expect(appended(sql), sql).toEqual([]);
     }
+  });
+
+  it('resolves the key as PostgreSQL does: an output name, an unqualified column next to other FROM items, an ordinal after *', () => {
+    // a bare GROUP BY name is a FROM column first, then an output name (findTargetlistEntrySQL92)
+    expect(appended('SELECT c.id AS k, c.full_name, count(*) FROM app.customers c JOIN app.orders o ON o.customer_id = c.id GROUP BY k')).toEqual(ALL_BUT_ID);
+    expect(appended('SELECT id AS k, full_name FROM app.customers c GROUP BY k')).toEqual(ALL_BUT_ID);
+    // an unqualified column that only c has
+    expect(appended('SELECT full_name, country, count(*) FROM app.customers c JOIN (SELECT customer_id AS cid FROM app.orders) o ON o.cid = c.id GROUP BY id')).toEqual(ALL_BUT_ID);
+    expect(appended('SELECT full_name, email, count(*) FROM app.customers c, app.products p GROUP BY full_name, c.id')).toEqual(ALL_BUT_ID.filter((c) => c !== 'full_name'));
+    // ordinals after * (expanded with the catalog's column lists)
+    expect(appended('SELECT c.*, count(*) FROM app.customers c GROUP BY 1')).toEqual(ALL_BUT_ID);
+    expect(appended('SELECT o.id AS oid, c.*, count(*) FROM app.customers c JOIN app.orders o ON o.customer_id = c.id GROUP BY 2, 1')).toEqual(ALL_BUT_ID);
+    expect(appended('SELECT *, 1 FROM app.customers c GROUP BY 1')).toEqual(ALL_BUT_ID);
+    expect(appended('SELECT * FROM app.products p, app.customers c GROUP BY p.id, 1')).toEqual([]);
   });
 
   it('leaves it alone when a key column is masked (a masked key no longer tells rows apart)', () => {
