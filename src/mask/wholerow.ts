@@ -23,7 +23,9 @@
  * alias in scope leaves the reference alone; a LATERAL item or a function in FROM leaves the whole
  * level alone). Not replaced: a reference that is a whole grouping item, ORDER BY / DISTINCT ON /
  * window item or GROUPING() argument (there a single name may be an output column, and grouping
- * or sorting by `record` and by the row type agree), anything inside a write statement, and any
+ * or sorting by `record` and by the row type agree) — except a SELECT's own ORDER BY item where
+ * the SELECT groups every column of the table and no target can be named like it (the built form,
+ * which PostgreSQL accepts on the table but not on the sub-select), anything inside a write statement, and any
  * reference when a mask changes a column's type (a text mask on a non-text column: the cast could
  * fail; the value stays `record`, with the masked text in that field).
  * Does not: change the text or JSON form of any value (they are the same for `record` and the
@@ -255,8 +257,40 @@ function selectStmt(n: Visit): void {
     } else n.push(item, '', n.scope, 0);
   });
   n.skip1 = 'fromClause';
+  sortItems(n);
   // GROUP BY items (through grouping sets and implicit rows) are grouping items: see groupingContainer
   n.flags = GROUPING;
+}
+
+/**
+ * ORDER BY items of a grouped SELECT that are a whole-row value built from the grouped columns
+ * (`… GROUP BY o.id ORDER BY o`): on the table PostgreSQL sorts by the row (functional dependency),
+ * on the projection the bare `o` fails with 42803. A bare ORDER BY name is an output name first
+ * (parse_clause.c findTargetlistEntrySQL92), so only when no target can be named `o`: every target
+ * named otherwise, or an unnamed column reference or function call of another last name.
+ */
+function sortItems(n: Visit): void {
+  const b = n.body;
+  if (!Array.isArray(b.groupClause) || b.groupClause.length === 0 || !Array.isArray(b.sortClause)) return;
+  const targets = Array.isArray(b.targetList) ? b.targetList : [];
+  for (const item of b.sortClause) {
+    const sort = unwrapNode(item);
+    const name = sort?.[0] === 'SortBy' ? candidate(sort[1].node, false) : undefined;
+    if (sort === undefined || name === undefined || targets.some((t) => mayBeNamed(t, name))) continue;
+    const entry = wholeRow(n.state, n.scope, name);
+    if (entry?.grouped === true) sort[1].node = typedRow(n.state, entry);
+  }
+}
+
+/** Whether a target's output name may be `name` (PostgreSQL's FigureColname, conservatively). */
+function mayBeNamed(target: unknown, name: string): boolean {
+  const rt = unwrapNode(target)?.[1];
+  if (typeof rt?.name === 'string') return rt.name === name;
+  const v = unwrapNode(rt?.val);
+  const list = v?.[0] === 'ColumnRef' ? v[1].fields : v?.[0] === 'FuncCall' ? v[1].funcname : undefined;
+  if (!Array.isArray(list)) return true;
+  const last = unwrapNode(list.at(-1));
+  return last?.[0] !== 'String' || last[1].sval === name;
 }
 
 /** A JOIN's ON clause sees the join's own inputs (and the outer levels). */

@@ -434,6 +434,15 @@ describe('mask plan: grouping sets keep the key\'s functional dependency as Post
     expect(rewritten('SELECT c.k, c.n FROM app.customers c(k, n) GROUP BY c.k').sql).toMatch(/GROUP BY c\.k, c\.n, c\.email, c\.phone,/);
   });
 
+  it('builds a whole ORDER BY item of a grouped query from the grouped columns, unless a target may be named like it', () => {
+    const row = 'CASE WHEN o.id IS NOT NULL THEN CAST(ROW(o.id, o.customer_id, o.status, o.placed_at, o.shipped_at, o.total_cents, o.shipping_address) AS app.orders) END';
+    expect(rewritten('SELECT o.id, count(*) FROM app.orders o GROUP BY o.id ORDER BY o DESC').sql.endsWith(`ORDER BY ${row} DESC`)).toBe(true);
+    // an output name `o` wins in ORDER BY (as on M); not grouped: left alone (record and row type sort alike)
+    expect(rewritten('SELECT o.status AS o, count(*) FROM app.orders o GROUP BY o.id ORDER BY o').sql).toMatch(/ORDER BY o$/);
+    expect(rewritten('SELECT o.id, count(*) FROM app.orders o GROUP BY o.id, ROLLUP (o.status) ORDER BY o').sql).toMatch(/ORDER BY o$/);
+    expect(rewritten('SELECT o.id FROM app.orders o ORDER BY o').sql).toMatch(/ORDER BY o$/);
+  });
+
   it('builds a whole-row value from the grouped columns where the key groups every column (PostgreSQL accepts it on the table)', () => {
     const sql = rewritten('SELECT o, count(*) FROM app.orders o GROUP BY o.id').sql;
     expect(sql).toMatch(/^SELECT CASE WHEN o\.id IS NOT NULL THEN CAST\(ROW\(o\.id, o\.customer_id, o\.status, o\.placed_at, o\.shipped_at, o\.total_cents, o\.shipping_address\) AS app\.orders\) END AS o, count\(\*\)/);
