@@ -23,6 +23,10 @@
  * Does not: prove range coverage (`id > 0` on a serial key, `status <> 'x'` when no row has 'x'),
  * reason about the data, or evaluate functions other than coalesce: those predicates pass the
  * static rules and are caught by the blast-radius thresholds at execution.
+ *
+ * Size (#15 item 5): evalBool and evalScalar (~72 lines each) stay whole: each is one switch over
+ * NodeTag, a few lines per kind and a written default (ANY / unknown), read as the table of what
+ * each kind evaluates to; split, a kind's case and the default would live apart.
  */
 import type { A_Expr_Kind, BoolExprType, BoolTestType, NullTestType, SetOperation, SubLinkType } from '@pgsql/types';
 import { writeAnalysisBudget, type Budget } from '../ast/budget.js';
