@@ -227,7 +227,25 @@ function functionRules(policy: DatabasePolicy): FunctionRules {
   return { ...policy.functions, catalogs: policy.catalogs };
 }
 
-/** Relation, function and operator rules; returns whether anything was unknown to the snapshot. */
+/** What the object rules share while judging one statement (objectRules and its parts). */
+interface ObjectScope {
+  facts: Facts;
+  req: GuardRequest;
+  policy: DatabasePolicy;
+  out: Reasons;
+  rules: FunctionRules;
+  resolver: () => Resolver | undefined;
+  ctx: RelationContext;
+  /** Relations to judge: the statement's, plus those named in text arguments (appended). */
+  refs: RelationRef[];
+}
+
+/**
+ * Relation, function and operator rules; returns whether anything was unknown to the snapshot.
+ * In order: casts of reg types, catalog facts, functions (always), then — unless the statement
+ * names something the policy hides, where the guard stops at the visibility refusals —
+ * operators and relations.
+ */
 function objectRules(
   facts: Facts,
   req: GuardRequest,
@@ -239,13 +257,33 @@ function objectRules(
   ctx: RelationContext,
   hidden: HiddenNames,
 ): boolean {
-  const rules = ctx.functionRules ?? functionRules(policy);
-  const resolver = lazyResolver(facts, req, stmts);
-  let unknown = false;
-  const refs: RelationRef[] = facts.relations.slice();
-  // functions named by to_regproc('…') arguments are appended while iterating
-  const fnRefs: FunctionRef[] = facts.functions.slice();
-  if (facts.dynamicRegCasts.length > 0 && !policy.catalogs) {
+  const scope: ObjectScope = { facts, req, policy, out, rules: ctx.functionRules ?? functionRules(policy), resolver: lazyResolver(facts, req, stmts), ctx, refs: facts.relations.slice() };
+  if (!policy.catalogs) regValueRules(scope);
+  if (!policy.catalogs) catalogFacts(facts, ctx, out);
+  // the statement names something the policy hides: built-in functions are still judged (by name,
+  // pg_catalog candidates only), then the guard stops at the visibility refusals, so that no
+  // lookup by argument types, of operators or of other relations consults the hidden object
+  const stop = hidden.reasons.length > 0;
+  let unknown = functionRefRules(scope, functions, stop);
+  if (stop) {
+    for (const r of hidden.reasons) out.add(r);
+    for (const r of hidden.relations) relations.add(r);
+    // the visible relations it names are still listed (resolved among visible schemas only)
+    for (const ref of facts.relations) {
+      if (hidden.refs.has(ref) || ref.literal === true || ref.role === 'type' || ref.role === 'create') continue;
+      const r = resolveRelation(ref.parts, req.catalog, req.searchPath);
+      relations.add(r.schema === undefined ? ref.parts.join('.') : `${r.schema}.${r.name}`);
+    }
+    return unknown;
+  }
+  operatorRules(scope);
+  if (relationRefRules(scope, relations, stmts)) unknown = true;
+  return unknown;
+}
+
+/** Reg-type values computed at run time or mixed with other values (`catalogs: false` only). */
+function regValueRules({ facts, req, out }: ObjectScope): void {
+  if (facts.dynamicRegCasts.length > 0) {
     const types = [...new Set(facts.dynamicRegCasts)].join(', ');
     out.add(
       reason(
@@ -256,7 +294,7 @@ function objectRules(
     );
   }
 
-  if (facts.regValueMixes.length > 0 && !policy.catalogs) {
+  if (facts.regValueMixes.length > 0) {
     const types = [...new Set(facts.regValueMixes)].join(', ');
     out.add(
       reason(
@@ -266,11 +304,17 @@ function objectRules(
       ),
     );
   }
-  if (!policy.catalogs) catalogFacts(facts, ctx, out);
-  // the statement names something the policy hides: built-in functions are still judged (by name,
-  // pg_catalog candidates only), then the guard stops at the visibility refusals, so that no
-  // lookup by argument types, of operators or of other relations consults the hidden object
-  const stop = hidden.reasons.length > 0;
+}
+
+/**
+ * Every function reference (calls, regproc literals, TABLESAMPLE methods, and functions named
+ * by to_regproc('…') arguments, appended while iterating); `stop`: only built-ins by name (see
+ * objectRules). Returns whether a name was unknown to the snapshot.
+ */
+function functionRefRules(scope: ObjectScope, functions: Set<string>, stop: boolean): boolean {
+  const { facts, req, policy, out, rules, resolver, ctx } = scope;
+  let unknown = false;
+  const fnRefs: FunctionRef[] = facts.functions.slice();
   for (let fi = 0; fi < fnRefs.length; fi++) {
     const f = fnRefs[fi] as FunctionRef;
     if (stop && functionHidden(f, rules, ctx) !== undefined) continue;
@@ -305,36 +349,32 @@ function objectRules(
     }
     if (!v.ok) {
       if (v.unknown) unknown = true;
-      const label = f.kind === 'regproc' ? `function ${v.resolved} (named in a regproc literal)` : f.kind === 'tablesample' ? `TABLESAMPLE method ${v.resolved}` : `function ${v.resolved}`;
-      out.add(
-        reason(
-          v.code,
-          `${label} ${v.why}`,
-          v.code === 'UNSAFE_FUNCTION'
-            ? `Remove ${v.resolved}: it is denied wherever it appears.`
-            : v.code === 'SYSTEM_CATALOG'
-              ? 'Use the describe tool to discover schemas, tables and columns.'
-              : v.unknown
-              ? 'Check the function name; use built-in functions (qualify user functions with their schema only if the policy allows them).'
-              : `Remove ${v.resolved} or ask an operator to add it to functions.allow of policy '${req.policyName}'.`,
-        ),
-      );
+      out.add(functionRefusal(f, v, req.policyName));
     }
     // relation and function names passed as text to name parameters
-    if (f.kind === 'call' && v.resolved.startsWith('pg_catalog.')) nameArguments(f, policy, req.policyName, refs, fnRefs, out);
+    if (f.kind === 'call' && v.resolved.startsWith('pg_catalog.')) nameArguments(f, policy, req.policyName, scope.refs, fnRefs, out);
   }
+  return unknown;
+}
 
-  if (stop) {
-    for (const r of hidden.reasons) out.add(r);
-    for (const r of hidden.relations) relations.add(r);
-    // the visible relations it names are still listed (resolved among visible schemas only)
-    for (const ref of facts.relations) {
-      if (hidden.refs.has(ref) || ref.literal === true || ref.role === 'type' || ref.role === 'create') continue;
-      const r = resolveRelation(ref.parts, req.catalog, req.searchPath);
-      relations.add(r.schema === undefined ? ref.parts.join('.') : `${r.schema}.${r.name}`);
-    }
-    return unknown;
-  }
+/** The refusal of a function reference the rules did not allow, with the fix for its code. */
+function functionRefusal(f: FunctionRef, v: Extract<ReturnType<typeof judgeFunction>, { ok: false }>, policyName: string): Reason {
+  const label = f.kind === 'regproc' ? `function ${v.resolved} (named in a regproc literal)` : f.kind === 'tablesample' ? `TABLESAMPLE method ${v.resolved}` : `function ${v.resolved}`;
+  return reason(
+    v.code,
+    `${label} ${v.why}`,
+    v.code === 'UNSAFE_FUNCTION'
+      ? `Remove ${v.resolved}: it is denied wherever it appears.`
+      : v.code === 'SYSTEM_CATALOG'
+        ? 'Use the describe tool to discover schemas, tables and columns.'
+        : v.unknown
+          ? 'Check the function name; use built-in functions (qualify user functions with their schema only if the policy allows them).'
+          : `Remove ${v.resolved} or ask an operator to add it to functions.allow of policy '${policyName}'.`,
+  );
+}
+
+/** Every operator, resolved by argument types where the snapshot has them. */
+function operatorRules({ facts, req, out, rules, resolver }: ObjectScope): void {
   for (const op of facts.operators) {
     const r = req.catalog.typeInfo !== undefined ? resolver() : undefined;
     const v = judgeOperator(op, req.catalog, rules, req.policyName, r === undefined ? undefined : (name, schema) => r.userOperatorsThatMatter(name, schema, facts.operatorArgs.get(op)));
@@ -342,27 +382,17 @@ function objectRules(
       out.add(reason(v.code, `${v.resolved} ${v.why}`, `Use built-in operators, or ask an operator to add it to functions.allow of policy '${req.policyName}'.`));
     }
   }
+}
 
+/** Every relation (and type) reference; returns whether a name was unknown to the snapshot. */
+function relationRefRules(scope: ObjectScope, relations: Set<string>, stmts: readonly unknown[]): boolean {
+  const { req, policy, out, ctx } = scope;
+  let unknown = false;
   let use: ReturnType<typeof columnUse> | undefined;
-  for (const ref of refs) {
+  for (const ref of scope.refs) {
     const r = resolveRelation(ref.parts, req.catalog, req.searchPath);
     if (ref.role === 'type' && r.rel === undefined) {
-      // an ordinary type, not a row type; but one named in a schema the policy hides runs that
-      // schema's code (a domain's CHECK, a type's input or cast function)
-      if (r.schema !== undefined && schemaHidden(r.schema, ctx)) {
-        out.add(reason('DENIED_SCHEMA', `type ${displayQualified(r.schema, r.name)} is in schema ${displayIdent(r.schema)}, which policy '${req.policyName}' does not expose`, 'Use built-in types, or types of the exposed schemas.'));
-      } else if (!policy.catalogs && !ref.literal) {
-        const reg = regTypeBehind(ref.parts, req);
-        if (reg !== undefined) {
-          out.add(
-            reason(
-              'SYSTEM_CATALOG',
-              `type ${displayIdent(ref.parts[ref.parts.length - 1] ?? '')} is a domain or array over ${reg}, whose values convert through the system catalogs hidden by policy '${req.policyName}'`,
-              'Use built-in types; use the describe tool to discover objects.',
-            ),
-          );
-        }
-      }
+      typeRefRules(scope, ref, r);
       continue;
     }
     if (ref.literal && r.rel === undefined) {
@@ -393,6 +423,28 @@ function objectRules(
     }
   }
   return unknown;
+}
+
+/**
+ * A type name that is not a row type: one in a schema the policy hides runs that schema's code
+ * (a domain's CHECK, a type's input or cast function); a domain or array over a reg type
+ * converts through the catalogs (`catalogs: false`).
+ */
+function typeRefRules({ req, policy, out, ctx }: ObjectScope, ref: RelationRef, r: ReturnType<typeof resolveRelation>): void {
+  if (r.schema !== undefined && schemaHidden(r.schema, ctx)) {
+    out.add(reason('DENIED_SCHEMA', `type ${displayQualified(r.schema, r.name)} is in schema ${displayIdent(r.schema)}, which policy '${req.policyName}' does not expose`, 'Use built-in types, or types of the exposed schemas.'));
+  } else if (!policy.catalogs && !ref.literal) {
+    const reg = regTypeBehind(ref.parts, req);
+    if (reg !== undefined) {
+      out.add(
+        reason(
+          'SYSTEM_CATALOG',
+          `type ${displayIdent(ref.parts[ref.parts.length - 1] ?? '')} is a domain or array over ${reg}, whose values convert through the system catalogs hidden by policy '${req.policyName}'`,
+          'Use built-in types; use the describe tool to discover objects.',
+        ),
+      );
+    }
+  }
 }
 
 /**
