@@ -5,6 +5,9 @@
  *
  * test/unit/guard/docs.test.ts fails when the checked-in file differs from this output, so the
  * docs cannot drift from the catalogue.
+ *
+ * Size (#15 item 5): renderReasonsDoc (~84 lines) is a document template (docs/reasons.md), not a
+ * decision; it reads as the page it prints.
  */
 import { pathToFileURL } from 'node:url';
 import { ALLOWED_BUILTINS } from './builtins.js';

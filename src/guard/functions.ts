@@ -23,6 +23,9 @@
  *   passes only for a setting on SAFE_SETTINGS named in a string literal.
  * Does not: see inside function bodies, or judge casts to user-defined types (a user cast
  * function could run); see the report for these limits.
+ *
+ * Size (#15 item 5): the file (~470 lines) judges functions and operators and holds the tables of
+ * which built-in parameters take names (regclass, regproc, type names); the tables are data.
  */
 import { matchesAny, matchesAnyDeny } from './patterns.js';
 import { ALLOWED_BUILTINS, CATALOG_BUILTINS, type CatalogCategory } from './builtins.js';

@@ -24,6 +24,10 @@
  *   check: one hidden or denied descendant → DENIED_TABLE (VIEW_NOT_ALLOWED for a view's base
  *   relation, whose ONLY the catalog does not record).
  * Does not: see functions a view calls, or row-level security (the database enforces that).
+ *
+ * Size (#15 item 5): relationRules (~68 lines) is the ordered list of the rules for one resolved
+ * relation (unknown, hidden schema, denied, view, write target …), each a few lines, kept in the
+ * order the reasons are reported.
  */
 import type { DatabasePolicy } from '../config/schema.js';
 import { effectiveSearchPath, judgeFunction, type FunctionRules } from './functions.js';

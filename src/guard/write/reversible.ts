@@ -18,6 +18,9 @@
  *   are fine there because the undo deletes the inserted rows by the keys RETURNING reports.
  * Does not: see what column DEFAULTs do (a serial's sequence advances and is not rewound), or
  * functions called by CHECK constraints or by other objects; RLS is the database's business.
+ *
+ * Size (#15 item 5): irreversibility (~61 lines) is one ordered list of the cases that make a
+ * write irreversible, each a few lines.
  */
 import type { OnConflictAction } from '@pgsql/types';
 import { writeAnalysisBudget, type Budget } from '../ast/budget.js';
