@@ -196,6 +196,10 @@ describe('mask plan: fail closed', () => {
     // in a set-operation arm and a sub-select
     expect(sql('(SELECT id FROM app.customers ORDER BY id FETCH FIRST 1 ROW WITH TIES) UNION ALL SELECT id FROM app.orders')).toContain('WITH TIES) UNION ALL');
     expect(sql('SELECT * FROM (SELECT country FROM app.customers GROUP BY DISTINCT country) s')).toMatch(/GROUP BY DISTINCT country \) AS s$/);
+    // with a WINDOW clause, OFFSET and a locking clause after it
+    expect(sql('SELECT country, rank() OVER w FROM app.customers GROUP BY DISTINCT country WINDOW w AS (ORDER BY country) ORDER BY 1 LIMIT 3 OFFSET 1')).toMatch(
+      /GROUP BY DISTINCT country WINDOW w AS \(ORDER BY country\) ORDER BY 1 LIMIT 3 OFFSET 1$/,
+    );
   });
 
   it('refuses a masked relation without a known column list', async () => {
@@ -428,6 +432,17 @@ describe('mask plan: grouping sets keep the key\'s functional dependency as Post
       const { plan } = h.plan('SELECT c.id, count(*) FROM app.customers c GROUP BY c.id', maskPolicy({ masks: { 'app.customers.id': { mask }, 'app.customers.email': { mask: 'email' } } }));
       expect(plan.ok && plan.rewritten ? plan.sql : 'not rewritten', mask).toMatch(/GROUP BY c\.id$/);
     }
+  });
+
+  it('reads bare names through alias column lists and merged join columns as PostgreSQL scopes them', () => {
+    // k is c's renamed id, the only column named k in FROM: the key
+    const viaAlias = rewritten('SELECT k, n, count(*) FROM app.customers c(k, n) JOIN app.orders o ON o.customer_id = c.k GROUP BY k').sql;
+    expect(viaAlias.slice(viaAlias.lastIndexOf('GROUP BY'))).toMatch(/^GROUP BY k, c\.n, c\.email, c\.phone,/);
+    // a merged USING / NATURAL column is the join's, not c.id: nothing appended (as documented)
+    expect(appended('SELECT id, count(*) FROM app.customers c JOIN app.orders o USING (id) GROUP BY id')).toEqual([]);
+    expect(appended('SELECT id, count(*) FROM app.customers c NATURAL JOIN app.orders o GROUP BY id')).toEqual([]);
+    // a rename list longer than the table's columns, or a join alias list: unsure, nothing appended
+    expect(appended('SELECT x, count(*) FROM (app.customers c JOIN app.orders o ON o.customer_id = c.id) j(x) GROUP BY x')).toEqual([]);
   });
 
   it('appends the columns under the names an alias column list gives them', () => {
