@@ -117,8 +117,10 @@ describe('capture memory (issue #14 item 11)', () => {
     peak = Math.max(peak, used());
     expect(outcome?.status).toBe('failed');
     expect(JSON.stringify(outcome)).toContain('CAPTURE_TOO_LARGE');
-    // the 48 MiB row would cost ~96 MiB here (the DataRow and its decoded string)
-    expect(peak - base).toBeLessThan(BIG / 2);
+    // the 48 MiB row would cost ~96 MiB here (the DataRow and its decoded string); one copy of it
+    // held would be 48 MiB. The bound is below one copy: the rest is the process's own noise in
+    // this window (measured on Node 20 8–10 MiB, on Node 24 10–27 MiB: its heap and JIT move more)
+    expect(peak - base).toBeLessThan((BIG * 3) / 4);
     expect((await w.admin<{ n: number }>('SELECT octet_length(blob) AS n FROM app.big_rows WHERE id = 1'))[0]?.n).toBe(BIG);
     expect(codes(held)).toEqual(['HELD_FOR_APPROVAL']);
   }, 60_000);
