@@ -32,6 +32,27 @@ const CHAIN_KEYWORDS = new Set([
   'BETWEEN', 'OVERLAPS', 'ISNULL', 'NOTNULL', 'IN', 'ANY', 'ALL', 'SOME', 'ARRAY', 'SELECT',
 ]);
 
+/** CHAIN_KEYWORDS by length (0–9 characters). */
+const CHAIN_BY_LENGTH: readonly (readonly string[])[] = Array.from({ length: 10 }, (_, n) => [...CHAIN_KEYWORDS].filter((k) => k.length === n));
+
+/**
+ * Whether s[i, j) is a CHAIN_KEYWORDS word, as `CHAIN_KEYWORDS.has(s.slice(i, j).toUpperCase())`
+ * says, without allocating for ASCII words (the usual case; a word with any other character
+ * takes that exact path, since toUpperCase maps some of them to ASCII letters: 'ı' → 'I').
+ */
+function isChainKeyword(s: string, i: number, j: number): boolean {
+  const candidates = CHAIN_BY_LENGTH[j - i] as readonly string[];
+  for (let k = i; k < j; k++) if (s.charCodeAt(k) >= 128) return CHAIN_KEYWORDS.has(s.slice(i, j).toUpperCase());
+  next: for (const kw of candidates) {
+    for (let k = 0; k < kw.length; k++) {
+      const c = s.charCodeAt(i + k);
+      if ((c >= 97 && c <= 122 ? c - 32 : c) !== kw.charCodeAt(k)) continue next;
+    }
+    return true;
+  }
+  return false;
+}
+
 function isOpChar(c: number): boolean {
   // + - * / < > = ~ ! @ # % ^ & | ` ?
   return (
@@ -138,10 +159,7 @@ export function lexStats(s: string): LexStats {
         i = skipString(s, j, escaped);
         continue;
       }
-      if (j - i <= 9) {
-        const word = s.slice(i, j).toUpperCase();
-        if (CHAIN_KEYWORDS.has(word)) chain++;
-      }
+      if (j - i <= 9 && isChainKeyword(s, i, j)) chain++;
       i = j;
       continue;
     }

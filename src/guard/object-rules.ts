@@ -20,7 +20,7 @@ import { reason, type Reason } from './reasons.js';
 import { allowedSchemas, DEFAULT_RESERVED_SCHEMAS, relationRules, resolveRelation, type RelationContext } from './relations.js';
 import type { CatalogRelation, GuardRequest } from './types.js';
 import { REG_TYPES, type Facts, type FunctionRef, type RelationRef } from './walk.js';
-import { columnUse, exposedRegColumns } from './regcolumns.js';
+import { columnUse, exposedRegColumns, hasRegColumn } from './regcolumns.js';
 import { functionHidden, schemaHidden, type HiddenNames } from './visibility.js';
 import type { Reasons } from './reason-list.js';
 
@@ -212,6 +212,8 @@ function relationRefRules(scope: ObjectScope, relations: Set<string>, stmts: rea
     for (const x of res.reasons) out.add(x);
     if (!policy.catalogs && r.rel !== undefined && res.reasons.length === 0 && (ref.role === 'read' || ref.role === 'write')) {
       // a stored regclass/regrole … value prints a name from the system catalogs (regcolumns.ts)
+      // (the second walk over the tree, columnUse, only for a relation that has such a column)
+      if (!hasRegColumn(r.rel, req.catalog)) continue;
       use ??= columnUse(stmts);
       for (const c of exposedRegColumns(r.rel, use, req.catalog)) {
         out.add(

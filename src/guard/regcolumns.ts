@@ -74,6 +74,11 @@ export function columnUse(stmts: readonly unknown[]): ColumnUse {
   return out;
 }
 
+/** Whether `rel` has a column of a reg type at all (exposedRegColumns can only report those). */
+export function hasRegColumn(rel: CatalogRelation, catalog: CatalogSnapshot): boolean {
+  return (rel.columns ?? []).some((c) => regTypeOfColumn(c, catalog) !== undefined);
+}
+
 /**
  * The reg-typed columns of `rel` the statement may output: named anywhere, or every one of them
  * when the statement uses `*` or names the relation (or an alias) as a whole row.

@@ -20,7 +20,13 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const SRC = path.join(ROOT, 'src');
 const DOOR = 'guard/pgquery.ts';
 
-/** Files under src/ that import 'libpg-query' at run time (type-only imports are erased). */
+/** Whether a module specifier names libpg-query or a file of it ('libpg-query/wasm/…'). */
+const isParserSpecifier = (text: string): boolean => text === 'libpg-query' || text.startsWith('libpg-query/');
+
+/**
+ * Files under src/ that load libpg-query (or a file of it) at run time: imports that are not
+ * type-only, dynamic import() and require() (type-only imports are erased).
+ */
 function runtimeImportersOfParser(): string[] {
   const found = new Set<string>();
   for (const file of sourceFiles(SRC)) {
@@ -28,18 +34,18 @@ function runtimeImportersOfParser(): string[] {
     if (!text.includes('libpg-query')) continue;
     const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
     const visit = (node: ts.Node): void => {
-      if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier) && node.moduleSpecifier.text === 'libpg-query') {
+      if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier) && isParserSpecifier(node.moduleSpecifier.text)) {
         const clause = node.importClause;
         const typeOnly =
           clause !== undefined &&
           (clause.isTypeOnly ||
             (clause.name === undefined && clause.namedBindings !== undefined && ts.isNamedImports(clause.namedBindings) && clause.namedBindings.elements.every((e) => e.isTypeOnly)));
         if (!typeOnly) found.add(file);
-      } else if (ts.isExportDeclaration(node) && node.moduleSpecifier !== undefined && ts.isStringLiteral(node.moduleSpecifier) && node.moduleSpecifier.text === 'libpg-query') {
+      } else if (ts.isExportDeclaration(node) && node.moduleSpecifier !== undefined && ts.isStringLiteral(node.moduleSpecifier) && isParserSpecifier(node.moduleSpecifier.text)) {
         if (!node.isTypeOnly) found.add(file);
-      } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      } else if (ts.isCallExpression(node) && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))) {
         const [arg] = node.arguments;
-        if (arg !== undefined && ts.isStringLiteralLike(arg) && arg.text === 'libpg-query') found.add(file);
+        if (arg !== undefined && ts.isStringLiteralLike(arg) && isParserSpecifier(arg.text)) found.add(file);
       }
       ts.forEachChild(node, visit);
     };
