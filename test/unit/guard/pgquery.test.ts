@@ -71,3 +71,13 @@ describe('src/guard/pgquery.ts answers as libpg-query', () => {
     expect(door.parseSync('SELECT 1')).toEqual(lib.parseSync('SELECT 1'));
   });
 });
+
+describe('the libpg-query the door was checked against', () => {
+  it('is pinned to one exact version (the door reads its WebAssembly structs and exports)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
+    expect(pkg.dependencies['libpg-query']).toMatch(/^\d+\.\d+\.\d+$/);
+    const installed = JSON.parse(await readFile(new URL('../../../node_modules/libpg-query/package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(installed.version).toBe(pkg.dependencies['libpg-query']);
+  });
+});
