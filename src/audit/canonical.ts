@@ -12,7 +12,7 @@
  * point on can recompute the chain; set audit.hmac_key, and anchor the last hash elsewhere, see
  * docs/audit.md).
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
@@ -31,8 +31,13 @@ export function canonicalJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
 }
 
+/** crypto.hash (Node ≥ 20.12): one call, no Hash object — about half the cost of createHash per record. */
+const oneShot: ((alg: string, data: string, enc: 'hex') => string) | undefined = typeof crypto.hash === 'function' ? crypto.hash : undefined;
+
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  // both hash the string's UTF-8 bytes
+  if (oneShot !== undefined) return oneShot('sha256', text, 'hex');
+  return crypto.createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** Hash of a parsed record: sha256 over the canonical JSON of every member except `hash`. */

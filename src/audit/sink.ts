@@ -480,7 +480,7 @@ class QueuedAuditSink implements AuditSink {
     const batch: Batch = { lines: [], seqs: [], hashes: [], events: [] };
     let seq = this.seq;
     let prev = this.lastHash;
-    if (position !== undefined) {
+    if (position !== undefined && position.own !== true) {
       const disk = position.state;
       // Every process appends to one chain, so the file's end is never behind what this process
       // wrote — unless records were removed under it. Then continue from our own last record, so

@@ -16,7 +16,7 @@
  * Does not: coordinate with writers that do not take the lock (older versions, other tools), or
  * keep one chain across processes on stdout/stderr (each process starts its own there).
  */
-import { constants as fsc, fstatSync, statSync, write as fsWrite, type Stats } from 'node:fs';
+import { constants as fsc, fstatSync, statSync, write as fsWrite, writeSync, type Stats } from 'node:fs';
 import { mkdir, open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FileLock } from './lock.js';
@@ -37,6 +37,11 @@ export interface DiskPosition {
   state: ChainState | null;
   /** A torn last line (a writer died mid-write) was cut off: the sink marks it with an audit_gap. */
   repairedBytes: number;
+  /**
+   * True when the file still ends with the last record THIS process appended (nobody wrote since):
+   * the sink continues its own chain and `state` is not read (null here).
+   */
+  own?: boolean;
 }
 
 /** Thrown when some lines of a write were durable before the failure. */
@@ -90,12 +95,35 @@ export interface FileTargetOptions {
 const HOLD_MS = 20;
 const MAX_HOLD_MS = 250;
 const YIELD_MS = 50;
+/**
+ * An append within this long of taking the lock, with the lock held since, trusts the file to be
+ * as this process left it: no other process can have written (they wait for the lock), and none can
+ * have broken the lock as stale (that takes `staleMs` — 10 s by default — without a refresh; the
+ * bound is also at most half of it). So the stat of the path and the fstat of the open file are
+ * skipped. Past it (an event loop stalled while holding), the lock is given back and taken anew,
+ * and the file is checked as after any acquisition: rotation, replacement and other writers'
+ * records are noticed there.
+ */
+const TRUST_MS = 1_000;
+/**
+ * Appends are one synchronous write(2) on the O_APPEND file: a write into the page cache takes a
+ * few microseconds, where the same write through libuv's thread pool cost ≈ 40 µs of CPU (thread
+ * hand-off, wake-ups, a promise; measured, docs/benchmarks.md) — at one call at a time the largest
+ * item of the audit writer. SLOW_WRITES_IN_A_ROW writes in a row that each block longer than
+ * SLOW_WRITE_MS (a slow or network file system; one slow write may just be this process preempted
+ * on a busy host) switch appends to the thread pool for ASYNC_WRITES_MS, so the event loop is not
+ * held by the disk.
+ */
+const SLOW_WRITE_MS = 10;
+const SLOW_WRITES_IN_A_ROW = 3;
+const ASYNC_WRITES_MS = 60_000;
 
 /**
  * The file sink. Every append holds the inter-process lock (lock.ts), re-reads the chain position
  * at the end of the file when the file changed since this process last wrote (another process
  * appended or rotated), writes with O_APPEND, and keeps the lock for a short lease (above): any
- * number of processes keep one chain.
+ * number of processes keep one chain. Within a lease (TRUST_MS) the file is known unchanged and
+ * is not stat'ed; each batch is one synchronous write (SLOW_WRITE_MS).
  */
 export class FileTarget implements Target {
   private fh: FileHandle | null = null;
@@ -105,15 +133,26 @@ export class FileTarget implements Target {
   /** Size of the file and chain position after this process last read or wrote it; null: unknown. */
   private knownSize: number | null = null;
   private knownState: ChainState | null = null;
+  /** The file ends (at knownSize) with this process's own last append (knownState is not kept then). */
+  private knownOwn = false;
   private readonly lock: FileLock;
   /** When this process took the lock it holds (null: not held). */
   private heldSince: number | null = null;
   private releaseTimer: NodeJS.Timeout | null = null;
   /** After a long hold: the lock is not taken again before this time (Date.now() ms). */
   private yieldUntil = 0;
+  /** An append is between take() and give(): the lease timer must not release the lock. */
+  private inUse = false;
+  /** When the last append gave the lock back into the lease (Date.now() ms). */
+  private lastGive = 0;
+  private readonly trustMs: number;
+  /** Appends go through the thread pool until this time (Date.now() ms): synchronous writes were slow. */
+  private asyncWritesUntil = 0;
+  private slowWrites = 0;
 
   constructor(private readonly opts: FileTargetOptions) {
     this.lock = new FileLock({ target: opts.path, ...opts.lock });
+    this.trustMs = Math.min(TRUST_MS, (opts.lock?.staleMs ?? 10_000) / 2);
   }
 
   async open(): Promise<OpenResult> {
@@ -137,14 +176,20 @@ export class FileTarget implements Target {
 
   async append(build: (position: DiskPosition | undefined) => readonly string[]): Promise<void> {
     if (!this.fh) throw new AuditTargetError('ENOTOPEN');
-    await this.take();
+    // within a lease (TRUST_MS): nobody else wrote, rotated or replaced the file since our last append
+    const trusted = (await this.take()) && this.knownOwn && this.knownSize !== null;
     let ok = false;
     try {
-      await this.ensureCurrent();
-      const lines = build(await this.position());
+      let position: DiskPosition;
+      if (trusted) position = { state: null, repairedBytes: 0, own: true };
+      else {
+        await this.ensureCurrent();
+        position = await this.position();
+      }
+      const lines = build(position);
       await this.writeLines(lines);
-      const last = lines.length > 0 ? chainStateOf(lines[lines.length - 1] as string) : undefined;
-      if (last) this.knownState = last;
+      // the file now ends with our last line (the sink keeps its chain state; nothing to parse here)
+      if (lines.length > 0) this.knownOwn = true;
       ok = true;
     } catch (err) {
       await this.closeQuietly();
@@ -155,33 +200,58 @@ export class FileTarget implements Target {
     }
   }
 
-  /** Hold the lock: still held from the last append (lease), or acquired (after a yield, if due). */
-  private async take(): Promise<void> {
-    if (this.releaseTimer) {
-      clearTimeout(this.releaseTimer);
-      this.releaseTimer = null;
+  /**
+   * Hold the lock: still held from the last append (a lease; true: taken within TRUST_MS, so
+   * nobody else touched the file since), or acquired now (after a yield, if due; false).
+   */
+  private async take(): Promise<boolean> {
+    if (this.heldSince !== null) {
+      if (Date.now() - this.heldSince < this.trustMs) {
+        this.inUse = true;
+        return true;
+      }
+      // held for longer than the stale rule guarantees (a stalled event loop): take it anew
+      await this.releaseNow();
     }
-    if (this.heldSince !== null) return;
     const wait = this.yieldUntil - Date.now();
     if (wait > 0) await sleep(wait);
     await this.lock.acquire();
     this.heldSince = Date.now();
+    this.inUse = true;
+    return false;
   }
 
-  /** `keep`: keep the lock for HOLD_MS in case another append follows (unless held MAX_HOLD_MS already). */
+  /**
+   * `keep`: keep the lock for HOLD_MS in case another append follows (unless held MAX_HOLD_MS
+   * already). One timer serves a whole lease: when it fires it releases the lock only if no append
+   * came within HOLD_MS, and otherwise waits out the rest (no timer created per append).
+   */
   private async give(keep: boolean): Promise<void> {
+    this.inUse = false;
     if (this.heldSince === null) return;
-    if (keep && Date.now() - this.heldSince < MAX_HOLD_MS) {
-      this.releaseTimer = setTimeout(() => {
-        this.releaseTimer = null;
-        void this.releaseNow();
-      }, HOLD_MS);
-      // an exiting process does not wait for it (a lock left by a dead process is broken: lock.ts)
-      this.releaseTimer.unref();
+    const now = Date.now();
+    if (keep && now - this.heldSince < MAX_HOLD_MS) {
+      this.lastGive = now;
+      if (this.releaseTimer === null) this.armRelease(HOLD_MS);
       return;
     }
-    if (keep) this.yieldUntil = Date.now() + YIELD_MS;
+    if (keep) this.yieldUntil = now + YIELD_MS;
     await this.releaseNow();
+  }
+
+  private armRelease(ms: number): void {
+    this.releaseTimer = setTimeout(() => this.leaseTimer(), ms);
+    // an exiting process does not wait for it (a lock left by a dead process is broken: lock.ts)
+    this.releaseTimer.unref();
+  }
+
+  private leaseTimer(): void {
+    this.releaseTimer = null;
+    // an append under way re-arms the timer when it gives the lock back
+    if (this.heldSince === null || this.inUse) return;
+    const idle = Date.now() - this.lastGive;
+    if (idle < HOLD_MS) this.armRelease(HOLD_MS - idle);
+    else void this.releaseNow();
   }
 
   private async releaseNow(): Promise<void> {
@@ -209,6 +279,7 @@ export class FileTarget implements Target {
     }
     this.fh = fh;
     this.knownSize = null;
+    this.knownOwn = false;
   }
 
   /** Under the lock: reopen when another process rotated the file (or removed it). */
@@ -232,7 +303,7 @@ export class FileTarget implements Target {
   private async position(): Promise<DiskPosition> {
     const fh = this.fh as FileHandle;
     let size = fstatSync(fh.fd).size;
-    if (size === this.knownSize) return { state: this.knownState, repairedBytes: 0 };
+    if (size === this.knownSize) return this.knownOwn ? { state: null, repairedBytes: 0, own: true } : { state: this.knownState, repairedBytes: 0 };
     const tail = await readTail(fh, size);
     let state: ChainState | null;
     if (tail.lastLine !== null) {
@@ -250,6 +321,7 @@ export class FileTarget implements Target {
     }
     this.knownSize = size;
     this.knownState = state;
+    this.knownOwn = false;
     return { state, repairedBytes };
   }
 
@@ -276,10 +348,16 @@ export class FileTarget implements Target {
 
   /** Under the lock: append, rotating by size; a failed chunk is cut off again (no torn line). */
   private async writeLines(lines: readonly string[]): Promise<void> {
+    if (lines.length === 0) return;
     let committed = 0;
+    // the common case, one buffer for the whole batch: no rotation limit, or it fits
+    const whole = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+    const max = this.opts.maxBytes;
+    let first: { buf: Buffer; count: number; rotate: boolean } | null = max <= 0 || (this.knownSize as number) + whole.length <= max ? { buf: whole, count: lines.length, rotate: false } : null;
     while (committed < lines.length) {
       const size = this.knownSize as number;
-      const chunk = this.takeChunk(lines, committed, size);
+      const chunk = first ?? this.takeChunk(lines, committed, size);
+      first = null;
       if (chunk.rotate) {
         try {
           await this.rotate();
@@ -290,7 +368,7 @@ export class FileTarget implements Target {
         continue;
       }
       try {
-        await writeAll(this.fh as FileHandle, chunk.buf);
+        await this.writeChunk(this.fh as FileHandle, chunk.buf);
       } catch (err) {
         // We hold the lock: nobody wrote after us, so cutting back to our start is exact.
         await this.fh?.truncate(size).catch(() => undefined);
@@ -299,6 +377,24 @@ export class FileTarget implements Target {
       }
       this.knownSize = size + chunk.buf.length;
       committed += chunk.count;
+    }
+  }
+
+  /** One chunk: a synchronous write(2), or through the thread pool while synchronous writes are slow (SLOW_WRITE_MS). */
+  private async writeChunk(fh: FileHandle, buf: Buffer): Promise<void> {
+    const now = Date.now();
+    if (now < this.asyncWritesUntil) return writeAll(fh, buf);
+    const started = performance.now();
+    let off = 0;
+    while (off < buf.length) {
+      const n = writeSync(fh.fd, buf, off, buf.length - off, null);
+      if (n <= 0) throw new AuditTargetError('ESHORTWRITE');
+      off += n;
+    }
+    if (performance.now() - started <= SLOW_WRITE_MS) this.slowWrites = 0;
+    else if (++this.slowWrites >= SLOW_WRITES_IN_A_ROW) {
+      this.slowWrites = 0;
+      this.asyncWritesUntil = now + ASYNC_WRITES_MS;
     }
   }
 
@@ -336,6 +432,7 @@ export class FileTarget implements Target {
     this.ino = st.ino;
     this.dev = st.dev;
     this.knownSize = 0;
+    this.knownOwn = false;
   }
 
   async sync(): Promise<void> {
@@ -355,6 +452,7 @@ export class FileTarget implements Target {
     const fh = this.fh;
     this.fh = null;
     this.knownSize = null;
+    this.knownOwn = false;
     if (fh) await fh.close();
   }
 
