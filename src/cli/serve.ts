@@ -126,7 +126,10 @@ async function serveStdioTransport(runtime: Runtime, config: Config, logger: Log
   const principal = stdioPrincipal(config, principalFlag);
   resultBudget.configure({ capacity: config.server.result_budget_bytes, waitMs: config.server.result_budget_wait_ms });
   const { serveStdio } = await import('@modelcontextprotocol/server/stdio');
-  const handle = serveStdio(runtime.stdioFactory(principal), { onerror: (err) => logger.warn({ err: err.message }, 'stdio transport error') });
+  // The SDK's stdio transport with the tools/call fast path (src/mcp/stdio.ts, issue #13).
+  const [{ FastStdioTransport }, { directToolCaller }] = await Promise.all([import('../mcp/stdio.js'), import('../mcp/tool-call.js')]);
+  const transport = new FastStdioTransport({ principal, toolCall: directToolCaller(runtime.gateway) });
+  const handle = serveStdio(runtime.stdioFactory(principal), { transport, onerror: (err) => logger.warn({ err: err.message }, 'stdio transport error') });
   logger.info({ principal }, 'pgwarden serving MCP over stdio');
   const closed = new Promise<string>((resolve) => process.stdin.once('end', () => resolve('stdin closed')));
   const signal = await Promise.race([closed, nextSignal()]);
