@@ -11,9 +11,7 @@ import { WriteState, writableDatabases, type ApprovalHooks } from '../db/writes/
 import { assertOperatorTokensDistinct, operatorTokenStore } from '../auth/operators.js';
 import { classifyChanges, reloadProblems, type ReloadChanges } from './reload.js';
 import type { AdminOptions } from '../http/admin.js';
-import { DatabasePool } from '../db/pool.js';
-import { CatalogCache } from '../db/catalog.js';
-import { describeRelation, listRelations } from '../db/describe.js';
+import { openDatabases, PgDatabase } from './databases.js';
 import { Guard, loadParser, type GuardOptions } from '../guard/index.js';
 import { JudgingPool } from '../judge/pool.js';
 // the HTTP layer's parts the runtime needs, not its index: stdio must not load fastify and the Node adapter
@@ -28,7 +26,9 @@ import { Gateway, VERSION } from '../core/gateway.js';
 import { verifyPredefinedTools } from './verify-definitions.js';
 import { auditedReject, auditedRevert } from '../core/operator-actions.js';
 import { NOOP_TELEMETRY, startTelemetry, type Telemetry } from '../telemetry/index.js';
-import { NO_AUDIT, type AuditEventInput, type AuditPort, type DatabasePort, type ReadRequest, type ReadResult, type RelationDetail, type WritesPort } from '../core/ports.js';
+import { NO_AUDIT, type AuditEventInput, type AuditPort, type DatabasePort, type WritesPort } from '../core/ports.js';
+
+export { PgDatabase } from './databases.js';
 
 export interface Runtime {
   gateway: Gateway;
@@ -68,72 +68,11 @@ export interface RuntimeOptions {
    * listener, which would collide (EADDRINUSE) with the running gateway's on the same config.
    */
   telemetry?: boolean;
-}
-
-/** A configured database: a pool plus its catalog cache, as the core's DatabasePort. */
-export class PgDatabase implements DatabasePort {
-  readonly name: string;
-  readonly config: Config['databases'][string];
-  readonly pool: DatabasePool;
-  private readonly catalogs: CatalogCache;
-
-  constructor(name: string, config: Config['databases'][string], catalogTtlMs: number, logger: Logger) {
-    this.name = name;
-    this.config = config;
-    this.pool = new DatabasePool(config, {
-      name,
-      onError: (err) => logger.warn({ database: name, code: err.code }, 'idle database connection failed'),
-      // one line per change of state, with the sanitized cause (never the DSN)
-      onReachability: (reachable, cause) => {
-        if (reachable) logger.info({ database: name }, 'database reachable again');
-        else logger.error({ database: name, code: cause?.code, sqlstate: cause?.details.sqlstate, cause: cause?.message, fix: cause?.reasons[0]?.fix }, `database unreachable: ${cause?.message ?? 'unknown cause'}`);
-      },
-    });
-    this.catalogs = new CatalogCache(this.pool, { ttlMs: catalogTtlMs });
-  }
-
-  runRead(req: ReadRequest): Promise<ReadResult> {
-    return this.pool.runRead(req);
-  }
-
-  ready(): Promise<boolean> {
-    return this.pool.ready();
-  }
-
-  catalog() {
-    return this.catalogs.get();
-  }
-
-  /** guard.catalog_ttl_ms changed on reload. */
-  setCatalogTtl(ttlMs: number): void {
-    this.catalogs.setTtl(ttlMs);
-  }
-
-  refreshCatalog(options?: { force?: boolean }) {
-    return this.catalogs.refresh(options);
-  }
-
-  listRelations(schemas: readonly string[]) {
-    return listRelations(this.pool, schemas);
-  }
-
-  async describeRelation(schema: string, name: string): Promise<RelationDetail | undefined> {
-    try {
-      const d = await describeRelation(this.pool, schema, name);
-      return { ...d, primaryKey: d.primaryKey ?? [] };
-    } catch (err) {
-      if (isGatewayError(err) && err.code === 'UNKNOWN_TABLE') return undefined;
-      throw err;
-    }
-  }
-
-  async cancelAll(): Promise<void> {
-    await this.pool.shutdown({ graceMs: 0 });
-  }
-
-  end(): Promise<void> {
-    return this.pool.end();
-  }
+  /**
+   * The databases, when the caller opened them first (serve: openDatabases before this module's
+   * imports load, so the first catalog snapshot overlaps them); opened here otherwise.
+   */
+  databases?: ReadonlyMap<string, PgDatabase>;
 }
 
 /**
@@ -237,10 +176,7 @@ export async function openAudit(config: Config, logger: Logger): Promise<AuditPo
 
 export async function createRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   await loadParser();
-  const databases = new Map<string, DatabasePort>();
-  for (const [name, db] of Object.entries(config.databases)) {
-    databases.set(name, new PgDatabase(name, db, config.guard.catalog_ttl_ms, logger));
-  }
+  const databases: Map<string, DatabasePort> = new Map(options.databases ?? openDatabases(config, logger));
   const sink = options.audit === false ? undefined : createAuditSink(config.audit, logger, { transport: config.server.transport });
   // No call before the sink's first open finished: until it succeeds, a fail-closed sink refuses.
   await sink?.ready();

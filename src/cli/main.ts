@@ -7,7 +7,8 @@
  */
 import './boot.js'; // first: the compile cache before any other module is loaded
 import { parseArgs } from 'node:util';
-import { VERSION } from '../core/gateway.js';
+// the version only: --version and --help must not load the gateway (issue #13, start-up)
+import { VERSION } from '../core/version.js';
 
 const HELP = `pgwarden ${VERSION} — a SafeGuard gateway between AI agents and PostgreSQL
 

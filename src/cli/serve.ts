@@ -2,13 +2,18 @@
  * `pgwarden serve`: load configuration, build the runtime, serve MCP over HTTP or stdio, and
  * shut down cleanly on SIGTERM/SIGINT (readiness 503, drain within budget, cancel leftovers,
  * close pools, exit 0).
+ *
+ * Start-up order (issue #13): configuration first (zod, yaml), then the databases are opened and
+ * their first catalog snapshot started (src/app/databases.ts, the pg driver only), and only then
+ * the rest of the gateway is loaded (src/app/runtime.ts: the MCP SDK, the guard and its parser,
+ * masking, audit), so connecting, authenticating and the snapshot queries overlap that loading.
+ * The HTTP server (fastify) is loaded only for --transport http.
  */
-import { stringify } from 'yaml';
 import { isConfigError, loadConfig, redactConfig } from '../config/index.js';
 import { databasePolicySchema, policySchema, principalSchema, type Config } from '../config/schema.js';
 import { ENV_POLICY, ENV_PRINCIPAL } from '../config/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { createRuntime, type Runtime } from '../app/runtime.js';
+import type { Runtime } from '../app/runtime.js';
 import { TokenStore } from '../auth/tokens.js';
 import { resultBudget } from '../shared/budget.js';
 
@@ -24,12 +29,24 @@ export interface ServeOptions {
 export async function serveCommand(opts: ServeOptions): Promise<number> {
   const config = await loadConfig({ path: opts.config, env: process.env, overrides: cliOverrides(opts) });
   if (opts.dryRun) {
+    const { stringify } = await import('yaml');
     process.stdout.write(stringify(redactConfig(config)));
     return 0;
   }
   const logger = createLogger(config.log.level);
   if (config.server.transport === 'stdio') addLocalPrincipal(config);
-  const runtime = await createRuntime(config, logger);
+  const { openDatabases, warmCatalogs } = await import('../app/databases.js');
+  const databases = openDatabases(config, logger);
+  warmCatalogs(databases);
+  let runtime: Runtime;
+  try {
+    const { createRuntime } = await import('../app/runtime.js');
+    runtime = await createRuntime(config, logger, { databases });
+  } catch (err) {
+    // the warm-up's connections would keep the process alive after a refused start
+    await Promise.all([...databases.values()].map((d) => d.end().catch(() => undefined)));
+    throw err;
+  }
   if (config.server.transport === 'stdio') return serveStdioTransport(runtime, config, logger, opts.principal);
   return serveHttpTransport(runtime, config, logger, opts);
 }

@@ -16,7 +16,6 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { digestToken, defaultTokenId } from './token-digest.js';
 import { normalizeDsn } from './dsn.js';
@@ -149,11 +148,16 @@ async function readYamlFile(path: string): Promise<Raw> {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError([readErrorMessage(path, errnoCode(err))], 'cannot read configuration');
   }
-  return parseYaml(text, path);
+  return await parseYaml(text, path);
 }
 
-/** Parse YAML text into a plain mapping; null values are dropped ("not set"). */
-export function parseYaml(text: string, label = 'config'): Raw {
+/**
+ * Parse YAML text into a plain mapping; null values are dropped ("not set"). The yaml package is
+ * loaded here, on the first file read: a configuration from the environment alone (DATABASE_URL)
+ * starts without it (issue #13, start-up).
+ */
+export async function parseYaml(text: string, label = 'config'): Promise<Raw> {
+  const { LineCounter, parseDocument } = await import('yaml');
   const lineCounter = new LineCounter();
   // prettyErrors off: the pretty form quotes the source line, which may hold a secret.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });

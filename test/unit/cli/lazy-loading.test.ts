@@ -1,0 +1,91 @@
+/**
+ * What each command loads (issue #13, start-up): a stdio start must not load the HTTP server
+ * (fastify, its rate limiter, the SDK's Node adapter) and, with a configuration from the
+ * environment alone, not the YAML parser; `pgwarden --version` and `--help` must not load the
+ * gateway (the guard, zod, the parser). Each case runs the real command in a child process
+ * (tsx, from src/) with a loader hook recording every module loaded (test/support/record-modules.mjs).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const dir = mkdtempSync(path.join(tmpdir(), 'pgwarden-lazy-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let runs = 0;
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  modules: string[];
+}
+
+/** Run `pgwarden <args>` from src/ with the module recorder; `input` is written to stdin, then stdin is closed when `closeWhen` matches stdout. */
+function pgwarden(args: string[], env: Record<string, string>, input?: { text: string; closeWhen: RegExp }): Promise<Run> {
+  const file = path.join(dir, `modules-${++runs}.txt`);
+  const base: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('PGWARDEN_') && k !== 'DATABASE_URL') base[k] = v;
+  const child = spawn(
+    process.execPath,
+    ['--import', pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, '--import', pathToFileURL(path.join(ROOT, 'test/support/record-modules.mjs')).href, path.join(ROOT, 'src/cli/main.ts'), ...args],
+    { cwd: ROOT, env: { ...base, NODE_OPTIONS: '', PGWARDEN_TEST_MODULES_FILE: file, ...env }, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (input !== undefined && input.closeWhen.test(stdout)) child.stdin.end();
+  });
+  child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
+  if (input === undefined) child.stdin.end();
+  else child.stdin.write(input.text);
+  return new Promise((resolve) => {
+    child.once('exit', (code) => {
+      let modules: string[] = [];
+      try {
+        modules = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+      } catch {
+        // no module recorded: the assertions on `modules` say so
+      }
+      resolve({ code, stdout, stderr, modules });
+    });
+  });
+}
+
+const loaded = (run: Run, re: RegExp): string[] => run.modules.filter((u) => re.test(u));
+const GATEWAY = /\/src\/(core\/gateway|guard\/index|app\/runtime)\.ts$|\/node_modules\/(zod|libpg-query|@modelcontextprotocol)\//;
+const HTTP = /\/node_modules\/(fastify|@fastify\/rate-limit|@modelcontextprotocol\/node)\/|\/src\/http\/(index|app|mcp-route)\.ts$/;
+
+describe('what a command loads', () => {
+  it('--version and --help answer without loading the gateway', async () => {
+    for (const flag of ['--version', '--help']) {
+      const run = await pgwarden([flag], {});
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/0\.\d+\.\d+/);
+      expect(loaded(run, /\/src\/cli\/main\.ts$/)).toHaveLength(1); // the recorder works
+      expect(loaded(run, GATEWAY)).toEqual([]);
+    }
+  }, 60_000);
+
+  it('a stdio start with the configuration from the environment answers initialize without fastify or the YAML parser', async () => {
+    const init = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'lazy-loading-test', version: '0' } } };
+    // a database that refuses connections: start-up must not need it (its catalog warm-up fails quietly)
+    const run = await pgwarden(['serve', '--transport', 'stdio'], { DATABASE_URL: 'postgres://u:p@127.0.0.1:1/db', PGWARDEN_LOG_LEVEL: 'warn' }, { text: `${JSON.stringify(init)}\n`, closeWhen: /"id":0/ });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('"serverInfo"');
+    expect(loaded(run, /\/node_modules\/@modelcontextprotocol\/server\//).length).toBeGreaterThan(0); // the recorder saw the MCP server
+    expect(loaded(run, HTTP)).toEqual([]);
+    expect(loaded(run, /\/node_modules\/yaml\//)).toEqual([]);
+  }, 60_000);
+
+  it('a stdio start with a configuration file loads the YAML parser (and still not fastify)', async () => {
+    const run = await pgwarden(['serve', '--transport', 'stdio', '--config', path.join(ROOT, 'config/pgwarden.yaml'), '--dry-run'], { DATABASE_URL: 'postgres://u:p@127.0.0.1:1/db' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(loaded(run, /\/node_modules\/yaml\//).length).toBeGreaterThan(0);
+    expect(loaded(run, HTTP)).toEqual([]);
+  }, 60_000);
+});
