@@ -6,7 +6,8 @@
  * Start-up order (issue #13): configuration first (zod, yaml), then the databases are opened and
  * their first catalog snapshot started (src/app/databases.ts, the pg driver only), and only then
  * the rest of the gateway is loaded (src/app/runtime.ts: the MCP SDK, the guard and its parser,
- * masking, audit), so connecting, authenticating and the snapshot queries overlap that loading.
+ * masking, audit), so connecting, authenticating and the snapshot queries overlap that loading;
+ * the parser's WebAssembly is read and compiled meanwhile too.
  * The HTTP server (fastify) is loaded only for --transport http.
  */
 import { isConfigError, loadConfig, redactConfig } from '../config/index.js';
@@ -33,6 +34,9 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
     process.stdout.write(stringify(redactConfig(config)));
     return 0;
   }
+  // libpg-query reads and compiles its WebAssembly when imported: start it now, so the compile
+  // overlaps the loading below (createRuntime's loadParser then finds it done or in flight)
+  import('../guard/pgquery.js').catch(() => undefined);
   const logger = createLogger(config.log.level);
   if (config.server.transport === 'stdio') addLocalPrincipal(config);
   const { openDatabases, warmCatalogs } = await import('../app/databases.js');
