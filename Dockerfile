@@ -94,6 +94,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 
 # node is PID 1 (no npm or shell wrapper), so SIGTERM reaches pgwarden's drain handler directly.
 # --max-semi-space-size=4 caps V8's young generation at 2 × 4 MiB: ≈ 10 MiB less resident memory
-# idle, no measurable CPU per call (docs/benchmarks.md, "Start-up and memory (session 6)").
+# idle, 0–5 % more CPU per call (docs/benchmarks.md, "Start-up and memory (session 6)").
 ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/dist/cli/main.js"]
 CMD ["serve", "--config", "/etc/pgwarden/pgwarden.yaml"]
