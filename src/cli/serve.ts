@@ -34,9 +34,9 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
     process.stdout.write(stringify(redactConfig(config)));
     return 0;
   }
-  // libpg-query reads and compiles its WebAssembly when imported: start it now, so the compile
-  // overlaps the loading below (createRuntime's loadParser then finds it done or in flight)
-  import('../guard/pgquery.js').catch(() => undefined);
+  // start reading and compiling the parser's WebAssembly now, so the compile overlaps the loading
+  // below (createRuntime's loadParser then finds it done or in flight; a failure surfaces there)
+  import('../guard/pgquery.js').then((m) => m.loadModule()).catch(() => undefined);
   const logger = createLogger(config.log.level);
   if (config.server.transport === 'stdio') addLocalPrincipal(config);
   const { openDatabases, warmCatalogs } = await import('../app/databases.js');
