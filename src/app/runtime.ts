@@ -254,6 +254,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       requestId: http.requestId,
       clientAddress: http.clientAddress,
       ...(signal ? { signal } : {}),
+      ...(http.budgetScope ? { budgetScope: http.budgetScope } : {}),
     };
   });
   const httpToolCall: FastToolCall = directToolCaller(gateway);

@@ -404,7 +404,7 @@ export class DatabasePool {
     const limits = options.explain !== undefined ? { max_rows: 1, max_bytes: options.limits.max_bytes } : options.limits;
     // Rows are charged to the gateway-wide budget as they arrive (budget.ts); released with the
     // HTTP response that carries them, or when this read fails.
-    const lease = this.budget.lease();
+    const lease = this.budget.lease(options.budgetScope);
     let stopped = false;
     // One round trip: hardening, the capped statement and ROLLBACK in one extended-protocol
     // pipeline (see capped-query.ts for why a failed hardening step can never let it run).

@@ -4,7 +4,7 @@
  * Guarantees: an authenticated /mcp request reaches the McpServerFactory (`ctx.authInfo`) and
  * every tool callback (`ctx.http.authInfo`) with
  *   authInfo = { token: <tokenId>, clientId: <principal>, scopes: [],
- *                extra: { principal, tokenId, requestId, signal, clientAddress } }
+ *                extra: { principal, tokenId, requestId, signal, clientAddress, budgetScope } }
  * `token` is the token's label, never the raw bearer token. `signal` aborts (reason: a
  * RequestCancelledError) when the HTTP client disconnects, the request outlives
  * server.request_timeout_ms, or shutdown cancels in-flight calls after the drain timeout.
@@ -14,6 +14,7 @@
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import type { FastifyRequest } from 'fastify';
 import { linkSignals } from '../core/signals.js';
+import { BudgetScope } from '../shared/budget.js';
 
 /** What tool handlers learn about the HTTP request they serve. */
 export interface HttpRequestContext {
@@ -23,6 +24,8 @@ export interface HttpRequestContext {
   /** Fires on client disconnect, request timeout, or shutdown cancellation. */
   signal: AbortSignal;
   clientAddress: string;
+  /** The response's result-budget scope: leases of the call's reads are released with the response. */
+  budgetScope?: BudgetScope;
 }
 
 /** Per-request state kept on the fastify request. */
@@ -59,7 +62,7 @@ export function buildAuthInfo(ctx: HttpRequestContext): AuthInfo {
 export function httpRequestContext(authInfo: AuthInfo | undefined): HttpRequestContext | undefined {
   const x = authInfo?.extra;
   if (x === undefined) return undefined;
-  const { principal, tokenId, requestId, signal, clientAddress } = x;
+  const { principal, tokenId, requestId, signal, clientAddress, budgetScope } = x;
   if (
     typeof principal !== 'string' ||
     typeof tokenId !== 'string' ||
@@ -69,7 +72,7 @@ export function httpRequestContext(authInfo: AuthInfo | undefined): HttpRequestC
   ) {
     return undefined;
   }
-  return { principal, tokenId, requestId, signal, clientAddress };
+  return { principal, tokenId, requestId, signal, clientAddress, ...(budgetScope instanceof BudgetScope ? { budgetScope } : {}) };
 }
 
 /**

@@ -13,6 +13,14 @@
  * `arguments`). No Mcp-Method / Mcp-Name header, no `_meta`, no request state, no batch. The
  * checks are a subset of what the SDK accepts, so a request that fails one is answered by the SDK
  * exactly as before.
+ * The era classifier runs once per shape, not per request (issue #13: its zod passes, two of them
+ * failing on every request body, were ≈ 8 KB of garbage per call): for a body that passed the
+ * checks above its answer depends only on the MCP-Protocol-Version header, the id's type and
+ * whether `arguments` is present — the SDK's JSON-RPC request schema is strict on exactly these
+ * four members, accepts every string and every integer id, and types nothing in params but
+ * `_meta`, which these bodies lack. So the classifier is asked about a canonical body of the
+ * same shape (a string id, or an id 0), and its answer kept for that shape; an id outside
+ * 0…2^31−1 is classified as it is, per request.
  * Does not: authenticate, limit or parse (fastify's hooks did that before the route runs).
  */
 import type { IncomingHttpHeaders } from 'node:http';
@@ -45,6 +53,24 @@ function headersFit(headers: IncomingHttpHeaders): boolean {
   return headers['mcp-method'] === undefined && headers['mcp-name'] === undefined;
 }
 
+/** The SDK classifier's verdict per canonical shape (header version × id type × arguments present): at most 2 × 2 × (versions + 1) entries. */
+const legacyByShape = new Map<string, boolean>();
+
+/** Whether the SDK's own classifier routes this body (already narrowed by fastToolCallOf) to the 2025-era leg. */
+function classifiedLegacy(body: Record<string, unknown>, id: string | number, hasArguments: boolean, protocolVersionHeader: string | undefined): boolean {
+  const classify = (b: unknown): boolean =>
+    classifyInboundRequest({ httpMethod: 'POST', body: b, ...(protocolVersionHeader === undefined ? {} : { protocolVersionHeader }) }).kind === 'legacy';
+  const canonicalId = typeof id === 'string' ? '' : Number.isInteger(id) && id >= 0 && id < 2 ** 31 && !Object.is(id, -0) ? 0 : undefined;
+  if (canonicalId === undefined) return classify(body);
+  const key = `${protocolVersionHeader ?? ''}|${typeof id}|${String(hasArguments)}`;
+  let legacy = legacyByShape.get(key);
+  if (legacy === undefined) {
+    legacy = classify({ jsonrpc: '2.0', id: canonicalId, method: 'tools/call', params: { name: 'x', ...(hasArguments ? { arguments: {} } : {}) } });
+    legacyByShape.set(key, legacy);
+  }
+  return legacy;
+}
+
 /** The call, when this request takes the fast path; undefined: the SDK serves it. */
 export function fastToolCallOf(headers: IncomingHttpHeaders, body: unknown): FastToolCallRequest | undefined {
   if (!isPlainObject(body) || !onlyKeys(body, REQUEST_KEYS)) return undefined;
@@ -57,7 +83,6 @@ export function fastToolCallOf(headers: IncomingHttpHeaders, body: unknown): Fas
   if (args !== undefined && !isPlainObject(args)) return undefined;
   if (!headersFit(headers)) return undefined;
   const protocolVersionHeader = headers['mcp-protocol-version'] as string | undefined;
-  const route = classifyInboundRequest({ httpMethod: 'POST', body, ...(protocolVersionHeader === undefined ? {} : { protocolVersionHeader }) });
-  if (route.kind !== 'legacy') return undefined;
+  if (!classifiedLegacy(body, id, args !== undefined, protocolVersionHeader)) return undefined;
   return { id, name: params.name, arguments: args, protocolVersionHeader };
 }

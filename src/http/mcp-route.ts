@@ -129,22 +129,24 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
       request.log.info({ cancel: reason instanceof RequestCancelledError ? reason.reason : 'unknown' }, 'request signal aborted');
     });
 
+    // Result rows read for this request stay charged to the byte budget until its response is
+    // over (written or abandoned): the serialized answer is part of what the budget bounds. The
+    // scope travels with the call (authInfo on the SDK route, the caller on the fast path).
+    const budgetScope = resultBudget.scope();
+    raw.once('close', () => budgetScope.end());
     const ctx: HttpRequestContext = {
       principal: state.principal,
       tokenId: state.tokenId,
       requestId: String(request.id),
       signal: controller.signal,
       clientAddress: request.ip,
+      budgetScope,
     };
     (request.raw as IncomingMessage & { auth?: AuthInfo }).auth = buildAuthInfo(ctx);
 
     if (wantsClose(request.raw)) honourConnectionClose(raw);
-    // Result rows read for this request stay charged to the byte budget until its response is
-    // over (written or abandoned): the serialized answer is part of what the budget bounds.
-    const budgetScope = resultBudget.scope();
-    raw.once('close', () => budgetScope.end());
     const fast = opts.toolCall === undefined ? undefined : fastToolCallOf(request.headers, request.body);
-    const caller = { principal: ctx.principal, requestId: ctx.requestId, clientAddress: ctx.clientAddress, signal: ctx.signal };
+    const caller = { principal: ctx.principal, requestId: ctx.requestId, clientAddress: ctx.clientAddress, signal: ctx.signal, budgetScope };
     // Headers set by hooks (rate limit, request id) live on the fastify reply until it sends;
     // a hijacked reply never sends, so copy them to the raw response first.
     for (const [name, value] of Object.entries(reply.getHeaders())) {
@@ -153,10 +155,9 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
     reply.hijack();
     /** The fast path when it takes the call, else the SDK; the status written. */
     const serve = async (): Promise<number> => {
-      // Started inside the budget scope (leases taken by the call belong to this response).
-      const answer = fast === undefined ? undefined : budgetScope.run(() => opts.toolCall?.(caller, fast));
+      const answer = fast === undefined ? undefined : opts.toolCall?.(caller, fast);
       if (fast !== undefined && answer !== undefined) return writeFast(raw, fast.id, answer);
-      await budgetScope.run(() => nodeHandler(request.raw, raw, request.body));
+      await nodeHandler(request.raw, raw, request.body);
       return raw.statusCode;
     };
     try {

@@ -52,6 +52,8 @@ export interface CallerInfo {
   clientAddress?: string;
   /** Fires when the HTTP client goes away or shutdown cancels the call. */
   signal?: AbortSignal;
+  /** HTTP: the response the rows go out in (result byte budget, src/shared/budget.ts). */
+  budgetScope?: CallContext['budgetScope'];
 }
 
 /** Resolve the caller from the SDK's request context (authInfo set by the HTTP layer). */
@@ -291,6 +293,7 @@ export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): M
     const ctx: CallContext = { principal: caller.principal, requestId: caller.requestId ?? randomUUID() };
     if (caller.clientAddress) ctx.clientAddress = caller.clientAddress;
     if (caller.signal) ctx.signal = caller.signal;
+    if (caller.budgetScope) ctx.budgetScope = caller.budgetScope;
     return fn(ctx);
   };
   registerResources(server, gateway, caller.principal, run);
@@ -311,6 +314,7 @@ export function toolCallContext(
   if (call.protocolVersion !== undefined) ctx.protocolVersion = call.protocolVersion;
   if (caller.clientAddress) ctx.clientAddress = caller.clientAddress;
   if (caller.signal && caller.signal !== call.signal) ctx.alsoCancelledBy = [caller.signal];
+  if (caller.budgetScope) ctx.budgetScope = caller.budgetScope;
   return ctx;
 }
 

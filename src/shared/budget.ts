@@ -9,9 +9,13 @@
  * budget (the overshoot is bounded by FLOOR_BYTES per read in flight, i.e. by the pool sizes).
  *
  * When a lease is released: over HTTP at the end of the HTTP response that carried the rows (the
- * MCP route opens a scope per request; leases taken inside it are released when the response
- * closes, so the serialized answer is covered too); elsewhere (stdio, tests) when the read
- * returns. A failed or refused read releases at once.
+ * MCP route opens a scope per request and hands it down with the call — CallContext.budgetScope,
+ * ReadOptions.budgetScope — so the leases its reads take are released when the response closes
+ * and the serialized answer is covered too); elsewhere (stdio, tests) when the read returns. A
+ * failed or refused read releases at once.
+ * The scope is passed explicitly, not through AsyncLocalStorage: on Node 20 an AsyncLocalStorage
+ * turns on promise hooks for every promise of the process (≈ 5 KB and a JS hook call per promise
+ * batch on every call; issue #13, docs/benchmarks.md).
  *
  * Guarantees: `used` never exceeds `capacity` + FLOOR_BYTES × (leases holding ≤ FLOOR_BYTES);
  * waiters are served first come, first served; release() is idempotent.
@@ -21,8 +25,6 @@
  * Does not: measure heap (it counts wire bytes; docs/deployment.md states the heap that covers
  * a budget), or bound memory outside result rows (requests are bounded by the body limit).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-
 /** Bytes a lease may always hold, whatever the budget's state. */
 export const FLOOR_BYTES = 64 * 1024;
 
@@ -56,14 +58,14 @@ export class ResultBudget {
     return this.#used;
   }
 
-  /** A new lease; adopted by the current scope (an HTTP response) when there is one. */
-  lease(): BudgetLease {
+  /** A new lease; adopted by `scope` (the HTTP response that carries its rows) when given. */
+  lease(scope?: BudgetScope): BudgetLease {
     const lease = new BudgetLease(this);
-    scopes.getStore()?.adopt(lease);
+    scope?.adopt(lease);
     return lease;
   }
 
-  /** Run `fn` in a scope: leases taken inside it are released by the returned end(), not by the read. */
+  /** A scope: leases taken with it are released by its end(), not by the read. */
   scope(): BudgetScope {
     return new BudgetScope();
   }
@@ -184,11 +186,6 @@ export class BudgetScope {
   readonly #leases: BudgetLease[] = [];
   #ended = false;
 
-  /** Run `fn` with this scope current (AsyncLocalStorage: follows every await inside it). */
-  run<T>(fn: () => T): T {
-    return scopes.run(this, fn);
-  }
-
   /** @internal */
   adopt(lease: BudgetLease): void {
     if (this.#ended) return; // the response is gone: the read releases its own lease
@@ -202,8 +199,6 @@ export class BudgetScope {
     for (const lease of this.#leases.splice(0)) lease.release();
   }
 }
-
-const scopes = new AsyncLocalStorage<BudgetScope>();
 
 /** The process-wide budget (configured from server.result_budget_bytes at start). */
 export const resultBudget = new ResultBudget({ capacity: 32 * 1024 * 1024, waitMs: 2_000 });

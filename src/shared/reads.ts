@@ -4,6 +4,7 @@
  * Pure types, in the shared layer so that neither side imports the other.
  */
 import type { ResolvedLimits } from '../config/schema.js';
+import type { BudgetScope } from './budget.js';
 
 export interface ColumnInfo {
   name: string;
@@ -25,6 +26,8 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** Run EXPLAIN (FORMAT JSON[, ANALYZE true]) of `sql` instead; the plan is in `plan`. */
   explain?: { analyze: boolean };
+  /** The HTTP response that carries the rows: the read's budget lease is released with it (budget.ts). */
+  budgetScope?: BudgetScope;
 }
 
 export interface ReadResult {

@@ -6,6 +6,7 @@
 import type { Config, DatabasePolicy } from '../../config/schema.js';
 import type { CatalogSnapshot, Decision } from '../../guard/types.js';
 import type { Masker } from '../../mask/index.js';
+import type { BudgetScope } from '../../shared/budget.js';
 import type { Telemetry } from '../../telemetry/index.js';
 import type { PrincipalView } from '../principals.js';
 import type { AuditPort, DatabasePort, GuardPort, JudgingPort, WritesPort } from '../ports.js';
@@ -22,6 +23,8 @@ export interface CallContext {
   jsonrpcId?: string | number;
   /** The MCP protocol revision the client speaks (spans: mcp.protocol.version). */
   protocolVersion?: string;
+  /** HTTP: the response that carries the call's rows; its reads' budget leases are released with it. */
+  budgetScope?: BudgetScope;
 }
 
 export interface GatewayDeps {

@@ -51,6 +51,7 @@ export class CallPlumbing {
       const cancel = this.linkCancellation(ctx);
       const inner: CallContext = { principal: ctx.principal, requestId: ctx.requestId, signal: cancel.controller.signal };
       if (ctx.clientAddress !== undefined) inner.clientAddress = ctx.clientAddress;
+      if (ctx.budgetScope !== undefined) inner.budgetScope = ctx.budgetScope;
       try {
         const pre = this.precheck(ctx, access.predefined ? undefined : (tool as ToolName), database);
         if ('refusal' in pre) {

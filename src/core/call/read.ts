@@ -78,6 +78,7 @@ function runRead(p: CallPlumbing, ctx: CallContext, r: Resolved, sql: string, ex
     principal: { setting: r.policy.principal_setting, value: ctx.principal },
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     ...(explain ? { explain } : {}),
+    ...(ctx.budgetScope ? { budgetScope: ctx.budgetScope } : {}),
   });
 }
 

@@ -76,7 +76,7 @@ describe('the gateway-wide byte budget', () => {
   it('a read that needs more than the budget has free waits, then is refused RESULT_BUDGET_EXHAUSTED', async () => {
     const holder = budget.scope();
     // 4 MB of the 5 MiB held by a "response still being written" (the scope is not ended).
-    const held = await holder.run(() => pool.runRead({ ...base(), sql: "SELECT repeat('a', 1000000) FROM generate_series(1, 4)" }));
+    const held = await pool.runRead({ ...base(), budgetScope: holder, sql: "SELECT repeat('a', 1000000) FROM generate_series(1, 4)" });
     expect(held.rowCount).toBe(4);
     expect(budget.used).toBeGreaterThan(4_000_000);
     const started = performance.now();

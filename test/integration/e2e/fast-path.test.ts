@@ -14,6 +14,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import pino from 'pino';
 import { buildHttpApp, startHttpServer, type FastToolCall, type HttpServerHandle } from '../../../src/http/index.js';
 import { Lifecycle } from '../../../src/http/lifecycle.js';
+import { resultBudget, type BudgetScope } from '../../../src/shared/budget.js';
 import { startE2eGateway, type E2eGateway, type Era } from '../../support/gateway.js';
 import { surfaceConfig, SURFACE_TOKENS } from '../../support/surface.js';
 import { setupWriteDb, type WriteTestDb } from '../writes/helpers.js';
@@ -259,6 +260,37 @@ describe('tools/call: the fast path answers byte for byte what the SDK answers (
       compared += a.length;
     }
     expect(compared).toBeGreaterThan(20);
+  });
+});
+
+describe('the result byte budget: a read\'s lease belongs to the HTTP response that carries its rows', () => {
+  it('on the fast path, on the SDK route and in the 2026-07-28 era (the scope is handed down, no AsyncLocalStorage)', async () => {
+    const scopes: (BudgetScope | undefined)[] = [];
+    const lease = resultBudget.lease.bind(resultBudget);
+    const spy = vi.spyOn(resultBudget, 'lease').mockImplementation((scope?: BudgetScope) => {
+      scopes.push(scope);
+      return lease(scope);
+    });
+    try {
+      const read = call('query', { sql: 'SELECT id FROM app.orders WHERE id = 3' });
+      const before = served.length;
+      await post(fast.url, read, ANALYST, V);
+      expect(served.slice(before)).toEqual(['fast']);
+      await post(sdk.url, read, ANALYST, V);
+      await post(fast.url, call('describe', { table: 'app.orders' }), ANALYST, V); // its sample rows are a read too
+      const modern = new Client({ name: 'pgwarden-budget', version: '0.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+      await modern.connect(new StreamableHTTPClientTransport(new URL(`${fast.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${ANALYST}` } } }));
+      await modern.callTool({ name: 'query', arguments: { sql: 'SELECT id FROM app.orders WHERE id = 4' } });
+      await modern.close();
+    } finally {
+      spy.mockRestore();
+    }
+    // four responses, one read each, each lease adopted by its own response's scope
+    expect(scopes.length).toBe(4);
+    expect(scopes.map((s) => s !== undefined)).toEqual([true, true, true, true]);
+    expect(new Set(scopes).size).toBe(4);
+    // every response is over: its scope ended and gave the bytes back
+    await vi.waitFor(() => expect(resultBudget.used).toBe(0));
   });
 });
 

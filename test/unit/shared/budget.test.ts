@@ -56,7 +56,7 @@ describe('ResultBudget', () => {
   it('a scope keeps its leases until end()', () => {
     const b = new ResultBudget({ capacity: MB, waitMs: 30 });
     const scope = b.scope();
-    const lease = scope.run(() => b.lease());
+    const lease = b.lease(scope);
     lease.charge(1000);
     lease.releaseUnlessScoped();
     expect(b.used).toBe(1000);
