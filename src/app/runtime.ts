@@ -20,7 +20,7 @@ import { httpRequestContext, callSignal } from '../http/context.js';
 import type { AuthFailureInfo, Authenticator, FastToolCall } from '../http/types.js';
 import type { Logger } from '../log/logger.js';
 import { buildServer, createServerFactory } from '../mcp/server.js';
-import { directToolCaller } from '../mcp/tool-call.js';
+import { directToolCallerJson } from '../mcp/tool-call.js';
 import { isGatewayError } from '../errors/gateway-error.js';
 import { Gateway, VERSION } from '../core/gateway.js';
 import { verifyPredefinedTools } from './verify-definitions.js';
@@ -257,7 +257,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       ...(http.budgetScope ? { budgetScope: http.budgetScope } : {}),
     };
   });
-  const httpToolCall: FastToolCall = directToolCaller(gateway);
+  const httpToolCall: FastToolCall = directToolCallerJson(gateway);
   const stdioFactory = (principal: string): McpServerFactory => () => buildServer(gateway, { principal, clientAddress: 'stdio' });
   const onAuthFailure = (info: AuthFailureInfo): void => {
     try {

@@ -23,6 +23,7 @@ import { registerAdminRoutes, sendAdminHttpError } from './admin.js';
 import { authHook } from './auth.js';
 import { errorHandler, HttpError, refusalOf, sendError } from './errors.js';
 import { hostCheckHook, hostPolicy } from './host-check.js';
+import { syncHook } from './hooks.js';
 import { Lifecycle } from './lifecycle.js';
 import { genRequestId, httpLogger, lazyChildLogger, REQUEST_ID_HEADER, skipRequestLog } from './logging.js';
 import { registerMcpRoute } from './mcp-route.js';
@@ -92,10 +93,13 @@ export async function buildHttpApp(opts: BuildHttpAppOptions): Promise<FastifyIn
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((_request, reply) => sendError(reply, new HttpError('NOT_FOUND')));
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header(REQUEST_ID_HEADER, String(request.id));
-    if (lifecycle.shuttingDown) reply.header('connection', 'close');
-  });
+  app.addHook(
+    'onRequest',
+    syncHook((request, reply) => {
+      reply.header(REQUEST_ID_HEADER, String(request.id));
+      if (lifecycle.shuttingDown) reply.header('connection', 'close');
+    }),
+  );
   app.addHook('onRequest', hostCheckHook(hostPolicy(server)));
   applyConnectionCap(app, server);
 

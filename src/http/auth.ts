@@ -12,9 +12,10 @@
  * Does not: compare tokens (the Authenticator does, in constant time) or throttle guessing
  * (the per-IP limiter in front of this hook does).
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { requestState } from './context.js';
 import { HttpError } from './errors.js';
+import { syncHook } from './hooks.js';
 import { pathOf } from './logging.js';
 import type { AuthFailureInfo, AuthFailureReason, Authenticator } from './types.js';
 
@@ -48,8 +49,8 @@ export function authorizationHeader(request: FastifyRequest): string | undefined
 /** Message of the refusal of a request with several Authorization headers. */
 export const DUPLICATE_AUTHORIZATION = 'The request carries more than one Authorization header; send exactly one.';
 
-export function authHook(authenticator: Authenticator, onAuthFailure: ((info: AuthFailureInfo) => void) | undefined) {
-  return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+export function authHook(authenticator: Authenticator, onAuthFailure: ((info: AuthFailureInfo) => void) | undefined): onRequestHookHandler {
+  return syncHook(function authenticate(request: FastifyRequest, reply: FastifyReply): void {
     const header = authorizationHeader(request);
     const result: ReturnType<Authenticator['authenticate']> =
       typeof header === 'object' ? { ok: false, reason: 'malformed' } : authenticator.authenticate(header);
@@ -84,5 +85,5 @@ export function authHook(authenticator: Authenticator, onAuthFailure: ((info: Au
       headers: { 'www-authenticate': wwwAuthenticate(reason), connection: 'close' },
       data: { reason },
     });
-  };
+  });
 }

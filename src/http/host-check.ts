@@ -12,9 +12,10 @@
  * Does not: authenticate anyone (bearer auth runs after this), or check TLS / X-Forwarded-Host.
  */
 import { localhostAllowedHostnames, localhostAllowedOrigins, validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { ServerConfig } from '../config/schema.js';
 import { HttpError } from './errors.js';
+import { syncHook } from './hooks.js';
 import { isProbe } from './logging.js';
 
 export interface HostPolicy {
@@ -67,8 +68,8 @@ export function hostPolicy(server: Pick<ServerConfig, 'host' | 'allowed_hosts' |
 }
 
 /** onRequest hook enforcing the policy (probes exempt). */
-export function hostCheckHook(policy: HostPolicy) {
-  return async function hostCheck(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+export function hostCheckHook(policy: HostPolicy): onRequestHookHandler {
+  return syncHook(function hostCheck(request: FastifyRequest): void {
     if (isProbe(request.url)) return;
     if (policy.hosts !== undefined) {
       const r = validateHostHeader(request.headers.host, policy.hosts);
@@ -85,5 +86,5 @@ export function hostCheckHook(policy: HostPolicy) {
         throw new HttpError('FORBIDDEN_ORIGIN');
       }
     }
-  };
+  });
 }

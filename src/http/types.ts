@@ -10,6 +10,7 @@ import type { ServerConfig } from '../config/schema.js';
 import type { Approval, ApprovalFilter, ApproveOutcome } from '../core/ports.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Telemetry } from '../telemetry/types.js';
+import type { BudgetScope } from '../shared/budget.js';
 
 export type AuthFailureReason = 'missing' | 'malformed' | 'invalid' | 'expired';
 
@@ -60,13 +61,14 @@ export interface FastToolCallRequest {
 }
 
 /**
- * Serves a tools/call without the SDK (src/mcp/tool-call.ts directToolCaller): the tool result,
- * or undefined when the principal has no such tool (the SDK then answers, as before).
+ * Serves a tools/call without the SDK (src/mcp/tool-call.ts directToolCaller): the tool result as
+ * its JSON text in parts (concatenated, exactly `JSON.stringify(result)`), or undefined when the
+ * principal has no such tool (the SDK then answers, as before).
  */
 export type FastToolCall = (
-  caller: { principal: string; requestId: string; clientAddress: string; signal: AbortSignal },
+  caller: { principal: string; requestId: string; clientAddress: string; signal: AbortSignal; budgetScope?: BudgetScope },
   call: FastToolCallRequest,
-) => Promise<Record<string, unknown>> | undefined;
+) => Promise<readonly string[]> | undefined;
 
 export interface BuildHttpAppOptions {
   server: ServerConfig;

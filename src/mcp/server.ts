@@ -373,9 +373,27 @@ async function executeTool(gateway: Gateway, ctx: CallContext, args: { sql: stri
  */
 export function toResult(outcome: Outcome<unknown>): CallToolResult {
   const payload = (outcome.ok ? outcome.value : outcome.refusal) as Record<string, unknown>;
-  return {
+  const result: CallToolResult = {
     content: [{ type: 'text', text: JSON.stringify(payload) }],
     structuredContent: payload,
     ...(outcome.ok ? {} : { isError: true }),
   };
+  builtByToResult.add(result);
+  return result;
+}
+
+/** Results built by toResult: their text is the JSON of their structuredContent (resultJson). */
+const builtByToResult = new WeakSet<CallToolResult>();
+
+/**
+ * `JSON.stringify(result)` in parts (their concatenation is that text), without serializing a
+ * toResult payload twice: the text block already is the payload's JSON, so structuredContent's
+ * JSON is that same text (the keys in the order toResult writes them). Parts, not one string, so
+ * that a large result is never flattened into one more copy (the HTTP fast path writes them as
+ * separate buffers in one writev). Any other result is stringified as it is.
+ */
+export function resultJson(result: CallToolResult): readonly string[] {
+  const first = result.content[0];
+  if (!builtByToResult.has(result) || first?.type !== 'text') return [JSON.stringify(result)];
+  return ['{"content":[{"type":"text","text":', JSON.stringify(first.text), '}],"structuredContent":', first.text, result.isError === true ? ',"isError":true}' : '}'];
 }

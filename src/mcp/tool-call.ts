@@ -17,7 +17,7 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { Gateway } from '../core/gateway.js';
-import { boundedProtocolVersion, toolCallContext, toolDefinitions, type CallerInfo } from './server.js';
+import { boundedProtocolVersion, resultJson, toolCallContext, toolDefinitions, type CallerInfo } from './server.js';
 
 /** One tools/call as the HTTP layer read it (a JSON-RPC request whose params are only name/arguments). */
 export interface DirectToolCall {
@@ -45,6 +45,12 @@ export function directToolCaller(gateway: Gateway): DirectToolCaller {
       (err: unknown) => toolError(err instanceof Error ? err.message : String(err)),
     );
   };
+}
+
+/** The HTTP fast path's caller: directToolCaller with the result as JSON parts (resultJson: the payload serialized once). */
+export function directToolCallerJson(gateway: Gateway): (caller: CallerInfo & { signal: AbortSignal }, call: DirectToolCall) => Promise<readonly string[]> | undefined {
+  const direct = directToolCaller(gateway);
+  return (caller, call) => direct(caller, call)?.then(resultJson);
 }
 
 /** McpServer's createToolError. */
