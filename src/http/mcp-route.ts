@@ -118,23 +118,18 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
     if (rpc !== undefined) reply.log = request.log = request.log.child({ rpc });
 
     const raw = reply.raw;
-    const controller = new AbortController();
+    const controller = new RequestController(request);
     const release = lifecycle.track(controller);
     const deadline = setTimeout(() => controller.abort(new RequestCancelledError('timeout')), server.request_timeout_ms);
     deadline.unref();
-    raw.once('close', () => {
-      if (!raw.writableFinished && !controller.signal.aborted) controller.abort(new RequestCancelledError('client_disconnected'));
-    });
-    controller.signal.addEventListener('abort', () => {
-      const reason: unknown = controller.signal.reason;
-      request.log.info({ cancel: reason instanceof RequestCancelledError ? reason.reason : 'unknown' }, 'request signal aborted');
-    });
-
     // Result rows read for this request stay charged to the byte budget until its response is
     // over (written or abandoned): the serialized answer is part of what the budget bounds. The
     // scope travels with the call (authInfo on the SDK route, the caller on the fast path).
     const budgetScope = resultBudget.scope();
-    raw.once('close', () => budgetScope.end());
+    raw.once('close', () => {
+      if (!raw.writableFinished && !controller.signal.aborted) controller.abort(new RequestCancelledError('client_disconnected'));
+      budgetScope.end();
+    });
     const ctx: HttpRequestContext = {
       principal: state.principal,
       tokenId: state.tokenId,
@@ -143,7 +138,6 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
       clientAddress: request.ip,
       budgetScope,
     };
-    (request.raw as IncomingMessage & { auth?: AuthInfo }).auth = buildAuthInfo(ctx);
 
     if (wantsClose(request.raw)) honourConnectionClose(raw);
     const fast = opts.toolCall === undefined ? undefined : fastToolCallOf(request.headers, request.body);
@@ -158,6 +152,7 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
     const serve = async (): Promise<number> => {
       const answer = fast === undefined ? undefined : opts.toolCall?.(caller, fast);
       if (fast !== undefined && answer !== undefined) return writeFast(raw, fast.id, answer);
+      (request.raw as IncomingMessage & { auth?: AuthInfo }).auth = buildAuthInfo(ctx);
       await nodeHandler(request.raw, raw, request.body);
       return raw.statusCode;
     };
@@ -185,6 +180,22 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
       clearTimeout(deadline);
       release();
     }
+  }
+}
+
+/**
+ * A request's controller: its first abort — deadline, client gone, or shutdown (Lifecycle) — is
+ * logged with why. An override, not an 'abort' listener: one EventTarget listener less per request.
+ */
+class RequestController extends AbortController {
+  readonly #request: FastifyRequest;
+  constructor(request: FastifyRequest) {
+    super();
+    this.#request = request;
+  }
+  override abort(reason?: unknown): void {
+    if (!this.signal.aborted) this.#request.log.info({ cancel: reason instanceof RequestCancelledError ? reason.reason : 'unknown' }, 'request signal aborted');
+    super.abort(reason);
   }
 }
 
