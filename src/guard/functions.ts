@@ -258,8 +258,16 @@ export function isSafeSetting(text: string | undefined): boolean {
   return text !== undefined && SAFE_SETTINGS.has(text.trim().toLowerCase());
 }
 
+/**
+ * A lookup table keyed by function name without Object.prototype behind it: a SQL function named
+ * `constructor` or `toString` must find nothing (it made the guard throw, INTERNAL_ERROR).
+ */
+function byName<T>(entries: Record<string, T>): Readonly<Record<string, T>> {
+  return Object.freeze(Object.assign(Object.create(null) as Record<string, T>, entries));
+}
+
 /** Built-in functions whose positional arguments (0-based) are relation names (regclass or text). */
-export const REGCLASS_ARGS: Readonly<Record<string, readonly number[]>> = {
+export const REGCLASS_ARGS: Readonly<Record<string, readonly number[]>> = byName({
   regclass: [0],
   to_regclass: [0],
   pg_relation_size: [0],
@@ -285,25 +293,25 @@ export const REGCLASS_ARGS: Readonly<Record<string, readonly number[]>> = {
   table_to_xml: [0],
   table_to_xmlschema: [0],
   table_to_xml_and_xmlschema: [0],
-};
+});
 
 /**
  * Built-in functions whose positional arguments (0-based) are type names (text): a type may be a
  * relation's row type, judged like the relation when it is one.
  */
-export const TYPENAME_ARGS: Readonly<Record<string, readonly number[]>> = {
+export const TYPENAME_ARGS: Readonly<Record<string, readonly number[]>> = byName({
   to_regtype: [0],
   to_regtypemod: [0],
   pg_input_is_valid: [1],
   pg_input_error_info: [1],
   pg_basetype: [0],
-};
+});
 
 /** Built-in functions whose positional arguments (0-based) are function names (text). */
-export const REGPROC_ARGS: Readonly<Record<string, readonly number[]>> = {
+export const REGPROC_ARGS: Readonly<Record<string, readonly number[]>> = byName({
   to_regproc: [0],
   to_regprocedure: [0],
-};
+});
 
 /**
  * Built-in name-lookup functions: given a value computed at run time (not a literal) they resolve
