@@ -171,6 +171,8 @@ export function hiddenNames(facts: Facts, ctx: RelationContext, rules: FunctionR
 function nameArgumentRefs(f: FunctionRef): (RelationRef | FunctionRef)[] {
   if (f.kind !== 'call' || !(f.parts.length === 1 || f.parts[f.parts.length - 2] === 'pg_catalog')) return [];
   const fname = f.parts[f.parts.length - 1] ?? '';
+  // most calls take no names (checked before building anything: this runs for every call)
+  if (REGCLASS_ARGS[fname] === undefined && TYPENAME_ARGS[fname] === undefined && REGPROC_ARGS[fname] === undefined) return [];
   const out: (RelationRef | FunctionRef)[] = [];
   const texts = (idx: readonly number[] | undefined): string[] =>
     (idx ?? []).map((i) => f.literalArgs[i]).filter((t): t is string => t !== undefined && !/^\s*[0-9]+\s*$/.test(t));
