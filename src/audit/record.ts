@@ -94,10 +94,15 @@ export interface BuildOptions {
   key?: AuditKey | undefined;
 }
 
+/** Whether the event needs the rare shape (optional keys: gap records, opted-in raw SQL, parameters). */
+function hasOptionalKeys(ev: PendingEvent, raw: string | null): boolean {
+  return raw !== null || ev.dropped !== undefined || (ev.parameters !== null && ev.parameters !== undefined);
+}
+
 /** The record body (everything but `hash`), keys in canonical order. */
 export function buildRecordBody(ev: PendingEvent, seq: number, prev: string, opts: BuildOptions): AuditRecordBody {
   const raw = opts.includeRawSql ? scrubRawSql(ev.sql_raw) : null;
-  if (raw !== null || ev.dropped !== undefined || (ev.parameters !== null && ev.parameters !== undefined)) return withOptionalKeys(ev, seq, prev, opts, raw);
+  if (hasOptionalKeys(ev, raw)) return withOptionalKeys(ev, seq, prev, opts, raw);
   // Keys in sorted order: JSON.stringify of this object is its canonical JSON (see canonical.ts).
   // No conditional spreads here: they make V8 build the object several times slower. `alg` and
   // `key_id` are undefined without a key, and JSON.stringify leaves undefined members out.
@@ -151,6 +156,71 @@ export interface EncodedRecord {
   /** The NDJSON line without its newline. */
   line: string;
   hash: string;
+}
+
+/** Characters JSON.stringify escapes in a string (any surrogate, paired or not, takes the exact path). */
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A JSON string (or null) exactly as JSON.stringify writes it, without its machinery in the common case. */
+function jsonString(s: string | null): string {
+  if (s === null) return 'null';
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+/** A JSON number (or null) exactly as JSON.stringify writes it (non-finite: null). */
+function jsonNumber(n: number | null): string {
+  return n !== null && Number.isFinite(n) ? String(n) : 'null';
+}
+
+function jsonStrings(list: readonly string[]): string {
+  let out = '[';
+  for (let i = 0; i < list.length; i++) out += (i === 0 ? '' : ',') + jsonString(list[i] as string);
+  return `${out}]`;
+}
+
+/**
+ * The event's line and hash in one pass: the canonical JSON written directly, field by field, in
+ * canonical key order — the same text as `JSON.stringify(buildRecordBody(…))` (test/unit/audit/
+ * encode.test.ts compares them over adversarial events), without building the body object and
+ * without the `lineFor` copy. The rare shapes (gap records, raw SQL, parameters) take buildRecordBody.
+ */
+export function encodeEvent(ev: PendingEvent, seq: number, prev: string, opts: BuildOptions): EncodedRecord {
+  const raw = opts.includeRawSql ? scrubRawSql(ev.sql_raw) : null;
+  if (hasOptionalKeys(ev, raw)) return encodeRecord(buildRecordBody(ev, seq, prev, opts), opts.key);
+  const key = opts.key;
+  const decision = scrubField(ev.decision) ?? 'failed';
+  const ts = typeof ev.ts === 'number' ? new Date(ev.ts).toISOString() : ev.ts;
+  // the body without its closing brace: `}` ends the hashed text, `,"hash":…}` the line
+  const open =
+    (key === undefined ? '{' : `{"alg":"${AUDIT_HMAC_ALG}",`) +
+    `"approval_id":${jsonString(scrubField(ev.approval_id))}` +
+    `,"blast_radius_rows":${jsonNumber(count(ev.blast_radius_rows))}` +
+    `,"client":${jsonString(scrubField(ev.client))}` +
+    `,"database":${jsonString(scrubField(ev.database))}` +
+    `,"decision":${jsonString(decision)}` +
+    `,"duration_ms":${jsonNumber(millis(ev.duration_ms))}` +
+    `,"fingerprint":${jsonString(scrubField(ev.fingerprint ?? identityField(ev.statement, 'fingerprint')))}` +
+    (key === undefined ? '' : `,"key_id":${jsonString(key.keyId)}`) +
+    `,"kind":${jsonString(scrubField(ev.kind))}` +
+    `,"observed":${ev.observed === true ? 'true' : 'false'}` +
+    `,"prev":${jsonString(prev)}` +
+    `,"principal":${jsonString(scrubField(ev.principal))}` +
+    `,"reasons":${jsonStrings(scrubReasons(ev.reasons))}` +
+    `,"relations":${jsonStrings(scrubList(ev.relations))}` +
+    `,"request_id":${jsonString(scrubField(ev.request_id))}` +
+    `,"rows":${jsonNumber(count(ev.rows))}` +
+    `,"seq":${jsonNumber(seq)}` +
+    `,"sql":${jsonString(scrubNormalizedSql(ev.normalized_sql ?? identityField(ev.statement, 'normalized')))}` +
+    `,"sqlstate":${jsonString(scrubField(ev.sqlstate))}` +
+    `,"tool":${jsonString(scrubField(ev.tool))}` +
+    `,"truncated":${String(bool(ev.truncated))}` +
+    `,"ts":${jsonString(ts)}` +
+    `,"undo_id":${jsonString(scrubField(ev.undo_id))}` +
+    `,"v":${AUDIT_FORMAT_VERSION}`;
+  const canonical = `${open}}`;
+  const hash = key === undefined ? sha256Hex(canonical) : key.mac(canonical);
+  return { line: `${open},"hash":"${hash}"}`, hash };
 }
 
 /** The line and hash of a body: HMAC-SHA-256 under `key` (the key the body was built with), else sha256. */

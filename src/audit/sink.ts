@@ -37,7 +37,7 @@ import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { DEFAULT_AUDIT_PATH, type AuditConfig } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { AuditKey } from './keyed.js';
-import { buildRecordBody, encodeRecord, snapshotEvent, type BuildOptions, type PendingEvent } from './record.js';
+import { encodeEvent, snapshotEvent, type BuildOptions, type PendingEvent } from './record.js';
 import { FileTarget, PartialWriteError, StreamTarget, type DiskPosition, type Target } from './targets.js';
 import { GENESIS_PREV, type AuditEvent, type AuditLogger, type AuditSinkKind, type AuditSinkStats } from './types.js';
 
@@ -507,7 +507,7 @@ class QueuedAuditSink implements AuditSink {
       const ev = this.queue[taken] as PendingEvent;
       taken += 1;
       seq += 1;
-      const { line, hash } = encodeRecord(buildRecordBody(ev, seq, prev, this.buildOptions), this.key);
+      const { line, hash } = encodeEvent(ev, seq, prev, this.buildOptions);
       batch.lines.push(line);
       batch.seqs.push(seq);
       batch.hashes.push(hash);
