@@ -45,10 +45,10 @@ import { GENESIS_PREV, type AuditEvent, type AuditLogger, type AuditSinkKind, ty
 const BATCH_BUDGET_MS = 2;
 /**
  * How long an idle writer lets a record() wait for company before it writes. Every write of the
- * file sink takes the inter-process lock (a lock file created and removed: three metadata
- * syscalls), stats the file and writes through the thread pool: at one call at a time that was
- * most of the server's CPU per call. Records that arrive within this window share one write.
- * durable() (writes), flush() and close() never wait for it.
+ * file sink has a fixed cost (the inter-process lock or its lease, a write(2), a timer, the
+ * writer's promises): at one call at a time that was once most of the server's CPU per call.
+ * Records that arrive within this window share one write. durable() (writes), flush() and close()
+ * never wait for it.
  */
 export const COALESCE_MS = 5;
 
