@@ -24,8 +24,8 @@
  *   code on both routes. test/integration/e2e/stdio-fast-path.test.ts compares the bytes and the
  *   audit records of both routes.
  * - Answers of calls that finish in the same turn of the event loop share one write to stdout
- *   (flushed on setImmediate, before any SDK message, and on close); a large answer is written on
- *   its own (no copy into a batch).
+ *   (flushed on setImmediate, at once when no other fast call is in flight, before any SDK
+ *   message, and on close); a large answer is written on its own (no copy into a batch).
  * Does not: serve the 2026-07-28 era, progress, or anything but tools/call; change what the SDK
  * writes. A result that cannot be serialized is reported through `onerror` and not answered (the
  * SDK route reports it to the server's own onerror; neither answers).
@@ -209,7 +209,7 @@ export class FastStdioTransport extends StdioServerTransport {
       } else if (this.#phase === 'opening' || message.method === 'initialize') {
         this.#phase = 'off';
       }
-      this.#sdk.add(message.id);
+      if (this.#phase !== 'off') this.#sdk.add(message.id); // only the fast path reads it
       return;
     }
     if (!isJSONRPCNotification(message)) return;
@@ -254,7 +254,8 @@ export class FastStdioTransport extends StdioServerTransport {
     }
     this.#batch.push(json);
     this.#batchBytes += json.length;
-    if (this.#batchBytes >= BATCH_BYTES) this.#flush();
+    // no fast call left in flight: nothing can join the batch in this turn
+    if (this.#batchBytes >= BATCH_BYTES || this.#fast.size === 0) this.#flush();
     else if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(this.#onImmediate);

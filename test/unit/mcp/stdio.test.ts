@@ -120,6 +120,21 @@ describe('FastStdioTransport', () => {
     expect(h.writes).toEqual([answer(2) + answer(1) + answer(3)]);
   });
 
+  it('writes at once, without waiting for the turn to end, when no other fast call is in flight', async () => {
+    const h = await harness();
+    await initialized(h);
+    h.stdin.write(line(call({ id: 1 })) + line(call({ id: 2 })));
+    await tick();
+    h.finish(1);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(h.writes).toEqual([]); // 2 is still in flight: 1 waits for the end of the turn
+    h.finish(2);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(h.writes.map((w) => w.split('\n').length - 1)).toEqual([2]);
+  });
+
   it('writes a large answer on its own, and flushes answers before an SDK message', async () => {
     const h = await harness();
     await initialized(h);
