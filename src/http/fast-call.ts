@@ -10,7 +10,7 @@
  * MCP-Protocol-Version header absent or one of the SDK's supported versions, a JSON-RPC request
  * object with exactly the members jsonrpc "2.0", an id that is a string or a safe integer,
  * method "tools/call", and params holding only a string `name` and an optional plain-object
- * `arguments`). No Mcp-Method / Mcp-Name header, no `_meta`, no request state, no batch. The
+ * `arguments` — the shape check shared with the stdio fast path, src/shared/tool-call-shape.ts). No Mcp-Method / Mcp-Name header, no `_meta`, no request state, no batch. The
  * checks are a subset of what the SDK accepts, so a request that fails one is answered by the SDK
  * exactly as before.
  * The era classifier runs once per shape, not per request (issue #13: its zod passes, two of them
@@ -25,23 +25,10 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { classifyInboundRequest, isJsonContentType, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
+import { toolCallShapeOf } from '../shared/tool-call-shape.js';
 import type { FastToolCallRequest } from './types.js';
 
 const SUPPORTED = new Set<string>(SUPPORTED_PROTOCOL_VERSIONS);
-const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
-const PARAMS_KEYS = new Set(['name', 'arguments']);
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-function onlyKeys(value: Record<string, unknown>, allowed: Set<string>): boolean {
-  for (const key in value) if (!allowed.has(key)) return false;
-  return true;
-}
-
 /** The headers the SDK's legacy leg checks, as it checks them; false sends the request to the SDK. */
 function headersFit(headers: IncomingHttpHeaders): boolean {
   const accept = headers.accept;
@@ -73,16 +60,9 @@ function classifiedLegacy(body: Record<string, unknown>, id: string | number, ha
 
 /** The call, when this request takes the fast path; undefined: the SDK serves it. */
 export function fastToolCallOf(headers: IncomingHttpHeaders, body: unknown): FastToolCallRequest | undefined {
-  if (!isPlainObject(body) || !onlyKeys(body, REQUEST_KEYS)) return undefined;
-  if (body.jsonrpc !== '2.0' || body.method !== 'tools/call') return undefined;
-  const id = body.id;
-  if (typeof id !== 'string' && !(typeof id === 'number' && Number.isSafeInteger(id))) return undefined;
-  const params = body.params;
-  if (!isPlainObject(params) || !onlyKeys(params, PARAMS_KEYS) || typeof params.name !== 'string') return undefined;
-  const args = params.arguments;
-  if (args !== undefined && !isPlainObject(args)) return undefined;
-  if (!headersFit(headers)) return undefined;
+  const call = toolCallShapeOf(body);
+  if (call === undefined || !headersFit(headers)) return undefined;
   const protocolVersionHeader = headers['mcp-protocol-version'] as string | undefined;
-  if (!classifiedLegacy(body, id, args !== undefined, protocolVersionHeader)) return undefined;
-  return { id, name: params.name, arguments: args, protocolVersionHeader };
+  if (!classifiedLegacy(body as Record<string, unknown>, call.id, call.arguments !== undefined, protocolVersionHeader)) return undefined;
+  return { ...call, protocolVersionHeader };
 }

@@ -43,7 +43,13 @@ import {
   type JSONRPCMessage,
 } from '@modelcontextprotocol/server';
 import type { Readable, Writable } from 'node:stream';
+import { toolCallShapeOf, type ToolCallShape } from '../shared/tool-call-shape.js';
 import type { DirectToolCaller } from './tool-call.js';
+
+/** One tools/call line the fast path may take (shape checked, connection state not yet). */
+export type StdioToolCall = ToolCallShape;
+/** The call, when a parsed line has the one shape the fast path takes (src/shared/tool-call-shape.ts); undefined: the SDK serves it. */
+export const stdioToolCallOf = toolCallShapeOf;
 
 type RequestId = string | number;
 
@@ -57,42 +63,9 @@ export interface FastStdioOptions {
   maxBufferSize?: number;
 }
 
-/** One tools/call line the fast path may take (shape checked, connection state not yet). */
-export interface StdioToolCall {
-  id: RequestId;
-  name: string;
-  arguments: Record<string, unknown> | undefined;
-}
-
 const LEGACY_VERSIONS = new Set<string>(SUPPORTED_PROTOCOL_VERSIONS);
-const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
-const PARAMS_KEYS = new Set(['name', 'arguments']);
 /** Answers at least this long are written on their own rather than joined into a batch. */
 const BATCH_BYTES = 64 * 1024;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-function onlyKeys(value: Record<string, unknown>, allowed: Set<string>): boolean {
-  for (const key in value) if (!allowed.has(key)) return false;
-  return true;
-}
-
-/** The call, when a parsed line has the one shape the fast path takes; undefined: the SDK serves it. */
-export function stdioToolCallOf(message: unknown): StdioToolCall | undefined {
-  if (!isPlainObject(message) || !onlyKeys(message, REQUEST_KEYS)) return undefined;
-  if (message.jsonrpc !== '2.0' || message.method !== 'tools/call') return undefined;
-  const id = message.id;
-  if (typeof id !== 'string' && !(typeof id === 'number' && Number.isSafeInteger(id))) return undefined;
-  const params = message.params;
-  if (!isPlainObject(params) || !onlyKeys(params, PARAMS_KEYS) || typeof params.name !== 'string') return undefined;
-  const args = params.arguments;
-  if (args !== undefined && (!isPlainObject(args) || Object.hasOwn(args, '__proto__'))) return undefined;
-  return { id, name: params.name, arguments: args };
-}
 
 /** Where the connection is: the fast path serves only in `ready`. */
 type Phase = 'opening' | 'initializing' | 'ready' | 'off';

@@ -23,14 +23,15 @@ const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
  * belongs to either: the request/result types of the core's read and write ports (core defines
  * the ports in core/ports.ts, db implements them; with the types in core, db would import core,
  * with them in db, core would import db), and the gateway-wide result byte budget (db charges
- * each result row to it, http scopes the leases to the response that carries the rows). It sits
+ * each result row to it, http scopes the leases to the response that carries the rows), and the
+ * one JSON-RPC tools/call shape the HTTP and stdio fast paths both take. It sits
  * beside the pure layers: it may import only guard, config and errors.
  */
 const LAYERS: LayerRules = {
   app: ['*'], // the composition root: wires everything
   cli: ['*'], // commands: start the app, talk to the journal and audit files
   demo: ['errors'],
-  mcp: ['core', 'guard', 'config', 'errors'],
+  mcp: ['core', 'guard', 'config', 'shared', 'errors'],
   http: ['core', 'guard', 'config', 'telemetry', 'shared', 'errors'],
   core: ['guard', 'mask', 'config', 'telemetry', 'audit', 'shared', 'errors'],
   db: ['guard', 'config', 'shared', 'errors'],

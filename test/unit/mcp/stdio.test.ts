@@ -189,3 +189,15 @@ describe('FastStdioTransport', () => {
     expect(closed).toBe(true);
   });
 });
+
+describe('both fast paths take one shape (src/shared/tool-call-shape.ts)', () => {
+  it('the HTTP route refuses what the stdio shape refuses, e.g. an own __proto__ in arguments', async () => {
+    const { fastToolCallOf } = await import('../../../src/http/fast-call.js');
+    const headers = { accept: 'application/json, text/event-stream', 'content-type': 'application/json' };
+    const ok = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'query', arguments: { sql: 'SELECT 1' } } };
+    expect(fastToolCallOf(headers, ok)).toMatchObject({ id: 1, name: 'query' });
+    const poisoned = JSON.parse('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"query","arguments":{"__proto__":{"x":1}}}}') as unknown;
+    expect(stdioToolCallOf(poisoned)).toBeUndefined();
+    expect(fastToolCallOf(headers, poisoned)).toBeUndefined();
+  });
+});
