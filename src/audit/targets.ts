@@ -17,7 +17,8 @@
  * keep one chain across processes on stdout/stderr (each process starts its own there).
  */
 import { constants as fsc, fstatSync, statSync, write as fsWrite, writeSync, type Stats } from 'node:fs';
-import { mkdir, open, rename, stat, type FileHandle } from 'node:fs/promises';
+import { open, rename, stat, type FileHandle } from 'node:fs/promises';
+import { makeDirectory } from './make-dir.js';
 import { dirname } from 'node:path';
 import { FileLock } from './lock.js';
 import { chainStateOf, readTail, type ChainState } from './tail.js';
@@ -157,9 +158,9 @@ export class FileTarget implements Target {
 
   async open(): Promise<OpenResult> {
     await this.closeQuietly();
-    await mkdir(dirname(this.opts.path), { recursive: true }).catch((err: unknown) => {
-      // recursive mkdir reports EEXIST when a path component is a regular file: say what it means
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw Object.assign(new AuditTargetError('ENOTDIR'), { syscall: 'mkdir' });
+    await makeDirectory(dirname(this.opts.path)).catch((err: unknown) => {
+      // a path component that is a regular file: say what it means
+      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw Object.assign(new AuditTargetError('ENOTDIR'), { syscall: 'mkdir' });
       throw err;
     });
     await this.take();
