@@ -71,20 +71,11 @@ async function call(client: Client, id: number): Promise<void> {
   if (res.isError === true) throw new Error('tool error');
 }
 
-async function measure(pid: number, clients: Client[], lanes: number, seconds: number, strace: boolean): Promise<string> {
-  let st: ChildProcess | undefined;
-  const out = join(tmpdir(), `strace-${pid}-${lanes}.txt`);
-  if (strace) {
-    st = spawn('strace', ['-c', '-f', '-p', String(pid), '-o', out], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 500));
-  }
+/** `lanes` concurrent callers over `clients` for `seconds`: each call's latency (ms). */
+async function drive(clients: Client[], lanes: number, seconds: number): Promise<number[]> {
   const lat: number[] = [];
   let next = 0;
-  const cpu0 = cpuMs(pid);
-  const split0 = cpuSplit(pid);
-  const th0 = threads(pid);
-  const t0 = performance.now();
-  const deadline = t0 + seconds * 1000;
+  const deadline = performance.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: lanes }, async (_, lane) => {
       const c = clients[lane % clients.length] as Client;
@@ -95,6 +86,21 @@ async function measure(pid: number, clients: Client[], lanes: number, seconds: n
       }
     }),
   );
+  return lat;
+}
+
+async function measure(pid: number, clients: Client[], lanes: number, seconds: number, strace: boolean): Promise<string> {
+  let st: ChildProcess | undefined;
+  const out = join(tmpdir(), `strace-${pid}-${lanes}.txt`);
+  if (strace) {
+    st = spawn('strace', ['-c', '-f', '-p', String(pid), '-o', out], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const cpu0 = cpuMs(pid);
+  const split0 = cpuSplit(pid);
+  const th0 = threads(pid);
+  const t0 = performance.now();
+  const lat = await drive(clients, lanes, seconds);
   const ms = performance.now() - t0;
   const cpu = cpuMs(pid) - cpu0;
   const split1 = cpuSplit(pid);
@@ -123,20 +129,8 @@ async function measure(pid: number, clients: Client[], lanes: number, seconds: n
 }
 
 async function window(pid: number, clients: Client[], lanes: number, seconds: number): Promise<{ calls: number; cpuMs: number; p50: number }> {
-  const lat: number[] = [];
-  let next = 0;
   const cpu0 = cpuMs(pid);
-  const deadline = performance.now() + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: lanes }, async (_, lane) => {
-      const c = clients[lane % clients.length] as Client;
-      while (performance.now() < deadline) {
-        const s = performance.now();
-        await call(c, (next++ % 200) + 1);
-        lat.push(performance.now() - s);
-      }
-    }),
-  );
+  const lat = await drive(clients, lanes, seconds);
   const cpu = cpuMs(pid) - cpu0;
   lat.sort((a, b) => a - b);
   return { calls: lat.length, cpuMs: cpu, p50: percentile(lat, 50) };
