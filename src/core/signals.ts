@@ -42,3 +42,41 @@ export function linkSignals(...sources: readonly (AbortSignal | undefined)[]): L
   }
   return { signal: controller.signal, dispose };
 }
+
+/**
+ * A cancellation raised by an adapter that has no AbortSignal of its own to hand over (the stdio
+ * fast path, src/mcp/stdio.ts): the call plumbing aborts the call's one controller when it is
+ * raised, so a call needs one AbortController, not two linked ones (issue #13).
+ *
+ * Guarantees: raised at most once, with the reason given (undefined: the controller's default
+ * AbortError, as `AbortController.abort()` gives); a listener set after raising is called at once,
+ * so a cancellation that arrives before the call reaches the plumbing is not lost.
+ * Does not: hold more than one listener (the plumbing's, one per call).
+ */
+export class CancelLatch {
+  #raised = false;
+  #reason: unknown;
+  #listener: ((reason: unknown) => void) | undefined;
+
+  get raised(): boolean {
+    return this.#raised;
+  }
+
+  raise(reason?: unknown): void {
+    if (this.#raised) return;
+    this.#raised = true;
+    this.#reason = reason;
+    const listener = this.#listener;
+    this.#listener = undefined;
+    listener?.(reason);
+  }
+
+  /** The one listener (undefined: none); called at once when already raised. */
+  listen(listener: ((reason: unknown) => void) | undefined): void {
+    if (this.#raised) {
+      listener?.(this.#reason);
+      return;
+    }
+    this.#listener = listener;
+  }
+}

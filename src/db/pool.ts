@@ -434,7 +434,8 @@ export class DatabasePool {
       }
       pipelineOk = !stopped; // the pipeline's ROLLBACK ran: the connection is idle again
       const fetched = capRows(received, limits);
-      const columns = await this.columnTypes(stopped ? undefined : client, fetched.fields);
+      // every type known (the steady state): no await, no extra microtask turn
+      const columns = this.knownColumnTypes(fetched.fields) ?? (await this.columnTypes(stopped ? undefined : client, fetched.fields));
       if (signal.aborted || cancelSent) throw abortError();
       if (!released) {
         released = true;
@@ -497,6 +498,17 @@ export class DatabasePool {
       setReleased(true);
       client.release(rollbackErr instanceof Error ? rollbackErr : new Error('rollback failed'));
     }
+  }
+
+  /** Type names for the result's columns when every OID is known already, else undefined. */
+  private knownColumnTypes(fields: { name: string; dataTypeID: number }[]): ColumnInfo[] | undefined {
+    const columns: ColumnInfo[] = [];
+    for (const f of fields) {
+      const type = this.typeNames.get(f.dataTypeID);
+      if (type === undefined) return undefined;
+      columns.push({ name: f.name, type });
+    }
+    return columns;
   }
 
   /**

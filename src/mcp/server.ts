@@ -23,6 +23,7 @@ import type { CallContext, Gateway } from '../core/gateway.js';
 import { VERSION } from '../core/gateway.js';
 import { effectiveLimits } from '../core/principals.js';
 import type { Outcome } from '../core/results.js';
+import type { CancelLatch } from '../core/signals.js';
 import type { InClientConfirm } from '../core/writes.js';
 import type { ToolName } from '../guard/types.js';
 import { clientCanConfirm, confirmationPrompt, readRedeem } from './confirm.js';
@@ -52,6 +53,8 @@ export interface CallerInfo {
   clientAddress?: string;
   /** Fires when the HTTP client goes away or shutdown cancels the call. */
   signal?: AbortSignal;
+  /** The stdio fast path's cancellation (notifications/cancelled, stdin closed), without an AbortSignal of its own. */
+  cancelLatch?: CancelLatch;
   /** HTTP: the response the rows go out in (result byte budget, src/shared/budget.ts). */
   budgetScope?: CallContext['budgetScope'];
 }
@@ -308,9 +311,11 @@ export function buildServer(gateway: Gateway, caller: CallerInfo | undefined): M
  */
 export function toolCallContext(
   caller: CallerInfo,
-  call: { signal: AbortSignal; jsonrpcId: string | number; protocolVersion: string | undefined },
+  call: { signal: AbortSignal | undefined; jsonrpcId: string | number; protocolVersion: string | undefined },
 ): CallContext {
-  const ctx: CallContext = { principal: caller.principal, requestId: caller.requestId ?? randomUUID(), signal: call.signal, jsonrpcId: call.jsonrpcId };
+  const ctx: CallContext = { principal: caller.principal, requestId: caller.requestId ?? randomUUID(), jsonrpcId: call.jsonrpcId };
+  if (call.signal !== undefined) ctx.signal = call.signal;
+  if (caller.cancelLatch !== undefined) ctx.cancelLatch = caller.cancelLatch;
   if (call.protocolVersion !== undefined) ctx.protocolVersion = call.protocolVersion;
   if (caller.clientAddress) ctx.clientAddress = caller.clientAddress;
   if (caller.signal && caller.signal !== call.signal) ctx.alsoCancelledBy = [caller.signal];

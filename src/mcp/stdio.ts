@@ -16,7 +16,8 @@
  *   context). Anything else — and any line this module is not sure about — is parsed by the SDK's
  *   own `deserializeMessage` and delivered to `serveStdio` as the SDK transport delivers it (lines
  *   that are not JSON skipped, invalid messages reported through `onerror`).
- * - The answer is `serializeMessage({ result, jsonrpc, id })`, the SDK's bytes: the handler's
+ * - The answer is the bytes of `serializeMessage({ result, jsonrpc, id })` (the payload of a
+ *   toResult result serialized once, resultJson), the SDK's bytes: the handler's
  *   result is what McpServer would return unchanged on the 2025 era (tool-call.ts). A cancelled
  *   call (`notifications/cancelled` naming its id) is aborted and not answered, as the SDK does; so
  *   are calls in flight when the transport closes (stdin ended). The cancellation still reaches the
@@ -37,13 +38,15 @@ import {
   isJSONRPCNotification,
   isJSONRPCRequest,
   isJSONRPCResultResponse,
-  serializeMessage,
   STDIO_DEFAULT_MAX_BUFFER_SIZE,
   SUPPORTED_PROTOCOL_VERSIONS,
   type JSONRPCMessage,
 } from '@modelcontextprotocol/server';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { Readable, Writable } from 'node:stream';
+import { CancelLatch } from '../core/signals.js';
 import { toolCallShapeOf, type ToolCallShape } from '../shared/tool-call-shape.js';
+import { resultJson } from './server.js';
 import type { DirectToolCaller } from './tool-call.js';
 
 /** One tools/call line the fast path may take (shape checked, connection state not yet). */
@@ -78,8 +81,8 @@ export class FastStdioTransport extends StdioServerTransport {
   #partial: Buffer | undefined;
   #phase: Phase = 'opening';
   #initializeId: RequestId | undefined;
-  /** Fast calls in flight, by id: their cancellation. */
-  readonly #fast = new Map<RequestId, AbortController>();
+  /** Fast calls in flight, by id: their cancellation (the call plumbing's one controller listens to it). */
+  readonly #fast = new Map<RequestId, CancelLatch>();
   /** Requests delivered to the SDK and not yet answered or cancelled. */
   readonly #sdk = new Set<RequestId>();
   #batch: string[] = [];
@@ -150,20 +153,20 @@ export class FastStdioTransport extends StdioServerTransport {
   #tryFast(parsed: unknown): boolean {
     const call = stdioToolCallOf(parsed);
     if (call === undefined || call.name === 'execute' || this.#fast.has(call.id) || this.#sdk.has(call.id)) return false;
-    const controller = new AbortController();
+    const cancel = new CancelLatch();
     const answer = this.#toolCall(
-      { principal: this.#principal, clientAddress: 'stdio', signal: controller.signal },
+      { principal: this.#principal, clientAddress: 'stdio', cancelLatch: cancel },
       { id: call.id, name: call.name, arguments: call.arguments, protocolVersionHeader: undefined },
     );
     if (answer === undefined) return false;
     const id = call.id;
-    this.#fast.set(id, controller);
+    this.#fast.set(id, cancel);
     void answer.then((result) => {
-      if (this.#fast.get(id) === controller) this.#fast.delete(id);
-      if (controller.signal.aborted || this.#closed) return;
+      if (this.#fast.get(id) === cancel) this.#fast.delete(id);
+      if (cancel.raised || this.#closed) return;
       let json: string;
       try {
-        json = serializeMessage({ result, jsonrpc: '2.0', id } as JSONRPCMessage);
+        json = answerLine(result, id);
       } catch (error) {
         this.onerror?.(new Error(`Failed to send response: ${String(error)}`));
         return;
@@ -193,7 +196,7 @@ export class FastStdioTransport extends StdioServerTransport {
     if (id === undefined) return;
     // The SDK cancels the latest request with that id; one on the SDK route is always the later.
     if (this.#sdk.delete(id)) return;
-    this.#fast.get(id)?.abort(params?.reason);
+    this.#fast.get(id)?.raise(params?.reason);
   }
 
   override send(message: JSONRPCMessage): Promise<void> {
@@ -214,7 +217,7 @@ export class FastStdioTransport extends StdioServerTransport {
       this.#closed = true;
       const inflight = [...this.#fast.values()];
       this.#fast.clear();
-      for (const controller of inflight) controller.abort(new Error('Connection closed'));
+      for (const cancel of inflight) cancel.raise(new Error('Connection closed'));
     }
     return super.close();
   }
@@ -252,4 +255,12 @@ export class FastStdioTransport extends StdioServerTransport {
   #write(text: string): void {
     if (!this.#closed) this.#stdout.write(text);
   }
+}
+
+/**
+ * `serializeMessage({ result, jsonrpc: '2.0', id })`, with a toResult payload serialized once
+ * (resultJson: structuredContent's JSON is the text block's, the HTTP fast path's parts).
+ */
+function answerLine(result: CallToolResult, id: RequestId): string {
+  return `{"result":${resultJson(result).join('')},"jsonrpc":"2.0","id":${JSON.stringify(id)}}\n`;
 }

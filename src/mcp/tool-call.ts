@@ -30,9 +30,10 @@ export interface DirectToolCall {
 
 /**
  * Run the call, or undefined when the principal has no tool of that name (the SDK then answers).
- * `caller.signal` is the HTTP request's signal: the call's cancellation on this path.
+ * The call's cancellation on this path: `caller.signal` (HTTP: the request's) or
+ * `caller.cancelLatch` (stdio: notifications/cancelled, stdin closed).
  */
-export type DirectToolCaller = (caller: CallerInfo & { signal: AbortSignal }, call: DirectToolCall) => Promise<CallToolResult> | undefined;
+export type DirectToolCaller = (caller: CallerInfo, call: DirectToolCall) => Promise<CallToolResult> | undefined;
 
 export function directToolCaller(gateway: Gateway): DirectToolCaller {
   return (caller, call) => {
@@ -48,7 +49,7 @@ export function directToolCaller(gateway: Gateway): DirectToolCaller {
 }
 
 /** The HTTP fast path's caller: directToolCaller with the result as JSON parts (resultJson: the payload serialized once). */
-export function directToolCallerJson(gateway: Gateway): (caller: CallerInfo & { signal: AbortSignal }, call: DirectToolCall) => Promise<readonly string[]> | undefined {
+export function directToolCallerJson(gateway: Gateway): (caller: CallerInfo, call: DirectToolCall) => Promise<readonly string[]> | undefined {
   const direct = directToolCaller(gateway);
   return (caller, call) => direct(caller, call)?.then(resultJson);
 }

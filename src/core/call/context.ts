@@ -7,6 +7,7 @@ import type { Config, DatabasePolicy } from '../../config/schema.js';
 import type { CatalogSnapshot, Decision } from '../../guard/types.js';
 import type { Masker } from '../../mask/index.js';
 import type { BudgetScope } from '../../shared/budget.js';
+import type { CancelLatch } from '../signals.js';
 import type { Telemetry } from '../../telemetry/index.js';
 import type { PrincipalView } from '../principals.js';
 import type { AuditPort, DatabasePort, GuardPort, JudgingPort, WritesPort } from '../ports.js';
@@ -19,6 +20,8 @@ export interface CallContext {
   signal?: AbortSignal;
   /** Further signals that cancel the call as well (e.g. MCP-level cancellation), without combining them first. */
   alsoCancelledBy?: readonly AbortSignal[];
+  /** A cancellation raised without an AbortSignal (the stdio fast path): it aborts the call as a signal would. */
+  cancelLatch?: CancelLatch;
   /** The JSON-RPC id of the MCP request (spans: jsonrpc.request.id). */
   jsonrpcId?: string | number;
   /** The MCP protocol revision the client speaks (spans: mcp.protocol.version). */

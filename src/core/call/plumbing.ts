@@ -79,7 +79,7 @@ export class CallPlumbing {
     });
   }
 
-  /** One controller per call: every source of cancellation and shutdown (cancelInflight) abort it. */
+  /** One controller per call: every source of cancellation (signals, a CancelLatch) and shutdown (cancelInflight) abort it. */
   private linkCancellation(ctx: CallContext): { controller: AbortController; release(): void } {
     const controller = new AbortController();
     const sources = ctx.alsoCancelledBy === undefined ? (ctx.signal === undefined ? [] : [ctx.signal]) : [ctx.signal, ...ctx.alsoCancelledBy];
@@ -89,11 +89,14 @@ export class CallPlumbing {
       if (source.aborted && !controller.signal.aborted) controller.abort(source.reason);
       source.addEventListener('abort', onAbort, { once: true });
     }
+    const latch = ctx.cancelLatch;
+    latch?.listen((reason) => controller.abort(reason));
     this.inflight.add(controller);
     return {
       controller,
       release: () => {
         for (const source of sources) source?.removeEventListener('abort', onAbort);
+        latch?.listen(undefined);
         this.inflight.delete(controller);
       },
     };

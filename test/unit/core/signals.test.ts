@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { linkSignals } from '../../../src/core/signals.js';
+import { CancelLatch, linkSignals } from '../../../src/core/signals.js';
 
 describe('linkSignals', () => {
   it('aborts when any source aborts, with that source\'s reason', () => {
@@ -36,5 +36,44 @@ describe('linkSignals', () => {
   it('without sources never aborts', () => {
     expect(linkSignals().signal.aborted).toBe(false);
     expect(linkSignals(undefined).signal.aborted).toBe(false);
+  });
+});
+
+describe('CancelLatch', () => {
+  it('calls its listener once, with the reason, when raised', () => {
+    const latch = new CancelLatch();
+    const seen: unknown[] = [];
+    latch.listen((r) => seen.push(r));
+    expect(latch.raised).toBe(false);
+    const reason = new Error('cancelled');
+    latch.raise(reason);
+    latch.raise(new Error('again'));
+    expect(latch.raised).toBe(true);
+    expect(seen).toEqual([reason]);
+  });
+
+  it('a listener set after raising is called at once: a cancellation before the call starts is not lost', () => {
+    const latch = new CancelLatch();
+    latch.raise('early');
+    const controller = new AbortController();
+    latch.listen((r) => controller.abort(r));
+    expect(controller.signal.reason).toBe('early');
+  });
+
+  it('raised without a reason, the controller gets its own AbortError (as AbortController.abort() does)', () => {
+    const latch = new CancelLatch();
+    const controller = new AbortController();
+    latch.listen((r) => controller.abort(r));
+    latch.raise();
+    expect((controller.signal.reason as Error).name).toBe('AbortError');
+  });
+
+  it('a detached listener (listen(undefined), the call over) is not called', () => {
+    const latch = new CancelLatch();
+    const seen: unknown[] = [];
+    latch.listen((r) => seen.push(r));
+    latch.listen(undefined);
+    latch.raise('late');
+    expect(seen).toEqual([]);
   });
 });
