@@ -28,7 +28,7 @@ import { Lifecycle } from './lifecycle.js';
 import { genRequestId, httpLogger, lazyChildLogger, REQUEST_ID_HEADER, skipRequestLog } from './logging.js';
 import { registerMcpRoute } from './mcp-route.js';
 import { registerProbes } from './probes.js';
-import { registerRateLimits } from './rate-limit.js';
+import { rateLimitHooks } from './rate-limit.js';
 import { applyConnectionCap, socketOptions } from './sockets.js';
 import { registerJsonParser } from './depth.js';
 import type { BuildHttpAppOptions } from './types.js';
@@ -122,7 +122,7 @@ export async function buildHttpApp(opts: BuildHttpAppOptions): Promise<FastifyIn
 
   registerProbes(app, opts.readiness, lifecycle);
 
-  const limits = await registerRateLimits(app, server.rate_limit);
+  const limits = rateLimitHooks(server.rate_limit);
   registerMcpRoute(app, {
     server,
     mcpFactory: opts.mcpFactory,

@@ -97,46 +97,85 @@ const LOG_METHODS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace']
  * bindings, options, serializers and redaction), so the lines are unchanged.
  */
 export function lazyChildLogger(parent: Logger, bindings: Record<string, unknown>, options?: Record<string, unknown>): Logger {
-  return lazy(() => parent, parent, bindings, options);
+  return lazyLogger(new LazyState(parent, parent, bindings, options));
 }
 
-/** `materializeParent`: builds (once) the logger this one is a child of; `levels`: a built ancestor to ask for enabled levels. */
-function lazy(materializeParent: () => Logger, levels: Logger, bindings: Record<string, unknown>, options?: Record<string, unknown>): Logger {
-  let real: Logger | undefined;
-  const build = (): Logger => (real ??= options === undefined ? materializeParent().child(bindings) : materializeParent().child(bindings, options));
-  // a child's own level option decides for it; otherwise the built ancestor's level (pino children inherit it)
-  const enabled = (method: string): boolean => {
-    if (real !== undefined) return real.isLevelEnabled(method);
-    const own = options?.level;
-    if (typeof own === 'string') return levels.levels.values[method] !== undefined && (levels.levels.values[method] as number) >= (levels.levels.values[own] ?? 0);
-    return levels.isLevelEnabled(method);
-  };
-  const methods = new Map<string, (...args: unknown[]) => void>();
-  return new Proxy({} as Logger, {
-    get(_target, prop) {
-      if (typeof prop === 'string' && LOG_METHODS.has(prop)) {
-        let fn = methods.get(prop);
-        if (fn === undefined) {
-          fn = (...args: unknown[]): void => {
-            if (!enabled(prop)) return;
-            (build()[prop as 'info'] as (...a: unknown[]) => void)(...args);
-          };
-          methods.set(prop, fn);
-        }
-        return fn;
-      }
-      if (prop === 'child') {
-        return (childBindings: Record<string, unknown>, childOptions?: Record<string, unknown>): Logger => lazy(build, real ?? levels, childBindings, childOptions);
-      }
-      const target = build();
-      const value = Reflect.get(target, prop, target) as unknown;
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-    set(_target, prop, value) {
-      return Reflect.set(build(), prop, value);
-    },
-    has(_target, prop) {
-      return Reflect.has(build(), prop);
-    },
+const STATE = Symbol('lazyLoggerState');
+
+/**
+ * One lazy logger's state; the logger is a Proxy over it with one shared handler, and its log
+ * methods and `child` are shared functions that find the state through `this` (issue #13: a
+ * request takes three of these, most of them never written to; per-instance closures and a method
+ * cache were ≈ 3 KB per call). Like pino's own methods they are called on the logger.
+ */
+class LazyState {
+  real: Logger | undefined = undefined;
+  constructor(
+    /** The logger this one is a child of: built, or another lazy one (built on demand). */
+    readonly parent: Logger | LazyState,
+    /** A built ancestor to ask for enabled levels until this one is built. */
+    readonly levels: Logger,
+    readonly bindings: Record<string, unknown>,
+    readonly options: Record<string, unknown> | undefined,
+  ) {}
+
+  build(): Logger {
+    if (this.real !== undefined) return this.real;
+    const parent = this.parent instanceof LazyState ? this.parent.build() : this.parent;
+    this.real = this.options === undefined ? parent.child(this.bindings) : parent.child(this.bindings, this.options);
+    return this.real;
+  }
+
+  /** A child's own level option decides for it; otherwise the built ancestor's level (pino children inherit it). */
+  enabled(method: string): boolean {
+    if (this.real !== undefined) return this.real.isLevelEnabled(method);
+    const own = this.options?.level;
+    if (typeof own === 'string') {
+      const values = this.levels.levels.values;
+      return values[method] !== undefined && (values[method] as number) >= (values[own] ?? 0);
+    }
+    return this.levels.isLevelEnabled(method);
+  }
+}
+
+function stateOf(logger: unknown): LazyState {
+  const state = (logger as { [STATE]?: unknown } | undefined)?.[STATE];
+  if (!(state instanceof LazyState)) throw new TypeError('a lazy logger method was called without its logger');
+  return state;
+}
+
+const LAZY_METHODS = new Map<string, (this: unknown, ...args: unknown[]) => unknown>();
+for (const method of LOG_METHODS) {
+  LAZY_METHODS.set(method, function (this: unknown, ...args: unknown[]): void {
+    const state = stateOf(this);
+    if (!state.enabled(method)) return;
+    (state.build()[method as 'info'] as (...a: unknown[]) => void)(...args);
   });
+}
+LAZY_METHODS.set('child', function (this: unknown, childBindings: unknown, childOptions?: unknown): Logger {
+  const state = stateOf(this);
+  return lazyLogger(new LazyState(state, state.real ?? state.levels, childBindings as Record<string, unknown>, childOptions as Record<string, unknown> | undefined));
+});
+
+const LAZY_HANDLER: ProxyHandler<LazyState> = {
+  get(state, prop) {
+    if (prop === STATE) return state;
+    if (typeof prop === 'string') {
+      const shared = LAZY_METHODS.get(prop);
+      if (shared !== undefined) return shared;
+    }
+    const target = state.build();
+    const value = Reflect.get(target, prop, target) as unknown;
+    return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+  },
+  set(state, prop, value) {
+    return Reflect.set(state.build(), prop, value);
+  },
+  has(state, prop) {
+    return Reflect.has(state.build(), prop);
+  },
+};
+
+function lazyLogger(state: LazyState): Logger {
+  return new Proxy(state, LAZY_HANDLER) as unknown as Logger;
 }

@@ -48,6 +48,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandle
 import type { ServerConfig } from '../config/schema.js';
 import { resultBudget } from '../shared/budget.js';
 import { buildAuthInfo, requestState, type HttpRequestContext } from './context.js';
+import { DeadlineQueue } from './deadlines.js';
 import { errorBody, HttpError } from './errors.js';
 import { fastToolCallOf } from './fast-call.js';
 import { syncHook } from './hooks.js';
@@ -95,6 +96,8 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
     await handler.close();
   });
 
+  const deadlines = new DeadlineQueue(server.request_timeout_ms);
+
   const shutdownGate = syncHook(() => {
     if (lifecycle.shuttingDown) throw new HttpError('SHUTTING_DOWN', { headers: { connection: 'close' } });
   });
@@ -120,8 +123,7 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
     const raw = reply.raw;
     const controller = new RequestController(request);
     const release = lifecycle.track(controller);
-    const deadline = setTimeout(() => controller.abort(new RequestCancelledError('timeout')), server.request_timeout_ms);
-    deadline.unref();
+    const deadline = deadlines.add(() => controller.abort(new RequestCancelledError('timeout')));
     // Result rows read for this request stay charged to the byte budget until its response is
     // over (written or abandoned): the serialized answer is part of what the budget bounds. The
     // scope travels with the call (authInfo on the SDK route, the caller on the fast path).
@@ -144,7 +146,9 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
     const caller = { principal: ctx.principal, requestId: ctx.requestId, clientAddress: ctx.clientAddress, signal: ctx.signal, budgetScope };
     // Headers set by hooks (rate limit, request id) live on the fastify reply until it sends;
     // a hijacked reply never sends, so copy them to the raw response first.
-    for (const [name, value] of Object.entries(reply.getHeaders())) {
+    const hookHeaders = reply.getHeaders();
+    for (const name in hookHeaders) {
+      const value = hookHeaders[name];
       if (value !== undefined) raw.setHeader(name, value);
     }
     reply.hijack();
@@ -177,7 +181,7 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
       }
     } finally {
       if (raw.destroyed || raw.writableFinished) budgetScope.end();
-      clearTimeout(deadline);
+      deadlines.remove(deadline);
       release();
     }
   }
