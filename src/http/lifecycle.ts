@@ -2,9 +2,9 @@
  * Shutdown state and in-flight request tracking for the HTTP layer.
  *
  * Guarantees: once beginShutdown() is called, `shuttingDown` stays true (readiness answers 503,
- * new /mcp calls are refused); every tracked request owns an AbortController that cancelAll()
- * aborts with a RequestCancelledError naming why; waitForIdle() resolves as soon as the last
- * tracked request finishes, or at its timeout.
+ * new /mcp calls are refused); every tracked request owns an AbortController (or a RequestCancel,
+ * mcp-route.ts) that cancelAll() aborts with a RequestCancelledError naming why; waitForIdle()
+ * resolves as soon as the last tracked request finishes, or at its timeout.
  * Does not: stop work that ignores its AbortSignal — a handler must honour the signal (the
  * database layer cancels the statement) for cancellation to take effect.
  */
@@ -28,9 +28,16 @@ export class RequestCancelledError extends Error {
   }
 }
 
+/** What the lifecycle cancels: an AbortController, or a request's cancellation (mcp-route.ts). */
+export type Cancellable = AbortController | { readonly aborted: boolean; abort(reason?: unknown): void };
+/** Whether a tracked request was cancelled already. */
+function isAborted(c: Cancellable): boolean {
+  return c instanceof AbortController ? c.signal.aborted : c.aborted;
+}
+
 export class Lifecycle {
   #shuttingDown = false;
-  readonly #inFlight = new Set<AbortController>();
+  readonly #inFlight = new Set<Cancellable>();
   #idleWaiters: (() => void)[] = [];
 
   get shuttingDown(): boolean {
@@ -48,7 +55,7 @@ export class Lifecycle {
   }
 
   /** Track a request until the returned release function is called (idempotent). */
-  track(controller: AbortController): () => void {
+  track(controller: Cancellable): () => void {
     this.#inFlight.add(controller);
     return () => {
       if (!this.#inFlight.delete(controller)) return;
@@ -77,7 +84,7 @@ export class Lifecycle {
   cancelAll(reason: CancelReason): number {
     let n = 0;
     for (const controller of this.#inFlight) {
-      if (!controller.signal.aborted) {
+      if (!isAborted(controller)) {
         controller.abort(new RequestCancelledError(reason));
         n += 1;
       }

@@ -53,6 +53,7 @@ import { errorBody, HttpError } from './errors.js';
 import { fastToolCallOf } from './fast-call.js';
 import { syncHook } from './hooks.js';
 import { RequestCancelledError, type Lifecycle } from './lifecycle.js';
+import { CancelLatch } from '../core/signals.js';
 import type { FastToolCall } from './types.js';
 
 export interface McpRouteOptions {
@@ -121,29 +122,23 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
     if (rpc !== undefined) reply.log = request.log = request.log.child({ rpc });
 
     const raw = reply.raw;
-    const controller = new RequestController(request);
-    const release = lifecycle.track(controller);
-    const deadline = deadlines.add(() => controller.abort(new RequestCancelledError('timeout')));
+    const cancel = new RequestCancel(request);
+    const release = lifecycle.track(cancel);
+    const deadline = deadlines.add(() => cancel.abort(new RequestCancelledError('timeout')));
     // Result rows read for this request stay charged to the byte budget until its response is
     // over (written or abandoned): the serialized answer is part of what the budget bounds. The
     // scope travels with the call (authInfo on the SDK route, the caller on the fast path).
     const budgetScope = resultBudget.scope();
     raw.once('close', () => {
-      if (!raw.writableFinished && !controller.signal.aborted) controller.abort(new RequestCancelledError('client_disconnected'));
+      if (!raw.writableFinished && !cancel.aborted) cancel.abort(new RequestCancelledError('client_disconnected'));
       budgetScope.end();
     });
-    const ctx: HttpRequestContext = {
-      principal: state.principal,
-      tokenId: state.tokenId,
-      requestId: String(request.id),
-      signal: controller.signal,
-      clientAddress: request.ip,
-      budgetScope,
-    };
+    const { principal, tokenId } = state;
+    const requestId = String(request.id);
+    const clientAddress = request.ip;
 
     if (wantsClose(request.raw)) honourConnectionClose(raw);
     const fast = opts.toolCall === undefined ? undefined : fastToolCallOf(request.headers, request.body);
-    const caller = { principal: ctx.principal, requestId: ctx.requestId, clientAddress: ctx.clientAddress, signal: ctx.signal, budgetScope };
     // Headers set by hooks (rate limit, request id) live on the fastify reply until it sends;
     // a hijacked reply never sends, so copy them to the raw response first.
     const hookHeaders = reply.getHeaders();
@@ -154,8 +149,10 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
     reply.hijack();
     /** The fast path when it takes the call, else the SDK; the status written. */
     const serve = async (): Promise<number> => {
-      const answer = fast === undefined ? undefined : opts.toolCall?.(caller, fast);
+      // the fast path's call is cancelled through the latch (one AbortController per call: the plumbing's)
+      const answer = fast === undefined ? undefined : opts.toolCall?.({ principal, requestId, clientAddress, cancelLatch: cancel.latch, budgetScope }, fast);
       if (fast !== undefined && answer !== undefined) return writeFast(raw, fast.id, answer);
+      const ctx: HttpRequestContext = { principal, tokenId, requestId, signal: cancel.signal, clientAddress, budgetScope };
       (request.raw as IncomingMessage & { auth?: AuthInfo }).auth = buildAuthInfo(ctx);
       await nodeHandler(request.raw, raw, request.body);
       return raw.statusCode;
@@ -175,7 +172,7 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
       request.log.error({ err }, 'mcp request failed');
       if (!raw.headersSent) {
         raw.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-        raw.end(JSON.stringify(errorBody('INTERNAL_ERROR', ctx.requestId)));
+        raw.end(JSON.stringify(errorBody('INTERNAL_ERROR', requestId)));
       } else {
         raw.destroy();
       }
@@ -188,18 +185,39 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
 }
 
 /**
- * A request's controller: its first abort — deadline, client gone, or shutdown (Lifecycle) — is
- * logged with why. An override, not an 'abort' listener: one EventTarget listener less per request.
+ * A request's cancellation — deadline, client gone, or shutdown (Lifecycle) — logged with why on
+ * its first abort. The fast path's call listens to its latch (the call plumbing's own controller
+ * aborts with the same reason); an AbortSignal is made only when the SDK serves the request
+ * (authInfo needs one) and then aborts with it. Issue #13: on Node 20 an AbortSignal costs
+ * several µs to create, and a linked pair (request, call) was two of them per call.
  */
-class RequestController extends AbortController {
+class RequestCancel {
+  readonly latch = new CancelLatch();
   readonly #request: FastifyRequest;
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
   constructor(request: FastifyRequest) {
-    super();
     this.#request = request;
   }
-  override abort(reason?: unknown): void {
-    if (!this.signal.aborted) this.#request.log.info({ cancel: reason instanceof RequestCancelledError ? reason.reason : 'unknown' }, 'request signal aborted');
-    super.abort(reason);
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+  /** The request's AbortSignal (made on first use; already aborted when the request was). */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+  abort(reason?: unknown): void {
+    if (this.#aborted) return;
+    this.#request.log.info({ cancel: reason instanceof RequestCancelledError ? reason.reason : 'unknown' }, 'request signal aborted');
+    this.#aborted = true;
+    this.#reason = reason;
+    this.latch.raise(reason);
+    this.#controller?.abort(reason);
   }
 }
 

@@ -11,6 +11,7 @@ import type { Approval, ApprovalFilter, ApproveOutcome } from '../core/ports.js'
 import type { Lifecycle } from './lifecycle.js';
 import type { Telemetry } from '../telemetry/types.js';
 import type { BudgetScope } from '../shared/budget.js';
+import type { CancelLatch } from '../core/signals.js';
 
 export type AuthFailureReason = 'missing' | 'malformed' | 'invalid' | 'expired';
 
@@ -66,7 +67,7 @@ export interface FastToolCallRequest {
  * principal has no such tool (the SDK then answers, as before).
  */
 export type FastToolCall = (
-  caller: { principal: string; requestId: string; clientAddress: string; signal: AbortSignal; budgetScope?: BudgetScope },
+  caller: { principal: string; requestId: string; clientAddress: string; cancelLatch: CancelLatch; budgetScope?: BudgetScope },
   call: FastToolCallRequest,
 ) => Promise<readonly string[]> | undefined;
 

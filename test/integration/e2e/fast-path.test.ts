@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import pino from 'pino';
 import { buildHttpApp, startHttpServer, type FastToolCall, type HttpServerHandle } from '../../../src/http/index.js';
+import { CancelLatch } from '../../../src/core/signals.js';
 import { Lifecycle } from '../../../src/http/lifecycle.js';
 import { resultBudget, type BudgetScope } from '../../../src/shared/budget.js';
 import { startE2eGateway, type E2eGateway, type Era } from '../../support/gateway.js';
@@ -52,6 +53,8 @@ beforeAll(async () => {
   const { runtime } = gw;
   const config = runtime.gateway.config;
   const spy: FastToolCall = (caller, call) => {
+    // one AbortController per call (the plumbing's): the request's cancellation comes as a latch, not a second signal
+    if (!(caller.cancelLatch instanceof CancelLatch) || 'signal' in caller) throw new Error('the fast path must hand a CancelLatch and no signal');
     const answer = runtime.httpToolCall(caller, call);
     served.push(answer === undefined ? 'sdk' : 'fast');
     return answer;
