@@ -67,12 +67,36 @@ export function hostPolicy(server: Pick<ServerConfig, 'host' | 'allowed_hosts' |
   return { hosts, origins };
 }
 
+/** Distinct Host values whose verdict is remembered (then the memo starts over). */
+const HOST_MEMO_SIZE = 64;
+
+/**
+ * The SDK's validateHostHeader, remembered per Host value: it is a pure function of the value and
+ * the fixed allow-list, and parses a URL on every call (issue #13: ≈ 1 µs and a URL object per
+ * request, for the one or two Host values a deployment sees). Bounded: a client sending many
+ * distinct values only empties the memo, each value is still judged by the SDK.
+ */
+export function memoHostCheck(hosts: string[]): (host: string | undefined) => ReturnType<typeof validateHostHeader> {
+  const memo = new Map<string, ReturnType<typeof validateHostHeader>>();
+  return (host) => {
+    if (host === undefined) return validateHostHeader(host, hosts);
+    let verdict = memo.get(host);
+    if (verdict === undefined) {
+      verdict = validateHostHeader(host, hosts);
+      if (memo.size >= HOST_MEMO_SIZE) memo.clear();
+      memo.set(host, verdict);
+    }
+    return verdict;
+  };
+}
+
 /** onRequest hook enforcing the policy (probes exempt). */
 export function hostCheckHook(policy: HostPolicy): onRequestHookHandler {
+  const checkHost = policy.hosts === undefined ? undefined : memoHostCheck(policy.hosts);
   return syncHook(function hostCheck(request: FastifyRequest): void {
     if (isProbe(request.url)) return;
-    if (policy.hosts !== undefined) {
-      const r = validateHostHeader(request.headers.host, policy.hosts);
+    if (checkHost !== undefined) {
+      const r = checkHost(request.headers.host);
       if (!r.ok) {
         request.log.warn({ reason: r.errorCode, hostname: r.hostname?.slice(0, 100) }, 'refused Host header');
         throw new HttpError('FORBIDDEN_HOST');
