@@ -31,6 +31,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
+import './pg-load.js'; // before pg: loads it without its Cloudflare probe (issue #13, start-up)
 import pg from 'pg';
 import { WireMeter } from './wire-meter.js';
 

@@ -9,6 +9,7 @@
  * caller filters by policy and must mask the sample (or build it through the guard with
  * sampleSql()).
  */
+import './pg-load.js'; // before pg: loads it without its Cloudflare probe (issue #13, start-up)
 import pg from 'pg';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { RelationKind } from '../guard/types.js';

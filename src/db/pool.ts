@@ -30,6 +30,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { ConnectionOptions } from 'node:tls';
+import './pg-load.js'; // before pg: loads it without its Cloudflare probe (issue #13, start-up)
 import pg from 'pg';
 import type { DatabaseConfig } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';

@@ -17,6 +17,7 @@
  *   bounded by max_bytes on the wire as they arrived), and reports truncation.
  * Does not: open or end transactions, or release connections (pool.ts does).
  */
+import './pg-load.js'; // before pg: loads it without its Cloudflare probe (issue #13, start-up)
 import pg from 'pg';
 import type { ResolvedLimits } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';

@@ -10,6 +10,7 @@
  * - json/jsonb: parsed, as is. Arrays: element-wise with the same rules.
  * Guarantees: every value returned by toJsonValue survives JSON.stringify unchanged in meaning.
  */
+import './pg-load.js'; // before pg: loads it without its Cloudflare probe (issue #13, start-up)
 import pg from 'pg';
 
 type Parser = (value: string) => unknown;

@@ -31,6 +31,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import '../pg-load.js'; // before pg: loads it without its Cloudflare probe (issue #13, start-up)
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { GatewayError } from '../../errors/gateway-error.js';

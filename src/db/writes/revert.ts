@@ -25,6 +25,7 @@
  *   them), or reconcile a table whose columns changed since the write (that is a conflict).
  */
 import { randomUUID } from 'node:crypto';
+import '../pg-load.js'; // before pg: loads it without its Cloudflare probe (issue #13, start-up)
 import pg from 'pg';
 import { DEFAULT_LIMITS } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';

@@ -12,6 +12,7 @@
  * Does not: grant anything to anyone, or create the schema's owner role (see docs/writes.md for
  * the least-privilege grants).
  */
+import '../pg-load.js'; // before pg: loads it without its Cloudflare probe (issue #13, start-up)
 import pg from 'pg';
 import { GatewayError } from '../../errors/gateway-error.js';
 import type { WriteDatabase } from './session.js';

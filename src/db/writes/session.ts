@@ -17,6 +17,7 @@
  * but over the extended protocol (callers pass agent SQL only as a query text with a values
  * array, never inside these trusted strings).
  */
+import '../pg-load.js'; // before pg: loads it without its Cloudflare probe (issue #13, start-up)
 import pg from 'pg';
 import type { DatabaseConfig } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';

@@ -80,6 +80,9 @@ describe('what a command loads', () => {
     expect(loaded(run, /\/node_modules\/@modelcontextprotocol\/server\//).length).toBeGreaterThan(0); // the recorder saw the MCP server
     expect(loaded(run, HTTP)).toEqual([]);
     expect(loaded(run, /\/node_modules\/yaml\//)).toEqual([]);
+    // pg's Cloudflare probe (`new Response()`) loaded Node's undici on Node 20 (src/db/pg-load.ts)
+    expect(loaded(run, /^builtin:dns$/)).toHaveLength(1); // Node's own modules are recorded (pg loads dns)
+    expect(loaded(run, /^builtin:internal\/deps\/undici\//)).toEqual([]);
   }, 60_000);
 
   it('a stdio start with a configuration file loads the YAML parser (and still not fastify)', async () => {
