@@ -98,6 +98,62 @@ describe('loadCatalog: constraint facts for masked writes (issue #9 item 2)', ()
   });
 });
 
+describe('loadCatalog: every row and value as stored (the snapshot is one JSON statement, issue #13)', () => {
+  let scratch: ScratchDatabase;
+  let scratchPool: DatabasePool;
+  beforeAll(async () => {
+    scratch = await createScratchDatabase();
+    await adminQuery(
+      scratch.databaseUrl,
+      `CREATE SCHEMA "Wëird ""s"" \\ 🦆";
+       CREATE TABLE "Wëird ""s"" \\ 🦆"."t\\ab ""le""" ("col ""q"" ü" varchar(12), "Ä" numeric(10,2), id int PRIMARY KEY);
+       CREATE VIEW "Wëird ""s"" \\ 🦆"."v\\" AS SELECT "col ""q"" ü", pg_catalog.lower("col ""q"" ü") AS l FROM "Wëird ""s"" \\ 🦆"."t\\ab ""le""";
+       CREATE FUNCTION "Wëird ""s"" \\ 🦆"."f""n\\" (a int, b text DEFAULT 'x') RETURNS text LANGUAGE sql STABLE SECURITY DEFINER AS 'SELECT b';
+       UPDATE pg_catalog.pg_class SET reltuples = 12345678 WHERE relname = 'orders' AND relnamespace = 'app'::regnamespace;`,
+    );
+    scratchPool = poolFor(scratch.gatewayUrl);
+  });
+  afterAll(async () => {
+    await scratchPool.end();
+    await scratch.drop();
+  });
+
+  it('keeps quotes, backslashes and non-ASCII names, column order and types, and large estimates exactly', async () => {
+    const snap = await loadCatalog(scratchPool, 1);
+    const schema = 'Wëird "s" \\ 🦆';
+    expect(snap.schemas.has(schema)).toBe(true);
+    const table = snap.relations.get(`${schema}.t\\ab "le"`);
+    expect(table?.columns).toEqual([
+      { name: 'col "q" ü', type: 'character varying(12)', typeOid: 1043 },
+      { name: 'Ä', type: 'numeric(10,2)', typeOid: 1700 },
+      { name: 'id', type: 'integer', typeOid: 23 },
+    ]);
+    expect(table?.write?.primaryKey).toEqual(['id']);
+    expect(snap.relations.get(`${schema}.v\\`)).toMatchObject({ kind: 'view', dependsOn: [`${schema}.t\\ab "le"`], dependsOnFunctions: ['pg_catalog.lower'] });
+    expect(snap.functions.get('f"n\\')).toEqual([{ schema, name: 'f"n\\', securityDefiner: true, volatility: 'stable', language: 'sql', args: [23, 25], ret: 25, variadic: false, defaults: 1 }]);
+    expect(snap.relations.get('app.orders')?.estimatedRows).toBe(12345678); // float8 text 1.2345678e+07
+  });
+
+  it('holds every relation, function, type, cast and operator the database has', async () => {
+    const snap = await loadCatalog(scratchPool, 1);
+    const [counts] = await adminQuery<Record<string, string>>(
+      scratch.databaseUrl,
+      `SELECT (SELECT count(*) FROM pg_class WHERE relkind IN ('r', 'p', 'v', 'm', 'f', 'S')) AS relations, (SELECT count(*) FROM pg_proc) AS functions,
+              (SELECT count(*) FROM pg_type) AS types, (SELECT count(*) FROM pg_operator) AS operators,
+              (SELECT count(*) FROM pg_cast WHERE castcontext = 'i') AS casts, (SELECT count(*) FROM pg_namespace) AS schemas`,
+    );
+    const info = snap.typeInfo;
+    expect({
+      relations: snap.relations.size,
+      functions: [...snap.functions.values()].reduce((n, l) => n + l.length, 0),
+      types: info?.types.size,
+      operators: [...(info?.operators.values() ?? [])].reduce((n, l) => n + l.length, 0),
+      casts: [...(info?.implicitCasts.values() ?? [])].reduce((n, l) => n + l.length, 0),
+      schemas: snap.schemas.size,
+    }).toEqual(Object.fromEntries(Object.entries(counts ?? {}).map(([k, v]) => [k, Number(v)])));
+  });
+});
+
 describe('loadCatalog on a database with nested views and user operators', () => {
   let scratch: ScratchDatabase;
   let scratchPool: DatabasePool;
