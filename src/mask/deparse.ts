@@ -16,8 +16,12 @@
  * from a CASE expression, print differently from pgsql-deparser; the caller still verifies the printed text parses back to the tree.
  * Does not: print pretty (non-pretty mode only), or fix the library's other gaps (JSON_TABLE, the
  * SQL/JSON query functions, `SELECT … INTO`): the round-trip check refuses those.
+ *
+ * The library is required on the first print, not when this module loads (src/guard/deparser.ts:
+ * a start whose first calls rewrite nothing does not load it; issue #13, start-up).
  */
-import { Deparser } from 'pgsql-deparser';
+import type { Deparser } from 'pgsql-deparser';
+import { deparserLibrary } from '../guard/deparser.js';
 
 type Body = Record<string, unknown>;
 type Context = Parameters<Deparser['SelectStmt']>[1];
@@ -33,51 +37,63 @@ function list(v: unknown): AnyNode[] {
 /** Stands for a parenthesized argument while the library prints an indirection (never a real name: verified by the round trip). */
 const ARG = 'pgwarden_indirection_arg';
 
-class MaskDeparser extends Deparser {
-  /**
-   * `(CASE … END).field`: the library prints a CASE argument of an indirection without parentheses
-   * (`CASE … END.field`, which does not parse); the whole-row pass (src/mask/wholerow.ts) makes such
-   * arguments out of `(o).field`.
-   */
-  override A_Indirection(node: Parameters<Deparser['A_Indirection']>[0], context: Parameters<Deparser['A_Indirection']>[1]): string {
-    const arg = (node as unknown as Body).arg as Body | undefined;
-    if (arg === undefined || !('CaseExpr' in arg)) return super.A_Indirection(node, context);
-    const placeholder = { ...(node as unknown as Body), arg: { ColumnRef: { fields: [{ String: { sval: ARG } }] } } };
-    const printed = super.A_Indirection(placeholder as unknown as Parameters<Deparser['A_Indirection']>[0], context);
-    return printed.replace(`(${ARG})`, () => `(${this.visit(arg as AnyNode, context)})`);
-  }
+type MaskDeparserClass = new (tree: AnyNode, options: { pretty: boolean }) => { deparseQuery(): string };
+let maskDeparser: MaskDeparserClass | undefined;
 
-  override SelectStmt(node: SelectNode, context: Context): string {
-    const b = node as unknown as Body;
-    const ties = b.limitOption === 'LIMIT_OPTION_WITH_TIES';
-    if (b.groupDistinct !== true && !ties) return super.SelectStmt(node, context);
-    const head: Body = { ...b };
-    for (const k of TAIL) delete head[k];
-    const out = [super.SelectStmt(head as SelectNode, context)];
-    const group = list(b.groupClause);
-    if (group.length > 0) {
-      out.push(b.groupDistinct === true ? 'GROUP BY DISTINCT' : 'GROUP BY');
-      out.push(group.map((e) => this.visit(e, context.spawn('SelectStmt', { group: true }))).join(', '));
+/** The subclass, defined over the library's Deparser the first time it is needed. */
+function maskDeparserClass(): MaskDeparserClass {
+  maskDeparser ??= defineMaskDeparser(deparserLibrary().Deparser);
+  return maskDeparser;
+}
+
+function defineMaskDeparser(Base: typeof Deparser): MaskDeparserClass {
+  return class MaskDeparser extends Base {
+    /**
+     * `(CASE … END).field`: the library prints a CASE argument of an indirection without parentheses
+     * (`CASE … END.field`, which does not parse); the whole-row pass (src/mask/wholerow.ts) makes such
+     * arguments out of `(o).field`.
+     */
+    override A_Indirection(node: Parameters<Deparser['A_Indirection']>[0], context: Parameters<Deparser['A_Indirection']>[1]): string {
+      const arg = (node as unknown as Body).arg as Body | undefined;
+      if (arg === undefined || !('CaseExpr' in arg)) return super.A_Indirection(node, context);
+      const placeholder = { ...(node as unknown as Body), arg: { ColumnRef: { fields: [{ String: { sval: ARG } }] } } };
+      const printed = super.A_Indirection(placeholder as unknown as Parameters<Deparser['A_Indirection']>[0], context);
+      return printed.replace(`(${ARG})`, () => `(${this.visit(arg as AnyNode, context)})`);
     }
-    if (b.havingClause !== undefined) out.push('HAVING', this.visit(b.havingClause as AnyNode, context));
-    const windows = list(b.windowClause);
-    if (windows.length > 0) out.push('WINDOW', windows.map((e) => this.visit(e, context)).join(', '));
-    const sort = list(b.sortClause);
-    if (sort.length > 0) out.push('ORDER BY', sort.map((e) => this.visit(e, context.spawn('SelectStmt', { sort: true }))).join(', '));
-    if (ties) {
-      if (b.limitOffset !== undefined) out.push(`OFFSET (${this.visit(b.limitOffset as AnyNode, context)}) ROWS`);
-      out.push(`FETCH FIRST (${this.visit(b.limitCount as AnyNode, context)}) ROWS WITH TIES`);
-    } else {
-      if (b.limitCount !== undefined) out.push(`LIMIT ${this.visit(b.limitCount as AnyNode, context)}`);
-      if (b.limitOffset !== undefined) out.push(`OFFSET ${this.visit(b.limitOffset as AnyNode, context)}`);
+
+    override SelectStmt(node: SelectNode, context: Context): string {
+      const b = node as unknown as Body;
+      const ties = b.limitOption === 'LIMIT_OPTION_WITH_TIES';
+      if (b.groupDistinct !== true && !ties) return super.SelectStmt(node, context);
+      const head: Body = { ...b };
+      for (const k of TAIL) delete head[k];
+      const out = [super.SelectStmt(head as SelectNode, context)];
+      const group = list(b.groupClause);
+      if (group.length > 0) {
+        out.push(b.groupDistinct === true ? 'GROUP BY DISTINCT' : 'GROUP BY');
+        out.push(group.map((e) => this.visit(e, context.spawn('SelectStmt', { group: true }))).join(', '));
+      }
+      if (b.havingClause !== undefined) out.push('HAVING', this.visit(b.havingClause as AnyNode, context));
+      const windows = list(b.windowClause);
+      if (windows.length > 0) out.push('WINDOW', windows.map((e) => this.visit(e, context)).join(', '));
+      const sort = list(b.sortClause);
+      if (sort.length > 0) out.push('ORDER BY', sort.map((e) => this.visit(e, context.spawn('SelectStmt', { sort: true }))).join(', '));
+      if (ties) {
+        if (b.limitOffset !== undefined) out.push(`OFFSET (${this.visit(b.limitOffset as AnyNode, context)}) ROWS`);
+        out.push(`FETCH FIRST (${this.visit(b.limitCount as AnyNode, context)}) ROWS WITH TIES`);
+      } else {
+        if (b.limitCount !== undefined) out.push(`LIMIT ${this.visit(b.limitCount as AnyNode, context)}`);
+        if (b.limitOffset !== undefined) out.push(`OFFSET ${this.visit(b.limitOffset as AnyNode, context)}`);
+      }
+      const locking = list(b.lockingClause);
+      if (locking.length > 0) out.push(locking.map((e) => this.visit(e, context)).join(' '));
+      return out.join(' ');
     }
-    const locking = list(b.lockingClause);
-    if (locking.length > 0) out.push(locking.map((e) => this.visit(e, context)).join(' '));
-    return out.join(' ');
-  }
+  };
 }
 
 /** Print one statement tree (non-pretty), as pgsql-deparser does but for the clauses above. */
 export function deparseStatement(tree: unknown): string {
+  const MaskDeparser = maskDeparserClass();
   return new MaskDeparser(tree as AnyNode, { pretty: false }).deparseQuery();
 }

@@ -23,7 +23,7 @@
  * (the guard's rules.ts does; planWrite refuses only what it cannot plan).
  */
 import { parseSync } from '../pgquery.js';
-import { deparseSync } from 'pgsql-deparser';
+import { deparserLibrary } from '../deparser.js';
 import { reason, type Reason } from '../reasons.js';
 import type { CatalogSnapshot, Decision } from '../types.js';
 import type { WritePlan } from '../write-plan.js';
@@ -84,7 +84,7 @@ function withPart(body: Obj): Obj {
 function emit(tree: Obj, verify: boolean): string | undefined {
   let sql: string;
   try {
-    sql = deparseSync(tree as never, { pretty: false });
+    sql = deparserLibrary().deparseSync(tree as never, { pretty: false });
   } catch {
     return undefined;
   }

@@ -2,8 +2,9 @@
  * What each command loads (issue #13, start-up): a stdio start must not load the HTTP server
  * (fastify, its rate limiter, the SDK's Node adapter) and, with a configuration from the
  * environment alone, not the YAML parser; `pgwarden --version` and `--help` must not load the
- * gateway (the guard, zod, the parser). Each case runs the real command in a child process
- * (tsx, from src/) with a loader hook recording every module loaded (test/support/record-modules.mjs).
+ * gateway (the guard, zod, the parser); a stdio start loads neither Node's undici nor the
+ * deparser. Each case runs the real command in a child process (tsx, from src/) with a loader
+ * hook recording every module loaded (test/support/record-modules.mjs).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -83,6 +84,9 @@ describe('what a command loads', () => {
     // pg's Cloudflare probe (`new Response()`) loaded Node's undici on Node 20 (src/db/pg-load.ts)
     expect(loaded(run, /^builtin:dns$/)).toHaveLength(1); // Node's own modules are recorded (pg loads dns)
     expect(loaded(run, /^builtin:internal\/deps\/undici\//)).toEqual([]);
+    // the deparser is required on the first rewrite or write plan (src/guard/deparser.ts), not at start
+    expect(loaded(run, /\/node_modules\/pg\/lib\/index\.js$/)).not.toEqual([]); // required files are recorded
+    expect(loaded(run, /\/node_modules\/pgsql-deparser\//)).toEqual([]);
   }, 60_000);
 
   it('a stdio start with a configuration file loads the YAML parser (and still not fastify)', async () => {
