@@ -6,7 +6,8 @@
  * transport (stdio, HTTP), in interleaved rounds (BENCH_ROUNDS, default 7): spawn
  * `node dist/cli/main.js serve` with the file audit sink on, send the first `tools/call` (a point
  * lookup; HTTP: polled every 5 ms until answered, 2025-era stateless; stdio: initialize,
- * initialized and the call written at once) and time spawn → answer. Then RSS 1 s after the
+ * initialized and the call written at once) and time spawn → answer, and the server's CPU until
+ * then (/proc; steadier than the wall time when other work shares the cores). Then RSS 1 s after the
  * answer ("idle"), then BENCH_CALLS more calls (default 0; e.g. 100000) 16 in flight over stdio /
  * 16 keep-alive lanes over HTTP and RSS after them, and the server's CPU (/proc) per call.
  * BENCH_NODE_ARGS adds node flags to every pgwarden process; BENCH_STARTUP_VARIANT="<flags>;<flags>"
@@ -38,6 +39,8 @@ interface Target {
 }
 interface Sample {
   startupMs: number;
+  /** the server's CPU (user + system, all threads, /proc) from spawn to the first answer: steadier than wall time on a loaded machine */
+  startupCpuMs: number;
   rssIdleMiB: number;
   rssAfterMiB?: number;
   cpuUsPerCall?: number;
@@ -127,9 +130,10 @@ async function run(target: Target, transport: 'stdio' | 'http', config: string, 
     first = await call(1).catch(async () => (await new Promise((r) => setTimeout(r, 5)), undefined));
   }
   const startupMs = performance.now() - t0;
+  const startupCpuMs = cpuMs(child.pid as number);
   if (!first.includes('rowCount')) throw new Error(`${target.name} ${transport}: unexpected first answer ${first.slice(0, 300)}`);
   await new Promise((r) => setTimeout(r, 1000));
-  const sample: Sample = { startupMs, rssIdleMiB: rssMiB(child.pid as number) };
+  const sample: Sample = { startupMs, startupCpuMs, rssIdleMiB: rssMiB(child.pid as number) };
   if (process.env['BENCH_SMAPS']) process.stderr.write(topMappings(child.pid as number));
   if (CALLS > 0) {
     const cpu0 = cpuMs(child.pid as number);
@@ -177,9 +181,9 @@ try {
       const v = ss.map(f).filter((x): x is number => x !== undefined);
       return v.length ? median(v) : undefined;
     };
-    return [name, transport, m((s) => s.startupMs), Math.min(...ss.map((s) => s.startupMs)), m((s) => s.rssIdleMiB), m((s) => s.rssAfterMiB), m((s) => s.cpuUsPerCall)];
+    return [name, transport, m((s) => s.startupMs), Math.min(...ss.map((s) => s.startupMs)), m((s) => s.startupCpuMs), m((s) => s.rssIdleMiB), m((s) => s.rssAfterMiB), m((s) => s.cpuUsPerCall)];
   });
-  console.log(formatTable(['server', 'transport', 'start-up ms', 'min ms', 'RSS idle MiB', `RSS after ${CALLS} calls MiB`, 'CPU µs/call'], rows, [0, 0, 0, 0, 1, 1, 0]));
+  console.log(formatTable(['server', 'transport', 'start-up ms', 'min ms', 'start-up CPU ms', 'RSS idle MiB', `RSS after ${CALLS} calls MiB`, 'CPU µs/call'], rows, [0, 0, 0, 0, 0, 1, 1, 0]));
 } finally {
   await db.stop();
   rmSync(dir, { recursive: true, force: true });
