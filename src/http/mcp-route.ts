@@ -35,7 +35,7 @@
  */
 import type { Telemetry } from '../telemetry/types.js';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { toNodeHandler } from '@modelcontextprotocol/node';
+import type { NodeMcpRequestHandler } from '@modelcontextprotocol/node';
 import {
   createMcpHandler,
   isLegacyRequest,
@@ -89,10 +89,21 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
     fetch: async (request: Request, options?: McpHandlerRequestOptions): Promise<Response> =>
       (await isLegacyRequest(request, options?.parsedBody, { maxRequestBodySize })) ? await legacy(request, options) : await handler.fetch(request, options),
   };
-  const nodeHandler = toNodeHandler(composed, {
-    maxRequestBodySize: server.body_limit_bytes,
-    onerror: (err) => app.log.error({ err }, 'mcp adapter failed'),
-  });
+  // The SDK's Node adapter (and hono's request conversion under it) is loaded by the first
+  // request the fast path does not take, not at start: a tools/call answered by the fast path
+  // never needs it (issue #13, start-up). A failed load answers that request 500, and the next
+  // request tries again.
+  let nodeHandler: Promise<NodeMcpRequestHandler> | undefined;
+  const loadNodeHandler = (): Promise<NodeMcpRequestHandler> => {
+    nodeHandler ??= import('@modelcontextprotocol/node').then(
+      ({ toNodeHandler }) => toNodeHandler(composed, { maxRequestBodySize: server.body_limit_bytes, onerror: (err) => app.log.error({ err }, 'mcp adapter failed') }),
+      (err: unknown) => {
+        nodeHandler = undefined;
+        throw err;
+      },
+    );
+    return nodeHandler;
+  };
   app.addHook('onClose', async () => {
     await handler.close();
   });
@@ -154,7 +165,7 @@ export function registerMcpRoute(app: FastifyInstance, opts: McpRouteOptions): v
       if (fast !== undefined && answer !== undefined) return writeFast(raw, fast.id, answer);
       const ctx: HttpRequestContext = { principal, tokenId, requestId, signal: cancel.signal, clientAddress, budgetScope };
       (request.raw as IncomingMessage & { auth?: AuthInfo }).auth = buildAuthInfo(ctx);
-      await nodeHandler(request.raw, raw, request.body);
+      await (await loadNodeHandler())(request.raw, raw, request.body);
       return raw.statusCode;
     };
     try {

@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,8 +26,17 @@ interface Run {
   modules: string[];
 }
 
-/** Run `pgwarden <args>` from src/ with the module recorder; `input` is written to stdin, then stdin is closed when `closeWhen` matches stdout. */
-function pgwarden(args: string[], env: Record<string, string>, input?: { text: string; closeWhen: RegExp }): Promise<Run> {
+/**
+ * Run `pgwarden <args>` from src/ with the module recorder; `input` is written to stdin, then stdin
+ * is closed when `closeWhen` matches stdout. `whenStderr`: once stderr matches, `act` runs and the
+ * process gets SIGTERM after it.
+ */
+function pgwarden(
+  args: string[],
+  env: Record<string, string>,
+  input?: { text: string; closeWhen: RegExp },
+  serving?: { whenStderr: RegExp; act: () => Promise<void> },
+): Promise<Run> {
   const file = path.join(dir, `modules-${++runs}.txt`);
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('PGWARDEN_') && k !== 'DATABASE_URL') base[k] = v;
@@ -41,7 +51,14 @@ function pgwarden(args: string[], env: Record<string, string>, input?: { text: s
     stdout += d.toString();
     if (input !== undefined && input.closeWhen.test(stdout)) child.stdin.end();
   });
-  child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
+  let acting = false;
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (serving !== undefined && !acting && serving.whenStderr.test(stderr)) {
+      acting = true;
+      serving.act().finally(() => child.kill('SIGTERM'));
+    }
+  });
   if (input === undefined) child.stdin.end();
   else child.stdin.write(input.text);
   return new Promise((resolve) => {
@@ -53,6 +70,15 @@ function pgwarden(args: string[], env: Record<string, string>, input?: { text: s
         // no module recorded: the assertions on `modules` say so
       }
       resolve({ code, stdout, stderr, modules });
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
     });
   });
 }
@@ -87,6 +113,36 @@ describe('what a command loads', () => {
     // the deparser is required on the first rewrite or write plan (src/guard/deparser.ts), not at start
     expect(loaded(run, /\/node_modules\/pg\/lib\/index\.js$/)).not.toEqual([]); // required files are recorded
     expect(loaded(run, /\/node_modules\/pgsql-deparser\//)).toEqual([]);
+  }, 60_000);
+
+  it("an HTTP start answers a fast-path tools/call without the SDK's Node adapter, and loads it for the first other request", async () => {
+    const port = await freePort();
+    const token = 'lazy-loading-test-token-0123456789abcdefghijkl';
+    const post = async (body: unknown): Promise<string> => {
+      const res = await fetch(`http://127.0.0.1:${port}/mcp`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
+        body: JSON.stringify(body),
+      });
+      return res.text();
+    };
+    const answers: string[] = [];
+    let before: string[] = [];
+    const env = { DATABASE_URL: 'postgres://u:p@127.0.0.1:1/db', PGWARDEN_TOKEN: token, PGWARDEN_LOG_LEVEL: 'info', PGWARDEN_TEST_MODULES_FILE: path.join(dir, `modules-${runs + 1}.txt`) };
+    const run = await pgwarden(['serve', '--transport', 'http', '--port', String(port)], env, undefined, {
+      whenStderr: /pgwarden listening/,
+      act: async () => {
+        answers.push(await post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'query', arguments: { sql: 'SELECT 1' } } }));
+        before = readFileSync(env.PGWARDEN_TEST_MODULES_FILE, 'utf8').split('\n');
+        answers.push(await post({ jsonrpc: '2.0', id: 2, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'lazy-loading-test', version: '0' } } }));
+      },
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(answers[0]).toContain('"id":1'); // answered by the fast path (the database is down: a refusal)
+    expect(before.filter((u) => /\/node_modules\/fastify\//.test(u)).length).toBeGreaterThan(0);
+    expect(before.filter((u) => /\/node_modules\/(@modelcontextprotocol\/node|@hono\/node-server)\//.test(u))).toEqual([]);
+    expect(answers[1]).toContain('"serverInfo"');
+    expect(loaded(run, /\/node_modules\/@modelcontextprotocol\/node\//).length).toBeGreaterThan(0);
   }, 60_000);
 
   it('a stdio start with a configuration file loads the YAML parser (and still not fastify)', async () => {
