@@ -47,7 +47,7 @@ const PRIMARY_KEYS_SQL = `
 
 const COLUMN_FLAGS_SQL = `
   SELECT a.attrelid::int8::float8 AS oid, a.attname::text AS name, a.attnotnull AS not_null,
-         a.attgenerated::text <> '' AS generated, a.attidentity::text = 'a' AS identity_always
+         a.attgenerated::text <> '' AS generated, a.attidentity::text = 'a' AS identity_always, a.attnum
   FROM pg_catalog.pg_attribute a
   WHERE a.attrelid IN (__FILTER__) AND a.attnum > 0 AND NOT a.attisdropped
     AND (a.attnotnull OR a.attgenerated::text <> '' OR a.attidentity::text = 'a')
@@ -128,7 +128,7 @@ const CONSTRAINTS_SQL = `
   ORDER BY 1, 2`;
 
 const DEFAULTED_SQL = `
-  SELECT a.attrelid::int8::float8 AS oid, a.attname::text AS name
+  SELECT a.attrelid::int8::float8 AS oid, a.attname::text AS name, a.attnum
   FROM pg_catalog.pg_attribute a
   WHERE a.attrelid IN (__FILTER__) AND a.attnum > 0 AND NOT a.attisdropped
     AND (a.atthasdef OR a.attidentity::text <> '' OR a.attgenerated::text <> '')
@@ -145,20 +145,58 @@ const TRIGGER_TYPE = { insert: 4, delete: 8, update: 16, truncate: 32, instead: 
 const RULE_EVENTS: Readonly<Record<string, CatalogRuleFact['event']>> = { '1': 'select', '2': 'update', '3': 'insert', '4': 'delete' };
 
 /**
+ * The fact queries in ONE statement (issue #13, start-up: one round trip instead of nine, for the
+ * snapshot and for a write's re-read alike): each query's rows aggregated by PostgreSQL into a
+ * JSON array of row objects (`row_to_json`: the keys and values the driver would have given row
+ * by row — numbers, booleans, strings, arrays of strings, null), in each query's order (the
+ * ORDER BY repeated in the aggregate). An empty result is NULL, read as [].
+ */
+const FACT_QUERIES = {
+  tables: [TABLES_SQL, ''],
+  pks: [PRIMARY_KEYS_SQL, ''],
+  flags: [COLUMN_FLAGS_SQL, 'q.oid, q.attnum'],
+  triggers: [TRIGGERS_SQL, 'q.oid, q.name'],
+  rules: [RULES_SQL, 'q.oid, q.name'],
+  refs: [REFERENCING_SQL, 'q.oid, q."constraint"'],
+  uniques: [UNIQUE_INDEXES_SQL, 'q.oid, q.name'],
+  cons: [CONSTRAINTS_SQL, 'q.oid, q.name'],
+  defaulted: [DEFAULTED_SQL, 'q.oid, q.attnum'],
+} as const;
+
+function factsSql(filter: string): string {
+  const parts = Object.entries(FACT_QUERIES).map(
+    ([key, [sql, order]]) => `'${key}', (SELECT pg_catalog.json_agg(pg_catalog.row_to_json(q)${order === '' ? '' : ` ORDER BY ${order}`}) FROM (${withFilter(sql, filter)}) q)`,
+  );
+  return `SELECT pg_catalog.json_build_object(${parts.join(',\n')})::text AS facts`;
+}
+
+interface FactRows {
+  tables: { oid: number; has_children: boolean; kind: string; definition: string | null }[];
+  pks: { oid: number; cols: string[] }[];
+  flags: { oid: number; name: string; not_null: boolean; generated: boolean; identity_always: boolean }[];
+  triggers: { oid: number; name: string; type: number; enabled: string; function: string }[];
+  rules: { oid: number; name: string; event: string; enabled: string }[];
+  refs: { oid: number; constraint: string; referencing: string; referencing_cols: string[]; on_delete: string; on_update: string; cols: string[] }[];
+  uniques: { oid: number; name: string; exclusion: boolean; nulls_not_distinct: boolean; cols: string[] }[];
+  cons: { oid: number; name: string; type: string; validated: boolean; cols: string[]; ref_table: string | null; ref_cols: string[] }[];
+  defaulted: { oid: number; name: string }[];
+}
+
+async function readFactRows(client: Queryable, filter: string, params: unknown[]): Promise<FactRows> {
+  const text = (await client.query<{ facts: string }>(factsSql(filter), params)).rows[0]?.facts;
+  if (text === undefined) throw new Error('write facts: no row');
+  const parts = JSON.parse(text) as Record<string, unknown[] | null>;
+  const out: Record<string, unknown[]> = {};
+  for (const key of Object.keys(FACT_QUERIES)) out[key] = parts[key] ?? [];
+  return out as unknown as FactRows;
+}
+
+/**
  * Run the fact queries over the relations `filter` selects (`params` bind its placeholders);
  * `attach` receives each relation's new facts and says whether to keep them.
  */
 async function loadFacts(client: Queryable, filter: string, params: unknown[], attach: (oid: number, info: CatalogWriteInfo) => boolean): Promise<void> {
-  const q = async <R extends Record<string, unknown>>(sql: string): Promise<R[]> => (await client.query<R>(withFilter(sql, filter), params)).rows;
-  const tables = await q<{ oid: number; has_children: boolean; kind: string; definition: string | null }>(TABLES_SQL);
-  const pks = await q<{ oid: number; cols: string[] }>(PRIMARY_KEYS_SQL);
-  const flags = await q<{ oid: number; name: string; not_null: boolean; generated: boolean; identity_always: boolean }>(COLUMN_FLAGS_SQL);
-  const triggers = await q<{ oid: number; name: string; type: number; enabled: string; function: string }>(TRIGGERS_SQL);
-  const rules = await q<{ oid: number; name: string; event: string; enabled: string }>(RULES_SQL);
-  const refs = await q<{ oid: number; constraint: string; referencing: string; referencing_cols: string[]; on_delete: string; on_update: string; cols: string[] }>(REFERENCING_SQL);
-  const uniques = await q<{ oid: number; name: string; exclusion: boolean; nulls_not_distinct: boolean; cols: string[] }>(UNIQUE_INDEXES_SQL);
-  const cons = await q<{ oid: number; name: string; type: string; validated: boolean; cols: string[]; ref_table: string | null; ref_cols: string[] }>(CONSTRAINTS_SQL);
-  const defaulted = await q<{ oid: number; name: string }>(DEFAULTED_SQL);
+  const { tables, pks, flags, triggers, rules, refs, uniques, cons, defaulted } = await readFactRows(client, filter, params);
 
   const byOid = new Map<number, CatalogWriteInfo>();
   for (const t of tables) {

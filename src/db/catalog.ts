@@ -200,8 +200,11 @@ interface SnapshotRows {
 
 /** Run SNAPSHOT_SQL and return each part's rows as objects keyed by column ([] for an empty part). */
 async function readSnapshotRows(client: { query: <R extends object>(sql: string) => Promise<{ rows: R[] }> }): Promise<SnapshotRows> {
-  await client.query("SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)");
-  const text = (await client.query<{ snapshot: string }>(SNAPSHOT_SQL)).rows[0]?.snapshot;
+  // Two statements, one round trip (the simple protocol; no parameters): the driver answers with
+  // one result per statement, the snapshot's last.
+  const results = (await client.query<{ snapshot: string }>(`SELECT pg_catalog.set_config('search_path', 'pg_catalog', true);\n${SNAPSHOT_SQL}`)) as unknown;
+  const last = (Array.isArray(results) ? results[results.length - 1] : results) as { rows: { snapshot?: string }[] } | undefined;
+  const text = last?.rows[0]?.snapshot;
   if (text === undefined) throw new Error('catalog snapshot: no row');
   const parts = JSON.parse(text) as Record<string, unknown[][] | null>;
   const out: Record<string, Record<string, unknown>[]> = {};
