@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { auditSchema, type AuditConfig } from '../src/config/schema.js';
-import { createAuditSink } from '../src/audit/sink.js';
+import { createAuditSink } from '../src/audit/setup.js';
 import { buildRecordBody, encodeRecord, snapshotEvent } from '../src/audit/record.js';
 import { GENESIS_PREV, type AuditEvent } from '../src/audit/types.js';
 

@@ -3,7 +3,7 @@
  *
  * Several pgwarden processes (a gateway, the operator CLI, replicas sharing a volume) append to
  * the same audit file. Each append must read the chain position on disk and write after it, with
- * no other writer in between: that read-then-append is done under this lock (targets.ts).
+ * no other writer in between: that read-then-append is done under this lock (file-target.ts).
  * Node has no flock/fcntl without a native addon, so the lock is a file that exists while held:
  * `<dir>/.<file>.lock` (hidden, so a shell glob `audit.ndjson*` never catches it), holding the
  * holder's pid, host name and a random nonce.

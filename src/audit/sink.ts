@@ -8,7 +8,7 @@
  * - The chain (seq, prev) continues across restarts (the file tail is read on open) and across
  *   rotated files; records are never reordered, duplicated or torn by a retry. Several processes
  *   may share one file: each batch is encoded under the file's inter-process lock, after the
- *   record the file ends with (targets.ts, lock.ts), so they keep one chain.
+ *   record the file ends with (file-target.ts, lock.ts), so they keep one chain.
  * - durable(event) resolves only once the record is written (and synced under fsync: always):
  *   the write path awaits it before a write reaches the database.
  * - Failure policy: `fail-closed` → accepting() is false while the sink cannot write, and
@@ -31,14 +31,17 @@
  *   records that must be on disk before acting), or protect an UNKEYED log against an
  *   attacker who can rewrite it, or any log against removal of its last records (see
  *   docs/audit.md on anchoring).
+ * Size: the file (~570 lines) is one state machine, QueuedAuditSink: queue, batch, lease of the
+ * writer, durability waiters, failure and recovery share its fields, and the guarantees above are
+ * properties of their interplay (a batch put back on failure, a durable() that never waits for the
+ * coalescing window), reviewed by reading it whole. Choosing a sink is setup.ts, the file itself
+ * file-target.ts, a record's bytes record.ts.
  */
-import { homedir } from 'node:os';
-import { isAbsolute, join, resolve as resolvePath } from 'node:path';
-import { DEFAULT_AUDIT_PATH, type AuditConfig } from '../config/schema.js';
+import type { AuditConfig } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { AuditKey } from './keyed.js';
 import { encodeEvent, snapshotEvent, type BuildOptions, type PendingEvent } from './record.js';
-import { FileTarget, PartialWriteError, StreamTarget, type DiskPosition, type Target } from './targets.js';
+import { PartialWriteError, type DiskPosition, type Target } from './targets.js';
 import { GENESIS_PREV, type AuditEvent, type AuditLogger, type AuditSinkKind, type AuditSinkStats } from './types.js';
 
 /** Event-loop time one batch may spend encoding before the writer yields (at least one record). */
@@ -89,96 +92,6 @@ export interface AuditSinkOptions {
   maxBatch?: number;
 }
 
-/** Why this sink cannot be used with this transport, or null. Use it in config validation. */
-export function auditSinkProblem(audit: Pick<AuditConfig, 'sink'>, transport: 'http' | 'stdio'): string | null {
-  if (audit.sink === 'stdout' && transport === 'stdio') {
-    return 'audit.sink "stdout" cannot be used with server.transport "stdio": stdout carries the MCP protocol. Use "file" or "stderr".';
-  }
-  return null;
-}
-
-/**
- * Where the file sink writes. A configured path resolves against the working directory. The
- * default path does too under HTTP, but under the stdio transport it lives in the per-user state
- * directory — $XDG_STATE_HOME/pgwarden/audit.ndjson, else ~/.local/state/pgwarden/audit.ndjson —
- * because desktop clients start stdio servers in `/` or another folder the user cannot write.
- */
-export function auditFilePath(audit: Pick<AuditConfig, 'path'>, options: Pick<AuditSinkOptions, 'transport' | 'cwd' | 'env'> = {}): string {
-  const cwd = options.cwd ?? process.cwd();
-  if (options.transport !== 'stdio' || audit.path !== DEFAULT_AUDIT_PATH) return resolvePath(cwd, audit.path);
-  const env = options.env ?? process.env;
-  const xdg = env.XDG_STATE_HOME;
-  if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'pgwarden', 'audit.ndjson');
-  let home = env.HOME;
-  if (home === undefined || !isAbsolute(home)) {
-    try {
-      home = homedir();
-    } catch {
-      home = undefined;
-    }
-  }
-  if (home === undefined || home === '' || !isAbsolute(home)) return resolvePath(cwd, audit.path);
-  return join(home, '.local', 'state', 'pgwarden', 'audit.ndjson');
-}
-
-/**
- * A start-up check: the file sink's first open failed under fail-closed. The gateway must not
- * start then (it would refuse every call); the message says what to set. Null when fine.
- */
-export function auditStartProblem(sink: AuditSink, audit: Pick<AuditConfig, 'on_failure'>): string | null {
-  if (sink.kind !== 'file' || audit.on_failure !== 'fail-closed') return null;
-  const s = sink.stats();
-  if (s.healthy) return null;
-  return (
-    `the audit log cannot be opened (${s.lastError ?? 'error'}): ${sink.path ?? 'audit.path'}. ` +
-    'Set audit.path in the configuration file to a file in a directory this user can write (an absolute path), ' +
-    'or audit.sink: stderr to send records to the client\'s log; pgwarden does not start without its audit log (audit.on_failure: fail-closed).'
-  );
-}
-
-export function createAuditSink(audit: AuditConfig, logger: AuditLogger, options: AuditSinkOptions = {}): AuditSink {
-  const problem = auditSinkProblem(audit, options.transport ?? 'http');
-  if (problem) throw new Error(problem);
-  switch (audit.sink) {
-    case 'none':
-      logger.warn({ audit: { sink: 'none' } }, 'audit log disabled (audit.sink: none): decisions are not recorded');
-      return new NullAuditSink();
-    case 'stdout':
-      return new QueuedAuditSink('stdout', new StreamTarget(1), audit, logger, options);
-    case 'stderr':
-      return new QueuedAuditSink('stderr', new StreamTarget(2), audit, logger, options);
-    case 'file': {
-      const path = auditFilePath(audit, options);
-      const target = new FileTarget({
-        path,
-        maxBytes: audit.max_bytes,
-        maxFiles: audit.max_files,
-        syncOnRotate: audit.fsync !== 'never',
-        keyed: audit.hmac_key !== undefined,
-      });
-      return new QueuedAuditSink('file', target, audit, logger, options, path);
-    }
-  }
-}
-
-/** audit.sink: none — records nothing, always accepts. */
-export class NullAuditSink implements AuditSink {
-  readonly kind = 'none' as const;
-  record(): void {}
-  async durable(): Promise<void> {}
-  accepting(): boolean {
-    return true;
-  }
-  stats(): AuditSinkStats {
-    return { sink: 'none', queued: 0, written: 0, dropped: 0, failed: 0, lastError: null, healthy: true, lastSeq: 0, lastHash: GENESIS_PREV };
-  }
-  async ready(): Promise<void> {}
-  async flush(): Promise<boolean> {
-    return true;
-  }
-  async close(): Promise<void> {}
-}
-
 /** Sanitized error text: an errno-style code and the operation, never a message (messages carry paths). */
 export function describeError(err: unknown, op: string): string {
   const e = err as { code?: unknown; syscall?: unknown } | null;
@@ -195,7 +108,7 @@ interface Batch {
   events: PendingEvent[];
 }
 
-class QueuedAuditSink implements AuditSink {
+export class QueuedAuditSink implements AuditSink {
   readonly path?: string;
   private queue: PendingEvent[] = [];
   private pending: Batch | null = null;

@@ -317,7 +317,7 @@ export const maskingSchema = z
   })
   .prefault({});
 
-/** The file sink's default path. Under the stdio transport it lives in the per-user state directory instead (src/audit/sink.ts auditFilePath). */
+/** The file sink's default path. Under the stdio transport it lives in the per-user state directory instead (src/audit/setup.ts auditFilePath). */
 export const DEFAULT_AUDIT_PATH = '.pgwarden/audit.ndjson';
 
 /** Audit log (src/audit, docs/audit.md). */

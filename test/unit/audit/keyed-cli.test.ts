@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createAuditSink } from '../../../src/audit/sink.js';
+import { createAuditSink } from '../../../src/audit/setup.js';
 import { AuditKey } from '../../../src/audit/keyed.js';
 import { AUDIT_DECISIONS } from '../../../src/audit/types.js';
 import { auditCli, auditVerifyCommand } from '../../../src/cli/audit.js';

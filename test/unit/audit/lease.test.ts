@@ -3,9 +3,11 @@ import { existsSync } from 'node:fs';
 import { appendFile, readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createAuditSink, type AuditSink } from '../../../src/audit/sink.js';
+import { createAuditSink } from '../../../src/audit/setup.js';
+import { type AuditSink } from '../../../src/audit/sink.js';
 import { lockPathFor } from '../../../src/audit/lock.js';
-import { FileTarget, type DiskPosition } from '../../../src/audit/targets.js';
+import { FileTarget } from '../../../src/audit/file-target.js';
+import type { DiskPosition } from '../../../src/audit/targets.js';
 import { auditVerify } from '../../../src/audit/verify.js';
 import { auditConfig, captureLogger, readRecords, sampleEvent, tempDir } from './helpers.js';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeDirectory } from '../../../src/audit/make-dir.js';
-import { FileTarget } from '../../../src/audit/targets.js';
+import { FileTarget } from '../../../src/audit/file-target.js';
 
 let dir: string;
 beforeEach(async () => {

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createAuditSink } from '../../../src/audit/sink.js';
+import { createAuditSink } from '../../../src/audit/setup.js';
 import type { AuditEventInput, AuditPort } from '../../../src/core/ports.js';
 import { auditConfig, readRecords, tempDir } from './helpers.js';
 

@@ -1,8 +1,9 @@
 import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { auditFilePath, auditSinkProblem, auditStartProblem, COALESCE_MS, createAuditSink, type AuditSink } from '../../../src/audit/sink.js';
-import { FileTarget } from '../../../src/audit/targets.js';
+import { auditFilePath, auditSinkProblem, auditStartProblem, createAuditSink } from '../../../src/audit/setup.js';
+import { COALESCE_MS, type AuditSink } from '../../../src/audit/sink.js';
+import { FileTarget } from '../../../src/audit/file-target.js';
 import { auditVerify } from '../../../src/audit/verify.js';
 import { canonicalJson, sha256Hex } from '../../../src/audit/canonical.js';
 import { AUDIT_DECISIONS, GENESIS_PREV } from '../../../src/audit/types.js';

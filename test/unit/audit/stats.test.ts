@@ -1,7 +1,7 @@
 import { appendFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createAuditSink } from '../../../src/audit/sink.js';
+import { createAuditSink } from '../../../src/audit/setup.js';
 import { auditStats, formatAuditStats } from '../../../src/audit/stats.js';
 import { auditCli } from '../../../src/cli/audit.js';
 import { auditConfig, captureLogger, sampleEvent, tempDir } from './helpers.js';

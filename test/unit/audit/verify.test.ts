@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createAuditSink } from '../../../src/audit/sink.js';
+import { createAuditSink } from '../../../src/audit/setup.js';
 import { auditVerify } from '../../../src/audit/verify.js';
 import { buildRecordBody, encodeRecord, snapshotEvent } from '../../../src/audit/record.js';
 import { canonicalJson, sha256Hex } from '../../../src/audit/canonical.js';

@@ -7,7 +7,8 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createAuditSink, type AuditSink } from '../../../src/audit/sink.js';
+import { createAuditSink } from '../../../src/audit/setup.js';
+import { type AuditSink } from '../../../src/audit/sink.js';
 import { auditVerify } from '../../../src/audit/verify.js';
 import { auditConfig, captureLogger, readRecords, sampleEvent, tempDir, waitFor } from './helpers.js';
 
