@@ -32,19 +32,30 @@ const CHAIN_KEYWORDS = new Set([
   'BETWEEN', 'OVERLAPS', 'ISNULL', 'NOTNULL', 'IN', 'ANY', 'ALL', 'SOME', 'ARRAY', 'SELECT',
 ]);
 
-/** CHAIN_KEYWORDS by length (0–9 characters). */
-const CHAIN_BY_LENGTH: readonly (readonly string[])[] = Array.from({ length: 10 }, (_, n) => [...CHAIN_KEYWORDS].filter((k) => k.length === n));
+/**
+ * CHAIN_KEYWORDS by length (0–9 characters) and first letter: index `length * 32 + (letter & 31)`
+ * (the upper-case ASCII letter); most words have no candidate at all.
+ */
+const CHAIN_BY_SHAPE: readonly (readonly string[] | undefined)[] = (() => {
+  const table: string[][] = [];
+  for (const kw of CHAIN_KEYWORDS) (table[kw.length * 32 + (kw.charCodeAt(0) & 31)] ??= []).push(kw);
+  return table;
+})();
 
 /**
- * Whether s[i, j) is a CHAIN_KEYWORDS word, as `CHAIN_KEYWORDS.has(s.slice(i, j).toUpperCase())`
- * says, without allocating for ASCII words (the usual case; a word with any other character
- * takes that exact path, since toUpperCase maps some of them to ASCII letters: 'ı' → 'I').
+ * Whether s[i, j) (1–9 characters) is a CHAIN_KEYWORDS word, as
+ * `CHAIN_KEYWORDS.has(s.slice(i, j).toUpperCase())` says, without allocating for ASCII words (the
+ * usual case; `ascii` false — a word with any other character — takes that exact path, since
+ * toUpperCase maps some of them to ASCII letters: 'ı' → 'I').
  */
-function isChainKeyword(s: string, i: number, j: number): boolean {
-  const candidates = CHAIN_BY_LENGTH[j - i] as readonly string[];
-  for (let k = i; k < j; k++) if (s.charCodeAt(k) >= 128) return CHAIN_KEYWORDS.has(s.slice(i, j).toUpperCase());
+function isChainKeyword(s: string, i: number, j: number, ascii: boolean): boolean {
+  if (!ascii) return CHAIN_KEYWORDS.has(s.slice(i, j).toUpperCase());
+  const c0 = s.charCodeAt(i);
+  // an identifier starts with a letter or _ (no keyword starts with _): c0 & 31 is the letter's index
+  const candidates = c0 === 95 ? undefined : CHAIN_BY_SHAPE[(j - i) * 32 + (c0 & 31)];
+  if (candidates === undefined) return false;
   next: for (const kw of candidates) {
-    for (let k = 0; k < kw.length; k++) {
+    for (let k = 1; k < kw.length; k++) {
       const c = s.charCodeAt(i + k);
       if ((c >= 97 && c <= 122 ? c - 32 : c) !== kw.charCodeAt(k)) continue next;
     }
@@ -68,6 +79,9 @@ function isIdentStart(c: number): boolean {
 function isIdentChar(c: number): boolean {
   return isIdentStart(c) || (c >= 48 && c <= 57) || c === 36;
 }
+
+/** isIdentChar for the ASCII range, as a table (1: an identifier character). */
+const IDENT_ASCII: Uint8Array = Uint8Array.from({ length: 128 }, (_, c) => (isIdentChar(c) ? 1 : 0));
 
 /** Skip a '…' literal starting at the quote; `backslash` for E'' strings. Returns the index after it. */
 function skipString(s: string, i: number, backslash: boolean): number {
@@ -151,7 +165,12 @@ export function lexStats(s: string): LexStats {
     }
     if (isIdentStart(c)) {
       let j = i + 1;
-      while (j < n && isIdentChar(s.charCodeAt(j))) j++;
+      let ascii = c < 128;
+      for (; j < n; j++) {
+        const d = s.charCodeAt(j);
+        if (d >= 128) ascii = false;
+        else if (IDENT_ASCII[d] !== 1) break;
+      }
       const next = s.charCodeAt(j);
       if (next === 39) {
         // prefixed literal: E'…' (backslash escapes), U&'…', B'…', X'…', N'…'
@@ -159,7 +178,7 @@ export function lexStats(s: string): LexStats {
         i = skipString(s, j, escaped);
         continue;
       }
-      if (j - i <= 9 && isChainKeyword(s, i, j)) chain++;
+      if (j - i <= 9 && isChainKeyword(s, i, j, ascii)) chain++;
       i = j;
       continue;
     }

@@ -47,13 +47,39 @@ export function inScope(scope: Scope | undefined, name: string): boolean {
 
 export type Body = Record<string, unknown>;
 
-interface Frame {
-  /** A typed node body (t set), or a wrapped node / array / value (t ''). */
-  v: unknown;
-  t: string;
-  d: number;
-  s: Scope | undefined;
-  f: number;
+/**
+ * The walk's stack: frames of five slots in one array (value, node type or '', depth, scope,
+ * flags), with an explicit top, so pushing a child allocates nothing. A typed node body has its
+ * type in the second slot; a wrapped node, a list or a value has ''.
+ */
+interface Frames {
+  a: unknown[];
+  /** Slots in use (a multiple of FRAME). */
+  sp: number;
+}
+const FRAME = 5;
+
+/** Push a frame; the array only grows (slots below `sp` are overwritten, never removed). */
+function pushFrame(st: Frames, v: unknown, t: string, d: number, s: Scope | undefined, f: number): void {
+  const a = st.a;
+  const i = st.sp;
+  a[i] = v;
+  a[i + 1] = t;
+  a[i + 2] = d;
+  a[i + 3] = s;
+  a[i + 4] = f;
+  st.sp = i + FRAME;
+}
+
+/**
+ * Push a list's items in reverse (so they are visited in order), each with the list's depth,
+ * scope and flags; an item that is not an object is left out (it would be skipped when popped).
+ */
+function pushItems(st: Frames, list: readonly unknown[], d: number, s: Scope | undefined, f: number): void {
+  for (let i = list.length - 1; i >= 0; i--) {
+    const x = list[i];
+    if (x !== null && typeof x === 'object') pushFrame(st, x, '', d, s, f);
+  }
 }
 
 /**
@@ -75,12 +101,12 @@ export class NodeVisit<S> {
   skip2: string | undefined = undefined;
   constructor(
     readonly state: S,
-    /** @internal */ readonly stack: Frame[],
+    /** @internal */ readonly frames: Frames,
   ) {}
 
   /** Push an extra frame: `t` is the node type of an inline body, '' for a wrapped node / list. */
   push(v: unknown, t: string, scope: Scope | undefined, flags: number): void {
-    this.stack.push({ v, t, d: this.depth, s: scope, f: flags });
+    pushFrame(this.frames, v, t, this.depth, scope, flags);
   }
 }
 
@@ -148,13 +174,22 @@ export function visitorTable<S>(
   return Object.freeze(table);
 }
 
-/** Compiled dispatch (a Map is faster than a 278-key object on the hot path). */
-const compiled = new WeakMap<object, Map<string, Action<never>>>();
-function dispatchOf<S>(v: Visitor<S>): Map<string, Action<S>> {
-  let m = compiled.get(v.table) as Map<string, Action<S>> | undefined;
+/**
+ * Compiled dispatch: per tag its action and its inline typed fields (INLINE_FIELDS), found with
+ * one Map lookup per node (a Map is faster than a 278-key object on the hot path, and the
+ * generated table is a large object too).
+ */
+interface Dispatch<S> {
+  action: Action<S>;
+  inline: Readonly<Record<string, string>> | undefined;
+}
+const compiled = new WeakMap<object, Map<string, Dispatch<never>>>();
+function dispatchOf<S>(v: Visitor<S>): Map<string, Dispatch<S>> {
+  let m = compiled.get(v.table) as Map<string, Dispatch<S>> | undefined;
   if (m === undefined) {
-    m = new Map(Object.entries(v.table) as [string, Action<S>][]);
-    compiled.set(v.table, m as Map<string, Action<never>>);
+    m = new Map();
+    for (const [tag, action] of Object.entries(v.table) as [string, Action<S>][]) m.set(tag, { action, inline: INLINE_FIELDS[tag] });
+    compiled.set(v.table, m as Map<string, Dispatch<never>>);
   }
   return m;
 }
@@ -171,19 +206,23 @@ export function traverse<S>(
   rootFlags = 0,
   rootType = '',
 ): S {
-  const stack: Frame[] = [{ v: root, t: rootType, d: 0, s: undefined, f: rootFlags }];
-  const n = new NodeVisit<S>(state, stack);
+  const st: Frames = { a: [], sp: 0 };
+  pushFrame(st, root, rootType, 0, undefined, rootFlags);
+  const a = st.a;
+  const n = new NodeVisit<S>(state, st);
   const table = dispatchOf(visitor);
   const inherit = visitor.inherit;
   const listInherit = visitor.listInherit;
-  while (stack.length > 0) {
-    const fr = stack.pop() as Frame;
-    let v = fr.v;
-    let t = fr.t;
+  while (st.sp > 0) {
+    const sp = (st.sp -= FRAME);
+    let v = a[sp];
+    let t = a[sp + 1] as string;
+    const fd = a[sp + 2] as number;
+    const fs = a[sp + 3] as Scope | undefined;
+    const ff = a[sp + 4] as number;
     if (t === '') {
       if (Array.isArray(v)) {
-        const f = fr.f & listInherit;
-        for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], t: '', d: fr.d, s: fr.s, f });
+        pushItems(st, v, fd, fs, ff & listInherit);
         continue;
       }
       if (v === null || typeof v !== 'object') continue;
@@ -208,25 +247,26 @@ export function traverse<S>(
       }
     }
     // a typed node body
-    const depth = fr.d + 1;
+    const depth = fd + 1;
     if (depth > budget.deepest) budget.deepest = depth;
     if (++budget.spent > budget.maxNodes) throw new TooComplexError('nodes', budget.maxNodes);
     if (depth > budget.maxDepth) throw new TooComplexError('depth', budget.maxDepth);
-    const action = table.get(t) ?? REFUSE;
+    const entry = table.get(t);
+    const action = entry === undefined ? REFUSE : entry.action;
     if (action === REFUSE) {
       visitor.refuse(state, t);
       continue;
     }
     const body = v as Body;
-    let scope = fr.s;
-    let flags = fr.f & inherit;
+    let scope = fs;
+    let flags = ff & inherit;
     let skip1: string | undefined;
     let skip2: string | undefined;
     if (action !== DESCEND) {
       n.tag = t as NodeTag; // table.get(t) found a handler: t is one of the table's NodeTag keys
       n.body = body;
       n.depth = depth;
-      n.frameFlags = fr.f;
+      n.frameFlags = ff;
       n.scope = scope;
       n.flags = flags;
       n.skip1 = undefined;
@@ -239,14 +279,13 @@ export function traverse<S>(
       skip1 = n.skip1;
       skip2 = n.skip2;
     }
-    const inline = INLINE_FIELDS[t];
+    const inline = (entry as Dispatch<S>).inline;
     for (const k in body) {
       if (k === skip1 || k === skip2) continue;
       const val = body[k];
       if (val === null || typeof val !== 'object') continue;
-      const it = inline?.[k];
-      if (it !== undefined && !Array.isArray(val)) stack.push({ v: val, t: it, d: depth, s: scope, f: flags });
-      else stack.push({ v: val, t: '', d: depth, s: scope, f: flags });
+      if (Array.isArray(val)) pushItems(st, val, depth, scope, flags & listInherit);
+      else pushFrame(st, val, inline === undefined ? '' : (inline[k] ?? ''), depth, scope, flags);
     }
   }
   return state;

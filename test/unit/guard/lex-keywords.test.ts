@@ -39,6 +39,14 @@ describe('lexStats chain keywords', () => {
     expect(chainOf('ſelect')).toBe(1);
   });
 
+  it('a word whose first character is ASCII and a later one is not takes the same path (iſ → IS)', () => {
+    for (const w of ['iſ', 'joın', 'ſomE', 'arraı', 'selecſ', '_in', 'in_', '_', 'a\u00e9', 'unıon']) {
+      expect(chainOf(w), w).toBe(expected(w));
+    }
+    expect(chainOf('iſ')).toBe(1);
+    expect(chainOf('joın')).toBe(1);
+  });
+
   it('random words over letters that matter agree with the previous rule', () => {
     const alphabet = ['a', 'A', 'i', 'I', 'ı', 'n', 'N', 's', 'S', 'ſ', 't', 'T', 'l', 'L', 'e', 'E', 'c', 'y', 'Y', 'o', 'u', 'j', 'r', 'k', 'ﬁ', '_', '1'];
     let seed = 1234567;
