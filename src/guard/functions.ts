@@ -24,7 +24,7 @@
  * Does not: see inside function bodies, or judge casts to user-defined types (a user cast
  * function could run); see the report for these limits.
  *
- * Size (#15 item 5): the file (~470 lines) judges functions and operators and holds the tables of
+ * Size (#15 item 5): the file (~490 lines) judges functions and operators and holds the tables of
  * which built-in parameters take names (regclass, regproc, type names); the tables are data.
  */
 import { matchesAny, matchesAnyDeny } from './patterns.js';
@@ -386,6 +386,20 @@ function judgeCandidate(fn: CatalogFunction, rules: FunctionRules, policyName: s
 }
 
 /**
+ * Whether the candidates hold one in pg_catalog and one outside it: only then can dropping the
+ * outside ones PostgreSQL would never pick change the set (judgeFunction).
+ */
+function hasBothKinds(candidates: readonly CatalogFunction[]): boolean {
+  let builtin = false;
+  let user = false;
+  for (const f of candidates) {
+    if (f.schema === 'pg_catalog') builtin = true;
+    else user = true;
+  }
+  return builtin && user;
+}
+
+/**
  * Judge a function reference. `parts` is [name], [schema, name] or [catalog, schema, name].
  * Returns one verdict per refusing candidate, or a single ok verdict.
  */
@@ -406,7 +420,7 @@ export function judgeFunction(
   const overloads = catalog.functions.get(name) ?? [];
   const schemas = schema !== undefined ? [schema] : effectiveSearchPath(searchPath);
   let candidates = overloads.filter((f) => schemas.includes(f.schema));
-  if (schema === undefined && options.userCandidatesThatMatter !== undefined && candidates.some((f) => f.schema === 'pg_catalog')) {
+  if (schema === undefined && options.userCandidatesThatMatter !== undefined && hasBothKinds(candidates)) {
     // PostgreSQL picks by argument types: a candidate outside pg_catalog it could never pick for
     // these arguments (an extension's strpos(citext, citext) for text) does not count (resolve.ts)
     const matter = options.userCandidatesThatMatter(candidates);

@@ -72,6 +72,22 @@ describe('lazy statement identity', () => {
     }
   });
 
+  it('keeps its key order (core fields, elapsedUs, cached, fingerprint, normalized) in the fresh and the cached copy', () => {
+    guard.clearCache();
+    const fresh = guard.decide(guardRequest(ANALYTIC_40));
+    const hit = guard.decide(guardRequest(ANALYTIC_40));
+    for (const d of [fresh, hit]) {
+      expect(Object.keys(d).slice(-4)).toEqual(['elapsedUs', 'cached', 'fingerprint', 'normalized']);
+      expect(Object.keys(d).slice(0, 4)).toEqual(['decision', 'kind', 'relations', 'functions']);
+    }
+    expect(Object.keys(hit)).toEqual(Object.keys(fresh));
+    // a copy of the accessors reads the copy's own identity (Guard.remember relies on it)
+    const props = Object.getOwnPropertyDescriptors(fresh) as PropertyDescriptorMap;
+    props.identity = { value: { fingerprint: 'f', normalized: 'n' } };
+    const other = Object.defineProperties({}, props) as Decision;
+    expect([other.fingerprint, other.normalized]).toEqual(['f', 'n']);
+  });
+
   it('a frozen cached decision reads lazily and stays read-only', () => {
     guard.clearCache();
     guard.decide(guardRequest('SELECT * FROM app.orders'));
