@@ -10,6 +10,9 @@
  * relations consults the hidden object; a name from a string literal that does not resolve is
  * never echoed; everything unknown to the snapshot is reported (the caller refreshes it).
  * Does not: classify statements, apply tool rules or observe mode (policy.ts), parse or do I/O.
+ *
+ * Size: ~420 lines, one rule family per function (each < 60 lines); the rules share ObjectScope,
+ * and splitting the file would export that scope across modules for no reader's gain.
  */
 import type { DatabasePolicy } from '../config/schema.js';
 import { effectiveSearchPath, isSafeSetting, judgeFunction, judgeOperator, judgeTablesample, NAME_LOOKUP_FUNCTIONS, REGCLASS_ARGS, REGPROC_ARGS, TYPENAME_ARGS, type FunctionRules } from './functions.js';
@@ -118,19 +121,11 @@ function functionRefRules(scope: ObjectScope, functions: Set<string>, stop: bool
   const { facts, req, policy, out, rules, resolver, ctx } = scope;
   let unknown = false;
   const fnRefs: FunctionRef[] = facts.functions.slice();
-  // one options object for every reference: judgeFunction calls back synchronously, for `f`
-  let f = fnRefs[0] as FunctionRef;
-  const options = {
-    catalogSafe: false,
-    userCandidatesThatMatter: (candidates: readonly CatalogFunction[]): ReadonlySet<CatalogFunction> => {
-      if (stop) return new Set();
-      const r = resolver();
-      return r === undefined ? new Set(candidates) : r.userFunctionsThatMatter(candidates, f.kind === 'call' ? facts.callArgs.get(f) : undefined);
-    },
-  };
+  const options = new CallSite(scope, stop);
   for (let fi = 0; fi < fnRefs.length; fi++) {
-    f = fnRefs[fi] as FunctionRef;
+    const f = fnRefs[fi] as FunctionRef;
     if (stop && functionHidden(f, rules, ctx) !== undefined) continue;
+    options.ref = f;
     // current_setting('TimeZone'): a setting on the safe list, named in a literal
     options.catalogSafe = f.kind === 'call' && f.parts[f.parts.length - 1] === 'current_setting' && isSafeSetting(f.literalArgs[0]);
     const v = f.kind === 'tablesample' ? judgeTablesample(f.parts, rules, req.policyName) : judgeFunction(f.parts, req.catalog, req.searchPath, rules, req.policyName, options);
@@ -158,6 +153,24 @@ function functionRefRules(scope: ObjectScope, functions: Set<string>, stop: bool
     if (f.kind === 'call' && v.resolved.startsWith('pg_catalog.')) nameArguments(f, policy, req.policyName, scope.refs, fnRefs, out);
   }
   return unknown;
+}
+
+/** judgeFunction's options for the reference being judged (`ref`; one object per statement). */
+class CallSite {
+  ref: FunctionRef | undefined;
+  catalogSafe = false;
+  constructor(
+    private readonly scope: ObjectScope,
+    private readonly stop: boolean,
+  ) {}
+
+  /** The candidates outside pg_catalog PostgreSQL could pick for this reference's arguments. */
+  userCandidatesThatMatter(candidates: readonly CatalogFunction[]): ReadonlySet<CatalogFunction> {
+    const f = this.ref as FunctionRef;
+    if (this.stop) return new Set();
+    const r = this.scope.resolver();
+    return r === undefined ? new Set(candidates) : r.userFunctionsThatMatter(candidates, f.kind === 'call' ? this.scope.facts.callArgs.get(f) : undefined);
+  }
 }
 
 /** The refusal of a function reference the rules did not allow, with the fix for its code. */
@@ -269,6 +282,7 @@ function catalogFacts(facts: Facts, ctx: RelationContext, out: Reasons): void {
   if (facts.explainSettings) {
     out.add(reason('SYSTEM_CATALOG', `EXPLAIN (SETTINGS) lists the server's modified settings, hidden by policy '${name}'`, 'Remove the SETTINGS option.'));
   }
+  if (facts.regNames.length === 0) return;
   const exposed = allowedSchemas(ctx);
   const reserved = ctx.reservedSchemas ?? DEFAULT_RESERVED_SCHEMAS;
   const visible = (schema: string): boolean => schema === 'pg_catalog' || (exposed.includes(schema) && !reserved.includes(schema));
