@@ -18,6 +18,14 @@ import { REG_TYPES } from './walk.js';
 
 const REG_NAME = new RegExp(`^(pg_catalog\\.)?(${[...REG_TYPES].join('|')})(\\[\\])*$`);
 
+/**
+ * Every REG_TYPES name contains one of these: a type name containing none of them cannot match
+ * REG_NAME, so the regular expression is skipped for it (most columns; checked at load, so a
+ * reg type added later without a hint fails at start instead of going unseen).
+ */
+const REG_HINTS = ['reg', 'aclitem'] as const;
+for (const t of REG_TYPES) if (!REG_HINTS.some((h) => t.includes(h))) throw new Error(`regcolumns: REG_HINTS misses ${t}`);
+
 /** The reg type behind a column's type, or undefined. */
 export function regTypeOfColumn(col: { type: string; typeOid?: number }, catalog: CatalogSnapshot): string | undefined {
   const info = catalog.typeInfo;
@@ -30,6 +38,7 @@ export function regTypeOfColumn(col: { type: string; typeOid?: number }, catalog
     }
     if (t !== undefined) return undefined;
   }
+  if (!col.type.includes(REG_HINTS[0]) && !col.type.includes(REG_HINTS[1])) return undefined;
   const m = REG_NAME.exec(col.type.trim());
   return m?.[2];
 }
