@@ -1,7 +1,7 @@
 /**
  * CappedQuery: one statement over the extended protocol with a row limit at the protocol level,
  * in ONE round trip: Parse, Bind, Describe(portal), Execute(portal, max_rows + 1), Sync are
- * written together (the socket corked: one write), and the server answers with at most
+ * written together (serialized by pg's own pg-protocol into one buffer: one write), and the server answers with at most
  * max_rows + 1 DataRows followed by PortalSuspended (more rows existed) or CommandComplete.
  *
  * Optionally trusted statements run before (the hardening: BEGIN READ ONLY, the settings) and
@@ -38,6 +38,25 @@ import { WireMeter } from './wire-meter.js';
 const require = createRequire(import.meta.url);
 // A deep require of pg internals (as pg-cursor does); typed locally.
 const { prepareValue } = require('pg/lib/utils.js') as { prepareValue: (v: unknown) => unknown };
+// pg's own protocol serializer (the pg-protocol that pg itself loads): the pipeline is serialized
+// with the same functions pg's Connection calls, into one buffer written once.
+const { serialize } = createRequire(require.resolve('pg'))('pg-protocol') as { serialize: Serializer };
+
+/** The subset of pg-protocol's serializer the pipeline uses (the messages pg's Connection sends). */
+interface Serializer {
+  parse(msg: { text: string; name?: string }): Buffer;
+  bind(msg: { values: readonly unknown[] | null; statement?: string }): Buffer;
+  close(msg: { type: 'S'; name: string }): Buffer;
+  describe(msg: { type: 'P'; name: string }): Buffer;
+  execute(msg: { portal: string; rows: number }): Buffer;
+  sync(): Buffer;
+}
+
+const SYNC = serialize.sync();
+const EXECUTE_ALL = serialize.execute({ portal: '', rows: 0 });
+const DESCRIBE_PORTAL = serialize.describe({ type: 'P', name: '' });
+/** Bind + Execute of a prepared trusted step: its values never change (PreparedStep is read-only), so serialized once per step object. */
+const boundSteps = new WeakMap<PreparedStep, Buffer>();
 
 type TypeParser = (value: string) => unknown;
 /** pg's `types` option: the parser of a type OID in a format. */
@@ -47,21 +66,15 @@ type FieldDescription = { name: string; dataTypeID: number };
 
 /** The protocol-level subset of pg's Connection that a submittable drives. */
 interface Connection {
-  parse(msg: { text: string; name?: string }, more: boolean): void;
-  bind(msg: { values: readonly unknown[] | null; statement?: string }, more: boolean): void;
-  close(msg: { type: 'S'; name: string }, more: boolean): void;
-  describe(msg: { type: 'P'; name: string }, more: boolean): void;
-  execute(msg: { portal: string; rows: number }, more: boolean): void;
-  sync(): void;
+  /** pg's write of serialized messages (each of its parse/bind/… methods is `_send(serialize.…)`); it skips a stream that is no longer writable. */
+  _send(buffer: Buffer): unknown;
   sendCopyFail(message: string): void;
-  /** The socket (absent or without cork on exotic streams, as pg itself allows). */
+  /** The socket (the byte meter listens on it; absent on exotic streams, as pg itself allows). */
   stream?: MeteredStream;
 }
 
 /** What the byte meter needs of the socket. */
 interface MeteredStream {
-  cork?(): void;
-  uncork?(): void;
   prependListener?(event: 'data', listener: (chunk: Buffer) => void): unknown;
   removeListener?(event: 'data', listener: (chunk: Buffer) => void): unknown;
   pause?(): unknown;
@@ -90,7 +103,7 @@ export interface CappedQueryResult {
  * Parsed (after a Close of the name, which is no error when it does not exist) the first time a
  * connection runs it, and only bound and executed after that: no parse or plan per call.
  * With `name` '' it is the unnamed statement: parsed every time (for connection poolers that do
- * not keep named statements).
+ * not keep named statements). Immutable once used: its Bind is serialized once per step object.
  */
 export interface PreparedStep {
   name: string;
@@ -193,48 +206,48 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
 
   submit(connection: unknown): void {
     const con = connection as Connection;
-    // pg writes every protocol message to the socket on its own (one syscall and, with
-    // TCP_NODELAY, one packet each: ~26 for a hardened read). Corked, the whole pipeline leaves
-    // in one writev and reaches the server as one packet (pg's own Query corks the same way).
-    // uncork in finally: a throw must not leave the connection's socket corked.
     let prepared = preparedOn.get(con);
     if (prepared === undefined) {
       prepared = new Map();
       preparedOn.set(con, prepared);
     }
     this.prepared = prepared;
-    const known = prepared;
     const stream = con.stream;
     this.meter(stream);
-    stream?.cork?.();
-    try {
-      const trusted = (step: TrustedStep): void => {
-        if (typeof step === 'string') {
-          con.parse({ text: step }, true);
-          con.bind({ values: null }, true);
-        } else if (step.name === '') {
-          con.parse({ text: step.text }, true);
-          con.bind({ values: step.values }, true);
-        } else {
-          if (known.get(step.name) !== step.text) {
-            con.close({ type: 'S', name: step.name }, true);
-            con.parse({ name: step.name, text: step.text }, true);
-            this.parsing.push(step);
-          }
-          con.bind({ statement: step.name, values: step.values }, true);
+    // pg writes every protocol message to the socket on its own (one syscall and, with
+    // TCP_NODELAY, one packet each: ~26 for a hardened read). The pipeline is serialized with pg's
+    // own serializer into one buffer and handed to pg's send once: one write, one packet, no
+    // per-message stream bookkeeping; the constant messages (Sync, Execute, a prepared step's
+    // Bind) are serialized once.
+    con._send(this.pipeline(prepared));
+  }
+
+  /** The whole pipeline (trusted steps, the statement, Sync) as one buffer of protocol messages. */
+  private pipeline(known: Map<string, string>): Buffer {
+    const parts: Buffer[] = [];
+    const trusted = (step: TrustedStep): void => {
+      if (typeof step === 'string') {
+        parts.push(serialize.parse({ text: step }), serialize.bind({ values: null }), EXECUTE_ALL);
+      } else if (step.name === '') {
+        parts.push(serialize.parse({ text: step.text }), serialize.bind({ values: step.values }), EXECUTE_ALL);
+      } else {
+        if (known.get(step.name) !== step.text) {
+          parts.push(serialize.close({ type: 'S', name: step.name }), serialize.parse({ name: step.name, text: step.text }));
+          this.parsing.push(step);
         }
-        con.execute({ portal: '', rows: 0 }, true);
-      };
-      for (const step of this.before) trusted(step);
-      con.parse({ text: this.text }, true);
-      con.bind({ values: this.values }, true);
-      con.describe({ type: 'P', name: '' }, true);
-      con.execute({ portal: '', rows: this.limit }, true);
-      for (const step of this.after) trusted(step);
-      con.sync();
-    } finally {
-      stream?.uncork?.();
-    }
+        let bound = boundSteps.get(step);
+        if (bound === undefined) {
+          bound = Buffer.concat([serialize.bind({ statement: step.name, values: step.values }), EXECUTE_ALL]);
+          boundSteps.set(step, bound);
+        }
+        parts.push(bound);
+      }
+    };
+    for (const step of this.before) trusted(step);
+    parts.push(serialize.parse({ text: this.text }), serialize.bind({ values: this.values }), DESCRIBE_PORTAL, serialize.execute({ portal: '', rows: this.limit }));
+    for (const step of this.after) trusted(step);
+    parts.push(SYNC);
+    return Buffer.concat(parts);
   }
 
   /**

@@ -106,24 +106,61 @@ function settingsStatement(pairs: number): PreparedStep {
  * unnamed, parsed every time). Fail closed like the SETs: if a setting is refused (e.g. a role
  * that does not exist), the pipeline stops there.
  */
-export function readHardeningSteps(options: HardeningOptions, mode: { prepared: boolean } = { prepared: true }): TrustedStep[] {
+export function readHardeningSteps(options: HardeningOptions, mode: { prepared: boolean } = { prepared: true }): readonly TrustedStep[] {
+  const last = lastSteps[mode.prepared ? 1 : 0];
+  if (last !== undefined && sameHardening(last.options, options)) return last.steps;
   const settings = hardeningSettings(options);
   const statement = settingsStatement(settings.length);
-  return [mode.prepared ? BEGIN_READ_ONLY : BEGIN_READ_ONLY.text, { name: mode.prepared ? statement.name : '', text: statement.text, values: settings.flat() }];
+  const steps = Object.freeze([
+    mode.prepared ? BEGIN_READ_ONLY : BEGIN_READ_ONLY.text,
+    Object.freeze({ name: mode.prepared ? statement.name : '', text: statement.text, values: Object.freeze(settings.flat()) }),
+  ]);
+  lastSteps[mode.prepared ? 1 : 0] = { options: snapshotHardening(options), steps };
+  return steps;
+}
+
+/**
+ * The last steps built, per mode (unprepared, prepared), with a copy of what they were built from:
+ * a gateway reads with the same settings call after call (one principal over stdio), so they are
+ * built and serialized once (capped-query.ts keeps a prepared step's Bind per step object). Reused
+ * only when every input is equal, field by field (no key string that two inputs could share).
+ */
+const lastSteps: ({ options: HardeningOptions; steps: readonly TrustedStep[] } | undefined)[] = [undefined, undefined];
+
+function snapshotHardening(o: HardeningOptions): HardeningOptions {
+  const copy: HardeningOptions = { limits: { ...o.limits }, searchPath: [...o.searchPath] };
+  if (o.role !== undefined) copy.role = o.role;
+  if (o.principal !== undefined) copy.principal = { setting: o.principal.setting, value: o.principal.value };
+  return copy;
+}
+
+function sameHardening(a: HardeningOptions, b: HardeningOptions): boolean {
+  return (
+    a.limits.statement_timeout_ms === b.limits.statement_timeout_ms &&
+    a.limits.lock_timeout_ms === b.limits.lock_timeout_ms &&
+    a.limits.idle_in_transaction_timeout_ms === b.limits.idle_in_transaction_timeout_ms &&
+    a.searchPath.length === b.searchPath.length &&
+    a.searchPath.every((s, i) => s === b.searchPath[i]) &&
+    a.role === b.role &&
+    a.principal?.setting === b.principal?.setting &&
+    a.principal?.value === b.principal?.value
+  );
 }
 
 /** `BEGIN READ ONLY` kept prepared per connection: bound and executed, never parsed again. */
-const BEGIN_READ_ONLY: PreparedStep = { name: 'pgwarden_begin_read_only', text: 'BEGIN READ ONLY', values: [] };
+const BEGIN_READ_ONLY: PreparedStep = Object.freeze({ name: 'pgwarden_begin_read_only', text: 'BEGIN READ ONLY', values: Object.freeze([]) });
 /** `ROLLBACK` kept prepared per connection, likewise. */
-const ROLLBACK: PreparedStep = { name: 'pgwarden_rollback', text: 'ROLLBACK', values: [] };
+const ROLLBACK: PreparedStep = Object.freeze({ name: 'pgwarden_rollback', text: 'ROLLBACK', values: Object.freeze([]) });
 
 /**
  * What ends the read pipeline: ROLLBACK, prepared like the hardening (`prepared: false`: plain
  * text, parsed every time).
  */
-export function readClosingSteps(mode: { prepared: boolean } = { prepared: true }): TrustedStep[] {
-  return [mode.prepared ? ROLLBACK : ROLLBACK.text];
+export function readClosingSteps(mode: { prepared: boolean } = { prepared: true }): readonly TrustedStep[] {
+  return mode.prepared ? PREPARED_CLOSING : PLAIN_CLOSING;
 }
+const PREPARED_CLOSING: readonly TrustedStep[] = Object.freeze([ROLLBACK]);
+const PLAIN_CLOSING: readonly TrustedStep[] = Object.freeze([ROLLBACK.text]);
 
 export type { ColumnInfo } from '../shared/reads.js';
 

@@ -60,6 +60,33 @@ describe('readHardeningSteps', () => {
     expect(readHardeningSteps({ limits: { ...DEFAULT_LIMITS }, searchPath: [] })[1]).toMatchObject({ values: expect.arrayContaining(['search_path', '""']) });
   });
 
+  it('reuses its steps only for the same inputs, field by field: another principal, role, path or limit gets its own (issue #13)', () => {
+    const base = { limits: { ...DEFAULT_LIMITS }, searchPath: ['app'], principal: { setting: 'pgwarden.principal', value: 'alice' } };
+    const values = (o: Parameters<typeof readHardeningSteps>[0]): readonly string[] => {
+      const step = readHardeningSteps(o)[1];
+      if (typeof step !== 'object') throw new Error('expected a prepared step');
+      return step.values;
+    };
+    const first = readHardeningSteps(base);
+    expect(readHardeningSteps({ ...base, limits: { ...DEFAULT_LIMITS }, searchPath: ['app'] })).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first[1])).toBe(true);
+    expect(values({ ...base, principal: { setting: 'pgwarden.principal', value: 'bob' } })).toContain('bob');
+    expect(values(base)).toContain('alice');
+    expect(values({ ...base, principal: { setting: 'pgwarden.principal', value: 'alice\0' } })).toContain('alice'); // NUL dropped, as before
+    expect(values({ ...base, role: 'reader' })).toContain('reader');
+    expect(values(base)).not.toContain('reader');
+    expect(values({ ...base, searchPath: ['app', 'other'] })).toContain('app, other');
+    expect(values({ ...base, limits: { ...DEFAULT_LIMITS, statement_timeout_ms: 1234 } })).toContain('1234');
+    expect(values({ ...base, limits: { ...DEFAULT_LIMITS, lock_timeout_ms: 777 } })).toContain('777');
+    expect(values({ ...base, limits: { ...DEFAULT_LIMITS, idle_in_transaction_timeout_ms: 4321 } })).toContain('4321');
+    expect(values({ limits: { ...DEFAULT_LIMITS }, searchPath: ['app'] })).not.toContain('pgwarden.principal');
+    // a caller that changes its options object afterwards does not change what was kept
+    const mutable = { limits: { ...DEFAULT_LIMITS }, searchPath: ['app'], principal: { setting: 'pgwarden.principal', value: 'carol' } };
+    expect(values(mutable)).toContain('carol');
+    mutable.principal.value = 'dave';
+    expect(values(mutable)).toContain('dave');
+  });
+
   it('refuses non-integer limits and a principal setting that is not a dotted custom name', () => {
     expect(() => readHardeningSteps({ limits: { ...DEFAULT_LIMITS, statement_timeout_ms: 0 }, searchPath: ['app'] })).toThrow(GatewayError);
     for (const setting of ['role', 'session_authorization', 'search_path', "a.b'; x"]) {
