@@ -5,8 +5,9 @@
  *
  *   npx tsc -p tsconfig.build.json
  *   npx tsx bench/guard-ab.ts <before checkout> [<after checkout>, default .]
+ *   BENCH_AB_SRC=1 npx tsx bench/guard-ab.ts <before checkout>   (each checkout's src/ through tsx, as bench/guard.ts runs)
  *
- * Each checkout needs a built dist/ (dist/guard/index.js). Both judge the same requests (the
+ * Each checkout needs a built dist/ (dist/guard/index.js), or with BENCH_AB_SRC=1 its src/. Both judge the same requests (the
  * fixtures of this checkout: demo catalog and policy, SHORT_QUERY and ANALYTIC_40); the order
  * of the two calls alternates from one pair to the next.
  */
@@ -20,7 +21,8 @@ import { ANALYTIC_40, SHORT_QUERY } from '../test/unit/guard/fixtures/queries.js
 type GuardModule = { Guard: typeof GuardClass; loadParser(): Promise<void> };
 
 async function load(dir: string): Promise<GuardModule> {
-  const m = (await import(pathToFileURL(resolve(dir, 'dist/guard/index.js')).href)) as GuardModule;
+  const entry = process.env.BENCH_AB_SRC === '1' ? 'src/guard/index.ts' : 'dist/guard/index.js';
+  const m = (await import(pathToFileURL(resolve(dir, entry)).href)) as GuardModule;
   await m.loadParser();
   return m;
 }
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
     ['warm hit, 40-line analytic query', ANALYTIC_40, 20_000, undefined],
   ];
   const f = (x: number): string => (x < 10 ? x.toFixed(2) : x.toFixed(1));
-  console.log(`before: ${dirs[0]}  after: ${dirs[1]}  (p50 µs, p25–p75)`);
+  console.log(`before: ${dirs[0]}  after: ${dirs[1]}  (${process.env.BENCH_AB_SRC === '1' ? 'src/ through tsx' : 'dist/'}; p50 µs, p25–p75)`);
   for (const [name, sql, n, cacheSize] of cases) {
     const guards = mods.map((m) => new m.Guard({ ...OPTS, cacheSize: cacheSize ?? 10_000 }));
     const [a, b] = interleaved(guards, sql, n, cacheSize === undefined) as [[number, number, number], [number, number, number]];
