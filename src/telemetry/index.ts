@@ -18,7 +18,9 @@ export { NOOP_TELEMETRY, NOOP_SPAN } from './noop.js';
 export { dbOperationInfo } from './info.js';
 export { describePlan, telemetryPlan, type TelemetryPlan } from './plan.js';
 export { TELEMETRY_PACKAGES, telemetryInstallCommand } from './packages.js';
-export { startMetricsServer, type MetricsServer } from './prometheus.js';
+// prometheus.ts (the /metrics server) is not re-exported: it imports node:http, whose ES module
+// namespace loads Node's undici on Node 24 (≈ 20–40 ms of a start); sdk.ts imports it directly.
+export type { MetricsServer } from './prometheus.js';
 export { codeLabel, decisionLabel, errorInfo, operationName, querySummary, redactLiterals } from './sanitize.js';
 export type * from './types.js';
 

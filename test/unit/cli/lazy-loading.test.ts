@@ -107,7 +107,9 @@ describe('what a command loads', () => {
     expect(loaded(run, /\/node_modules\/@modelcontextprotocol\/server\//).length).toBeGreaterThan(0); // the recorder saw the MCP server
     expect(loaded(run, HTTP)).toEqual([]);
     expect(loaded(run, /\/node_modules\/yaml\//)).toEqual([]);
-    // pg's Cloudflare probe (`new Response()`) loaded Node's undici on Node 20 (src/db/pg-load.ts)
+    // Node's undici (tls, http2, zlib, web streams) is not needed on a stdio start: pg's Cloudflare probe
+    // (`new Response()`) loaded it on Node 20 (src/db/pg-load.ts); on Node 24 the ES module namespace of
+    // node:http loads it (telemetry/index.ts no longer re-exports the /metrics server, which imports it)
     expect(loaded(run, /^builtin:dns$/)).toHaveLength(1); // Node's own modules are recorded (pg loads dns)
     expect(loaded(run, /^builtin:internal\/deps\/undici\//)).toEqual([]);
     // the deparser is required on the first rewrite or write plan (src/guard/deparser.ts), not at start
