@@ -18,6 +18,7 @@
  */
 import type { PoolClient } from 'pg';
 import type { CatalogRelation, CatalogRuleFact, CatalogWriteInfo, ForeignKeyAction } from '../guard/types.js';
+import { jsonPartsRows, jsonPartsSql } from './json-parts.js';
 
 /** Relations write facts are loaded for: user tables (plain, partitioned) and views (INSTEAD OF triggers, rules, definition). */
 const USER_TABLES = `
@@ -146,10 +147,10 @@ const RULE_EVENTS: Readonly<Record<string, CatalogRuleFact['event']>> = { '1': '
 
 /**
  * The fact queries in ONE statement (issue #13, start-up: one round trip instead of nine, for the
- * snapshot and for a write's re-read alike): each query's rows aggregated by PostgreSQL into a
- * JSON array of row objects (`row_to_json`: the keys and values the driver would have given row
- * by row — numbers, booleans, strings, arrays of strings, null), in each query's order (the
- * ORDER BY repeated in the aggregate). An empty result is NULL, read as [].
+ * snapshot and for a write's re-read alike): each query's rows aggregated by PostgreSQL into
+ * JSON row objects (`row_to_json`: the keys and values the driver would have given row by row —
+ * numbers, booleans, strings, arrays of strings, null) in chunks of at most CHUNK_ROWS rows
+ * (json-parts.ts), in each query's order (its ORDER BY numbers the rows).
  */
 const FACT_QUERIES = {
   tables: [TABLES_SQL, ''],
@@ -163,11 +164,10 @@ const FACT_QUERIES = {
   defaulted: [DEFAULTED_SQL, 'q.oid, q.attnum'],
 } as const;
 
+const FACT_ENTRIES = Object.entries(FACT_QUERIES);
+
 function factsSql(filter: string): string {
-  const parts = Object.entries(FACT_QUERIES).map(
-    ([key, [sql, order]]) => `'${key}', (SELECT pg_catalog.json_agg(pg_catalog.row_to_json(q)${order === '' ? '' : ` ORDER BY ${order}`}) FROM (${withFilter(sql, filter)}) q)`,
-  );
-  return `SELECT pg_catalog.json_build_object(${parts.join(',\n')})::text AS facts`;
+  return jsonPartsSql(FACT_ENTRIES.map(([, [sql, order]]) => [withFilter(sql, filter), 'pg_catalog.row_to_json(q)', order] as const));
 }
 
 interface FactRows {
@@ -183,11 +183,10 @@ interface FactRows {
 }
 
 async function readFactRows(client: Queryable, filter: string, params: unknown[]): Promise<FactRows> {
-  const text = (await client.query<{ facts: string }>(factsSql(filter), params)).rows[0]?.facts;
-  if (text === undefined) throw new Error('write facts: no row');
-  const parts = JSON.parse(text) as Record<string, unknown[] | null>;
+  const chunks = (await client.query<{ part: number; rows: string | null }>(factsSql(filter), params)).rows;
+  const parts = jsonPartsRows(FACT_ENTRIES.length, chunks);
   const out: Record<string, unknown[]> = {};
-  for (const key of Object.keys(FACT_QUERIES)) out[key] = parts[key] ?? [];
+  FACT_ENTRIES.forEach(([key], i) => (out[key] = parts[i] as unknown[]));
   return out as unknown as FactRows;
 }
 

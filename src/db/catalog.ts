@@ -17,6 +17,7 @@ import type { CatalogFunction, CatalogOperator, CatalogRelation, CatalogSnapshot
 import { GatewayError } from '../errors/gateway-error.js';
 import type { DatabasePool } from './pool.js';
 import { attachWriteInfo } from './catalog-writes.js';
+import { jsonPartsRows, jsonPartsSql } from './json-parts.js';
 
 const KINDS: Record<string, RelationKind> = {
   r: 'table',
@@ -158,13 +159,13 @@ const OPERATORS_SQL = `
 
 /**
  * Every query above in ONE statement (issue #13, start-up): PostgreSQL aggregates each query's
- * rows into a JSON array of row objects (`row_to_json`: the same keys and values the driver would
- * have produced row by row — numbers, booleans, strings, null) and sends one row of text, which
- * is one JSON.parse here instead of ~5,000 rows decoded field by field (≈ 35 of the first
- * snapshot's 70 ms of CPU), and one round trip instead of ten: a start that is busy loading
- * modules does not have to come back between queries. Same transaction, same queries, same rows;
- * the columns keep their attnum order (ORDER BY in the aggregate). An empty result is NULL, read
- * as []. search_path is pg_catalog (withTrustedRead), so format_type qualifies every other type.
+ * rows into JSON arrays (the same values the driver would have produced row by row — numbers,
+ * booleans, strings, null) in chunks of at most CHUNK_ROWS rows (json-parts.ts: no text value
+ * grows with the catalog), which is a few JSON.parse calls here instead of ~5,000 rows decoded
+ * field by field (≈ 35 of the first snapshot's 70 ms of CPU), and one round trip instead of ten:
+ * a start that is busy loading modules does not have to come back between queries. Same
+ * transaction, same queries, same rows; the columns keep their attnum order (the part's ORDER
+ * BY). search_path is pg_catalog (withTrustedRead), so format_type qualifies every other type.
  */
 const SNAPSHOT_PARTS = {
   relations: [RELATIONS_SQL, ['oid', 'schema', 'name', 'kind', 'reltuples']],
@@ -178,12 +179,8 @@ const SNAPSHOT_PARTS = {
   allOperators: [ALL_OPERATORS_SQL, ['schema', 'name', 'left', 'right', 'result']],
   columns: [COLUMNS_SQL, ['oid', 'name', 'type', 'type_oid'], 'q.oid, q.attnum'],
 } as const satisfies Record<string, readonly [string, readonly string[], string?]>;
-const SNAPSHOT_SQL = `SELECT pg_catalog.json_build_object(${Object.entries(SNAPSHOT_PARTS)
-  .map(([key, [sql, cols, order]]: [string, readonly [string, readonly string[], string?]]) => {
-    const row = `pg_catalog.json_build_array(${cols.map((c) => `q."${c}"`).join(', ')})`;
-    return `'${key}', (SELECT pg_catalog.json_agg(${row}${order === undefined ? '' : ` ORDER BY ${order}`}) FROM (${sql}) q)`;
-  })
-  .join(',\n')})::text AS snapshot`;
+const SNAPSHOT_ENTRIES = Object.entries(SNAPSHOT_PARTS) as [string, readonly [string, readonly string[], string?]][];
+const SNAPSHOT_SQL = jsonPartsSql(SNAPSHOT_ENTRIES.map(([, [sql, cols, order]]) => [sql, `pg_catalog.json_build_array(${cols.map((c) => `q."${c}"`).join(', ')})`, order ?? ''] as const));
 
 interface SnapshotRows {
   relations: RelationRow[];
@@ -202,19 +199,18 @@ interface SnapshotRows {
 async function readSnapshotRows(client: { query: <R extends object>(sql: string) => Promise<{ rows: R[] }> }): Promise<SnapshotRows> {
   // Two statements, one round trip (the simple protocol; no parameters): the driver answers with
   // one result per statement, the snapshot's last.
-  const results = (await client.query<{ snapshot: string }>(`SELECT pg_catalog.set_config('search_path', 'pg_catalog', true);\n${SNAPSHOT_SQL}`)) as unknown;
-  const last = (Array.isArray(results) ? results[results.length - 1] : results) as { rows: { snapshot?: string }[] } | undefined;
-  const text = last?.rows[0]?.snapshot;
-  if (text === undefined) throw new Error('catalog snapshot: no row');
-  const parts = JSON.parse(text) as Record<string, unknown[][] | null>;
+  const results = (await client.query<{ part: number; rows: string | null }>(`SELECT pg_catalog.set_config('search_path', 'pg_catalog', true);\n${SNAPSHOT_SQL}`)) as unknown;
+  const last = (Array.isArray(results) ? results[results.length - 1] : results) as { rows: { part: number; rows: string | null }[] } | undefined;
+  if (last === undefined) throw new Error('catalog snapshot: no result');
+  const parts = jsonPartsRows(SNAPSHOT_ENTRIES.length, last.rows);
   const out: Record<string, Record<string, unknown>[]> = {};
-  for (const [key, [, cols]] of Object.entries(SNAPSHOT_PARTS) as [string, readonly [string, readonly string[], string?]][]) {
-    out[key] = (parts[key] ?? []).map((values) => {
+  SNAPSHOT_ENTRIES.forEach(([key, [, cols]], i) => {
+    out[key] = (parts[i] as unknown[][]).map((values) => {
       const row: Record<string, unknown> = {};
-      for (let i = 0; i < cols.length; i++) row[cols[i] as string] = values[i];
+      for (let c = 0; c < cols.length; c++) row[cols[c] as string] = values[c];
       return row;
     });
-  }
+  });
   return out as unknown as SnapshotRows;
 }
 
