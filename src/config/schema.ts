@@ -57,7 +57,8 @@ export const serverSchema = z
     /** fastify trustProxy: false, true, a hop count, or a comma list of trusted addresses/CIDRs. */
     trust_proxy: z.union([z.boolean(), z.number().int().nonnegative(), z.string()]).default(false),
     body_limit_bytes: z.number().int().positive().max(KNOB_CAPS.body_limit_bytes).default(1_048_576),
-    request_timeout_ms: durationMs.default(120_000),
+    /** Longest call (its signal aborted after it); at most an hour, as a read's statement timeout (a timer past 2^31 - 1 ms fires at once). */
+    request_timeout_ms: readTimeoutMs.default(120_000),
     /** Longest a client may take to send a request's headers (slow-header defense; Node headersTimeout). */
     headers_timeout_ms: durationMs.max(120_000).default(10_000),
     /** Longest a client may take to send a whole request, headers and body (Node requestTimeout). */

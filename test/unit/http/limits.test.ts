@@ -47,4 +47,10 @@ describe('socket limits', () => {
     expect(() => serverSchema.parse({ max_connections: 1_000_000 })).toThrow();
     expect(() => serverSchema.parse({ keep_alive_timeout_ms: 600_001 })).toThrow();
   });
+  it('a call deadline (request_timeout_ms) is at most an hour: past 2^31 - 1 ms a timer fires at once and the deadline queue re-armed a 1 ms timer in a loop', () => {
+    expect(serverSchema.parse({}).request_timeout_ms).toBe(120_000);
+    expect(serverSchema.parse({ request_timeout_ms: 3_600_000 }).request_timeout_ms).toBe(3_600_000);
+    expect(() => serverSchema.parse({ request_timeout_ms: 3_600_001 })).toThrow();
+    expect(() => serverSchema.parse({ request_timeout_ms: 1e10 })).toThrow();
+  });
 });
