@@ -10,7 +10,10 @@
  * keys per layer, fixed windows), called the way the plugin's `createRateLimit` limiter calls it
  * (issue #13: that limiter is an async function awaiting a promise around the store's synchronous
  * callback — three promises and microtask turns per layer and request; the checks here are
- * synchronous hooks, hooks.ts). The figures and headers are the ones that limiter returns.
+ * synchronous hooks, hooks.ts). The figures and headers are the ones that limiter returns, with one
+ * difference: each layer now remembers STORE_SIZE keys, where the plugin's limiter built its store
+ * through LocalStore.child(), which drops the cache option (5,000 keys): a key over its limit is
+ * remembered longer under many other keys, never forgotten sooner.
  * Does not: share counters between replicas (the store is in-process; each replica enforces
  * its own share), or limit by anything but request count.
  */

@@ -1,6 +1,7 @@
 /**
  * The synchronous rate-limit layers (issue #13) count exactly as @fastify/rate-limit's own
- * limiter (createRateLimit) does: same store, same figures per request, same IP keys.
+ * limiter (createRateLimit) does: same store, same figures per request, same IP keys (each layer remembers STORE_SIZE keys, where
+ * the plugin's limiter kept 5,000: src/http/rate-limit.ts).
  */
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyRequest } from 'fastify';
