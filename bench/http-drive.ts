@@ -17,14 +17,14 @@
  * Prints figures; asserts nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { generateToken } from '../src/auth/tokens.js';
-import { percentile, startBenchDatabase } from './support.js';
+import { percentile, startBenchDatabase, writeBenchConfig } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -140,19 +140,7 @@ async function main(): Promise<void> {
   const db = await startBenchDatabase({ binDir: '/usr/lib/postgresql/15/bin' });
   const dir = mkdtempSync(join(tmpdir(), 'pgw-drive-'));
   const token = generateToken();
-  const cfg = join(dir, 'pgwarden.yaml');
-  writeFileSync(
-    cfg,
-    [
-      'log: { level: warn }',
-      `audit: { sink: file, path: ${JSON.stringify(join(dir, 'audit.ndjson'))} }`,
-      'server: { rate_limit: { per_principal: 1000000, per_ip: 1000000 } }',
-      `databases: { main: { url: ${JSON.stringify(new URL(db.seeded.databaseUrl).href)}, search_path: [app], pool: { max: 10 } } }`,
-      `principals: { bench: { policy: bench, tokens: [{ token: ${JSON.stringify(token)} }] } }`,
-      'policies: { bench: { databases: { main: { schemas: [app], tables: { deny: [internal.*] } } } } }',
-      '',
-    ].join('\n'),
-  );
+  const cfg = writeBenchConfig(dir, new URL(db.seeded.databaseUrl).href, token);
   interface Served {
     root: string;
     pid: number;

@@ -42,7 +42,7 @@ import { parseArgs } from 'node:util';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { generateToken } from '../src/auth/tokens.js';
-import { formatTable, heading, median, percentile, startBenchDatabase, type Cell } from './support.js';
+import { formatTable, heading, median, percentile, startBenchDatabase, type Cell, writeBenchConfig } from './support.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 // The SDK client's Streamable HTTP transport joins its long-lived signal with each request's
@@ -141,19 +141,7 @@ function ensureBuilt(): void {
 function peers(dir: string, db: { url: URL }): Peer[] {
   const u = db.url;
   const token = generateToken();
-  const pgwConfig = join(dir, 'pgwarden.yaml');
-  writeFileSync(
-    pgwConfig,
-    [
-      'log: { level: warn }',
-      `audit: { sink: file, path: ${JSON.stringify(join(dir, 'audit.ndjson'))} }`,
-      'server: { rate_limit: { per_principal: 1000000, per_ip: 1000000 } }',
-      `databases: { main: { url: ${JSON.stringify(u.href)}, search_path: [app], pool: { max: 10 } } }`,
-      `principals: { bench: { policy: bench, tokens: [{ token: ${JSON.stringify(token)} }] } }`,
-      'policies: { bench: { databases: { main: { schemas: [app], tables: { deny: [internal.*] } } } } }',
-      '',
-    ].join('\n'),
-  );
+  const pgwConfig = writeBenchConfig(dir, u.href, token);
   const toolboxConfig = join(dir, 'toolbox.yaml');
   writeFileSync(
     toolboxConfig,

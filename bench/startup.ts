@@ -15,14 +15,14 @@
  * Options: --pg-bin DIR (the machine's PostgreSQL binaries), --transports stdio,http.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { generateToken } from '../src/auth/tokens.js';
-import { formatTable, heading, median, startBenchDatabase, type Cell } from './support.js';
+import { formatTable, heading, median, startBenchDatabase, type Cell, writeBenchConfig } from './support.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
@@ -156,16 +156,7 @@ const db = await startBenchDatabase({ binDir: opts['pg-bin'] });
 const dir = mkdtempSync(join(tmpdir(), 'pgwarden-startup-'));
 try {
   const token = generateToken();
-  const config = join(dir, 'pgwarden.yaml');
-  writeFileSync(config, [
-    'log: { level: warn }',
-    `audit: { sink: file, path: ${JSON.stringify(join(dir, 'audit.ndjson'))} }`,
-    'server: { rate_limit: { per_principal: 1000000, per_ip: 1000000 } }',
-    `databases: { main: { url: ${JSON.stringify(db.seeded.databaseUrl)}, search_path: [app], pool: { max: 10 } } }`,
-    `principals: { bench: { policy: bench, tokens: [{ token: ${JSON.stringify(token)} }] } }`,
-    'policies: { bench: { databases: { main: { schemas: [app], tables: { deny: [internal.*] } } } } }',
-    '',
-  ].join('\n'));
+  const config = writeBenchConfig(dir, db.seeded.databaseUrl, token);
   const samples = new Map<string, Sample[]>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const transport of TRANSPORTS) for (const t of targets) {

@@ -12,7 +12,7 @@
  * the process CPU (process.cpuUsage: all threads) per call over all windows and the median window,
  * and the p50 latency. Prints figures; asserts nothing.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,7 +25,7 @@ import type * as RuntimeModule from '../src/app/runtime.js';
 import type * as BudgetModule from '../src/shared/budget.js';
 import type * as StdioModule from '../src/mcp/stdio.js';
 import type * as ToolCallModule from '../src/mcp/tool-call.js';
-import { percentile, startBenchDatabase } from './support.js';
+import { percentile, startBenchDatabase, writeBenchConfig } from './support.js';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
@@ -108,18 +108,7 @@ async function window(s: Served, calls: number): Promise<{ cpuUs: number; lat: n
 async function main(): Promise<void> {
   const db = await startBenchDatabase({ binDir: '/usr/lib/postgresql/15/bin' });
   const dir = mkdtempSync(join(tmpdir(), 'pgw-scpu-'));
-  const cfg = join(dir, 'pgwarden.yaml');
-  writeFileSync(
-    cfg,
-    [
-      'log: { level: warn }',
-      `audit: { sink: file, path: ${JSON.stringify(join(dir, 'audit.ndjson'))} }`,
-      `databases: { main: { url: ${JSON.stringify(new URL(db.seeded.databaseUrl).href)}, search_path: [app], pool: { max: 10 } } }`,
-      'principals: { bench: { policy: bench, tokens: [] } }',
-      'policies: { bench: { databases: { main: { schemas: [app], tables: { deny: [internal.*] } } } } }',
-      '',
-    ].join('\n'),
-  );
+  const cfg = writeBenchConfig(dir, new URL(db.seeded.databaseUrl).href);
   const served: Served[] = [];
   try {
     for (const root of roots) {

@@ -12,13 +12,13 @@
  * 1 call in flight: syscalls per call and CPU per thread. Prints figures; asserts nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { percentile, startBenchDatabase } from './support.js';
+import { percentile, startBenchDatabase, writeBenchConfig } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
@@ -92,18 +92,7 @@ async function straceWindow(s: Served): Promise<string> {
 async function main(): Promise<void> {
   const db = await startBenchDatabase({ binDir: '/usr/lib/postgresql/15/bin' });
   const dir = mkdtempSync(join(tmpdir(), 'pgw-sdrive-'));
-  const cfg = join(dir, 'pgwarden.yaml');
-  writeFileSync(
-    cfg,
-    [
-      'log: { level: warn }',
-      `audit: { sink: file, path: ${JSON.stringify(join(dir, 'audit.ndjson'))} }`,
-      `databases: { main: { url: ${JSON.stringify(new URL(db.seeded.databaseUrl).href)}, search_path: [app], pool: { max: 10 } } }`,
-      'principals: { bench: { policy: bench, tokens: [] } }',
-      'policies: { bench: { databases: { main: { schemas: [app], tables: { deny: [internal.*] } } } } }',
-      '',
-    ].join('\n'),
-  );
+  const cfg = writeBenchConfig(dir, new URL(db.seeded.databaseUrl).href);
   const served: Served[] = [];
   try {
     for (const root of roots) {

@@ -5,7 +5,7 @@
  * Benchmarks print figures; they never assert timings. Everything here is bounded (durations
  * come from BENCH_* settings with caps) and loopback only.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -175,6 +175,27 @@ export async function startBenchDatabase(options: { binDir?: string | undefined 
     await rm(parent, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * Write the gateway configuration every bench serves with to `dir`/pgwarden.yaml and return its
+ * path: the file audit sink in `dir`, the demo's `app` schema (internal.* denied), pool of 10. With
+ * a `token` (HTTP): the principal's bearer token and rate limits high enough not to count;
+ * without one (stdio): no tokens.
+ */
+export function writeBenchConfig(dir: string, databaseUrl: string, token?: string): string {
+  const path = join(dir, 'pgwarden.yaml');
+  const lines = [
+    'log: { level: warn }',
+    `audit: { sink: file, path: ${JSON.stringify(join(dir, 'audit.ndjson'))} }`,
+    ...(token === undefined ? [] : ['server: { rate_limit: { per_principal: 1000000, per_ip: 1000000 } }']),
+    `databases: { main: { url: ${JSON.stringify(databaseUrl)}, search_path: [app], pool: { max: 10 } } }`,
+    `principals: { bench: { policy: bench, tokens: ${token === undefined ? '[]' : `[{ token: ${JSON.stringify(token)} }]`} } }`,
+    'policies: { bench: { databases: { main: { schemas: [app], tables: { deny: [internal.*] } } } } }',
+    '',
+  ];
+  writeFileSync(path, lines.join('\n'));
+  return path;
 }
 
 /** Busy CPU time (ms) of the whole machine so far, all cores (os.cpus(): user + nice + sys + irq). */
