@@ -10,6 +10,7 @@
  * has), with that source's reason; after dispose() no source reaches it any more.
  * Does not: abort the sources, or time out.
  */
+import type { CancelSource } from '../shared/reads.js';
 
 export interface LinkedSignal {
   readonly signal: AbortSignal;
@@ -78,5 +79,60 @@ export class CancelLatch {
       return;
     }
     this.#listener = listener;
+  }
+}
+
+/**
+ * The one cancellation of a tool call (the call plumbing's, one per call): what every source of
+ * cancellation (the adapter's signals, a CancelLatch, shutdown) aborts. Cheaper than an
+ * AbortController per call (issue #13: creating one and its EventTarget listeners ≈ 2–3 % of a
+ * stdio call): the read path listens through `on`/`off` (a CancelSource, src/shared/reads.ts),
+ * and the AbortSignal is created only when something asks for `signal` (a tool that hands it to
+ * an API taking AbortSignals), already aborted with the same reason if the call was.
+ *
+ * Guarantees: aborted at most once, with the first reason (undefined: the AbortController's
+ * default AbortError, on `signal`); on abort every listener is called once, in order, and
+ * `signal` (if created) aborts; a listener added after the abort is called at once.
+ * Does not: link to sources by itself (the plumbing does), or time out.
+ */
+export class CallCancel implements CancelSource {
+  #aborted = false;
+  #reason: unknown;
+  #listeners: (() => void)[] = [];
+  #controller: AbortController | undefined;
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** An AbortSignal that follows this cancellation (created on first use). */
+  get signal(): AbortSignal {
+    let controller = this.#controller;
+    if (controller === undefined) {
+      controller = new AbortController();
+      if (this.#aborted) controller.abort(this.#reason);
+      this.#controller = controller;
+    }
+    return controller.signal;
+  }
+
+  abort(reason?: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    for (const listener of listeners) listener();
+    this.#controller?.abort(reason);
+  }
+
+  on(listener: () => void): void {
+    if (this.#aborted) listener();
+    else this.#listeners.push(listener);
+  }
+
+  off(listener: () => void): void {
+    const i = this.#listeners.indexOf(listener);
+    if (i >= 0) this.#listeners.splice(i, 1);
   }
 }

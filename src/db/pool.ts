@@ -21,7 +21,7 @@
  *   stays full for server.result_budget_wait_ms.
  * - The transaction always ends with ROLLBACK; a connection whose state is unknown (failed
  *   ROLLBACK, lost connection, cancel sent) is destroyed, never returned to the pool.
- * - Aborting `signal` sends a CancelRequest for the backend and destroys the connection.
+ * - Aborting `signal` (or `cancel`) sends a CancelRequest for the backend and destroys the connection.
  * - Errors are GatewayErrors with sanitized messages (src/db/errors.ts); pool and client
  *   'error' events are handled, so a dead idle connection cannot crash the process.
  * Does not: decide whether a statement may run (the guard does), mask values, or retry a
@@ -314,10 +314,11 @@ export class DatabasePool {
   /** Run one read statement through the hardened path (see the module header). */
   async runRead(options: ReadOptions): Promise<ReadResult> {
     if (this.closing) throw new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.');
-    if (options.signal?.aborted === true) throw abortError();
+    if (options.signal?.aborted === true || options.cancel?.aborted === true) throw abortError();
     const cancel = new ReadCancel();
     const forward = (): void => cancel.abort();
     options.signal?.addEventListener('abort', forward, { once: true });
+    options.cancel?.on(forward);
     const done = this.readWithRetry(options, cancel);
     const entry: ActiveRead = { cancel, done };
     this.active.add(entry);
@@ -331,6 +332,7 @@ export class DatabasePool {
     } finally {
       this.active.delete(entry);
       options.signal?.removeEventListener('abort', forward);
+      options.cancel?.off(forward);
     }
   }
 

@@ -11,6 +11,16 @@ export interface ColumnInfo {
   type: string;
 }
 
+/**
+ * A cancellation without an AbortSignal (the call plumbing's CallCancel, src/core/signals.ts):
+ * `on` calls the listener once when cancelled (at once if it already is), `off` removes it.
+ */
+export interface CancelSource {
+  readonly aborted: boolean;
+  on(listener: () => void): void;
+  off(listener: () => void): void;
+}
+
 export interface ReadOptions {
   /** One statement, already judged by the guard. Sent over the extended protocol only. */
   sql: string;
@@ -24,6 +34,8 @@ export interface ReadOptions {
   principal?: { setting: string; value: string };
   /** Abort: cancel the backend query and destroy the connection; rejects with QUERY_CANCELED. */
   signal?: AbortSignal;
+  /** The same as `signal`, for a caller that has no AbortSignal (both may be given: either cancels). */
+  cancel?: CancelSource;
   /** Run EXPLAIN (FORMAT JSON[, ANALYZE true]) of `sql` instead; the plan is in `plan`. */
   explain?: { analyze: boolean };
   /** The HTTP response that carries the rows: the read's budget lease is released with it (budget.ts). */

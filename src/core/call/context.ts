@@ -7,6 +7,7 @@ import type { Config, DatabasePolicy } from '../../config/schema.js';
 import type { CatalogSnapshot, Decision } from '../../guard/types.js';
 import type { Masker } from '../../mask/index.js';
 import type { BudgetScope } from '../../shared/budget.js';
+import type { CancelSource } from '../../shared/reads.js';
 import type { CancelLatch } from '../signals.js';
 import type { Telemetry } from '../../telemetry/index.js';
 import type { PrincipalView } from '../principals.js';
@@ -22,6 +23,11 @@ export interface CallContext {
   alsoCancelledBy?: readonly AbortSignal[];
   /** A cancellation raised without an AbortSignal (the stdio fast path): it aborts the call as a signal would. */
   cancelLatch?: CancelLatch;
+  /**
+   * Set by the call plumbing on the context a tool body runs with: the call's cancellation, which
+   * `signal` follows (the read path listens here: no AbortSignal needed per call).
+   */
+  cancel?: CancelSource;
   /** The JSON-RPC id of the MCP request (spans: jsonrpc.request.id). */
   jsonrpcId?: string | number;
   /** The MCP protocol revision the client speaks (spans: mcp.protocol.version). */

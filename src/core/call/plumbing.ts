@@ -16,6 +16,7 @@ import { NOOP_TELEMETRY, type Telemetry } from '../../telemetry/index.js';
 import { databasePolicy, resolvePrincipal, toolEnabled, type PrincipalView } from '../principals.js';
 import type { AuditEventInput } from '../ports.js';
 import { refused, type Outcome, type Refusal } from '../results.js';
+import { CallCancel } from '../signals.js';
 import type { CallContext, GatewayDeps, Resolved } from './context.js';
 import { internalCause, safeName, toRefusal, withRequestId } from './refusals.js';
 
@@ -26,7 +27,7 @@ export class CallPlumbing {
   /** Swapped by Gateway.reload: every tool reads the deps in force at the time of the call. */
   deps: GatewayDeps;
   shuttingDown = false;
-  readonly inflight = new Set<AbortController>();
+  readonly inflight = new Set<CallCancel>();
   readonly telemetry: Telemetry;
 
   constructor(deps: GatewayDeps) {
@@ -49,7 +50,7 @@ export class CallPlumbing {
       const started = Date.now();
       const event = this.baseEvent(ctx, tool, 'allowed');
       const cancel = this.linkCancellation(ctx);
-      const inner: CallContext = { principal: ctx.principal, requestId: ctx.requestId, signal: cancel.controller.signal };
+      const inner = innerContext(ctx, cancel.cancel);
       if (ctx.clientAddress !== undefined) inner.clientAddress = ctx.clientAddress;
       if (ctx.budgetScope !== undefined) inner.budgetScope = ctx.budgetScope;
       try {
@@ -79,25 +80,25 @@ export class CallPlumbing {
     });
   }
 
-  /** One controller per call: every source of cancellation (signals, a CancelLatch) and shutdown (cancelInflight) abort it. */
-  private linkCancellation(ctx: CallContext): { controller: AbortController; release(): void } {
-    const controller = new AbortController();
+  /** One CallCancel per call: every source of cancellation (signals, a CancelLatch) and shutdown (cancelInflight) abort it. */
+  private linkCancellation(ctx: CallContext): { cancel: CallCancel; release(): void } {
+    const cancel = new CallCancel();
     const sources = ctx.alsoCancelledBy === undefined ? (ctx.signal === undefined ? [] : [ctx.signal]) : [ctx.signal, ...ctx.alsoCancelledBy];
-    const onAbort = (e: Event): void => controller.abort((e.target as AbortSignal).reason);
+    const onAbort = (e: Event): void => cancel.abort((e.target as AbortSignal).reason);
     for (const source of sources) {
       if (source === undefined) continue;
-      if (source.aborted && !controller.signal.aborted) controller.abort(source.reason);
+      if (source.aborted) cancel.abort(source.reason);
       source.addEventListener('abort', onAbort, { once: true });
     }
     const latch = ctx.cancelLatch;
-    latch?.listen((reason) => controller.abort(reason));
-    this.inflight.add(controller);
+    latch?.listen((reason) => cancel.abort(reason));
+    this.inflight.add(cancel);
     return {
-      controller,
+      cancel,
       release: () => {
         for (const source of sources) source?.removeEventListener('abort', onAbort);
         latch?.listen(undefined);
-        this.inflight.delete(controller);
+        this.inflight.delete(cancel);
       },
     };
   }
@@ -161,4 +162,19 @@ export class CallPlumbing {
     // `cause`, not `err`: pino's error serializer would overwrite the cause's type with "Object"
     this.deps.logger?.error({ cause: internalCause(err), tool, requestId }, 'internal error: the call was answered INTERNAL_ERROR');
   }
+}
+
+/**
+ * The context a tool body runs with: the call's own cancellation as `cancel` (the read path
+ * listens to it) and as `signal`, an AbortSignal created only when a tool reads it.
+ */
+function innerContext(ctx: CallContext, cancel: CallCancel): CallContext {
+  return {
+    principal: ctx.principal,
+    requestId: ctx.requestId,
+    cancel,
+    get signal(): AbortSignal {
+      return cancel.signal;
+    },
+  };
 }

@@ -16,7 +16,7 @@ import { policyHasMasks, type MaskPlan } from '../../mask/index.js';
 import { dbOperationInfo, type DbOperationInfo } from '../../telemetry/index.js';
 import { isGatewayError } from '../errors.js';
 import { effectiveLimits } from '../principals.js';
-import type { AuditEventInput, ReadResult } from '../ports.js';
+import type { AuditEventInput, ReadRequest, ReadResult } from '../ports.js';
 import { ok, refused, type Outcome, type QueryPayload } from '../results.js';
 import type { CallContext, Judged, Resolved } from './context.js';
 import { enforce, recordRawSql } from './judge.js';
@@ -42,7 +42,7 @@ export async function readJudged(
   const sql = masking.rewritten ? masking.sql : text;
   const runParams = withKeyParams(params, masking);
   const result = await maskedErrors(masking.rewritten, () =>
-    read(p, ctx, r, sql, explainOnly ? { analyze: false } : undefined, dbInfo(r, judged.decision, explainOnly), runParams),
+    read(p, ctx, r, sql, explainOnly ? { analyze: false } : undefined, () => dbInfo(r, judged.decision, explainOnly), runParams),
   );
   p.telemetry.metrics.rowsReturned(result.rowCount, 'query');
   if (masking.masked.length > 0) p.telemetry.metrics.maskedCells(result.rowCount * masking.masked.length, 'query');
@@ -51,17 +51,22 @@ export async function readJudged(
   return ok({ ...shape(r.database, result, started, judged.decision, explainOnly), masked: masking.masked });
 }
 
-/** One read through the database port, inside a telemetry db-operation span. */
+/**
+ * One read through the database port, inside a telemetry db-operation span. With telemetry off
+ * (NOOP_TELEMETRY, `enabled: false`) there is no span to record: the read runs directly and `op`
+ * (the span's attributes) is never built (issue #13: ≈ 1.5 % of a stdio call).
+ */
 export function read(
   p: CallPlumbing,
   ctx: CallContext,
   r: Resolved,
   sql: string,
   explain: { analyze: boolean } | undefined,
-  op: DbOperationInfo,
+  op: () => DbOperationInfo,
   params?: readonly unknown[],
 ): Promise<ReadResult> {
-  return p.telemetry.dbOperation(op, async (scope) => {
+  if (!p.telemetry.enabled) return runRead(p, ctx, r, sql, explain, params);
+  return p.telemetry.dbOperation(op(), async (scope) => {
     const result = await runRead(p, ctx, r, sql, explain, params);
     scope.setReturnedRows(result.rowCount);
     return result;
@@ -69,17 +74,20 @@ export function read(
 }
 
 function runRead(p: CallPlumbing, ctx: CallContext, r: Resolved, sql: string, explain: { analyze: boolean } | undefined, params?: readonly unknown[]): Promise<ReadResult> {
-  return r.db.runRead({
+  const options: ReadRequest = {
     sql,
-    ...(params ? { params } : {}),
     limits: effectiveLimits(p.deps.config, r.database, r.policy),
     searchPath: r.db.config.search_path,
-    ...(r.policy.role !== undefined ? { role: r.policy.role } : {}),
     principal: { setting: r.policy.principal_setting, value: ctx.principal },
-    ...(ctx.signal ? { signal: ctx.signal } : {}),
-    ...(explain ? { explain } : {}),
-    ...(ctx.budgetScope ? { budgetScope: ctx.budgetScope } : {}),
-  });
+  };
+  if (params) options.params = params;
+  if (r.policy.role !== undefined) options.role = r.policy.role;
+  // The plumbing's cancellation without its AbortSignal (ctx.signal would create one).
+  if (ctx.cancel !== undefined) options.cancel = ctx.cancel;
+  else if (ctx.signal) options.signal = ctx.signal;
+  if (explain) options.explain = explain;
+  if (ctx.budgetScope) options.budgetScope = ctx.budgetScope;
+  return r.db.runRead(options);
 }
 
 function shape(database: string, result: ReadResult, started: number, decision: Decision, explainOnly: boolean): QueryPayload {

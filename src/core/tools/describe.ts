@@ -119,7 +119,7 @@ async function describeSample(
     rewritten = plan.masked.length > 0;
   }
   const sample = await maskedErrors(rewritten, () =>
-    read(p, ctx, r, sql, undefined, { database: r.database, operation: 'SELECT', collection: key, summary: `SELECT ${key}` }, params),
+    read(p, ctx, r, sql, undefined, () => ({ database: r.database, operation: 'SELECT', collection: key, summary: `SELECT ${key}` }), params),
   );
   return { columns: sample.columns.map((c) => c.name), rows: sample.rows };
 }

@@ -22,7 +22,7 @@ export function explain(p: CallPlumbing, ctx: CallContext, args: { sql: string; 
     const masking = maskPlan(p, r, judged, event);
     if (!masking.ok) return refused({ decision: 'block', reasons: masking.reasons });
     const sql = masking.rewritten ? masking.sql : args.sql;
-    const result = await maskedErrors(masking.rewritten, () => read(p, ctx, r, sql, { analyze }, dbInfo(r, judged.decision, true), withKeyParams(undefined, masking)));
+    const result = await maskedErrors(masking.rewritten, () => read(p, ctx, r, sql, { analyze }, () => dbInfo(r, judged.decision, true), withKeyParams(undefined, masking)));
     return ok({
       database: r.database,
       masked: masking.masked,

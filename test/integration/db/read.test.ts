@@ -5,6 +5,7 @@ import { CappedQuery } from '../../../src/db/capped-query.js';
 import { hardeningStatements, readHardeningSteps } from '../../../src/db/read.js';
 import { WireMeter } from '../../../src/db/wire-meter.js';
 import { GatewayError } from '../../../src/core/errors.js';
+import { CallCancel } from '../../../src/core/signals.js';
 import type { DatabasePool } from '../../../src/db/pool.js';
 import { testDatabase } from '../../support/pg.js';
 import { adminQuery, eventually, limits, poolFor, rejection } from './helpers.js';
@@ -195,6 +196,34 @@ describe('runRead: time limits and cancellation', () => {
       return rows.length === 0;
     });
     expect(gone).toBe(true);
+  });
+
+  it('a CancelSource (the call plumbing\'s CallCancel) cancels like a signal: QUERY_CANCELED, and the backend is gone', async () => {
+    const cancel = new CallCancel();
+    const p = gatewayError(pool.runRead({ ...base(), cancel, sql: 'SELECT pg_sleep(60) AS cancel_me' }));
+    const running = await eventually(async () => {
+      const rows = await adminQuery(t.databaseUrl, "SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%cancel_me%' AND pid <> pg_backend_pid()");
+      return rows.length === 1;
+    });
+    expect(running).toBe(true);
+    const pids = await adminQuery<{ pid: number }>(t.databaseUrl, "SELECT pid FROM pg_stat_activity WHERE query LIKE '%cancel_me%' AND pid <> pg_backend_pid()");
+    const started = Date.now();
+    cancel.abort();
+    const err = await p;
+    expect(err.code).toBe('QUERY_CANCELED');
+    expect(Date.now() - started).toBeLessThan(3_000);
+    const gone = await eventually(async () => {
+      const rows = await adminQuery(t.databaseUrl, 'SELECT 1 FROM pg_stat_activity WHERE pid = ANY($1)', [pids.map((p) => p.pid)]);
+      return rows.length === 0;
+    });
+    expect(gone).toBe(true);
+  });
+
+  it('an already aborted CancelSource never reaches the database', async () => {
+    const cancel = new CallCancel();
+    cancel.abort();
+    const err = await gatewayError(pool.runRead({ ...base(), cancel, sql: 'SELECT 1' }));
+    expect(err.code).toBe('QUERY_CANCELED');
   });
 
   it('an already aborted signal never reaches the database', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CancelLatch, linkSignals } from '../../../src/core/signals.js';
+import { CallCancel, CancelLatch, linkSignals } from '../../../src/core/signals.js';
 
 describe('linkSignals', () => {
   it('aborts when any source aborts, with that source\'s reason', () => {
@@ -75,5 +75,59 @@ describe('CancelLatch', () => {
     latch.listen(undefined);
     latch.raise('late');
     expect(seen).toEqual([]);
+  });
+});
+
+describe('CallCancel', () => {
+  it('calls every listener once, in order, on the first abort; off() removes one', () => {
+    const cancel = new CallCancel();
+    const seen: string[] = [];
+    const b = (): number => seen.push('b');
+    cancel.on(() => seen.push('a'));
+    cancel.on(b);
+    cancel.on(() => seen.push('c'));
+    cancel.off(b);
+    expect(cancel.aborted).toBe(false);
+    cancel.abort('first');
+    cancel.abort('second');
+    expect(cancel.aborted).toBe(true);
+    expect(seen).toEqual(['a', 'c']);
+  });
+
+  it('a listener added after the abort is called at once', () => {
+    const cancel = new CallCancel();
+    cancel.abort();
+    let called = 0;
+    cancel.on(() => (called += 1));
+    expect(called).toBe(1);
+  });
+
+  it('its signal, created before the abort, aborts with the first reason', () => {
+    const cancel = new CallCancel();
+    const signal = cancel.signal;
+    expect(cancel.signal).toBe(signal);
+    expect(signal.aborted).toBe(false);
+    const reason = new Error('shutting down');
+    cancel.abort(reason);
+    cancel.abort(new Error('later'));
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBe(reason);
+  });
+
+  it('its signal, created after the abort, is already aborted with the same reason', () => {
+    const cancel = new CallCancel();
+    cancel.abort('gone');
+    expect(cancel.signal.aborted).toBe(true);
+    expect(cancel.signal.reason).toBe('gone');
+  });
+
+  it('aborted without a reason, its signal carries the AbortController default AbortError', () => {
+    const before = new CallCancel();
+    const signal = before.signal;
+    before.abort();
+    expect((signal.reason as Error).name).toBe('AbortError');
+    const after = new CallCancel();
+    after.abort();
+    expect((after.signal.reason as Error).name).toBe('AbortError');
   });
 });

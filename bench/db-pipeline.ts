@@ -1,0 +1,85 @@
+/**
+ * `npx tsx bench/db-pipeline.ts [--pg-bin DIR]`: what each part of the hardened read pipeline costs
+ * on PostgreSQL's side (issue #13, stdio one client). One connection, the peers' point lookup, one
+ * read at a time, through CappedQuery with different trusted steps around the statement, in
+ * alternating windows (the variants share the machine's noise). Prints per variant the backend
+ * process's CPU per read (/proc/<pid>/stat of the connection's backend), this process's CPU per
+ * read, and the p50 round trip. Figures, not pass/fail.
+ *
+ * Environment: BENCH_CALLS (reads per window, default 2000), BENCH_ROUNDS (default 6).
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { DEFAULT_LIMITS } from '../src/config/schema.js';
+import { CappedQuery, type TrustedStep } from '../src/db/capped-query.js';
+import { readClosingSteps, readHardeningSteps } from '../src/db/read.js';
+import { percentile, startBenchDatabase } from './support.js';
+
+const { values } = parseArgs({ options: { 'pg-bin': { type: 'string' } } });
+const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
+const TICK_US = 1e6 / 100; // USER_HZ
+
+function backendCpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+}
+
+const hardening = readHardeningSteps({ limits: DEFAULT_LIMITS, searchPath: ['app'] });
+const [begin, settings] = hardening as [TrustedStep, TrustedStep];
+const closing = readClosingSteps();
+const variants: { name: string; before: readonly TrustedStep[]; after: readonly TrustedStep[] }[] = [
+  { name: 'statement alone', before: [], after: [] },
+  { name: '+ BEGIN READ ONLY, ROLLBACK', before: [begin], after: closing },
+  { name: '+ settings (as now)', before: hardening, after: closing },
+  { name: 'settings without BEGIN/ROLLBACK', before: [settings], after: [] },
+];
+
+const db = await startBenchDatabase({ binDir: values['pg-bin'] });
+const client = new pg.Client({ connectionString: db.seeded.gatewayUrl });
+await client.connect();
+const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+const totals = variants.map(() => ({ backend: 0, self: 0, reads: 0, lat: [] as number[] }));
+
+async function window(v: number, calls: number, record: boolean): Promise<void> {
+  const { before, after } = variants[v]!;
+  const b0 = backendCpuUs(pid);
+  const c0 = process.cpuUsage();
+  const lat: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const t0 = performance.now();
+    const q = new CappedQuery(`SELECT * FROM app.orders WHERE id = ${(i % 200) + 1}`, undefined, 101, { before, after });
+    client.query(q as unknown as pg.QueryConfig);
+    const r = await q.done;
+    if (r.rows.length !== 1) throw new Error('expected one row');
+    lat.push(performance.now() - t0);
+  }
+  if (!record) return;
+  const c = process.cpuUsage(c0);
+  const t = totals[v]!;
+  t.backend += backendCpuUs(pid) - b0;
+  t.self += c.user + c.system;
+  t.reads += calls;
+  t.lat.push(...lat);
+}
+
+try {
+  for (let v = 0; v < variants.length; v++) await window(v, 500, false);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < variants.length; k++) await window((k + round) % variants.length, CALLS, true);
+  }
+  console.log(`PostgreSQL ${db.version}, ${ROUNDS} rounds × ${CALLS} reads per variant, one connection, one read at a time`);
+  for (let v = 0; v < variants.length; v++) {
+    const t = totals[v]!;
+    const sorted = Float64Array.from(t.lat).sort();
+    console.log(
+      `${variants[v]!.name.padEnd(34)} backend ${(t.backend / t.reads).toFixed(1).padStart(6)} µs/read  client ${(t.self / t.reads).toFixed(1).padStart(6)} µs/read  p50 ${(percentile(sorted, 50) * 1000).toFixed(0)} µs`,
+    );
+  }
+} finally {
+  await client.end();
+  await db.stop();
+}
