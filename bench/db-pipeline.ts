@@ -31,11 +31,14 @@ function backendCpuUs(pid: number): number {
 const hardening = readHardeningSteps({ limits: DEFAULT_LIMITS, searchPath: ['app'] });
 const [begin, settings] = hardening as [TrustedStep, TrustedStep];
 const closing = readClosingSteps();
-const variants: { name: string; before: readonly TrustedStep[]; after: readonly TrustedStep[] }[] = [
+const variants: { name: string; before: readonly TrustedStep[]; after: readonly TrustedStep[]; named?: boolean }[] = [
   { name: 'statement alone', before: [], after: [] },
   { name: '+ BEGIN READ ONLY, ROLLBACK', before: [begin], after: closing },
   { name: '+ settings (as now)', before: hardening, after: closing },
   { name: 'settings without BEGIN/ROLLBACK', before: [settings], after: [] },
+  // What a driver with a statement cache (pgx's default mode, Toolbox's) sends for a text it has
+  // seen: Bind/Execute of a named statement, no parse or plan (pg's own named queries; no hardening).
+  { name: 'statement alone, prepared per text', before: [], after: [], named: true },
 ];
 
 const db = await startBenchDatabase({ binDir: values['pg-bin'] });
@@ -45,16 +48,23 @@ const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid
 const totals = variants.map(() => ({ backend: 0, self: 0, reads: 0, lat: [] as number[] }));
 
 async function window(v: number, calls: number, record: boolean): Promise<void> {
-  const { before, after } = variants[v]!;
+  const { before, after, named } = variants[v]!;
   const b0 = backendCpuUs(pid);
   const c0 = process.cpuUsage();
   const lat: number[] = [];
   for (let i = 0; i < calls; i++) {
     const t0 = performance.now();
-    const q = new CappedQuery(`SELECT * FROM app.orders WHERE id = ${(i % 200) + 1}`, undefined, 101, { before, after });
-    client.query(q as unknown as pg.QueryConfig);
-    const r = await q.done;
-    if (r.rows.length !== 1) throw new Error('expected one row');
+    const id = (i % 200) + 1;
+    const text = `SELECT * FROM app.orders WHERE id = ${id}`;
+    let rows: number;
+    if (named === true) {
+      rows = (await client.query({ name: `q${id}`, text, rowMode: 'array' })).rows.length;
+    } else {
+      const q = new CappedQuery(text, undefined, 101, { before, after });
+      client.query(q as unknown as pg.QueryConfig);
+      rows = (await q.done).rows.length;
+    }
+    if (rows !== 1) throw new Error('expected one row');
     lat.push(performance.now() - t0);
   }
   if (!record) return;

@@ -50,7 +50,7 @@ export class CallPlumbing {
       const started = Date.now();
       const event = this.baseEvent(ctx, tool, 'allowed');
       const cancel = this.linkCancellation(ctx);
-      const inner = innerContext(ctx, cancel.cancel);
+      const inner: CallContext = new BodyContext(ctx, cancel.cancel);
       if (ctx.clientAddress !== undefined) inner.clientAddress = ctx.clientAddress;
       if (ctx.budgetScope !== undefined) inner.budgetScope = ctx.budgetScope;
       try {
@@ -166,15 +166,23 @@ export class CallPlumbing {
 
 /**
  * The context a tool body runs with: the call's own cancellation as `cancel` (the read path
- * listens to it) and as `signal`, an AbortSignal created only when a tool reads it.
+ * listens to it) and as `signal`, an AbortSignal created only when a tool reads it. A class, not
+ * an object literal with a getter (V8 builds those on a slow path, on every call).
  */
-function innerContext(ctx: CallContext, cancel: CallCancel): CallContext {
-  return {
-    principal: ctx.principal,
-    requestId: ctx.requestId,
-    cancel,
-    get signal(): AbortSignal {
-      return cancel.signal;
-    },
-  };
+class BodyContext implements CallContext {
+  readonly principal: string;
+  readonly requestId: string;
+  readonly cancel: CallCancel;
+  declare clientAddress?: string;
+  declare budgetScope?: CallContext['budgetScope'];
+
+  constructor(ctx: CallContext, cancel: CallCancel) {
+    this.principal = ctx.principal;
+    this.requestId = ctx.requestId;
+    this.cancel = cancel;
+  }
+
+  get signal(): AbortSignal {
+    return this.cancel.signal;
+  }
 }
