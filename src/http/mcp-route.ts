@@ -51,6 +51,7 @@ import { buildAuthInfo, requestState, type HttpRequestContext } from './context.
 import { DeadlineQueue } from './deadlines.js';
 import { errorBody, HttpError } from './errors.js';
 import { fastToolCallOf } from './fast-call.js';
+import { writeFast } from './fast-answer.js';
 import { syncHook } from './hooks.js';
 import { RequestCancelledError, type Lifecycle } from './lifecycle.js';
 import { CancelLatch } from '../core/signals.js';
@@ -230,31 +231,6 @@ class RequestCancel {
     this.latch.raise(reason);
     this.#controller?.abort(reason);
   }
-}
-
-const RESULT_OPEN = Buffer.from('{"result":', 'utf8');
-
-/**
- * Write a fast-path result as the SDK's JSON leg writes it: status 200, content-type
- * application/json and the body `{"result":…,"jsonrpc":"2.0","id":…}` (the SDK's key order), on
- * the raw response of the hijacked reply (hook headers already copied) — with a content-length
- * instead of chunks. The result comes as JSON parts (resultJson); each becomes a Buffer and the
- * head and all of them leave corked, in one writev: a result of megabytes is never joined into one
- * more string or Buffer copy (Node would also prepend the header block to a string body).
- * A failure to serialize propagates (the route answers 500 as for the SDK).
- */
-async function writeFast(raw: ServerResponse, id: string | number, answer: Promise<readonly string[]>): Promise<number> {
-  const parts = await answer;
-  if (raw.destroyed) return 200; // the client went away; nobody reads an answer
-  // = JSON.stringify({ result, jsonrpc: '2.0', id })
-  const chunks = [RESULT_OPEN, ...parts.map((p) => Buffer.from(p, 'utf8')), Buffer.from(`,"jsonrpc":"2.0","id":${JSON.stringify(id)}}`, 'utf8')];
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  raw.writeHead(200, { 'content-type': 'application/json', 'content-length': length });
-  raw.cork();
-  for (const chunk of chunks) raw.write(chunk);
-  raw.end(); // uncorks: the head and the chunks go out together
-  return 200;
 }
 
 /**
