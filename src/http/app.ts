@@ -51,6 +51,12 @@ export function trustProxyOption(tp: ServerConfig['trust_proxy']): boolean | str
   return tp;
 }
 
+function noSchemaCompiler(): never {
+  throw new Error('pgwarden routes declare no fastify schemas; validate in the handler instead');
+}
+/** fastify's schemaController option for an app without route schemas (see buildHttpApp). */
+export const NO_SCHEMA_CONTROLLER = { compilersFactory: { buildValidator: noSchemaCompiler, buildSerializer: noSchemaCompiler } };
+
 export async function buildHttpApp(opts: BuildHttpAppOptions): Promise<FastifyInstance> {
   const { server } = opts;
   const lifecycle = opts.lifecycle ?? new Lifecycle();
@@ -72,6 +78,10 @@ export async function buildHttpApp(opts: BuildHttpAppOptions): Promise<FastifyIn
     // Closing: keep-alive sockets that are idle are closed at once; busy ones finish first.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // No route declares a schema: fastify's default compilers (@fastify/ajv-compiler with its own
+    // Ajv, JTD and standalone modules; fast-json-stringify) would be loaded for nothing at every
+    // start (issue #13: start-up and idle RSS). A route with a schema fails to register, loudly.
+    schemaController: NO_SCHEMA_CONTROLLER,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // Router errors (an over-long path parameter, a malformed URL) in the project's error shape:
