@@ -11,6 +11,7 @@
  * Does not: rate-limit failed attempts (the HTTP layer does), revoke tokens at runtime other
  * than by building a new store from a reloaded config, or log anything.
  */
+import * as crypto from 'node:crypto';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { defaultTokenId, digestToken } from '../config/token-digest.js';
@@ -24,6 +25,13 @@ export const TOKEN_PREFIX = 'pgw_';
 export function generateToken(): string {
   return TOKEN_PREFIX + randomBytes(32).toString('base64url');
 }
+
+/**
+ * SHA-256 of the presented credential's UTF-8 bytes: crypto.hash (Node ≥ 20.12) in one call, no
+ * Hash object (issue #13: one per HTTP request; ≈ 1 against 2.3 µs); createHash on older Node.
+ */
+export const credentialDigest: (credential: string) => Buffer =
+  typeof crypto.hash === 'function' ? (credential) => crypto.hash('sha256', credential, 'buffer') : (credential) => createHash('sha256').update(credential, 'utf8').digest();
 
 export type AuthResult =
   | { ok: true; principal: string; tokenId: string }
@@ -101,12 +109,12 @@ export class TokenStore {
   }
 
   /** Authenticate an `Authorization` header value. */
-  authenticate(authorizationHeader: string | undefined, now: Date = new Date()): AuthResult {
+  authenticate(authorizationHeader: string | undefined, now?: Date): AuthResult {
     if (authorizationHeader === undefined || authorizationHeader.trim() === '') return { ok: false, reason: 'missing' };
     const credential = parseBearer(authorizationHeader);
     if (credential === undefined) return { ok: false, reason: 'malformed' };
 
-    const presented = createHash('sha256').update(credential, 'utf8').digest();
+    const presented = credentialDigest(credential);
     let match: Entry | undefined;
     for (const entry of this.#entries) {
       // Every digest is compared, whatever matched before; each comparison is constant time.
@@ -114,7 +122,7 @@ export class TokenStore {
       if (equal && match === undefined) match = entry;
     }
     if (match === undefined) return { ok: false, reason: 'invalid' };
-    if (match.expiresAtMs !== undefined && !(now.getTime() < match.expiresAtMs)) return { ok: false, reason: 'expired' };
+    if (match.expiresAtMs !== undefined && !((now?.getTime() ?? Date.now()) < match.expiresAtMs)) return { ok: false, reason: 'expired' };
     return { ok: true, principal: match.principal, tokenId: match.tokenId };
   }
 }

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import {
   TOKEN_PREFIX,
   TokenStore,
+  credentialDigest,
   digestToken,
   generateToken,
   parseBearer,
@@ -151,5 +153,16 @@ describe('generateToken / digestToken / tokenCommandOutput', () => {
       principals: snippet.principals,
     });
     expect(new TokenStore(config).authenticate(`Bearer ${token}`)).toEqual({ ok: true, principal: 'ci', tokenId: 'ci-1' });
+  });
+});
+
+describe('credentialDigest', () => {
+  it('is the SHA-256 of the UTF-8 bytes, as createHash and digestToken compute it', () => {
+    for (const credential of [OPS, generateToken(), 'x', 'é-ü-😀', 'a'.repeat(4096)]) {
+      const digest = credentialDigest(credential);
+      expect(Buffer.isBuffer(digest)).toBe(true);
+      expect(digest.equals(createHash('sha256').update(credential, 'utf8').digest())).toBe(true);
+      expect(digest.toString('hex')).toBe(digestToken(credential));
+    }
   });
 });
