@@ -335,9 +335,26 @@ export interface FunctionRules {
 }
 
 /** Schemas an unqualified function or relation name is looked up in, in PostgreSQL's order. */
-export function effectiveSearchPath(searchPath: readonly string[]): string[] {
-  const path = searchPath.filter((s) => s !== '$user' && s !== 'pg_temp');
-  return path.includes('pg_catalog') ? path : ['pg_catalog', ...path];
+export function effectiveSearchPath(searchPath: readonly string[]): readonly string[] {
+  const last = lastPath;
+  if (last !== undefined && last.input === searchPath && sameStrings(last.copy, searchPath)) return last.path;
+  const filtered = searchPath.filter((s) => s !== '$user' && s !== 'pg_temp');
+  const path: readonly string[] = filtered.includes('pg_catalog') ? filtered : ['pg_catalog', ...filtered];
+  lastPath = { input: searchPath, copy: searchPath.slice(), path };
+  return path;
+}
+
+/**
+ * The last answer of effectiveSearchPath (a cold decision asks for it once per name it resolves,
+ * with the request's one search path): reused for the same array with the same contents (a
+ * caller that changed the array in place gets a fresh answer); callers share it (readonly).
+ */
+let lastPath: { input: readonly string[]; copy: readonly string[]; path: readonly string[] } | undefined;
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -357,8 +374,8 @@ function policyDenies(rules: FunctionRules, schema: string, name: string): boole
   return rules.deny.length > 0 && matchesAnyDeny(rules.deny, schema, name);
 }
 
-/** Judge one candidate (schema, name) that exists in the catalog. */
-function judgeCandidate(fn: CatalogFunction, rules: FunctionRules, policyName: string, catalogSafe: boolean): FunctionVerdict {
+/** Judge one candidate (schema, name) that exists in the catalog (exported for tests). */
+export function judgeCandidate(fn: CatalogFunction, rules: FunctionRules, policyName: string, catalogSafe: boolean): FunctionVerdict {
   const resolved = `${fn.schema}.${fn.name}`;
   const allowed = policyAllows(rules, fn.schema, fn.name);
   const explicit = policyAllowsExplicitly(rules, fn.schema, fn.name);
@@ -383,6 +400,16 @@ function judgeCandidate(fn: CatalogFunction, rules: FunctionRules, policyName: s
     return { ok: false, code: 'FUNCTION_NOT_ALLOWED', resolved, why: `is not on the function allow-list of policy '${policyName}'` };
   }
   return { ok: true, resolved };
+}
+
+/**
+ * Whether judgeCandidate gives `a` and `b` the same verdict (for the same rules, policy and
+ * catalogSafe): it reads a candidate's schema and name, and its securityDefiner only outside
+ * pg_catalog. Overloads of one name share both, so judgeFunction judges each schema's overloads
+ * once instead of once per argument list (`sum` has 8 in pg_catalog).
+ */
+export function sameVerdict(a: CatalogFunction, b: CatalogFunction): boolean {
+  return a.schema === b.schema && a.name === b.name && (a.schema === 'pg_catalog' || a.securityDefiner === b.securityDefiner);
 }
 
 /**
@@ -437,11 +464,15 @@ export function judgeFunction(
   // every candidate must pass; report the first refusal (pg_catalog first, then path order)
   let firstOk: FunctionVerdict | undefined;
   for (const s of schemas) {
+    let passed: CatalogFunction | undefined;
     for (const fn of candidates) {
       if (fn.schema !== s) continue;
+      // an overload whose verdict cannot differ from one that passed also passes (sameVerdict)
+      if (passed !== undefined && sameVerdict(passed, fn)) continue;
       const v = judgeCandidate(fn, rules, policyName, options.catalogSafe === true);
       if (!v.ok) return v;
       firstOk ??= v;
+      passed = fn;
     }
   }
   return firstOk ?? { ok: true, resolved: `${candidates[0]?.schema}.${name}` };

@@ -103,38 +103,37 @@ export function allowedSchemas(ctx: RelationContext): readonly string[] {
 
 /** Name-level rules (no view expansion): the reasons `schema.name` is hidden, empty when readable. */
 export function nameRules(schema: string, name: string, ctx: RelationContext): Reason[] {
-  const key = `${schema}.${name}`;
-  const shown = displayQualified(schema, name);
+  // the displayed name (displayQualified) is built only for a reason: most names pass every rule
   const p = ctx.policy;
   const out: Reason[] = [];
   const denyPattern = firstDenyMatch(p.tables.deny, schema, name);
   if (schema === 'pg_toast' || schema.startsWith('pg_toast_temp')) {
-    out.push(reason('SYSTEM_CATALOG', `${shown} is TOAST storage, never readable through pgwarden`));
+    out.push(reason('SYSTEM_CATALOG', `${displayQualified(schema, name)} is TOAST storage, never readable through pgwarden`));
     return out;
   }
   if (CATALOG_SCHEMAS.has(schema)) {
     if (!p.catalogs) {
-      out.push(reason('SYSTEM_CATALOG', `${shown} is a system catalog, hidden by policy '${ctx.policyName}'`));
-    } else if (SENSITIVE_CATALOG_RELATIONS.has(key) && firstMatch(p.tables.allow, schema, name) !== key) {
+      out.push(reason('SYSTEM_CATALOG', `${displayQualified(schema, name)} is a system catalog, hidden by policy '${ctx.policyName}'`));
+    } else if (SENSITIVE_CATALOG_RELATIONS.has(`${schema}.${name}`) && firstMatch(p.tables.allow, schema, name) !== `${schema}.${name}`) {
       out.push(
         reason(
           'SYSTEM_CATALOG',
-          `${shown} holds secrets or sampled column values and stays hidden even though policy '${ctx.policyName}' allows catalogs`,
+          `${displayQualified(schema, name)} holds secrets or sampled column values and stays hidden even though policy '${ctx.policyName}' allows catalogs`,
         ),
       );
     }
-    if (denyPattern !== undefined) out.push(deniedTable(shown, ctx, `matches deny pattern ${denyPattern}`));
+    if (denyPattern !== undefined) out.push(deniedTable(displayQualified(schema, name), ctx, `matches deny pattern ${denyPattern}`));
     return out;
   }
   if ((ctx.reservedSchemas ?? DEFAULT_RESERVED_SCHEMAS).includes(schema)) {
-    out.push(reason('DENIED_SCHEMA', `schema ${displayIdent(schema)} (${shown}) holds pgwarden's own state (undo journal, approvals) and is never exposed to agents`));
+    out.push(reason('DENIED_SCHEMA', `schema ${displayIdent(schema)} (${displayQualified(schema, name)}) holds pgwarden's own state (undo journal, approvals) and is never exposed to agents`));
     return out;
   }
-  if (denyPattern !== undefined) out.push(deniedTable(shown, ctx, `matches deny pattern ${denyPattern}`));
+  if (denyPattern !== undefined) out.push(deniedTable(displayQualified(schema, name), ctx, `matches deny pattern ${denyPattern}`));
   if (!allowedSchemas(ctx).includes(schema)) {
-    out.push(reason('DENIED_SCHEMA', `schema ${displayQualified(schema, name).split('.')[0]} (${shown}) is not exposed by policy '${ctx.policyName}'`));
+    out.push(reason('DENIED_SCHEMA', `schema ${displayQualified(schema, name).split('.')[0]} (${displayQualified(schema, name)}) is not exposed by policy '${ctx.policyName}'`));
   } else if (denyPattern === undefined && p.tables.allow.length > 0 && firstMatch(p.tables.allow, schema, name) === undefined) {
-    out.push(deniedTable(shown, ctx, 'is not on the table allow-list'));
+    out.push(deniedTable(displayQualified(schema, name), ctx, 'is not on the table allow-list'));
   }
   return out;
 }

@@ -194,7 +194,7 @@ const builtinUniverses = new WeakMap<CatalogTypeInfo, ReadonlySet<number>>();
 /** The statement-level context the resolver needs; built once per decision, lazily. */
 export class Resolver {
   private readonly info: CatalogTypeInfo;
-  private readonly path: string[];
+  private readonly path: readonly string[];
   private derivedAll = false;
   private derivedNames: Set<string> | undefined;
   /** Output names of derived sources → the value nodes that produce them (ANY_NODE: unknown). */
