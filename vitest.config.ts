@@ -26,14 +26,15 @@ export default defineConfig({
       },
     },
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // both build the production bundle first (test/support/bundle-setup.ts): tests start dist/cli/main.js
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], globalSetup: ['test/support/bundle-setup.ts'] } },
       {
         extends: true,
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
           exclude: ['test/unit/**', '**/node_modules/**'],
-          globalSetup: ['test/support/global-setup.ts'],
+          globalSetup: ['test/support/bundle-setup.ts', 'test/support/global-setup.ts'],
         },
       },
     ],

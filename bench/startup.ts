@@ -47,7 +47,9 @@ interface Sample {
 }
 
 const targets: Target[] = [{ name: 'pgwarden', root: ROOT, node: process.execPath }];
-if (process.env['BENCH_STARTUP_REF']) targets.push({ name: 'ref', root: resolve(process.env['BENCH_STARTUP_REF']), node: process.execPath });
+// BENCH_STARTUP_REF=<dir>[,<dir>…]: rows ref, ref2, … (e.g. builds of several bundling variants)
+for (const [i, dir] of (process.env['BENCH_STARTUP_REF'] ?? '').split(',').filter((d) => d !== '').entries())
+  targets.push({ name: i === 0 ? 'ref' : `ref${i + 1}`, root: resolve(dir), node: process.execPath });
 for (const v of (process.env['BENCH_STARTUP_VARIANT'] ?? '').split(';')) {
   const variant = v.split(' ').filter((a) => a !== '');
   if (variant.length > 0) targets.push({ name: `pgwarden ${variant.join(' ')}`, root: ROOT, node: process.execPath, args: variant });

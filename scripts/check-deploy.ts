@@ -916,7 +916,8 @@ function smoke(): void {
     const add = spawnSync('npm', ['install', '--no-save', '--save-prod', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', ...peers], { cwd: dir, env, encoding: 'utf8' });
     if (!check('npm install --no-save --save-prod of the OpenTelemetry peers', add.status === 0, add.stderr.trim().split('\n').slice(-5).join(' | '))) return;
     check('the peers are installed, package-lock.json unchanged', existsSync(join(dir, 'node_modules/@opentelemetry/sdk-trace-node')) && readFileSync(join(dir, 'package-lock.json'), 'utf8') === lock);
-    cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
+    // what the runtime stage copies: the bundle and the demo's schema, not tsc's module tree
+    for (const d of ['dist/cli', 'dist/demo/seed.sql']) cpSync(join(ROOT, d), join(dir, d), { recursive: true });
     mkdirSync(join(dir, 'etc'));
     cpSync(join(ROOT, 'deploy/docker/pgwarden.yaml'), join(dir, 'etc/pgwarden.yaml'));
     const run = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): ReturnType<typeof spawnSync> =>

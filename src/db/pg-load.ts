@@ -15,6 +15,8 @@
  * (test/unit/db/pg-load.test.ts; test/unit/cli/lazy-loading.test.ts checks that a
  * stdio start loads no undici); nothing else sees the temporary global. Does not: change
  * anything on runtimes that define `navigator` (Node ≥ 21), where this is a plain require.
+ * In the production bundle this module's default export stands for 'pg' in every other module
+ * (scripts/build-bundle.mjs), so pg still loads here first.
  */
 import { createRequire } from 'node:module';
 
@@ -31,4 +33,10 @@ export function requirePg(load: (id: string) => unknown, global: { navigator?: u
   }
 }
 
-requirePg(require);
+/**
+ * The loaded pg module. The production bundle (scripts/build-bundle.mjs) resolves every other
+ * module's `import pg from 'pg'` to this export: an import of an external package would be
+ * hoisted above the bundled code and load pg before the `navigator` above is in place.
+ */
+export const pgModule = requirePg(require) as typeof import('pg');
+export default pgModule;

@@ -341,11 +341,12 @@ export async function startEmbeddedPostgres(options: StartOptions & { fetchBinar
  * Where the demo schema lives. From src/ (tsx, tests) it sits next to this module. After `tsc`,
  * this module is dist/demo/embedded.js and tsc does not copy .sql files: we look for
  * dist/demo/seed.sql (copy it there in the build for a published package) and fall back to
- * ../../src/demo/seed.sql (a repository checkout).
+ * ../../src/demo/seed.sql (a repository checkout). In the production bundle this code sits in a
+ * chunk in dist/cli/ (scripts/build-bundle.mjs): dist/demo/seed.sql is ../demo/seed.sql from there.
  */
 export function seedSqlPath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'seed.sql'), resolve(here, '../../src/demo/seed.sql')];
+  const candidates = [join(here, 'seed.sql'), resolve(here, '../demo/seed.sql'), resolve(here, '../../src/demo/seed.sql')];
   for (const candidate of candidates) if (existsSync(candidate)) return candidate;
   throw new Error(`The demo schema (seed.sql) was not found; looked in: ${candidates.join(', ')}`);
 }

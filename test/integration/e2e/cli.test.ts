@@ -8,17 +8,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { describe, expect, it } from 'vitest';
 import { testDatabase } from '../../support/pg.js';
+import { PGWARDEN_MAIN } from '../../support/cli.js';
 
 const run = promisify(execFile);
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const MAIN = path.join(ROOT, 'src/cli/main.ts');
+const MAIN = PGWARDEN_MAIN;
 // Absolute loader path: the CLI runs with a temporary working directory.
-const NODE_ARGS = ['--import', pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, MAIN];
+const NODE_ARGS = [MAIN];
 
 function workDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'pgwarden-cli-'));

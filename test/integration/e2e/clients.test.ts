@@ -9,7 +9,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { StdioClientTransport as StdioV2 } from '@modelcontextprotocol/client/stdio';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
@@ -19,9 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startE2eGateway, toolOutcome, type E2eGateway } from '../../support/gateway.js';
 import { SURFACE_TOKENS, surfaceConfig } from '../../support/surface.js';
 import { setupWriteDb, type WriteTestDb } from '../writes/helpers.js';
+import { PGWARDEN_MAIN } from '../../support/cli.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const NODE_ARGS = ['--import', pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, path.join(ROOT, 'src/cli/main.ts')];
+const NODE_ARGS = [PGWARDEN_MAIN];
 
 /** What the tests use of a client (v1 and v2 share these method names and shapes). */
 interface AnyClient {

@@ -13,16 +13,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabase } from '../../support/pg.js';
+import { PGWARDEN_MAIN } from '../../support/cli.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const MAIN = path.join(ROOT, 'src/cli/main.ts');
+const MAIN = PGWARDEN_MAIN;
 const TOKEN = 'pgw_memory_e2e_0123456789abcdefghijklmnopqrstuv';
 /**
  * The RSS the process must stay under, on Node 20 and Node 24: the 256 MB heap limit plus what
- * lives outside the V8 heap (code, the tsx loader, socket and response buffers). Measured here
+ * lives outside the V8 heap (code, socket and response buffers). Measured here
  * (2 loaded cores, 2026-12-07): idle 119–142 MB, peak 275–314 MB on Node 20 and 279–353 MB on
  * Node 24. Before src/guard/wasm-tiering.ts: 354–434 MB on Node 20, 775–890 MB on Node 24; on
  * 344cc74 the process died at ≈ 435 MB.
@@ -73,7 +72,7 @@ beforeAll(async () => {
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('PGWARDEN_') && k !== 'DATABASE_URL') env[k] = v;
   child = spawn(
     process.execPath,
-    ['--max-old-space-size=256', '--import', pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, MAIN, 'serve', '--config', file],
+    ['--max-old-space-size=256', MAIN, 'serve', '--config', file],
     { env: { ...env, NODE_OPTIONS: '', PGWARDEN_LOG_LEVEL: 'info' }, cwd: dir },
   );
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -3,8 +3,12 @@
  * (fastify, its rate limiter, the SDK's Node adapter) and, with a configuration from the
  * environment alone, not the YAML parser; `pgwarden --version` and `--help` must not load the
  * gateway (the guard, zod, the parser); a stdio start loads neither Node's undici nor the
- * deparser. Each case runs the real command in a child process (tsx, from src/) with a loader
- * hook recording every module loaded (test/support/record-modules.mjs).
+ * deparser. Each case runs the real command as it ships — the production bundle, `node
+ * dist/cli/main.js` (built by the suite's global setup) — in a child process with a loader hook
+ * recording every module loaded (test/support/record-modules.mjs). A bundle file that was loaded
+ * stands for every source esbuild put into it (dist/bundle-meta.json, the build's metafile), so the
+ * patterns below name sources (src/…, node_modules/…) and a chunk that mixes what a start must not
+ * load with what it needs fails the test as a direct import would.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,10 +17,41 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PGWARDEN_MAIN } from '../../support/cli.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const dir = mkdtempSync(path.join(tmpdir(), 'pgwarden-lazy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Metafile {
+  outputs: Record<string, { bytes: number; inputs: Record<string, unknown> }>;
+}
+const META = JSON.parse(readFileSync(path.join(ROOT, 'dist/bundle-meta.json'), 'utf8')) as Metafile;
+
+/** A loaded file of the bundle, followed by the sources it holds (file URLs under ROOT); any other URL as it is. */
+function expand(url: string): string[] {
+  const out = url.startsWith('file://') ? META.outputs[path.relative(ROOT, fileURLToPath(url)).split(path.sep).join('/')] : undefined;
+  if (out === undefined) return [url];
+  return [url, ...Object.keys(out.inputs).map((input) => pathToFileURL(path.join(ROOT, input)).href)];
+}
+
+/** The recorded modules of a run (a file of URLs, one a line) with the bundle's files expanded. */
+function readModules(file: string): string[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .flatMap(expand);
+}
+
+/** The bytes of bundle code a run loaded (the bundle's own files, not external packages). */
+function bundleBytes(run: Run): number {
+  let bytes = 0;
+  for (const u of new Set(run.modules)) {
+    if (!u.startsWith('file://')) continue;
+    bytes += META.outputs[path.relative(ROOT, fileURLToPath(u)).split(path.sep).join('/')]?.bytes ?? 0;
+  }
+  return bytes;
+}
 
 let runs = 0;
 interface Run {
@@ -27,7 +62,7 @@ interface Run {
 }
 
 /**
- * Run `pgwarden <args>` from src/ with the module recorder; `input` is written to stdin, then stdin
+ * Run `pgwarden <args>` (the bundle) with the module recorder; `input` is written to stdin, then stdin
  * is closed when `closeWhen` matches stdout. `whenStderr`: once stderr matches, `act` runs and the
  * process gets SIGTERM after it.
  */
@@ -42,7 +77,7 @@ function pgwarden(
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('PGWARDEN_') && k !== 'DATABASE_URL') base[k] = v;
   const child = spawn(
     process.execPath,
-    ['--import', pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, '--import', pathToFileURL(path.join(ROOT, 'test/support/record-modules.mjs')).href, path.join(ROOT, 'src/cli/main.ts'), ...args],
+    ['--import', pathToFileURL(path.join(ROOT, 'test/support/record-modules.mjs')).href, PGWARDEN_MAIN, ...args],
     { cwd: ROOT, env: { ...base, NODE_OPTIONS: '', PGWARDEN_TEST_MODULES_FILE: file, ...env }, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let stdout = '';
@@ -65,7 +100,7 @@ function pgwarden(
     child.once('exit', (code) => {
       let modules: string[] = [];
       try {
-        modules = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+        modules = readModules(file);
       } catch {
         // no module recorded: the assertions on `modules` say so
       }
@@ -93,8 +128,11 @@ describe('what a command loads', () => {
       const run = await pgwarden([flag], {});
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toMatch(/0\.\d+\.\d+/);
-      expect(loaded(run, /\/src\/cli\/main\.ts$/)).toHaveLength(1); // the recorder works
+      expect(loaded(run, /\/dist\/cli\/main\.js$/)).toHaveLength(1); // the recorder works, on the bundle
+      expect(loaded(run, /\/src\/cli\/main\.ts$/)).toHaveLength(1); // and sees the sources in it
       expect(loaded(run, GATEWAY)).toEqual([]);
+      // a few KB of bundle code (main.js and the version), not the gateway's chunks (≈ 1.8 MB)
+      expect(bundleBytes(run)).toBeLessThan(32 * 1024);
     }
   }, 60_000);
 
@@ -135,7 +173,7 @@ describe('what a command loads', () => {
       whenStderr: /pgwarden listening/,
       act: async () => {
         answers.push(await post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'query', arguments: { sql: 'SELECT 1' } } }));
-        before = readFileSync(env.PGWARDEN_TEST_MODULES_FILE, 'utf8').split('\n');
+        before = readModules(env.PGWARDEN_TEST_MODULES_FILE);
         answers.push(await post({ jsonrpc: '2.0', id: 2, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'lazy-loading-test', version: '0' } } }));
       },
     });
