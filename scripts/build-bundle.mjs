@@ -9,9 +9,14 @@
  * bundled code (the worker, dist/demo/seed.sql via ../demo/) resolve as from any dist/cli module.
  *
  * Kept external (loaded from node_modules at run time, as before): packages src/ loads through
- * createRequire (pg and its pg-* helpers, libpg-query, pgsql-deparser, @fastify/rate-limit), yaml
- * (imported on demand only), pg-cursor, and the optional OpenTelemetry peers (absent from a default
+ * createRequire (pg and its pg-* helpers, libpg-query, pgsql-deparser, @fastify/rate-limit),
+ * pg-cursor, and the optional OpenTelemetry peers (absent from a default
  * install: their import must fail at run time with TELEMETRY_NOT_INSTALLED, not at build time).
+ * yaml is bundled into its own chunk, loaded when a configuration file is read (its ≈ 70 CommonJS
+ * files cost more to find and wrap one by one than to parse as one).
+ * zod's locales: zod re-exports all 64 of them as `locales` (≈ 300 KB of a 570 KB chunk, parsed on
+ * every start) and configures English only; the bundle keeps `en` alone, and the build fails if any
+ * bundled source outside zod mentions `locales` (a use that would find its language missing).
  * `import pg from 'pg'` in src/ is resolved to src/db/pg-load.ts's export, so pg still loads there,
  * under its temporary `navigator` (an external import would be hoisted above the bundled code).
  *
@@ -46,7 +51,6 @@ const EXTERNAL = [
   'libpg-query',
   'libpg-query/*',
   'pgsql-deparser',
-  'yaml',
   '@fastify/rate-limit',
   '@fastify/rate-limit/*',
   '@opentelemetry/*',
@@ -65,6 +69,16 @@ const pgThroughPgLoad = {
   },
 };
 
+const ZOD_LOCALES = /[\\/]node_modules[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/;
+
+/** zod's `locales` namespace with English only (see the header). */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onLoad({ filter: ZOD_LOCALES }, (args) => ({ contents: 'export { default as en } from "./en.js";\n', resolveDir: dirname(args.path) }));
+  },
+};
+
 const result = await esbuild.build({
   absWorkingDir: ROOT,
   entryPoints: { main: 'src/cli/main.ts', worker: 'src/judge/worker.ts' },
@@ -76,7 +90,7 @@ const result = await esbuild.build({
   target: 'node20',
   chunkNames: 'chunk-[hash]',
   external: EXTERNAL,
-  plugins: [pgThroughPgLoad],
+  plugins: [pgThroughPgLoad, zodEnglishOnly],
   // whitespace and syntax only: identifiers keep their names (readable stack traces)
   minifyWhitespace: true,
   minifySyntax: true,
@@ -90,6 +104,13 @@ const result = await esbuild.build({
 // a warning (e.g. an import with no matching export) fails the build: the bundle would differ from src/
 if (result.warnings.length > 0) {
   process.stderr.write(`build-bundle: ${result.warnings.length} warning(s); no bundle written\n`);
+  process.exit(1);
+}
+
+// the locales stub holds only if nothing but zod itself reaches for `locales`
+const localeUsers = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('node_modules/zod/') && /\blocales\b/.test(readFileSync(join(ROOT, f), 'utf8')));
+if (localeUsers.length > 0) {
+  process.stderr.write(`build-bundle: ${localeUsers.join(', ')} mention zod's locales, which the bundle reduces to English\n`);
   process.exit(1);
 }
 

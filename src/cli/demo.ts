@@ -76,7 +76,7 @@ async function demoDefinitions(): Promise<Record<string, unknown>> {
   const file = process.env.PGWARDEN_DEMO_DEFINITIONS;
   if (file === undefined || file === '') return {};
   const { readFile } = await import('node:fs/promises');
-  const { parse } = await import('yaml');
+  const { parse } = await import('../config/yaml.js');
   const doc = (parse(await readFile(file, 'utf8')) ?? {}) as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const key of ['tools', 'resources', 'prompts']) if (doc[key] !== undefined) out[key] = doc[key];

@@ -30,7 +30,7 @@ export interface ServeOptions {
 export async function serveCommand(opts: ServeOptions): Promise<number> {
   const config = await loadConfig({ path: opts.config, env: process.env, overrides: cliOverrides(opts) });
   if (opts.dryRun) {
-    const { stringify } = await import('yaml');
+    const { stringify } = await import('../config/yaml.js');
     process.stdout.write(stringify(redactConfig(config)));
     return 0;
   }

@@ -157,7 +157,7 @@ async function readYamlFile(path: string): Promise<Raw> {
  * starts without it (issue #13, start-up).
  */
 export async function parseYaml(text: string, label = 'config'): Promise<Raw> {
-  const { LineCounter, parseDocument } = await import('yaml');
+  const { LineCounter, parseDocument } = await import('./yaml.js');
   const lineCounter = new LineCounter();
   // prettyErrors off: the pretty form quotes the source line, which may hold a secret.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
