@@ -19,6 +19,7 @@
  * (scripts/build-bundle.mjs), so pg still loads here first.
  */
 import { createRequire } from 'node:module';
+import type * as Pg from 'pg';
 
 const require = createRequire(import.meta.url);
 
@@ -38,5 +39,5 @@ export function requirePg(load: (id: string) => unknown, global: { navigator?: u
  * module's `import pg from 'pg'` to this export: an import of an external package would be
  * hoisted above the bundled code and load pg before the `navigator` above is in place.
  */
-export const pgModule = requirePg(require) as typeof import('pg');
+export const pgModule = requirePg(require) as typeof Pg;
 export default pgModule;

@@ -34,6 +34,14 @@ describe('requirePg', () => {
     expect(global.navigator).toBe(own);
   });
 
+  it("exports the pg module itself (the production bundle resolves other modules' `import pg from 'pg'` to it)", async () => {
+    const mod = await import('../../../src/db/pg-load.js');
+    const pg = createRequire(import.meta.url)('pg') as { Pool: unknown; Client: unknown };
+    expect(mod.default).toBe(pg);
+    expect(mod.pgModule).toBe(pg);
+    expect(typeof mod.default.Pool).toBe('function');
+  });
+
   it('pg loaded this way opens Node sockets (not the Cloudflare ones)', async () => {
     await import('../../../src/db/pg-load.js');
     const require = createRequire(import.meta.url);
