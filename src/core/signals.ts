@@ -92,7 +92,8 @@ export class CancelLatch {
  *
  * Guarantees: aborted at most once, with the first reason (undefined: the AbortController's
  * default AbortError, on `signal`); on abort every listener is called once, in order, and
- * `signal` (if created) aborts; a listener added after the abort is called at once.
+ * `signal` (if created) aborts, even when a listener throws (the first error is rethrown after);
+ * a listener added after the abort is called at once.
  * Does not: link to sources by itself (the plumbing does), or time out.
  */
 export class CallCancel implements CancelSource {
@@ -122,8 +123,18 @@ export class CallCancel implements CancelSource {
     this.#reason = reason;
     const listeners = this.#listeners;
     this.#listeners = [];
-    for (const listener of listeners) listener();
+    // as an AbortSignal does: a listener that throws does not keep the others (the read path's
+    // backend cancel among them) or the signal from hearing of the abort; the first error is rethrown
+    let failure: { error: unknown } | undefined;
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
     this.#controller?.abort(reason);
+    if (failure !== undefined) throw failure.error;
   }
 
   on(listener: () => void): void {

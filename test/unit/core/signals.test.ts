@@ -130,4 +130,20 @@ describe('CallCancel', () => {
     after.abort();
     expect((after.signal.reason as Error).name).toBe('AbortError');
   });
+
+  it('a listener that throws keeps neither the later listeners nor the signal from the abort; its error is rethrown', () => {
+    const cancel = new CallCancel();
+    const signal = cancel.signal;
+    const heard: string[] = [];
+    cancel.on(() => heard.push('first'));
+    cancel.on(() => {
+      throw new Error('listener failed');
+    });
+    cancel.on(() => heard.push('third'));
+    expect(() => cancel.abort('why')).toThrow('listener failed');
+    expect(heard).toEqual(['first', 'third']);
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBe('why');
+    expect(cancel.aborted).toBe(true);
+  });
 });
