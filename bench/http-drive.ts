@@ -14,6 +14,10 @@
  * build under V8's sampling heap profiler counting collected objects too (bench/heap-sample.mjs);
  * `node bench/heap-sample.mjs`'s profile lands in $TMPDIR/heap-<pid>.json; summarize it with
  * `node bench/heap-summary.mjs <file> <calls>` (bytes allocated per call by layer and function).
+ * BENCH_WINDOWS=1: also one line per window (CPU per call, calls/s, p50), to see a fresh process
+ * warm up (V8 compiles the hot path in the first ≈ 20–30 s of load). BENCH_PREWARM=<s>: the first
+ * build is driven alone at N clients for that long before the others start, so a warm process and
+ * fresh ones (the same directory may be named twice) share every later window's noise.
  * Prints figures; asserts nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -31,6 +35,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
 const STRACE = process.env.STRACE === '1';
 const HEAP = process.env.HEAP === '1';
+const WINDOWS = process.env.BENCH_WINDOWS === '1';
+const PREWARM = Number(process.env.BENCH_PREWARM ?? 0);
 const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : [resolve(import.meta.dirname, '..')];
 
 function cpuMs(pid: number): number {
@@ -176,6 +182,8 @@ async function main(): Promise<void> {
       served.push({ root, pid: child.pid as number, clients, child });
       await measure(child.pid as number, clients, CLIENTS, 1, false);
       await measure(child.pid as number, clients, 1, 1, false);
+      // BENCH_PREWARM=<s>: the first build is driven that long at N clients before the others start
+      if (PREWARM > 0 && served.length === 1 && roots.length > 1) await window(child.pid as number, clients, CLIENTS, PREWARM);
     }
     if (HEAP) {
       for (const s of served) {
@@ -197,13 +205,14 @@ async function main(): Promise<void> {
         const order = it % 2 === 0 ? served : [...served].reverse();
         for (const s of order) {
           const w = await window(s.pid, s.clients, lanes, SECONDS);
-          const key = `${lanes}\t${s.root}`;
+          const key = `${lanes}\t${s.root}${roots.indexOf(s.root) === served.indexOf(s) ? '' : `#${served.indexOf(s) + 1}`}`;
           const a = acc.get(key) ?? { calls: 0, cpu: 0, perWindow: [], p50: [] };
           a.calls += w.calls;
           a.cpu += w.cpuMs;
           a.perWindow.push((w.cpuMs * 1000) / w.calls);
           a.p50.push(w.p50);
           acc.set(key, a);
+          if (WINDOWS) console.log(`window ${it + 1}\t${key}\t${((w.cpuMs * 1000) / w.calls).toFixed(0)} µs CPU/call\t${((w.calls * 1000) / (SECONDS * 1000)).toFixed(0)} calls/s\tp50 ${w.p50.toFixed(2)} ms`);
         }
       }
     }

