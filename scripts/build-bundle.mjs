@@ -125,15 +125,54 @@ function put(file, bytes) {
   writeFileSync(file, bytes);
 }
 
-/** Every package the bundle holds code of: name@version, its licence field and the text of its licence file(s). */
-function thirdPartyLicenses(metafile) {
+/** The folder (relative to ROOT, as package-lock.json names it) of every package the bundle holds code of. */
+function bundledPackageDirs(metafile) {
   const dirs = new Set();
   for (const input of Object.keys(metafile.inputs)) {
     const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
     if (m) dirs.add(m[1]);
   }
+  return [...dirs].sort();
+}
+
+/**
+ * A CycloneDX 1.5 SBOM of the packages bundled into dist/cli (name, version, licence, purl, the
+ * package-lock.json path): the versions that run, for scanners (`grype sbom:…`, `trivy sbom …`)
+ * and reviewers — npm audit and overrides see node_modules, not the bundle's copies.
+ * test/unit/cli/bundle-sbom.test.ts checks it against the metafile and package-lock.json.
+ */
+function sbom(metafile) {
+  const own = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const purl = (name, version) => `pkg:npm/${name.startsWith('@') ? `%40${name.slice(1)}` : name}@${version}`;
+  const components = bundledPackageDirs(metafile).map((dir) => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8'));
+    return {
+      type: 'library',
+      'bom-ref': dir,
+      name: pkg.name,
+      version: pkg.version,
+      purl: purl(pkg.name, pkg.version),
+      ...(typeof pkg.license === 'string' ? { licenses: [{ expression: pkg.license }] } : {}),
+      properties: [{ name: 'pgwarden:package-lock-path', value: dir }],
+    };
+  });
+  return {
+    bomFormat: 'CycloneDX',
+    specVersion: '1.5',
+    version: 1,
+    metadata: {
+      component: { type: 'application', 'bom-ref': 'pgwarden', name: own.name, version: own.version, purl: purl(own.name, own.version) },
+      properties: [{ name: 'pgwarden:scope', value: 'packages bundled into dist/cli by scripts/build-bundle.mjs; the external ones (pg, libpg-query, …) are installed in node_modules' }],
+    },
+    components,
+    dependencies: [{ ref: 'pgwarden', dependsOn: components.map((c) => c['bom-ref']) }],
+  };
+}
+
+/** Every package the bundle holds code of: name@version, its licence field and the text of its licence file(s). */
+function thirdPartyLicenses(metafile) {
   const parts = ['Third-party software bundled into this folder (scripts/build-bundle.mjs), with its licences.\n'];
-  for (const dir of [...dirs].sort()) {
+  for (const dir of bundledPackageDirs(metafile)) {
     const pkg = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8'));
     const files = readdirSync(join(ROOT, dir)).filter((f) => /^(licen[cs]e|copying|notice)/i.test(f)).sort();
     parts.push(`\n${'='.repeat(78)}\n${pkg.name}@${pkg.version} (${typeof pkg.license === 'string' ? pkg.license : 'see below'})\n`);
@@ -146,8 +185,9 @@ function thirdPartyLicenses(metafile) {
 mkdirSync(outdir, { recursive: true });
 for (const f of result.outputFiles) put(f.path, f.contents);
 put(join(outdir, 'THIRD-PARTY-LICENSES.txt'), thirdPartyLicenses(result.metafile));
+put(join(outdir, 'sbom.cdx.json'), `${JSON.stringify(sbom(result.metafile), null, 2)}\n`);
 // dist/cli holds the bundle only: tsc's modules of src/cli (older builds) and a previous build's chunks go
-const written = new Set([...result.outputFiles.map((f) => f.path), join(outdir, 'THIRD-PARTY-LICENSES.txt')]);
+const written = new Set([...result.outputFiles.map((f) => f.path), join(outdir, 'THIRD-PARTY-LICENSES.txt'), join(outdir, 'sbom.cdx.json')]);
 for (const f of readdirSync(outdir)) if (!written.has(join(outdir, f))) rmSync(join(outdir, f), { recursive: true, force: true });
 put(join(outdir, '..', 'bundle-meta.json'), JSON.stringify(result.metafile));
 // the demo's schema (src/demo/embedded.ts finds it at ../demo/seed.sql from the bundle)

@@ -23,6 +23,7 @@ TARBALL=$(npm pack --silent --pack-destination "$WORK" | tail -1)
 tar -tzf "$WORK/$TARBALL" >"$WORK/contents.txt"
 grep -q '^package/dist/cli/main.js$' "$WORK/contents.txt" || { echo "the tarball ships no dist/cli/main.js"; exit 1; }
 grep -q '^package/dist/demo/seed.sql$' "$WORK/contents.txt" || { echo "the tarball ships no demo seed"; exit 1; }
+grep -q '^package/dist/cli/sbom.cdx.json$' "$WORK/contents.txt" || { echo "the tarball ships no SBOM of the bundled packages (dist/cli/sbom.cdx.json)"; exit 1; }
 mkdir "$WORK/app"
 cd "$WORK/app"
 npm init -y >/dev/null
