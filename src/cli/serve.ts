@@ -7,7 +7,8 @@
  * their first catalog snapshot started (src/app/databases.ts, the pg driver only), and only then
  * the rest of the gateway is loaded (src/app/runtime.ts: the MCP SDK, the guard and its parser,
  * masking, audit), so connecting, authenticating and the snapshot queries overlap that loading;
- * the parser's WebAssembly is read and compiled meanwhile too.
+ * the parser's WebAssembly is read and compiled meanwhile too, and the parser functions a first
+ * parse runs are compiled once it is instantiated (src/guard/pgquery.ts, warmUpParse).
  * The HTTP server (fastify) is loaded only for --transport http.
  */
 import { isConfigError, loadConfig, redactConfig } from '../config/index.js';
@@ -35,8 +36,10 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
     return 0;
   }
   // start reading and compiling the parser's WebAssembly now, so the compile overlaps the loading
-  // below (createRuntime's loadParser then finds it done or in flight; a failure surfaces there)
-  import('../guard/pgquery.js').then((m) => m.loadModule()).catch(() => undefined);
+  // below (createRuntime's loadParser then finds it done or in flight; a failure surfaces there);
+  // once instantiated, compile the functions a first parse runs (V8 compiles wasm lazily) before
+  // the first call, while the database connects and its catalog snapshot runs
+  import('../guard/pgquery.js').then(async (m) => (await m.loadModule(), m.warmUpParse())).catch(() => undefined);
   const logger = createLogger(config.log.level);
   if (config.server.transport === 'stdio') addLocalPrincipal(config);
   const { openDatabases, warmCatalogs } = await import('../app/databases.js');
