@@ -11,9 +11,9 @@
  */
 import { pathToFileURL } from 'node:url';
 import { ALLOWED_BUILTINS } from './builtins.js';
-import { BUILTIN_DENIED_FUNCTIONS, SAFE_SETTINGS, SESSION_TEXT_FUNCTIONS } from './functions.js';
+import { BUILTIN_DENIED_FUNCTIONS, NEVER_ALLOWED_CATALOG_FUNCTIONS, SAFE_SETTINGS, SESSION_TEXT_FUNCTIONS } from './functions.js';
 import { REASONS, type ReasonCategory, type ReasonCode, type ReasonDefinition } from './reasons.js';
-import { SENSITIVE_CATALOG_RELATIONS } from './relations.js';
+import { NEVER_READABLE_CATALOG_RELATIONS, SENSITIVE_CATALOG_RELATIONS } from './relations.js';
 
 const CATEGORY_TITLES: Record<ReasonCategory, string> = {
   input: 'Input: the text itself',
@@ -100,6 +100,7 @@ export function renderReasonsDoc(): string {
     '  Also `SYSTEM_CATALOG` under `catalogs: false`: outputting a column whose type is a reg type (or an array or',
     '  domain over one; named, `*` or a whole-row reference), and `age()` of a transaction id (`age(xmin)`).',
     `- Even with \`catalogs: true\`, these stay hidden unless \`tables.allow\` names them exactly: ${[...SENSITIVE_CATALOG_RELATIONS].sort().map((n) => `\`${n}\``).join(', ')}.`,
+    `- Never readable, whatever the policy (\`catalogs: true\` and \`tables.allow\`/\`functions.allow\` naming them included): ${[...NEVER_READABLE_CATALOG_RELATIONS, ...[...NEVER_ALLOWED_CATALOG_FUNCTIONS].map((f) => `${f}()`)].sort().map((n) => `\`${n}\``).join(', ')} (the connection's prepared statements: the read path's statement cache).`,
     `- Other sessions' statement text stays hidden even with \`catalogs: true\` (every principal shares the gateway's login role): the functions ${[...SESSION_TEXT_FUNCTIONS].sort().map((n) => `\`${n}\``).join(', ')} open only when \`functions.allow\` names them.`,
     '- A view is checked against every relation it reads and every function it calls (transitively); a refusal',
     '  of a view or of an inheritance parent does not name the hidden relation behind it.',

@@ -199,6 +199,13 @@ export const SAFE_CORE_FUNCTIONS: ReadonlySet<string> = new Set([
  */
 export const SESSION_TEXT_FUNCTIONS: ReadonlySet<string> = new Set(['pg_stat_get_activity', 'pg_stat_get_backend_activity', 'pg_stat_statements']);
 
+/**
+ * Catalog functions never allowed, whatever the policy (`catalogs: true` and `functions.allow`
+ * naming them included): pg_prepared_statement() lists the pooled connection's named statements,
+ * i.e. the read path's statement cache (src/db/statement-cache.ts), literals and masked rewrites.
+ */
+export const NEVER_ALLOWED_CATALOG_FUNCTIONS: ReadonlySet<string> = new Set(['pg_prepared_statement']);
+
 /** pg_catalog function names judged safe under `catalogs: false` (src/guard/builtins.ts). */
 const ALLOWED_BUILTIN_SET: ReadonlySet<string> = new Set(Object.values(ALLOWED_BUILTINS).flat());
 /** pg_catalog function names classified as catalog access (src/guard/builtins.ts). */
@@ -392,6 +399,9 @@ export function judgeCandidate(fn: CatalogFunction, rules: FunctionRules, policy
   }
   if (rules.catalogs !== true && !explicit && !catalogSafe && isCatalogFunction(fn.name)) {
     return { ok: false, code: 'SYSTEM_CATALOG', resolved, why: `${catalogWhy(fn.name)}, hidden by policy '${policyName}'` };
+  }
+  if (NEVER_ALLOWED_CATALOG_FUNCTIONS.has(fn.name)) {
+    return { ok: false, code: 'SYSTEM_CATALOG', resolved, why: "lists the connection's prepared statements (the gateway's statement cache) and is never allowed" };
   }
   if (!explicit && SESSION_TEXT_FUNCTIONS.has(fn.name)) {
     return { ok: false, code: 'SYSTEM_CATALOG', resolved, why: `returns other sessions' statement text, hidden even though policy '${policyName}' allows catalogs` };

@@ -55,6 +55,14 @@ export const SENSITIVE_CATALOG_RELATIONS: ReadonlySet<string> = new Set([
   'pg_catalog.pg_stat_activity', 'pg_catalog.pg_stat_statements', 'pg_catalog.pg_stat_statements_info',
 ]);
 
+/**
+ * System relations never readable through pgwarden, whatever the policy (`catalogs: true` and
+ * `tables.allow` naming them included): pg_prepared_statements lists the pooled connection's
+ * named statements, i.e. the read path's statement cache (src/db/statement-cache.ts) with the
+ * agent's literals and masked rewrites.
+ */
+export const NEVER_READABLE_CATALOG_RELATIONS: ReadonlySet<string> = new Set(['pg_catalog.pg_prepared_statements']);
+
 export interface RelationContext {
   policy: DatabasePolicy;
   policyName: string;
@@ -114,6 +122,8 @@ export function nameRules(schema: string, name: string, ctx: RelationContext): R
   if (CATALOG_SCHEMAS.has(schema)) {
     if (!p.catalogs) {
       out.push(reason('SYSTEM_CATALOG', `${displayQualified(schema, name)} is a system catalog, hidden by policy '${ctx.policyName}'`));
+    } else if (NEVER_READABLE_CATALOG_RELATIONS.has(`${schema}.${name}`)) {
+      out.push(reason('SYSTEM_CATALOG', `${displayQualified(schema, name)} lists the connection's prepared statements (the gateway's statement cache) and is never readable through pgwarden`));
     } else if (SENSITIVE_CATALOG_RELATIONS.has(`${schema}.${name}`) && firstMatch(p.tables.allow, schema, name) !== `${schema}.${name}`) {
       out.push(
         reason(

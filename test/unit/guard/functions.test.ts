@@ -137,7 +137,6 @@ describe('catalog-introspection functions follow the catalogs switch', () => {
   it.each([
     'SELECT pg_get_functiondef(16400)',
     'SELECT obj_description(16400)',
-    'SELECT * FROM pg_prepared_statement()',
     'SELECT * FROM pg_cursor()',
     'SELECT * FROM pg_show_all_settings()',
     'SELECT * FROM pg_lock_status()',

@@ -213,6 +213,31 @@ describe('system catalogs', () => {
   });
 });
 
+describe("the connection's prepared statements (the read path's statement cache)", () => {
+  const views = ['SELECT * FROM pg_prepared_statements', 'SELECT statement FROM pg_catalog.pg_prepared_statements', 'SELECT count(*) FROM "pg_catalog"."pg_prepared_statements"'];
+  const fns = ['SELECT * FROM pg_prepared_statement()', 'SELECT statement FROM pg_catalog.pg_prepared_statement()', 'SELECT (pg_prepared_statement()).name'];
+  const policies = {
+    default: demoPolicy(),
+    'catalogs: true': demoPolicy({ catalogs: true }),
+    'catalogs: true, named in tables.allow and functions.allow': demoPolicy({
+      catalogs: true,
+      tables: { allow: ['app.*', 'pg_catalog.pg_prepared_statements', 'pg_catalog.*'], deny: [] },
+      functions: { mode: 'denylist', allow: ['pg_catalog.pg_prepared_statement', 'pg_catalog.*'] },
+    }),
+  };
+  it.each(Object.entries(policies))('are SYSTEM_CATALOG under every policy — %s', (_name, policy) => {
+    for (const sql of [...views, ...fns]) {
+      const d = decide(sql, { policy });
+      expect(d.decision, sql).toBe('block');
+      expect(codes(d), sql).toContain('SYSTEM_CATALOG');
+    }
+  });
+  it('a view over them is refused too', () => {
+    const catalog = demoCatalog({ relations: [{ schema: 'app', name: 'stmts', kind: 'view', dependsOn: ['pg_catalog.pg_prepared_statements'] }], version: 4 });
+    expect(decide('SELECT * FROM app.stmts', { catalog, policy: policies['catalogs: true, named in tables.allow and functions.allow'] }).decision).toBe('block');
+  });
+});
+
 describe('views', () => {
   it('a view that reads a hidden relation is VIEW_NOT_ALLOWED, without naming what it hides', () => {
     const d = decide('SELECT * FROM app.customer_notes');
