@@ -15,6 +15,7 @@ import pg from 'pg';
 import { DEFAULT_LIMITS } from '../src/config/schema.js';
 import { CappedQuery, type TrustedStep } from '../src/db/capped-query.js';
 import { readClosingSteps, readHardeningSteps } from '../src/db/read.js';
+import { StatementCache } from '../src/db/statement-cache.js';
 import { percentile, startBenchDatabase } from './support.js';
 
 const { values } = parseArgs({ options: { 'pg-bin': { type: 'string' } } });
@@ -31,10 +32,12 @@ function backendCpuUs(pid: number): number {
 const hardening = readHardeningSteps({ limits: DEFAULT_LIMITS, searchPath: ['app'] });
 const [begin, settings] = hardening as [TrustedStep, TrustedStep];
 const closing = readClosingSteps();
-const variants: { name: string; before: readonly TrustedStep[]; after: readonly TrustedStep[]; named?: boolean }[] = [
+const variants: { name: string; before: readonly TrustedStep[]; after: readonly TrustedStep[]; named?: boolean; cached?: boolean }[] = [
   { name: 'statement alone', before: [], after: [] },
   { name: '+ BEGIN READ ONLY, ROLLBACK', before: [begin], after: closing },
-  { name: '+ settings (as now)', before: hardening, after: closing },
+  { name: '+ settings (unnamed, before s9)', before: hardening, after: closing },
+  // As served since session 9: the same pipeline with the statement from the connection's cache (src/db/statement-cache.ts).
+  { name: '+ settings, statement cache (now)', before: hardening, after: closing, cached: true },
   { name: 'settings without BEGIN/ROLLBACK', before: [settings], after: [] },
   // What a driver with a statement cache (pgx's default mode, Toolbox's) sends for a text it has
   // seen: Bind/Execute of a named statement, no parse or plan (pg's own named queries; no hardening).
@@ -45,10 +48,12 @@ const db = await startBenchDatabase({ binDir: values['pg-bin'] });
 const client = new pg.Client({ connectionString: db.seeded.gatewayUrl });
 await client.connect();
 const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+const cache = new StatementCache(256);
+const OWNER = { searchPath: ['app'] };
 const totals = variants.map(() => ({ backend: 0, self: 0, reads: 0, lat: [] as number[] }));
 
 async function window(v: number, calls: number, record: boolean): Promise<void> {
-  const { before, after, named } = variants[v]!;
+  const { before, after, named, cached } = variants[v]!;
   const b0 = backendCpuUs(pid);
   const c0 = process.cpuUsage();
   const lat: number[] = [];
@@ -60,9 +65,11 @@ async function window(v: number, calls: number, record: boolean): Promise<void> 
     if (named === true) {
       rows = (await client.query({ name: `q${id}`, text, rowMode: 'array' })).rows.length;
     } else {
-      const q = new CappedQuery(text, undefined, 101, { before, after });
+      const use = cached === true ? cache.use(OWNER, text) : undefined;
+      const q = new CappedQuery(text, undefined, 101, { before, after, ...(use !== undefined ? { statement: use } : {}) });
       client.query(q as unknown as pg.QueryConfig);
       rows = (await q.done).rows.length;
+      if (use !== undefined) cache.settle(use, true);
     }
     if (rows !== 1) throw new Error('expected one row');
     lat.push(performance.now() - t0);

@@ -145,6 +145,14 @@ export interface CappedQueryOptions {
    * resolves with the rows received before, and `stopped`.
    */
   onStop?: (why: StopReason) => void;
+  /**
+   * The statement as a named prepared statement of the connection's statement cache
+   * (statement-cache.ts): `close` names are closed at the head of the pipeline (before any
+   * trusted step: nothing before them can fail, so the server always runs them), then the
+   * statement is parsed under `name` when `parse`, and bound from `name`. Without it, the
+   * unnamed statement (parsed every time).
+   */
+  statement?: { name: string; parse: boolean; close: readonly string[] };
 }
 
 /** Which part of the pipeline an error came from. */
@@ -178,6 +186,7 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
   private readonly maxRowBytes: number;
   private readonly lease: CappedQueryOptions['lease'];
   private readonly onStop: CappedQueryOptions['onStop'];
+  private readonly statement: CappedQueryOptions['statement'];
   private rowBytes = 0;
   /** DataRows let through by the meter, and DataRows pg has parsed (both count every statement's). */
   private rowsMetered = 0;
@@ -196,6 +205,7 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
     this.maxRowBytes = options.maxRowBytes ?? Number.POSITIVE_INFINITY;
     this.lease = options.lease;
     this.onStop = options.onStop;
+    this.statement = options.statement;
     this.types = (types as TypeParsers | undefined) ?? (pg.types as unknown as TypeParsers);
     this.done = new Promise<CappedQueryResult>((resolve, reject) => {
       this.settle = { resolve, reject };
@@ -243,8 +253,15 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
         parts.push(bound);
       }
     };
+    const named = this.statement;
+    if (named !== undefined) for (const name of named.close) parts.push(serialize.close({ type: 'S', name }));
     for (const step of this.before) trusted(step);
-    parts.push(serialize.parse({ text: this.text }), serialize.bind({ values: this.values }), DESCRIBE_PORTAL, serialize.execute({ portal: '', rows: this.limit }));
+    if (named === undefined) parts.push(serialize.parse({ text: this.text }), serialize.bind({ values: this.values }));
+    else {
+      if (named.parse) parts.push(serialize.parse({ name: named.name, text: this.text }));
+      parts.push(serialize.bind({ statement: named.name, values: this.values }));
+    }
+    parts.push(DESCRIBE_PORTAL, serialize.execute({ portal: '', rows: this.limit }));
     for (const step of this.after) trusted(step);
     parts.push(SYNC);
     return Buffer.concat(parts);

@@ -40,6 +40,7 @@ import { capRows, readClosingSteps, readHardeningSteps } from './read.js';
 import type { ColumnInfo, ReadOptions, ReadResult } from '../shared/reads.js';
 import { resultBudget, type ResultBudget } from '../shared/budget.js';
 import { CappedQuery, MAX_OTHER_MESSAGE_BYTES } from './capped-query.js';
+import { STATEMENT_CACHE_MAX, statementCacheOf, type StatementCache, type StatementUse } from './statement-cache.js';
 import { BUILTIN_TYPE_NAMES, resultTypes } from './values.js';
 
 export type { ReadOptions, ReadResult } from '../shared/reads.js';
@@ -58,6 +59,8 @@ export interface DatabasePoolOptions {
    * once per change, so the operator log gets one line per outage, not one per call or probe.
    */
   onReachability?: (reachable: boolean, cause?: GatewayError) => void;
+  /** Statements the read path keeps prepared per connection (statement-cache.ts); 0 turns the cache off. Default STATEMENT_CACHE_MAX. */
+  statementCache?: number;
   /** The byte budget shared by every read (default: the process-wide one, budget.ts). */
   budget?: ResultBudget;
 }
@@ -344,7 +347,7 @@ export class DatabasePool {
       // statement was sent: one retry on a fresh connection is safe.
       if (err instanceof RetryableSetupError && !signal.aborted) {
         try {
-          return await this.readOnce(options, signal);
+          return await this.readOnce(options, signal, err.cached);
         } catch (again) {
           // the retry fails the same way during a restart: its error is a GatewayError too
           throw again instanceof RetryableSetupError ? again.gatewayError : again;
@@ -384,9 +387,19 @@ export class DatabasePool {
     });
   }
 
-  private async readOnce(options: ReadOptions, signal: ReadCancel): Promise<ReadResult> {
+  /** The read's use of the connection's statement cache, or undefined (off, EXPLAIN, a long text). */
+  private statementUse(client: pg.PoolClient, options: ReadOptions, cached: boolean): { cache: StatementCache; use: StatementUse } | undefined {
+    const max = this.options.statementCache ?? STATEMENT_CACHE_MAX;
+    if (!cached || max <= 0 || !this.preparedHardening || options.explain !== undefined) return undefined;
+    const cache = statementCacheOf(client, max);
+    const use = cache.use(options, options.sql);
+    return use === undefined ? undefined : { cache, use };
+  }
+
+  private async readOnce(options: ReadOptions, signal: ReadCancel, cached = true): Promise<ReadResult> {
     const started = performance.now();
     const client = await this.checkout(signal);
+    const named = this.statementUse(client, options, cached);
     let released = false;
     let cancelSent = false;
     const destroy = (err: unknown): void => {
@@ -417,6 +430,7 @@ export class DatabasePool {
       types: resultTypes,
       maxRowBytes: limits.max_bytes,
       lease,
+      ...(named !== undefined ? { statement: named.use } : {}),
       // Past the byte cap or the budget the rest is never read: cancel the statement and drop the
       // connection (it is left mid-message, so it cannot be reused).
       onStop: () => {
@@ -436,6 +450,7 @@ export class DatabasePool {
         throw new GatewayError('RESULT_TOO_LARGE', `The database answered with a message larger than ${MAX_OTHER_MESSAGE_BYTES} bytes (e.g. an error quoting a huge value); it was not read.`);
       }
       pipelineOk = !stopped; // the pipeline's ROLLBACK ran: the connection is idle again
+      named?.cache.settle(named.use, true);
       const fetched = capRows(received, limits);
       // every type known (the steady state): no await, no extra microtask turn
       const columns = this.knownColumnTypes(fetched.fields) ?? (await this.columnTypes(stopped ? undefined : client, fetched.fields));
@@ -459,6 +474,7 @@ export class DatabasePool {
       lease.release();
       const aborted = signal.aborted || cancelSent;
       if (stopped) throw err instanceof GatewayError ? err : toGatewayError(err);
+      const stale = named !== undefined && this.staleStatement(named, query.failedAt, err);
       if (aborted || unavailableReason(err) !== undefined || query.failedAt === 'after') {
         destroy(err);
       } else if (pipelineOk) {
@@ -482,6 +498,8 @@ export class DatabasePool {
         this.preparedHardening = false;
         throw new RetryableSetupError(toGatewayError(err));
       }
+      // A cached statement PostgreSQL refused at Bind, before it ran: retried once, unnamed (as without the cache).
+      if (stale && !aborted) throw new RetryableSetupError(toGatewayError(err), false);
       const mapped = toGatewayError(err, { aborted, positionOffset: query.failedAt === 'statement' ? prefix.length : 0 });
       // A pooled connection that was already dead answers nothing: retry once on a fresh one.
       if (!query.receivedAny && !aborted && mapped.code === 'DATABASE_UNAVAILABLE') throw new RetryableSetupError(mapped);
@@ -489,6 +507,24 @@ export class DatabasePool {
     } finally {
       signal.off(onAbort);
     }
+  }
+
+  /**
+   * After a failed pipeline: settle the read's statement-cache use, and whether it failed because
+   * its cached statement is stale (0A000 `cached plan must not change result type`, after DDL) or
+   * gone (26000; then the server does not keep named statements: the cache and the prepared
+   * hardening are turned off). Both are raised at Bind, before the statement ran.
+   */
+  private staleStatement(named: { cache: StatementCache; use: StatementUse }, failedAt: string | undefined, err: unknown): boolean {
+    const { cache, use } = named;
+    if (use.parse || failedAt !== 'statement' || !(sqlstateIs(err, '0A000') || sqlstateIs(err, '26000'))) {
+      cache.settle(use, false);
+      return false;
+    }
+    cache.settle(use, false);
+    cache.drop(use);
+    if (sqlstateIs(err, '26000')) this.preparedHardening = false;
+    return true;
   }
 
   private async rollbackOrDestroy(client: pg.PoolClient, isReleased: () => boolean, setReleased: (v: boolean) => void): Promise<void> {
@@ -619,7 +655,8 @@ function sqlstateIs(err: unknown, code: string): boolean {
 
 /** Internal: set-up failed before the agent's statement could run (dead connection, lost prepared statement); safe to retry once. */
 class RetryableSetupError extends Error {
-  constructor(readonly gatewayError: GatewayError) {
+  /** `cached: false`: retry without the statement cache (its statement was stale). */
+  constructor(readonly gatewayError: GatewayError, readonly cached = true) {
     super(gatewayError.message);
   }
 }

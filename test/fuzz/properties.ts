@@ -286,8 +286,10 @@ export async function sideEffectSnapshot(world: World): Promise<Record<string, s
     return out;
   });
   const session = await observe(world.a.probe, 'query', {
-    sql: `SELECT (SELECT string_agg(name || ':' || statement, ',' ORDER BY name) FROM pg_prepared_statements) AS prepared,
-      (SELECT string_agg(name, ',' ORDER BY name) FROM pg_cursors) AS cursors,
+    // Not pg_prepared_statements: the session's named statements are the gateway's statement cache
+    // (owner-scoped and bounded, test/integration/db/statement-cache.test.ts), and the guard refuses
+    // that view under every policy; an agent cannot PREPARE (utility statement, dynamic SQL denied).
+    sql: `SELECT (SELECT string_agg(name, ',' ORDER BY name) FROM pg_cursors) AS cursors,
       (SELECT string_agg(c, ',' ORDER BY c) FROM pg_listening_channels() c) AS listening,
       (SELECT string_agg(name || '=' || setting, ',' ORDER BY name) FROM pg_settings WHERE source = 'session') AS settings`,
   });

@@ -1,0 +1,110 @@
+/**
+ * StatementCache's bookkeeping (src/db/statement-cache.ts) without a server: ownership, LRU and
+ * text bounds, what is closed when, and names never reused. The server side is in
+ * test/integration/db/statement-cache.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { STATEMENT_CACHE_MAX_CHARS, STATEMENT_CACHE_MAX_TEXT, StatementCache, type CacheOwner, type StatementUse } from '../../../src/db/statement-cache.js';
+
+const alice: CacheOwner = { searchPath: ['app'], principal: { setting: 'pgwarden.principal', value: 'alice' } };
+const bob: CacheOwner = { searchPath: ['app'], principal: { setting: 'pgwarden.principal', value: 'bob' } };
+
+/** One successful read through the cache. */
+function read(cache: StatementCache, owner: CacheOwner, text: string, ok = true): StatementUse {
+  const use = cache.use(owner, text);
+  if (use === undefined) throw new Error('not cached');
+  cache.settle(use, ok);
+  return use;
+}
+
+describe('StatementCache', () => {
+  it('a text is parsed once, then bound by its own name', () => {
+    const c = new StatementCache(8);
+    const a = read(c, alice, 'SELECT 1');
+    const b = read(c, alice, 'SELECT 2');
+    expect(a.parse && b.parse).toBe(true);
+    expect(a.name).not.toBe(b.name);
+    expect(read(c, alice, 'SELECT 1')).toMatchObject({ name: a.name, parse: false, close: [] });
+    expect(read(c, alice, 'SELECT 2')).toMatchObject({ name: b.name, parse: false, close: [] });
+  });
+
+  it('another owner closes everything of the previous one and starts empty', () => {
+    const c = new StatementCache(8);
+    const a1 = read(c, alice, 'SELECT 1');
+    const a2 = read(c, alice, 'SELECT 2');
+    const b = read(c, bob, 'SELECT 1');
+    expect(b.parse).toBe(true);
+    expect([...b.close].sort()).toEqual([a1.name, a2.name].sort());
+    expect(c.size).toBe(1);
+    for (const other of [
+      { ...alice, role: 'reader' },
+      { ...alice, searchPath: ['app', 'x'] },
+      { ...alice, principal: { setting: 'app.user', value: 'alice' } },
+      { searchPath: ['app'] },
+    ]) {
+      read(c, alice, 'SELECT 1');
+      const u = read(c, other, 'SELECT 1');
+      expect(u.parse, JSON.stringify(other)).toBe(true);
+      expect(u.close.length, JSON.stringify(other)).toBeGreaterThan(0);
+    }
+  });
+
+  it('an owner is copied, not referenced: mutating the caller object does not change it', () => {
+    const c = new StatementCache(8);
+    const owner = { searchPath: ['app'], principal: { setting: 'pgwarden.principal', value: 'alice' } };
+    read(c, owner, 'SELECT 1');
+    owner.principal.value = 'bob';
+    expect(read(c, owner, 'SELECT 1').parse).toBe(true);
+  });
+
+  it('least recently used first, at most max statements', () => {
+    const c = new StatementCache(2);
+    const s1 = read(c, alice, 'SELECT 1');
+    read(c, alice, 'SELECT 2');
+    read(c, alice, 'SELECT 1');
+    const s3 = read(c, alice, 'SELECT 3');
+    expect(c.size).toBe(2);
+    expect(s3.close).toEqual([expect.stringMatching(/^pgwarden_s2$/)]);
+    expect(read(c, alice, 'SELECT 1')).toMatchObject({ name: s1.name, parse: false });
+  });
+
+  it('bounds the text: long texts are not cached, the total is capped', () => {
+    const c = new StatementCache(1000);
+    expect(c.use(alice, 'x'.repeat(STATEMENT_CACHE_MAX_TEXT + 1))).toBeUndefined();
+    const big = (i: number): string => `SELECT ${i} /* ${'y'.repeat(STATEMENT_CACHE_MAX_TEXT - 40)} */`;
+    for (let i = 0; i < 100; i++) read(c, alice, big(i));
+    expect(c.textChars).toBeLessThanOrEqual(STATEMENT_CACHE_MAX_CHARS);
+    expect(c.size).toBeLessThan(100);
+  });
+
+  it('a failed first use is not kept and is closed next time; names are never reused', () => {
+    const c = new StatementCache(8);
+    const bad = read(c, alice, 'SELECT 1/0', false);
+    const again = c.use(alice, 'SELECT 1/0');
+    expect(again?.parse).toBe(true);
+    expect(again?.name).not.toBe(bad.name);
+    expect(again?.close).toEqual([bad.name]);
+  });
+
+  it('names to close stay pending until a pipeline that carried them was answered', () => {
+    const c = new StatementCache(8);
+    const a = read(c, alice, 'SELECT 1');
+    const lost = c.use(bob, 'SELECT 2'); // never sent (e.g. the read failed before the server)
+    expect(lost?.close).toEqual([a.name]);
+    const next = c.use(bob, 'SELECT 2');
+    expect(next?.close).toEqual([a.name]);
+    if (next) c.settle(next, true);
+    expect(c.pendingClose).toEqual([]);
+  });
+
+  it('drop forgets a stale statement and closes it next time', () => {
+    const c = new StatementCache(8);
+    const a = read(c, alice, 'SELECT 1');
+    const hit = c.use(alice, 'SELECT 1');
+    if (hit === undefined) throw new Error('cached');
+    c.settle(hit, false);
+    c.drop(hit);
+    const u = c.use(alice, 'SELECT 1');
+    expect(u).toMatchObject({ parse: true, close: [a.name] });
+  });
+});
