@@ -474,7 +474,8 @@ export class DatabasePool {
       lease.release();
       const aborted = signal.aborted || cancelSent;
       if (stopped) throw err instanceof GatewayError ? err : toGatewayError(err);
-      const stale = named !== undefined && this.staleStatement(named, query.failedAt, err);
+      // Settled once: a read whose pipeline succeeded (pipelineOk) was settled above, whatever failed after.
+      const stale = named !== undefined && !pipelineOk && this.staleStatement(named, query.failedAt, err);
       if (aborted || unavailableReason(err) !== undefined || query.failedAt === 'after') {
         destroy(err);
       } else if (pipelineOk) {

@@ -120,6 +120,21 @@ describe('statement cache: bounds', () => {
     }
   });
 
+  it('a read that fails after its pipeline succeeded (RESULT_TOO_LARGE by JSON size) keeps its statement and the cache on', async () => {
+    const one = poolFor(t.gatewayUrl, { pool: { max: 1 } });
+    try {
+      // 500 bytes on the wire, 3,000 characters of JSON ("\u0001" each): past max_bytes only once shaped
+      const sql = 'SELECT repeat(chr(1), 500)';
+      for (let i = 0; i < 3; i++) expect(((await rejection(one.runRead({ ...base(), limits: limits({ max_bytes: 1000 }), sql }))) as GatewayError).code).toBe('RESULT_TOO_LARGE');
+      for (let i = 0; i < 2; i++) await one.runRead({ ...base(), sql: 'SELECT 42' });
+      const stmts = await cached(one);
+      expect(stmts.find((s) => s.statement === sql)?.uses).toBe(3);
+      expect(stmts.find((s) => s.statement === 'SELECT 42')?.uses).toBe(2);
+    } finally {
+      await one.end();
+    }
+  });
+
   it('a first use that fails is not kept: its name is closed by the next read', async () => {
     const one = poolFor(t.gatewayUrl, { pool: { max: 1 } });
     try {
