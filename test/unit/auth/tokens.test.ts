@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -6,6 +7,7 @@ import {
   TOKEN_PREFIX,
   TokenStore,
   credentialDigest,
+  credentialDigestWith,
   digestToken,
   generateToken,
   parseBearer,
@@ -164,5 +166,24 @@ describe('credentialDigest', () => {
       expect(digest.equals(createHash('sha256').update(credential, 'utf8').digest())).toBe(true);
       expect(digest.toString('hex')).toBe(digestToken(credential));
     }
+  });
+
+  it('without crypto.hash (Node < 20.12) the createHash fallback gives the same digests (UTF-8 SHA-256)', () => {
+    const fallback = credentialDigestWith(undefined);
+    const oneShot = credentialDigestWith(crypto.hash);
+    for (const credential of [OPS, generateToken(), 'x', 'é-ü-😀', 'a'.repeat(4096)]) {
+      const digest = fallback(credential);
+      expect(Buffer.isBuffer(digest)).toBe(true);
+      expect(digest.toString('hex')).toBe(digestToken(credential));
+      expect(digest.equals(oneShot(credential))).toBe(true);
+    }
+    expect(fallback('é').equals(fallback('e'))).toBe(false);
+  });
+
+  it('uses the one-shot hash when there is one: SHA-256, buffer output, the credential as given', () => {
+    const calls: unknown[][] = [];
+    const digest = credentialDigestWith((...args) => (calls.push(args), crypto.hash(...args)))('pgw_abc');
+    expect(calls).toEqual([['sha256', 'pgw_abc', 'buffer']]);
+    expect(digest.toString('hex')).toBe(digestToken('pgw_abc'));
   });
 });
