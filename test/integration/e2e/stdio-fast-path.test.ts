@@ -7,7 +7,8 @@
  * timings) are blanked, and the two audit files must hold the same records in the same order. A
  * spy on the fast path proves which lines it served and which it left to the SDK (before
  * initialize, a tool the principal does not have, execute, _meta, ids in flight, lists, the
- * 2026-07-28 era…); cancellation and a closed stdin leave a call unanswered on both.
+ * 2026-07-28 era…); cancellation and a closed stdin leave a call unanswered on both, and a
+ * cancelled read's backend is gone from pg_stat_activity (the connection discarded) on both.
  */
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -284,6 +285,28 @@ describe('stdio tools/call: the fast path answers byte for byte what the SDK ans
     for (const pipe of [p.fast, p.sdk]) await vi.waitFor(() => expect(pipe.lines.filter((l) => l.includes('"id":"dup"'))).toHaveLength(2), { timeout: 5000 });
     expect(served.slice(twice)).toEqual(['fast']);
     await same(p, 'after a cancelled call', call('status', undefined, 'next'), 'next', 'fast');
+  });
+
+  it("a cancelled read's backend is gone from pg_stat_activity on both routes, well before its statement timeout", async () => {
+    const p = await pairFor('sleeper');
+    for (const route of ['fast', 'sdk'] as const) {
+      // 10 s of sleep against the sleeper's 5 s statement timeout: only the cancellation ends it within 3 s
+      const marker = `stdio_cancel_${route}`;
+      p[route].send(call('query', { sql: `SELECT pg_sleep(10) AS ${marker}` }, marker));
+      const running = async (): Promise<number[]> =>
+        (await w.admin<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%${marker}%' AND pid <> pg_backend_pid()`)).map((r) => r.pid);
+      await vi.waitFor(async () => expect(await running(), `${route}: the read reached the database`).toHaveLength(1), { timeout: 5000, interval: 25 });
+      const [pid] = await running();
+      const cancelled = Date.now();
+      p[route].send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: marker, reason: 'test' } }));
+      await vi.waitFor(
+        async () => expect(await w.admin('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]), `${route}: the backend is gone`).toEqual([]),
+        { timeout: 3000, interval: 25 },
+      );
+      expect(Date.now() - cancelled).toBeLessThan(3000);
+      expect(await running(), `${route}: no backend still runs the read`).toEqual([]);
+      await unanswered(p, marker, `after ${marker}`);
+    }
   });
 
   it('a call in flight when stdin ends is aborted and not answered', async () => {
