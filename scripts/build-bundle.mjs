@@ -20,6 +20,10 @@
  * `import pg from 'pg'` in src/ is resolved to src/db/pg-load.ts's export, so pg still loads there,
  * under its temporary `navigator` (an external import would be hoisted above the bundled code).
  *
+ * Source maps: each output has a linked <file>.map without sourcesContent (paths relative to the
+ * file, so they name src/… and node_modules/… of the checkout that built it), for
+ * `NODE_OPTIONS=--enable-source-maps` (docs/deployment.md, Troubleshooting).
+ *
  * Licences of the bundled packages: esbuild's legalComments 'linked' writes each output's legal
  * comments to <file>.LEGAL.txt next to it, and dist/cli/THIRD-PARTY-LICENSES.txt carries each
  * bundled package's name, version, licence and licence file. dist/bundle-meta.json is esbuild's metafile (which
@@ -95,6 +99,11 @@ const result = await esbuild.build({
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'linked',
+  // <file>.js.map next to each output, named by a sourceMappingURL comment: Node reads it only
+  // under --enable-source-maps (stack traces then name src/… lines); mappings and source paths
+  // only, no copies of the sources (2 MB, not 7; test/unit/cli/source-maps.test.ts)
+  sourcemap: 'linked',
+  sourcesContent: false,
   // CommonJS packages inside the bundle call require() for Node's modules; an ES module has none
   banner: { js: "import { createRequire as __pgwardenCreateRequire } from 'node:module'; const require = __pgwardenCreateRequire(import.meta.url);" },
   metafile: true,
