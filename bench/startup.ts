@@ -10,6 +10,10 @@
  * then (/proc; steadier than the wall time when other work shares the cores). Then RSS 1 s after the
  * answer ("idle"), then BENCH_CALLS more calls (default 0; e.g. 100000) 16 in flight over stdio /
  * 16 keep-alive lanes over HTTP and RSS after them, and the server's CPU (/proc) per call.
+ * Also the peak RSS (VmHWM) after the calls, and each sample on stderr as it is taken. BENCH_SMAPS=1
+ * prints the largest mappings idle and after the calls; BENCH_HEAP_SPACES=1 loads
+ * bench/heap-spaces.mjs into every server and prints V8's heap spaces after the calls, before and
+ * after a full GC (with BENCH_SHOW_STDERR=1).
  * BENCH_NODE_ARGS adds node flags to every pgwarden process; BENCH_STARTUP_VARIANT="<flags>;<flags>"
  * adds this checkout run with those flags as more rows (e.g. --max-semi-space-size=2).
  * Options: --pg-bin DIR (the machine's PostgreSQL binaries), --transports stdio,http.
@@ -20,6 +24,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateToken } from '../src/auth/tokens.js';
 import { formatTable, heading, median, startBenchDatabase, type Cell, writeBenchConfig } from './support.js';
@@ -27,7 +32,11 @@ import { formatTable, heading, median, startBenchDatabase, type Cell, writeBench
 const ROOT = resolve(import.meta.dirname, '..');
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
 const CALLS = Number(process.env['BENCH_CALLS'] ?? 0);
-const NODE_ARGS = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+const HEAP_SPACES = process.env['BENCH_HEAP_SPACES'] !== undefined;
+const NODE_ARGS = [
+  ...(HEAP_SPACES ? ['--import', pathToFileURL(join(ROOT, 'bench/heap-spaces.mjs')).href] : []),
+  ...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== ''),
+];
 const { values: opts } = parseArgs({ options: { 'pg-bin': { type: 'string' }, transports: { type: 'string', default: 'stdio,http' } } });
 const TRANSPORTS = (opts.transports ?? 'stdio,http').split(',') as ('stdio' | 'http')[];
 
@@ -43,6 +52,8 @@ interface Sample {
   startupCpuMs: number;
   rssIdleMiB: number;
   rssAfterMiB?: number;
+  /** the highest RSS of the process until then (VmHWM): the calls' peak, not only what is left after them */
+  rssPeakMiB?: number;
   cpuUsPerCall?: number;
 }
 
@@ -61,7 +72,8 @@ function nodeMajor(bin: string): string {
   return spawnSync(bin, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout.trim();
 }
 
-const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+const statusMiB = (pid: number, field: 'VmRSS' | 'VmHWM'): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+const rssMiB = (pid: number): number => statusMiB(pid, 'VmRSS');
 const cpuMs = (pid: number): number => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
@@ -146,6 +158,13 @@ async function run(target: Target, transport: 'stdio' | 'http', config: string, 
     sample.cpuUsPerCall = ((cpuMs(child.pid as number) - cpu0) * 1000) / CALLS;
     await new Promise((r) => setTimeout(r, 1000));
     sample.rssAfterMiB = rssMiB(child.pid as number);
+    sample.rssPeakMiB = statusMiB(child.pid as number, 'VmHWM');
+    if (HEAP_SPACES) {
+      // bench/heap-spaces.mjs prints V8's heap spaces (resident / used), a full GC, and them again
+      child.kill('SIGUSR2');
+      await new Promise((r) => setTimeout(r, 1500));
+    }
+    if (process.env['BENCH_SMAPS']) process.stderr.write(`after ${CALLS} calls (${target.name} ${transport}): ${topMappings(child.pid as number)}`);
   }
   child.stdin?.end();
   child.kill('SIGTERM');
@@ -164,6 +183,8 @@ try {
     for (const transport of TRANSPORTS) for (const t of targets) {
       const key = `${t.name}\t${transport}`;
       const s = await run(t, transport, config, token);
+      // each sample as it comes (a long run cut short keeps what it measured)
+      process.stderr.write(`sample r${round + 1} ${t.name} ${transport}: ${JSON.stringify(s, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v * 10) / 10 : v))}\n`);
       samples.set(key, [...(samples.get(key) ?? []), s]);
     }
   }
@@ -174,9 +195,9 @@ try {
       const v = ss.map(f).filter((x): x is number => x !== undefined);
       return v.length ? median(v) : undefined;
     };
-    return [name, transport, m((s) => s.startupMs), Math.min(...ss.map((s) => s.startupMs)), m((s) => s.startupCpuMs), m((s) => s.rssIdleMiB), m((s) => s.rssAfterMiB), m((s) => s.cpuUsPerCall)];
+    return [name, transport, m((s) => s.startupMs), Math.min(...ss.map((s) => s.startupMs)), m((s) => s.startupCpuMs), m((s) => s.rssIdleMiB), m((s) => s.rssAfterMiB), m((s) => s.rssPeakMiB), m((s) => s.cpuUsPerCall)];
   });
-  console.log(formatTable(['server', 'transport', 'start-up ms', 'min ms', 'start-up CPU ms', 'RSS idle MiB', `RSS after ${CALLS} calls MiB`, 'CPU µs/call'], rows, [0, 0, 0, 0, 0, 1, 1, 0]));
+  console.log(formatTable(['server', 'transport', 'start-up ms', 'min ms', 'start-up CPU ms', 'RSS idle MiB', `RSS after ${CALLS} calls MiB`, 'peak RSS MiB', 'CPU µs/call'], rows, [0, 0, 0, 0, 0, 1, 1, 1, 0]));
 } finally {
   await db.stop();
   rmSync(dir, { recursive: true, force: true });
