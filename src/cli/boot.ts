@@ -9,10 +9,14 @@
  * by src/guard/wasm-tiering.ts, before libpg-query loads.) Figures: docs/benchmarks.md ("Memory
  * and start-up").
  *
- * Guarantees: no behaviour change, only where compiled code comes from. Does not: apply to tests
- * or benches that import the modules directly.
+ * Then the young generation's bound (src/cli/heap-sizing.ts): V8's new space grows to 8 MiB and no
+ * further, as the image's `--max-semi-space-size=4` makes it, without a node flag.
+ *
+ * Guarantees: no behaviour change, only where compiled code comes from and how V8 sizes its heap.
+ * Does not: apply to tests or benches that import the modules directly.
  */
 import * as nodeModule from 'node:module';
+import { startHeapSizing } from './heap-sizing.js';
 
 /** Whether to enable the compile cache: the function exists and the operator did not turn it off. */
 export function wantsCompileCache(enable: unknown, env: Readonly<Record<string, string | undefined>>): enable is () => unknown {
@@ -27,3 +31,5 @@ if (wantsCompileCache(enableCompileCache, process.env)) {
     // the cache is an optimization: starting without it is fine
   }
 }
+
+startHeapSizing();
