@@ -290,8 +290,9 @@ describe('stdio tools/call: the fast path answers byte for byte what the SDK ans
   it("a cancelled read's backend is gone from pg_stat_activity on both routes, well before its statement timeout", async () => {
     const p = await pairFor('sleeper');
     for (const route of ['fast', 'sdk'] as const) {
-      // 10 s of sleep against the sleeper's 5 s statement timeout: only the cancellation ends it within 3 s
-      const marker = `stdio_cancel_${route}`;
+      // 10 s of sleep against the sleeper's 5 s statement timeout: only the cancellation ends it within 3 s;
+      // the same text on both routes (one after the other), so their audit files stay equal
+      const marker = 'stdio_cancel';
       p[route].send(call('query', { sql: `SELECT pg_sleep(10) AS ${marker}` }, marker));
       const running = async (): Promise<number[]> =>
         (await w.admin<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%${marker}%' AND pid <> pg_backend_pid()`)).map((r) => r.pid);
@@ -305,7 +306,7 @@ describe('stdio tools/call: the fast path answers byte for byte what the SDK ans
       );
       expect(Date.now() - cancelled).toBeLessThan(3000);
       expect(await running(), `${route}: no backend still runs the read`).toEqual([]);
-      await unanswered(p, marker, `after ${marker}`);
+      await unanswered(p, marker, `after ${marker} (${route})`);
     }
   });
 
