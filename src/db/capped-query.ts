@@ -258,7 +258,10 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
     for (const step of this.before) trusted(step);
     if (named === undefined) parts.push(serialize.parse({ text: this.text }), serialize.bind({ values: this.values }));
     else {
-      if (named.parse) parts.push(serialize.parse({ name: named.name, text: this.text }));
+      // Closed first, like a trusted step: a first use never meets a statement of its name
+      // (behind a proxy that shares server connections between ours, one of them may have
+      // prepared it; a name is a digest of owner and text, statement-cache.ts).
+      if (named.parse) parts.push(serialize.close({ type: 'S', name: named.name }), serialize.parse({ name: named.name, text: this.text }));
       parts.push(serialize.bind({ statement: named.name, values: this.values }));
     }
     parts.push(DESCRIBE_PORTAL, serialize.execute({ portal: '', rows: this.limit }));

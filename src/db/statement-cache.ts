@@ -11,8 +11,12 @@
  *   nothing can fail before them) and an empty cache: a statement is never bound by, or visible
  *   on the connection to, a principal other than the one that prepared it, nor bound under a
  *   role other than the one it was parsed under.
- * - A hit is an exact string match of the text; names are `pgwarden_s<n>` from a counter per
- *   connection, never reused (no hash collision can bind another text).
+ * - A hit is an exact string match of the text. A name is `pgwarden_s` and 32 hex digits of the
+ *   SHA-256 of the owner and the text (statementName): the same name always means the same owner
+ *   and text, on every connection. That matters behind a transaction-pooling proxy without
+ *   prepared-statement support, where a Bind can reach a server connection another of our
+ *   connections prepared: a per-connection counter there would bind another principal's text
+ *   under the same name; a digest binds the same text of the same owner, or nothing (26000).
  * - Bounded: at most `max` statements and STATEMENT_CACHE_MAX_CHARS characters of text per
  *   connection (the least recently used are closed first), texts of at most
  *   STATEMENT_CACHE_MAX_TEXT characters (longer ones are not cached).
@@ -23,6 +27,8 @@
  * Does not: talk to the server (CappedQuery sends the Close/Parse/Bind messages), or decide when
  * the cache is off (pool.ts: EXPLAIN, a server that does not keep named statements).
  */
+
+import { createHash } from 'node:crypto';
 
 /** Who the statements of a connection belong to (the read's hardening context). */
 export interface CacheOwner {
@@ -58,7 +64,6 @@ export class StatementCache {
   private chars = 0;
   /** Names to close, carried by every pipeline until one is answered. */
   private pending: string[] = [];
-  private counter = 0;
 
   constructor(private readonly max: number = STATEMENT_CACHE_MAX) {}
 
@@ -98,8 +103,7 @@ export class StatementCache {
       this.chars -= oldest[0].length;
       this.pending.push(oldest[1]);
     }
-    this.counter += 1;
-    return { name: `pgwarden_s${this.counter}`, parse: true, close: [...this.pending], text };
+    return { name: statementName(owner, text), parse: true, close: [...this.pending], text };
   }
 
   /**
@@ -109,7 +113,7 @@ export class StatementCache {
   settle(use: StatementUse, ok: boolean): void {
     const closed = new Set(use.close);
     this.pending = this.pending.filter((n) => !closed.has(n));
-    if (!use.parse) return;
+    if (!use.parse || this.entries.get(use.text) === use.name) return;
     if (ok && this.entries.size < this.max && this.chars + use.text.length <= STATEMENT_CACHE_MAX_CHARS && !this.entries.has(use.text)) {
       this.entries.set(use.text, use.name);
       this.chars += use.text.length;
@@ -124,6 +128,15 @@ export class StatementCache {
     }
     this.pending.push(use.name);
   }
+}
+
+/**
+ * The statement name of `text` prepared by `owner`: a digest of both, unambiguous (JSON of the
+ * owner's fields, then the text), 42 characters (under PostgreSQL's 63-byte identifier limit).
+ */
+export function statementName(owner: CacheOwner, text: string): string {
+  const who = JSON.stringify([owner.role ?? null, owner.principal?.setting ?? null, owner.principal?.value ?? null, owner.searchPath]);
+  return `pgwarden_s${createHash('sha256').update(who).update('\0').update(text).digest('hex').slice(0, 32)}`;
 }
 
 function snapshotOwner(o: CacheOwner): CacheOwner {

@@ -311,7 +311,7 @@ describe('read hardening as one prepared set_config statement', () => {
       expect(after.rows[0]?.[0]).toBe(t.gatewayRole);
       expect(after.rows[0]?.[1] === null || after.rows[0]?.[1] === '').toBe(true);
       expect(after.rows[0]?.[2]).toBe('5s');
-      // The settings statement was prepared once on this connection and reused (pgwarden_s<n>: the statement cache).
+      // The settings statement was prepared once on this connection and reused (pgwarden_s<digest>: the statement cache, left out here).
       const prepared = await one.runRead({ ...base(), sql: "SELECT name FROM pg_prepared_statements WHERE name LIKE 'pgwarden_%' AND name NOT LIKE 'pgwarden\\_s%' ORDER BY name" });
       expect(prepared.rows).toEqual([['pgwarden_begin_read_only'], ['pgwarden_read_hardening_4'], ['pgwarden_read_hardening_6'], ['pgwarden_rollback']]);
     } finally {

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../../src/core/errors.js';
 import type { DatabasePool } from '../../../src/db/pool.js';
 import type { ReadOptions } from '../../../src/shared/reads.js';
+import { readHardeningSteps } from '../../../src/db/read.js';
+import { statementName } from '../../../src/db/statement-cache.js';
 import { createScratchDatabase, type ScratchDatabase } from '../../support/postgres.js';
 import { testDatabase } from '../../support/pg.js';
 import { adminQuery, limits, poolFor, rejection } from './helpers.js';
@@ -53,7 +55,7 @@ describe('statement cache: reuse and ownership', () => {
     const sql = 'SELECT id, status FROM orders WHERE id = 7';
     for (let i = 0; i < 3; i++) expect((await one.runRead({ ...base(), sql })).rows).toEqual([[7, expect.any(String)]]);
     const stmts = await cached(one);
-    expect(stmts.filter((s) => s.statement === sql)).toEqual([{ name: expect.stringMatching(/^pgwarden_s\d+$/), statement: sql, uses: 3 }]);
+    expect(stmts.filter((s) => s.statement === sql)).toEqual([{ name: statementName({ searchPath: ['app'], principal: alice }, sql), statement: sql, uses: 3 }]);
   });
 
   it("another principal's read closes the previous owner's statements first: never visible, never bound", async () => {
@@ -191,6 +193,40 @@ describe('statement cache: invalidation', () => {
       expect(await cached(lost)).toEqual([]);
     } finally {
       await lost.end();
+    }
+  });
+});
+
+describe('statement cache: a name another connection prepared', () => {
+  // Behind PgBouncer in transaction mode without max_prepared_statements, a pipeline can reach a
+  // server connection where another of our connections prepared statements. Simulated by
+  // preparing the names on the connection first.
+  it('a first use closes a statement of its name before parsing it: never binds what was there', async () => {
+    const pool = poolFor(t.gatewayUrl, { pool: { max: 1 } });
+    try {
+      const sql = 'SELECT id FROM orders WHERE id = 3';
+      const name = statementName({ searchPath: ['app'], principal: alice }, sql);
+      await pool.withTrustedRead(async (client) => client.query(`PREPARE ${name} AS SELECT 'not this' AS id`));
+      expect((await pool.runRead({ ...base(), sql })).rows).toEqual([[3]]);
+      expect((await pool.runRead({ ...base(), sql })).rows).toEqual([[3]]);
+      expect(await cached(pool)).toEqual([{ name, statement: sql, uses: 2 }]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('so does the prepared hardening', async () => {
+    const pool = poolFor(t.gatewayUrl, { pool: { max: 1 } });
+    try {
+      const settings = readHardeningSteps(base())[1];
+      const name = settings !== undefined && typeof settings !== 'string' ? settings.name : '';
+      expect(name).toMatch(/^pgwarden_read_hardening_\d+$/);
+      await pool.withTrustedRead(async (client) => client.query(`PREPARE ${name} AS SELECT 1`));
+      expect((await pool.runRead({ ...base(), sql: 'SELECT id FROM orders WHERE id = 5' })).rows).toEqual([[5]]);
+      const texts = await pool.withTrustedRead(async (client) => (await client.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements WHERE name = $1', [name])).rows);
+      expect(texts).toEqual([{ statement: typeof settings !== 'string' ? settings?.text : '' }]);
+    } finally {
+      await pool.end();
     }
   });
 });
