@@ -41,6 +41,9 @@ export function growthFactorFor(newSpaceBytes: number, capBytes: number = YOUNG_
 /** Whether to manage the young generation: not when the operator sized it, nor when turned off. */
 export function wantsHeapSizing(execArgv: readonly string[], env: Readonly<Record<string, string | undefined>>): boolean {
   if (env.PGWARDEN_HEAP_SIZING === 'off') return false;
+  // V8 aborts the process (Check failed: !IsFrozen()) on any setFlagsFromString once flags are
+  // frozen: an operator's hardening flag must not turn into a crash at start-up.
+  if (execArgv.some((arg) => /^--freeze[-_]flags[-_]after[-_]init(=true)?$/.test(arg))) return false;
   const sized = (arg: string): boolean => /^--(max[-_]semi[-_]space[-_]size|semi[-_]space[-_]growth[-_]factor)(=|$)/.test(arg);
   return !execArgv.some(sized) && !(env.NODE_OPTIONS ?? '').split(/\s+/).some(sized);
 }

@@ -88,6 +88,7 @@ export type StopReason = 'bytes' | 'budget' | 'message';
 export const MAX_OTHER_MESSAGE_BYTES = 1024 * 1024;
 
 const DATA_ROW = 0x44; // 'D'
+const BIND_COMPLETE = 0x32; // '2'
 
 export interface CappedQueryResult {
   fields: { name: string; dataTypeID: number }[];
@@ -149,8 +150,8 @@ export interface CappedQueryOptions {
    * The statement as a named prepared statement of the connection's statement cache
    * (statement-cache.ts): `close` names are closed at the head of the pipeline (before any
    * trusted step: nothing before them can fail, so the server always runs them), then the
-   * statement is parsed under `name` when `parse`, and bound from `name`. Without it, the
-   * unnamed statement (parsed every time).
+   * statement is parsed under `name` when `parse`, and bound from `name`. Without it, or with
+   * `name` '', the unnamed statement (parsed every time).
    */
   statement?: { name: string; parse: boolean; close: readonly string[] };
 }
@@ -188,6 +189,9 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
   private readonly onStop: CappedQueryOptions['onStop'];
   private readonly statement: CappedQueryOptions['statement'];
   private rowBytes = 0;
+  /** BindComplete messages seen by the meter (every trusted step binds once, then the statement). */
+  private bindsCompleted = 0;
+  private metered = false;
   /** DataRows let through by the meter, and DataRows pg has parsed (both count every statement's). */
   private rowsMetered = 0;
   private rowsParsed = 0;
@@ -256,7 +260,7 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
     const named = this.statement;
     if (named !== undefined) for (const name of named.close) parts.push(serialize.close({ type: 'S', name }));
     for (const step of this.before) trusted(step);
-    if (named === undefined) parts.push(serialize.parse({ text: this.text }), serialize.bind({ values: this.values }));
+    if (named === undefined || named.name === '') parts.push(serialize.parse({ text: this.text }), serialize.bind({ values: this.values }));
     else {
       // Closed first, like a trusted step: a first use never meets a statement of its name
       // (behind a proxy that shares server connections between ours, one of them may have
@@ -280,6 +284,7 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
     const meter = new WireMeter((type, length) => this.onMessage(stream, type, length));
     const listener = (chunk: Buffer): void => meter.feed(chunk);
     stream.prependListener('data', listener);
+    this.metered = true;
     this.detach = () => {
       meter.stop();
       stream.removeListener?.('data', listener);
@@ -290,6 +295,7 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
   /** A message header arrived: false stops metering (the query stopped). */
   private onMessage(stream: MeteredStream, type: number, length: number): boolean {
     if (this.stopped !== undefined) return false;
+    if (type === BIND_COMPLETE) this.bindsCompleted += 1;
     if (type !== DATA_ROW) {
       if (length > MAX_OTHER_MESSAGE_BYTES) this.stop('message');
       return this.stopped === undefined;
@@ -347,6 +353,14 @@ export class CappedQuery extends EventEmitter implements pg.Submittable {
     for (const step of this.parsing) {
       if (this.error === undefined || this.before.includes(step)) known.set(step.name, step.text);
     }
+  }
+
+  /**
+   * Whether the server answered the agent statement's Bind (BindComplete): an error after it is
+   * the statement's own outcome (it ran). Unknown (no meter): true, fail closed (no retry).
+   */
+  get statementBound(): boolean {
+    return !this.metered || this.bindsCompleted > this.before.length;
   }
 
   /** Index of the agent's statement among the pipeline's statements. */

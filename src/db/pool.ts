@@ -387,13 +387,16 @@ export class DatabasePool {
     });
   }
 
-  /** The read's use of the connection's statement cache, or undefined (off, EXPLAIN, a long text). */
+  /**
+   * The read's use of the connection's statement cache (undefined only when the pool has none).
+   * Every read goes through it, kept or not (EXPLAIN, a retry, the cache turned off, a long text:
+   * the unnamed statement), so another owner's read always closes the previous owner's statements.
+   */
   private statementUse(client: pg.PoolClient, options: ReadOptions, cached: boolean): { cache: StatementCache; use: StatementUse } | undefined {
     const max = this.options.statementCache ?? STATEMENT_CACHE_MAX;
-    if (!cached || max <= 0 || !this.preparedHardening || options.explain !== undefined) return undefined;
+    if (max <= 0) return undefined;
     const cache = statementCacheOf(client, max);
-    const use = cache.use(options, options.sql);
-    return use === undefined ? undefined : { cache, use };
+    return { cache, use: cache.use(options, options.sql, cached && this.preparedHardening && options.explain === undefined) };
   }
 
   private async readOnce(options: ReadOptions, signal: ReadCancel, cached = true): Promise<ReadResult> {
@@ -475,7 +478,7 @@ export class DatabasePool {
       const aborted = signal.aborted || cancelSent;
       if (stopped) throw err instanceof GatewayError ? err : toGatewayError(err);
       // Settled once: a read whose pipeline succeeded (pipelineOk) was settled above, whatever failed after.
-      const stale = named !== undefined && !pipelineOk && this.staleStatement(named, query.failedAt, err);
+      const stale = named !== undefined && !pipelineOk && this.staleStatement(named, query.failedAt, query.statementBound, err);
       if (aborted || unavailableReason(err) !== undefined || query.failedAt === 'after') {
         destroy(err);
       } else if (pipelineOk) {
@@ -516,9 +519,11 @@ export class DatabasePool {
    * gone (26000; then the server does not keep named statements: the cache and the prepared
    * hardening are turned off). Both are raised at Bind, before the statement ran.
    */
-  private staleStatement(named: { cache: StatementCache; use: StatementUse }, failedAt: string | undefined, err: unknown): boolean {
+  private staleStatement(named: { cache: StatementCache; use: StatementUse }, failedAt: string | undefined, bound: boolean, err: unknown): boolean {
     const { cache, use } = named;
-    if (use.parse || failedAt !== 'statement' || !(sqlstateIs(err, '0A000') || sqlstateIs(err, '26000'))) {
+    // Only the Bind's own refusal: the same codes raised while the statement ran (a NaN cast to
+    // integer is 0A000, a function may raise 26000) are its outcome, never a reason to run it again.
+    if (use.parse || bound || failedAt !== 'statement' || !(sqlstateIs(err, '0A000') || sqlstateIs(err, '26000'))) {
       cache.settle(use, false);
       return false;
     }

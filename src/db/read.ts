@@ -73,6 +73,11 @@ function hardeningSettings(options: HardeningOptions): [string, string][] {
     // The list as SET stores it: plain lower-case names bare, others quoted; '""' is what
     // `SET search_path = ''` stores. PostgreSQL parses this value as the same identifier list.
     ['search_path', options.searchPath.length > 0 ? options.searchPath.map(searchPathItem).join(', ') : '""'],
+    // A statement kept prepared (statement-cache.ts) with bind values ($n of a predefined tool, a
+    // hash mask's key) would switch to a generic plan after 5 runs: other constant folding (errors
+    // such as 1/$1 in an untaken CASE arm), other row order where none is asked for. A custom plan
+    // per run is what the unnamed statement always got.
+    ['plan_cache_mode', 'force_custom_plan'],
   ];
   if (options.principal !== undefined) {
     if (!SETTING_NAME.test(options.principal.setting)) throw new GatewayError('INTERNAL_ERROR', 'Invalid principal setting name.');

@@ -47,8 +47,25 @@ export const STATEMENT_CACHE_MAX_TEXT = 8192;
 /** Text (UTF-16 code units) kept per connection at most, all statements together (≤ 512 KiB of strings). */
 export const STATEMENT_CACHE_MAX_CHARS = 256 * 1024;
 
+/**
+ * Texts that may hold a literal PostgreSQL turns into a value when it PARSES the statement, not when
+ * it runs it: the date/time input words 'now', 'today', 'tomorrow' and 'yesterday' (`'now'::timestamptz`,
+ * `created_at > 'today'`). A prepared statement keeps that value, so a cached one would answer with
+ * the time of its first use — stale results, and a clock of when this principal's statements were
+ * last closed on the connection, i.e. of other principals' reads there. Escapes (E'n\157w',
+ * U&'\006Eow') can spell the words, so a backslash or U& is enough not to cache. Never cached:
+ * parsed every time, as without the cache.
+ */
+const PARSE_TIME_VALUE = /now|today|tomorrow|yesterday|\\|u&/i;
+
+/** Whether a text may be kept prepared (see PARSE_TIME_VALUE and STATEMENT_CACHE_MAX_TEXT). */
+export function cacheable(text: string): boolean {
+  return text.length <= STATEMENT_CACHE_MAX_TEXT && !PARSE_TIME_VALUE.test(text);
+}
+
 /** How one read uses the cache: which name to bind, whether to parse it first, what to close. */
 export interface StatementUse {
+  /** '' for the unnamed statement (not kept). */
   readonly name: string;
   /** Not prepared on the connection yet: the pipeline sends Parse of `name` first. */
   readonly parse: boolean;
@@ -81,15 +98,20 @@ export class StatementCache {
     return this.pending;
   }
 
-  /** Plan one read of `text` by `owner` (undefined when the text is too long to cache). */
-  use(owner: CacheOwner, text: string): StatementUse | undefined {
-    if (text.length > STATEMENT_CACHE_MAX_TEXT) return undefined;
+  /**
+   * Plan one read of `text` by `owner`. Every read on the connection goes through here, kept or not:
+   * a read by another owner closes the previous owner's statements first even when its own
+   * statement is not kept (`keep` false: EXPLAIN, the cache turned off; or not cacheable()) — then
+   * it is the unnamed statement (`name` ''), parsed every time.
+   */
+  use(owner: CacheOwner, text: string, keep = true): StatementUse {
     if (this.owner === undefined || !sameOwner(this.owner, owner)) {
       for (const name of this.entries.values()) this.pending.push(name);
       this.entries.clear();
       this.chars = 0;
       this.owner = snapshotOwner(owner);
     }
+    if (!keep || !cacheable(text)) return { name: '', parse: true, close: [...this.pending], text };
     const cached = this.entries.get(text);
     if (cached !== undefined) {
       this.entries.delete(text); // most recently used last
@@ -113,7 +135,7 @@ export class StatementCache {
   settle(use: StatementUse, ok: boolean): void {
     const closed = new Set(use.close);
     this.pending = this.pending.filter((n) => !closed.has(n));
-    if (!use.parse || this.entries.get(use.text) === use.name) return;
+    if (!use.parse || use.name === '' || this.entries.get(use.text) === use.name) return;
     if (ok && this.entries.size < this.max && this.chars + use.text.length <= STATEMENT_CACHE_MAX_CHARS && !this.entries.has(use.text)) {
       this.entries.set(use.text, use.name);
       this.chars += use.text.length;

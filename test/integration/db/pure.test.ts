@@ -51,11 +51,11 @@ describe('readHardeningSteps', () => {
     if (typeof settings !== 'object') throw new Error('expected a prepared step');
     expect(settings.text).toBe(
       'SELECT pg_catalog.set_config($1, $2, true), pg_catalog.set_config($3, $4, true), pg_catalog.set_config($5, $6, true), ' +
-        'pg_catalog.set_config($7, $8, true), pg_catalog.set_config($9, $10, true), pg_catalog.set_config($11, $12, true)',
+        'pg_catalog.set_config($7, $8, true), pg_catalog.set_config($9, $10, true), pg_catalog.set_config($11, $12, true), pg_catalog.set_config($13, $14, true)',
     );
     expect(settings.values).toEqual([
       'statement_timeout', '5000', 'lock_timeout', '1000', 'idle_in_transaction_session_timeout', '10000',
-      'search_path', 'app, "we""ird"', 'pgwarden.principal', "x'); DROP TABLE t; --", 'role', 'read"er',
+      'search_path', 'app, "we""ird"', 'plan_cache_mode', 'force_custom_plan', 'pgwarden.principal', "x'); DROP TABLE t; --", 'role', 'read"er',
     ]);
     expect(readHardeningSteps({ limits: { ...DEFAULT_LIMITS }, searchPath: [] })[1]).toMatchObject({ values: expect.arrayContaining(['search_path', '""']) });
   });

@@ -313,7 +313,7 @@ describe('read hardening as one prepared set_config statement', () => {
       expect(after.rows[0]?.[2]).toBe('5s');
       // The settings statement was prepared once on this connection and reused (pgwarden_s<digest>: the statement cache, left out here).
       const prepared = await one.runRead({ ...base(), sql: "SELECT name FROM pg_prepared_statements WHERE name LIKE 'pgwarden_%' AND name NOT LIKE 'pgwarden\\_s%' ORDER BY name" });
-      expect(prepared.rows).toEqual([['pgwarden_begin_read_only'], ['pgwarden_read_hardening_4'], ['pgwarden_read_hardening_6'], ['pgwarden_rollback']]);
+      expect(prepared.rows).toEqual([['pgwarden_begin_read_only'], ['pgwarden_read_hardening_5'], ['pgwarden_read_hardening_7'], ['pgwarden_rollback']]);
     } finally {
       await one.end();
     }
@@ -324,7 +324,7 @@ describe('read hardening as one prepared set_config statement', () => {
     try {
       expect((await one.runRead({ ...base(), sql: 'SELECT 1' })).rows).toEqual([[1]]);
       // As a transaction-pooling proxy would: the next read lands where the statement does not exist.
-      await one.runRead({ ...base(), sql: 'DEALLOCATE pgwarden_read_hardening_4' });
+      await one.runRead({ ...base(), sql: 'DEALLOCATE pgwarden_read_hardening_5' });
       const r = await one.runRead({ ...base(), sql: "SELECT current_setting('statement_timeout'), current_setting('transaction_read_only')" });
       expect(r.rows).toEqual([['5s', 'on']]);
       // From now on the trusted statements are unnamed: the read needs nothing prepared on the connection.
@@ -382,7 +382,7 @@ describe('read hardening as one prepared set_config statement', () => {
       };
       expect((await run('SELECT 1')).rows).toEqual([[1]]);
       // Drop it behind the pipeline's back: the next read must not run without its hardening.
-      await client.query('DEALLOCATE pgwarden_read_hardening_4');
+      await client.query('DEALLOCATE pgwarden_read_hardening_5');
       const failed = await run("SELECT pg_catalog.set_config('pgwarden.ran', 'yes', false)");
       expect(failed.failedAt).toBe('before');
       expect(failed.error?.code).toBe('26000');

@@ -33,6 +33,9 @@ describe('heap sizing', () => {
     expect(wantsHeapSizing(['--semi-space-growth-factor=4'], {})).toBe(false);
     expect(wantsHeapSizing([], { NODE_OPTIONS: '--max-old-space-size=384 --max-semi-space-size=8' })).toBe(false);
     expect(wantsHeapSizing([], { PGWARDEN_HEAP_SIZING: 'off' })).toBe(false);
+    // V8 aborts on setFlagsFromString once flags are frozen (node --freeze-flags-after-init)
+    expect(wantsHeapSizing(['--freeze-flags-after-init'], {})).toBe(false);
+    expect(wantsHeapSizing(['--freeze_flags_after_init'], {})).toBe(false);
   });
 
   it('lets new space grow to the cap and no further under a workload that grows it to the maximum without it', () => {

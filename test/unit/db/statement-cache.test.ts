@@ -4,7 +4,7 @@
  * test/integration/db/statement-cache.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { STATEMENT_CACHE_MAX_CHARS, STATEMENT_CACHE_MAX_TEXT, StatementCache, statementName, type CacheOwner, type StatementUse } from '../../../src/db/statement-cache.js';
+import { cacheable, STATEMENT_CACHE_MAX_CHARS, STATEMENT_CACHE_MAX_TEXT, StatementCache, statementName, type CacheOwner, type StatementUse } from '../../../src/db/statement-cache.js';
 
 const alice: CacheOwner = { searchPath: ['app'], principal: { setting: 'pgwarden.principal', value: 'alice' } };
 const bob: CacheOwner = { searchPath: ['app'], principal: { setting: 'pgwarden.principal', value: 'bob' } };
@@ -57,6 +57,26 @@ describe('StatementCache', () => {
     expect(read(c, owner, 'SELECT 1').parse).toBe(true);
   });
 
+  it.each(["SELECT 'now'::timestamptz", "SELECT * FROM t WHERE d > 'Today'", "SELECT 'tomorrow'::date", "SELECT 'yesterday'::date", "SELECT E'n\\157w'::timestamptz", "SELECT U&'\\006Eow'::timestamptz"])(
+    'never caches a text that may hold a parse-time value: %s',
+    (sql) => {
+      expect(cacheable(sql)).toBe(false);
+      expect(new StatementCache(8).use(alice, sql)).toMatchObject({ name: '', parse: true });
+    },
+  );
+
+  it("a read that is not kept (too long, not to keep) by another owner still closes the previous owner's statements", () => {
+    for (const [text, keep] of [['x'.repeat(STATEMENT_CACHE_MAX_TEXT + 1), true], ['SELECT 2', false]] as const) {
+      const c = new StatementCache(8);
+      const a = read(c, alice, 'SELECT 1');
+      const b = c.use(bob, text, keep);
+      expect(b).toMatchObject({ name: '', close: [a.name] });
+      c.settle(b, true);
+      expect(c.size).toBe(0);
+      expect(c.pendingClose).toEqual([]);
+    }
+  });
+
   it('least recently used first, at most max statements', () => {
     const c = new StatementCache(2);
     const s1 = read(c, alice, 'SELECT 1');
@@ -70,7 +90,7 @@ describe('StatementCache', () => {
 
   it('bounds the text: long texts are not cached, the total is capped', () => {
     const c = new StatementCache(1000);
-    expect(c.use(alice, 'x'.repeat(STATEMENT_CACHE_MAX_TEXT + 1))).toBeUndefined();
+    expect(c.use(alice, 'x'.repeat(STATEMENT_CACHE_MAX_TEXT + 1))).toMatchObject({ name: '', parse: true });
     const big = (i: number): string => `SELECT ${i} /* ${'y'.repeat(STATEMENT_CACHE_MAX_TEXT - 40)} */`;
     for (let i = 0; i < 100; i++) read(c, alice, big(i));
     expect(c.textChars).toBeLessThanOrEqual(STATEMENT_CACHE_MAX_CHARS);
