@@ -38,9 +38,25 @@ export function growthFactorFor(newSpaceBytes: number, capBytes: number = YOUNG_
   return newSpaceBytes * DEFAULT_FACTOR <= capBytes ? 2 : 1;
 }
 
-/** Whether to manage the young generation: not when the operator sized it, nor when turned off. */
-export function wantsHeapSizing(execArgv: readonly string[], env: Readonly<Record<string, string | undefined>>): boolean {
+/**
+ * V8 majors on which the bound was measured to hold (Node 20: V8 11). On Node 24 (V8 13) a loaded
+ * CI run saw new space reach 22 MiB with it (2.8× the cap): V8 there reads the growth factor
+ * differently, so the bound is not claimed and V8's default is left alone (the image and the
+ * Desktop extension pass --max-semi-space-size=4 instead).
+ */
+const MEASURED_V8_MAJORS: ReadonlySet<string> = new Set(['11']);
+
+/**
+ * Whether to manage the young generation: not when the operator sized it, nor when turned off,
+ * nor on a V8 where the bound was not shown to hold.
+ */
+export function wantsHeapSizing(
+  execArgv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  v8Version: string = process.versions.v8,
+): boolean {
   if (env.PGWARDEN_HEAP_SIZING === 'off') return false;
+  if (!MEASURED_V8_MAJORS.has(v8Version.split('.')[0] ?? '')) return false;
   // V8 aborts the process (Check failed: !IsFrozen()) on any setFlagsFromString once flags are
   // frozen: an operator's hardening flag must not turn into a crash at start-up.
   if (execArgv.some((arg) => /^--freeze[-_]flags[-_]after[-_]init(=true)?$/.test(arg))) return false;
