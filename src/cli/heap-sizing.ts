@@ -3,8 +3,7 @@
  * RSS after load ≤ 150 MiB with plain `node`). boot.ts starts it, before the gateway loads.
  *
  * Why: V8 starts the young generation (new space: two semi-spaces) at 2 × 1 MiB and doubles it
- * whenever enough survives a scavenge, up to 2 × 16 MiB on 64-bit Node 20 (Node 24's V8 sizes its
- * maximum by the heap limit: 128 MiB seen on a default heap) — which a server reaches
+ * whenever enough survives a scavenge, up to 2 × 16 MiB on 64-bit Node 20 — which a server reaches
  * during start-up and keeps: ≈ 29 of the ≈ 130–155 MiB resident after 100,000 calls were a new
  * space holding 1–4 MiB of live objects (docs/benchmarks.md, "Memory (session 9)"). The image
  * passes `--max-semi-space-size=4` for this, but a V8 heap size is fixed when the isolate is made,
@@ -21,8 +20,8 @@
  * defaults alone. Does not: bound the old generation (V8's own limit and --max-old-space-size do),
  * or stop one synchronous stretch in which more than the new space's size survives several
  * scavenges from doubling it more than once before the observer runs (V8 shrinks it again when
- * allocation slows); on Node 24 V8 also adds pages past the capacity for a while (≈ 1–2.5 MiB
- * seen, test/unit/cli/heap-sizing.test.ts allows 1.5 × the cap). V8 flags are process-wide: worker threads (the judging workers) see the same factor.
+ * allocation slows); run on any V8 but Node 20's (MEASURED_V8_MAJORS). V8 flags are
+ * process-wide: worker threads (the judging workers) see the same factor.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
