@@ -20,7 +20,7 @@
  * defaults alone. Does not: bound the old generation (V8's own limit and --max-old-space-size do),
  * or stop one synchronous stretch in which more than the new space's size survives several
  * scavenges from doubling it more than once before the observer runs (V8 shrinks it again when
- * allocation slows); run on any V8 but Node 20's (MEASURED_V8_MAJORS). V8 flags are
+ * allocation slows). It runs on Node 20's V8 only (MEASURED_V8_MAJORS). V8 flags are
  * process-wide: worker threads (the judging workers) see the same factor.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
